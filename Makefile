@@ -1,0 +1,102 @@
+# measured: a measured-boot chain from firmware to containers.
+#
+#   make            build everything into build/
+#   make check      install dependencies, run unit + integration tests, then again under ASan+UBSan
+#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (default 60)
+#   make bench      speed against the peer tools, as ratios
+#   make e2e        QEMU + swtpm end-to-end boots
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DESTDIR ?=
+CC      ?= cc
+BUILD   ?= build
+FUZZ_SECONDS ?= 60
+
+PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libcrypto libcbor
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Itests/harness $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+override CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=address,undefined
+endif
+LDLIBS += $(PKG_LIBS)
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBMEASURED := $(BUILD)/libmeasured.a
+
+ATTEST_SRC := $(wildcard attestd/attest*.c)
+PROGRAMS := $(BUILD)/attest
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+HARNESS_SRC := $(wildcard tests/harness/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/%.o)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+.SECONDARY:
+.PHONY: all check test deps fuzz bench e2e install clean format
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBMEASURED): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/%.o) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Runs the tests of one build (BUILD=...), without installing anything.
+test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
+	@MEASURED_LABEL=$(if $(filter 1,$(SAN)),asan,tests) tests/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
+
+check: deps
+	$(MAKE) test
+	$(MAKE) test SAN=1 BUILD=build/asan
+
+deps:
+	@scripts/deps.sh
+
+# libFuzzer harnesses: clang, instrumented library sources compiled in.
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+bench: $(PROGRAMS)
+	@MEASURED_BUILD=$(BUILD) tests/bench/run-bench.sh
+
+e2e: $(PROGRAMS)
+	@tests/e2e/run-e2e.sh
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/* attest: parse the common options and dispatch to a subcommand. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attest.h"
+#include "err.h"
+
+static const struct attest_cmd commands[] = {
+	{"log", "log FILE [--format tcg|ima|cel] [--json] [--banks sha1,sha256] [--sha1-padded]",
+	 attest_log_run},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: attest [--tcti CONF] [--json] [-v] COMMAND ...\n\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  attest %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"tcti", required_argument, NULL, 'T'},
+		{"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct attest_opts opts = {0};
+	int c;
+
+	log_set_prog("attest");
+	/* stop at the subcommand; it parses its own options */
+	while ((c = getopt_long(argc, argv, "+T:jvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'T':
+			opts.tcti = optarg;
+			break;
+		case 'j':
+			opts.json = true;
+			break;
+		case 'v':
+			log_set_level(log_get_level() + 1);
+			break;
+		case 'h':
+			usage(stdout);
+			return ATTEST_EXIT_OK;
+		default:
+			usage(stderr);
+			return ATTEST_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return ATTEST_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			argc -= optind;
+			argv += optind;
+			optind = 0; /* reset getopt for the subcommand */
+			return commands[i].run(argc, argv, &opts);
+		}
+	}
+	fprintf(stderr, "attest: unknown command \"%s\"\n", argv[optind]);
+	usage(stderr);
+	return ATTEST_EXIT_USAGE;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* attest: the verifier's command line. One file per subcommand. */
+#ifndef ATTEST_H
+#define ATTEST_H
+
+#include <stdbool.h>
+
+/* Exit codes, documented in attestd/README.md. */
+enum attest_exit {
+	ATTEST_EXIT_OK = 0,
+	ATTEST_EXIT_FAIL = 1,  /* the input or the check failed */
+	ATTEST_EXIT_USAGE = 2, /* bad command line */
+};
+
+struct attest_opts {
+	const char *tcti;
+	bool json;
+};
+
+struct attest_cmd {
+	const char *name;
+	const char *usage;
+	int (*run)(int argc, char **argv, const struct attest_opts *opts);
+};
+
+int attest_log_run(int argc, char **argv, const struct attest_opts *opts);
+
+#endif

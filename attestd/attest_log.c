@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * attest log: print the events of a TCG firmware log, an IMA binary list or
+ * our CEL log, and the PCR values they replay to.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest.h"
+#include "cel.h"
+#include "err.h"
+#include "eventlog_ima.h"
+#include "eventlog_tcg.h"
+#include "fileio.h"
+#include "hex.h"
+#include "json.h"
+
+#define LOG_FILE_MAX (512u << 20)
+
+enum log_format { FORMAT_AUTO, FORMAT_TCG, FORMAT_IMA, FORMAT_CEL };
+
+struct log_args {
+	const char *path;
+	enum log_format format;
+	struct pcr_selection ima_banks;
+	struct ima_replay_opts ima_opts;
+};
+
+/* Guesses the format from the first bytes; the parser still checks everything. */
+static enum log_format detect_format(const uint8_t *buf, size_t len)
+{
+	if (len > 0 && buf[0] >= 0xa0 && buf[0] <= 0xbf)
+		return FORMAT_CEL; /* a CBOR map */
+	if (len >= 31 && buf[0] < PCR_COUNT && !buf[1] && !buf[2] && !buf[3] &&
+	    buf[24] > 0 && buf[24] <= IMA_TEMPLATE_NAME_MAX && !buf[25] && !buf[26] && !buf[27] &&
+	    memcmp(buf + 28, "ima", 3) == 0)
+		return FORMAT_IMA;
+	return FORMAT_TCG;
+}
+
+static void print_hex_line(const char *label, const uint8_t *d, size_t n)
+{
+	char hex[2 * DIGEST_MAX + 1];
+
+	hex_encode(d, n, hex);
+	printf("    %-7s %s\n", label, hex);
+}
+
+static void print_banks(const struct pcr_banks *banks)
+{
+	for (unsigned b = 0; b < banks->count; b++) {
+		const struct pcr_bank *bank = &banks->bank[b];
+
+		printf("%s:\n", bank->alg->name);
+		for (unsigned i = 0; i < PCR_COUNT; i++) {
+			char hex[2 * DIGEST_MAX + 1];
+
+			if (!(bank->extended & (1u << i)))
+				continue;
+			hex_encode(bank->value[i], bank->alg->size, hex);
+			printf("  %2u: %s\n", i, hex);
+		}
+	}
+}
+
+static void tcg_print(const struct tcg_log *log, const struct pcr_banks *banks, bool json)
+{
+	struct json j;
+
+	if (!json) {
+		printf("TCG event log, %s, %zu events\n",
+		       log->crypto_agile ? "crypto-agile" : "SHA-1 only", log->n_events);
+		for (size_t i = 0; i < log->n_events; i++) {
+			const struct tcg_event *ev = &log->event[i];
+			const char *name = tcg_event_type_name(ev->type);
+
+			printf("%4zu  PCR %2u  %s", i, ev->pcr, name ? name : "");
+			if (!name)
+				printf("0x%08x", ev->type);
+			printf("  (offset %zu, %u data bytes)\n", ev->offset, ev->data_len);
+			for (unsigned d = 0; d < ev->n_digests; d++)
+				print_hex_line(ev->digest[d].alg->name, ev->digest[d].value,
+					       ev->digest[d].alg->size);
+		}
+		printf("\n");
+		print_banks(banks);
+		return;
+	}
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_key(&j, "format");
+	json_string(&j, "tcg");
+	json_key(&j, "crypto_agile");
+	json_bool(&j, log->crypto_agile);
+	json_key(&j, "events");
+	json_array_begin(&j);
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct tcg_event *ev = &log->event[i];
+		const char *name = tcg_event_type_name(ev->type);
+
+		json_object_begin(&j);
+		json_key(&j, "offset");
+		json_uint(&j, ev->offset);
+		json_key(&j, "pcr");
+		json_uint(&j, ev->pcr);
+		json_key(&j, "type");
+		json_uint(&j, ev->type);
+		if (name) {
+			json_key(&j, "type_name");
+			json_string(&j, name);
+		}
+		json_key(&j, "digests");
+		json_object_begin(&j);
+		for (unsigned d = 0; d < ev->n_digests; d++) {
+			json_key(&j, ev->digest[d].alg->name);
+			json_hex(&j, ev->digest[d].value, ev->digest[d].alg->size);
+		}
+		json_object_end(&j);
+		json_key(&j, "data");
+		json_hex(&j, ev->data, ev->data_len);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_key(&j, "pcrs");
+	pcr_banks_json(&j, banks, ~0u, true);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+static void ima_print(const struct ima_list *list, const struct pcr_banks *banks, bool json)
+{
+	struct json j;
+
+	if (!json) {
+		printf("IMA measurement list, %zu entries\n", list->n_events);
+		for (size_t i = 0; i < list->n_events; i++) {
+			const struct ima_event *ev = &list->event[i];
+			char hex[2 * DIGEST_MAX + 1] = "";
+
+			if (ev->file_digest_len <= DIGEST_MAX)
+				hex_encode(ev->file_digest, ev->file_digest_len, hex);
+			printf("%6zu  PCR %2u  %-8s %s%s%s:%s %.*s\n", i, ev->pcr, ev->template_name,
+			       ev->violation ? "VIOLATION " : "", "", ev->digest_alg, hex,
+			       (int)ev->path_len, ev->path ? ev->path : "");
+		}
+		printf("\n");
+		print_banks(banks);
+		return;
+	}
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_key(&j, "format");
+	json_string(&j, "ima");
+	json_key(&j, "events");
+	json_array_begin(&j);
+	for (size_t i = 0; i < list->n_events; i++) {
+		const struct ima_event *ev = &list->event[i];
+
+		json_object_begin(&j);
+		json_key(&j, "offset");
+		json_uint(&j, ev->offset);
+		json_key(&j, "pcr");
+		json_uint(&j, ev->pcr);
+		json_key(&j, "template");
+		json_string(&j, ev->template_name);
+		json_key(&j, "template_hash");
+		json_hex(&j, ev->template_hash, sizeof(ev->template_hash));
+		json_key(&j, "violation");
+		json_bool(&j, ev->violation);
+		if (ev->file_digest) {
+			json_key(&j, "digest_alg");
+			json_string(&j, ev->digest_alg);
+			json_key(&j, "digest");
+			json_hex(&j, ev->file_digest, ev->file_digest_len);
+		}
+		if (ev->path) {
+			json_key(&j, "path");
+			json_string_n(&j, ev->path, ev->path_len);
+		}
+		if (ev->sig.len) {
+			json_key(&j, "sig");
+			json_hex(&j, ev->sig.data, ev->sig.len);
+		}
+		if (ev->buf.data) {
+			json_key(&j, "buf");
+			json_hex(&j, ev->buf.data, ev->buf.len);
+		}
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_key(&j, "pcrs");
+	pcr_banks_json(&j, banks, ~0u, true);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+static void cel_print(const struct cel_log *log, const struct pcr_banks *banks, bool json)
+{
+	struct json j;
+
+	if (!json) {
+		printf("CEL measurement log, %zu records\n", log->n_records);
+		for (size_t i = 0; i < log->n_records; i++) {
+			const struct cel_record *rec = &log->record[i];
+
+			printf("%4llu  PCR %2u  %s %s\n", (unsigned long long)rec->recnum, rec->pcr,
+			       rec->type, rec->name ? rec->name : "");
+			for (unsigned d = 0; d < rec->n_digests; d++)
+				print_hex_line(rec->digest[d].alg->name, rec->digest[d].value,
+					       rec->digest[d].alg->size);
+		}
+		printf("\n");
+		print_banks(banks);
+		return;
+	}
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_key(&j, "format");
+	json_string(&j, "cel");
+	json_key(&j, "events");
+	json_array_begin(&j);
+	for (size_t i = 0; i < log->n_records; i++) {
+		const struct cel_record *rec = &log->record[i];
+
+		json_object_begin(&j);
+		json_key(&j, "recnum");
+		json_uint(&j, rec->recnum);
+		json_key(&j, "pcr");
+		json_uint(&j, rec->pcr);
+		json_key(&j, "content_type");
+		json_uint(&j, rec->content_type);
+		if (rec->name) {
+			json_key(&j, "type");
+			json_string(&j, rec->type);
+			json_key(&j, "name");
+			json_string(&j, rec->name);
+		}
+		json_key(&j, "digests");
+		json_object_begin(&j);
+		for (unsigned d = 0; d < rec->n_digests; d++) {
+			json_key(&j, rec->digest[d].alg->name);
+			json_hex(&j, rec->digest[d].value, rec->digest[d].alg->size);
+		}
+		json_object_end(&j);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_key(&j, "pcrs");
+	pcr_banks_json(&j, banks, ~0u, true);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+static int show_tcg(const uint8_t *buf, size_t len, const struct log_args *a, bool json)
+{
+	struct tcg_log log;
+	struct pcr_banks banks;
+	int rc = tcg_log_parse(buf, len, a->path, &log);
+
+	if (rc < 0)
+		return rc;
+	pcr_banks_init(&banks);
+	rc = tcg_log_replay(&log, &banks);
+	if (rc == 0)
+		tcg_print(&log, &banks, json);
+	tcg_log_free(&log);
+	return rc;
+}
+
+static int show_ima(const uint8_t *buf, size_t len, const struct log_args *a, bool json)
+{
+	struct ima_list list;
+	struct pcr_banks banks;
+	int rc = ima_list_parse(buf, len, a->path, &list);
+
+	if (rc < 0)
+		return rc;
+	pcr_banks_init(&banks);
+	for (unsigned b = 0; b < a->ima_banks.count; b++)
+		pcr_banks_add(&banks, a->ima_banks.bank[b].alg);
+	rc = ima_list_replay(&list, 0, &banks, &a->ima_opts);
+	if (rc == 0)
+		ima_print(&list, &banks, json);
+	ima_list_free(&list);
+	return rc;
+}
+
+static int show_cel(const uint8_t *buf, size_t len, const struct log_args *a, bool json)
+{
+	struct cel_log log;
+	struct pcr_banks banks;
+	int rc = cel_log_parse(buf, len, a->path, &log);
+
+	if (rc < 0)
+		return rc;
+	pcr_banks_init(&banks);
+	rc = cel_log_replay(&log, &banks);
+	if (rc == 0)
+		cel_print(&log, &banks, json);
+	cel_log_free(&log);
+	return rc;
+}
+
+/* "sha1,sha256" -> a selection of those banks (all PCRs). */
+static int parse_bank_list(const char *list, struct pcr_selection *ret)
+{
+	char sel[256] = "";
+	char *copy = strdup(list), *save = NULL;
+	int rc;
+
+	if (!copy)
+		return err_set(-ENOMEM, "out of memory");
+	for (char *b = strtok_r(copy, ",", &save); b; b = strtok_r(NULL, ",", &save)) {
+		size_t used = strlen(sel);
+
+		snprintf(sel + used, sizeof(sel) - used, "%s%s:all", used ? "+" : "", b);
+	}
+	free(copy);
+	rc = pcr_selection_parse(sel, ret);
+	return rc < 0 ? err_wrap(rc, "--banks %s", list) : 0;
+}
+
+static int parse_args(int argc, char **argv, struct log_args *a, bool *json)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'j'},
+		{"banks", required_argument, NULL, 'b'},
+		{"sha1-padded", no_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	if (parse_bank_list("sha1,sha256", &a->ima_banks) < 0)
+		return -EINVAL;
+	while ((c = getopt_long(argc, argv, "f:jb:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "tcg") == 0)
+				a->format = FORMAT_TCG;
+			else if (strcmp(optarg, "ima") == 0)
+				a->format = FORMAT_IMA;
+			else if (strcmp(optarg, "cel") == 0)
+				a->format = FORMAT_CEL;
+			else
+				return err_set(-EINVAL, "--format must be tcg, ima or cel, not \"%s\"",
+					       optarg);
+			break;
+		case 'j':
+			*json = true;
+			break;
+		case 'b':
+			if (parse_bank_list(optarg, &a->ima_banks) < 0)
+				return -EINVAL;
+			break;
+		case 'p':
+			a->ima_opts.sha1_padded = true;
+			break;
+		default:
+			return err_set(-EINVAL, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return err_set(-EINVAL, "expects exactly one FILE");
+	a->path = argv[optind];
+	return 0;
+}
+
+int attest_log_run(int argc, char **argv, const struct attest_opts *opts)
+{
+	struct log_args a = {0};
+	bool json = opts->json;
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	if (parse_args(argc, argv, &a, &json) < 0) {
+		fprintf(stderr, "attest log: %s\n", err_msg());
+		return ATTEST_EXIT_USAGE;
+	}
+	rc = file_read_all(a.path, LOG_FILE_MAX, &buf, &len);
+	if (rc == 0) {
+		if (a.format == FORMAT_AUTO)
+			a.format = detect_format(buf, len);
+		switch (a.format) {
+		case FORMAT_IMA:
+			rc = show_ima(buf, len, &a, json);
+			break;
+		case FORMAT_CEL:
+			rc = show_cel(buf, len, &a, json);
+			break;
+		default:
+			rc = show_tcg(buf, len, &a, json);
+			break;
+		}
+	}
+	free(buf);
+	if (rc < 0) {
+		fprintf(stderr, "attest log: %s\n", err_msg());
+		return ATTEST_EXIT_FAIL;
+	}
+	return ATTEST_EXIT_OK;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers over libcbor for the maps-with-integer-keys shape that all
+ * our CBOR formats use.  Getters check the item's type and definiteness and
+ * fail with -EBADMSG naming @field.
+ */
+#ifndef MEASURED_CBORUTIL_H
+#define MEASURED_CBORUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cbor.h>
+
+/* The value under unsigned integer @key in @map, or NULL (no reference taken). */
+cbor_item_t *cbu_map_get(const cbor_item_t *map, uint64_t key);
+int cbu_get_uint(const cbor_item_t *item, const char *field, uint64_t *ret);
+/* Points into the item; valid while the item lives. */
+int cbu_get_bytes(const cbor_item_t *item, const char *field, const uint8_t **ret, size_t *ret_len);
+int cbu_get_text(const cbor_item_t *item, const char *field, const char **ret, size_t *ret_len);
+
+/* An unsigned integer item in its shortest encoding (RFC 8949 preferred serialisation). */
+cbor_item_t *cbu_build_uint(uint64_t value);
+
+/* Adds key -> value to @map, taking ownership of @value (freed on failure too). */
+bool cbu_map_put(cbor_item_t *map, uint64_t key, cbor_item_t *value);
+
+/* Serialises @item into a malloc'd buffer. */
+int cbu_serialize(const cbor_item_t *item, uint8_t **ret_buf, size_t *ret_len);
+
+/* Frees the item behind a cleanup attribute. */
+static inline void cbu_decrefp(cbor_item_t **item)
+{
+	if (*item)
+		cbor_decref(item);
+}
+#define _cleanup_cbor_ __attribute__((cleanup(cbu_decrefp)))
+
+#endif

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CEL records in CBOR: writer, reader and replay.
+ *
+ * A record is a definite map with integer keys in ascending order, so that
+ * equal records encode to equal bytes.  The log file is the records
+ * concatenated; appends happen under an exclusive lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "cborutil.h"
+#include "cel.h"
+#include "err.h"
+#include "fileio.h"
+
+#define CEL_FILE_MAX (256u << 20)
+
+#define MEASURED_KEY_TYPE 0
+#define MEASURED_KEY_NAME 1
+#define MEASURED_KEY_DATA 2
+
+static cbor_item_t *encode_digests(const struct cel_record *rec)
+{
+	cbor_item_t *arr = cbor_new_definite_array(rec->n_digests);
+
+	if (!arr)
+		return NULL;
+	for (unsigned i = 0; i < rec->n_digests; i++) {
+		const struct alg_digest *d = &rec->digest[i];
+		cbor_item_t *pair = cbor_new_definite_array(2);
+		cbor_item_t *alg = cbu_build_uint(d->alg->tpm_alg);
+		cbor_item_t *val = cbor_build_bytestring(d->value, d->alg->size);
+		bool ok = pair && alg && val && cbor_array_push(pair, alg) &&
+			  cbor_array_push(pair, val) && cbor_array_push(arr, pair);
+
+		if (alg)
+			cbor_decref(&alg);
+		if (val)
+			cbor_decref(&val);
+		if (pair)
+			cbor_decref(&pair);
+		if (!ok) {
+			cbor_decref(&arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static cbor_item_t *encode_measured(const struct cel_record *rec)
+{
+	cbor_item_t *m = cbor_new_definite_map(rec->data ? 3 : 2);
+
+	if (!m)
+		return NULL;
+	if (!cbu_map_put(m, MEASURED_KEY_TYPE, cbor_build_string(rec->type)) ||
+	    !cbu_map_put(m, MEASURED_KEY_NAME, cbor_build_string(rec->name ? rec->name : "")) ||
+	    (rec->data &&
+	     !cbu_map_put(m, MEASURED_KEY_DATA, cbor_build_bytestring(rec->data, rec->data_len)))) {
+		cbor_decref(&m);
+		return NULL;
+	}
+	return m;
+}
+
+int cel_record_encode(const struct cel_record *rec, uint8_t **ret_buf, size_t *ret_len)
+{
+	_cleanup_cbor_ cbor_item_t *map = NULL;
+
+	if (rec->n_digests == 0 || rec->n_digests > CEL_MAX_DIGESTS)
+		return err_set(-EINVAL, "CEL record needs 1-%d digests", CEL_MAX_DIGESTS);
+	if (rec->content_type != CEL_CONTENT_MEASURED)
+		return err_set(-EINVAL, "can only write measured content, not type %u",
+			       rec->content_type);
+	map = cbor_new_definite_map(4);
+	if (!map || !cbu_map_put(map, CEL_KEY_RECNUM, cbu_build_uint(rec->recnum)) ||
+	    !cbu_map_put(map, CEL_KEY_PCR, cbu_build_uint(rec->pcr)) ||
+	    !cbu_map_put(map, CEL_KEY_DIGESTS, encode_digests(rec)) ||
+	    !cbu_map_put(map, CEL_CONTENT_MEASURED, encode_measured(rec)))
+		return err_set(-ENOMEM, "out of memory encoding a CEL record");
+	return cbu_serialize(map, ret_buf, ret_len);
+}
+
+static int decode_digests(const cbor_item_t *item, struct cel_record *rec)
+{
+	cbor_item_t **pairs;
+	size_t n;
+
+	if (!item || !cbor_isa_array(item) || !cbor_array_is_definite(item))
+		return err_set(-EBADMSG, "digests is not a definite array");
+	n = cbor_array_size(item);
+	if (n == 0 || n > CEL_MAX_DIGESTS)
+		return err_set(-EBADMSG, "%zu digests (1-%d)", n, CEL_MAX_DIGESTS);
+	pairs = cbor_array_handle(item);
+	for (size_t i = 0; i < n; i++) {
+		const struct hash_alg *alg;
+		const uint8_t *value;
+		uint64_t alg_id;
+		size_t len;
+		int rc;
+
+		if (!cbor_isa_array(pairs[i]) || cbor_array_size(pairs[i]) != 2)
+			return err_set(-EBADMSG, "digest %zu is not an [alg, digest] pair", i);
+		if ((rc = cbu_get_uint(cbor_array_handle(pairs[i])[0], "digest algorithm",
+				       &alg_id)) < 0 ||
+		    (rc = cbu_get_bytes(cbor_array_handle(pairs[i])[1], "digest", &value, &len)) < 0)
+			return rc;
+		alg = alg_id <= 0xffff ? hash_alg_by_id((uint16_t)alg_id) : NULL;
+		if (!alg)
+			return err_set(-EBADMSG, "unknown digest algorithm 0x%llx",
+				       (unsigned long long)alg_id);
+		if (len != alg->size)
+			return err_set(-EBADMSG, "%s digest of %zu bytes", alg->name, len);
+		for (unsigned k = 0; k < rec->n_digests; k++)
+			if (rec->digest[k].alg == alg)
+				return err_set(-EBADMSG, "two %s digests", alg->name);
+		rec->digest[rec->n_digests].alg = alg;
+		memcpy(rec->digest[rec->n_digests].value, value, len);
+		rec->n_digests++;
+	}
+	return 0;
+}
+
+static int decode_measured(const cbor_item_t *m, struct cel_record *rec)
+{
+	const cbor_item_t *data_item = cbu_map_get(m, MEASURED_KEY_DATA);
+	const char *type, *name;
+	size_t type_len, name_len;
+	int rc;
+
+	if (!cbor_isa_map(m))
+		return err_set(-EBADMSG, "measured content is not a map");
+	if ((rc = cbu_get_text(cbu_map_get(m, MEASURED_KEY_TYPE), "content type", &type,
+			       &type_len)) < 0 ||
+	    (rc = cbu_get_text(cbu_map_get(m, MEASURED_KEY_NAME), "content name", &name,
+			       &name_len)) < 0)
+		return rc;
+	if (type_len > CEL_TYPE_MAX || name_len > CEL_NAME_MAX)
+		return err_set(-EBADMSG, "content type or name too long");
+	if (memchr(type, '\0', type_len) || memchr(name, '\0', name_len))
+		return err_set(-EBADMSG, "content type or name contains a NUL byte");
+	memcpy(rec->type, type, type_len);
+	rec->type[type_len] = '\0';
+	rec->name = strndup(name, name_len);
+	if (!rec->name)
+		return err_set(-ENOMEM, "out of memory");
+	if (data_item) {
+		const uint8_t *data;
+
+		if ((rc = cbu_get_bytes(data_item, "content data", &data, &rec->data_len)) < 0)
+			return rc;
+		if (rec->data_len > CEL_DATA_MAX)
+			return err_set(-EBADMSG, "content data of %zu bytes", rec->data_len);
+		rec->data = malloc(rec->data_len ? rec->data_len : 1);
+		if (!rec->data)
+			return err_set(-ENOMEM, "out of memory");
+		memcpy(rec->data, data, rec->data_len);
+	}
+	return 0;
+}
+
+static int decode_record(const cbor_item_t *map, struct cel_record *rec)
+{
+	struct cbor_pair *pairs;
+	uint64_t pcr;
+	size_t n;
+	int rc, contents = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!cbor_isa_map(map) || !cbor_map_is_definite(map))
+		return err_set(-EBADMSG, "record is not a definite CBOR map");
+	if ((rc = cbu_get_uint(cbu_map_get(map, CEL_KEY_RECNUM), "recnum", &rec->recnum)) < 0 ||
+	    (rc = cbu_get_uint(cbu_map_get(map, CEL_KEY_PCR), "pcr", &pcr)) < 0)
+		return rc;
+	if (pcr >= PCR_COUNT)
+		return err_set(-EBADMSG, "PCR %llu out of range", (unsigned long long)pcr);
+	rec->pcr = (uint32_t)pcr;
+	if ((rc = decode_digests(cbu_map_get(map, CEL_KEY_DIGESTS), rec)) < 0)
+		return rc;
+	pairs = cbor_map_handle(map);
+	n = cbor_map_size(map);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key;
+
+		if ((rc = cbu_get_uint(pairs[i].key, "record key", &key)) < 0)
+			return rc;
+		if (key == CEL_KEY_NV_INDEX)
+			return err_set(-EBADMSG, "NV index records are not supported");
+		if (key <= CEL_KEY_DIGESTS)
+			continue;
+		if (key > UINT32_MAX)
+			return err_set(-EBADMSG, "content type %llu out of range",
+				       (unsigned long long)key);
+		contents++;
+		rec->content_type = (uint32_t)key;
+		if (key == CEL_CONTENT_MEASURED && (rc = decode_measured(pairs[i].value, rec)) < 0)
+			return rc;
+	}
+	if (contents != 1)
+		return err_set(-EBADMSG, "record has %d contents, not one", contents);
+	return 0;
+}
+
+void cel_record_clear(struct cel_record *rec)
+{
+	free(rec->name);
+	free(rec->data);
+	rec->name = NULL;
+	rec->data = NULL;
+}
+
+void cel_log_free(struct cel_log *log)
+{
+	for (size_t i = 0; i < log->n_records; i++)
+		cel_record_clear(&log->record[i]);
+	free(log->record);
+	log->record = NULL;
+	log->n_records = 0;
+}
+
+int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_log *ret)
+{
+	struct cel_log log = {0};
+	size_t off = 0, cap = 0;
+	int rc;
+
+	while (off < len) {
+		struct cbor_load_result res;
+		cbor_item_t *item = cbor_load(buf + off, len - off, &res);
+		struct cel_record rec;
+
+		if (!item) {
+			rc = err_set(-EBADMSG, "%s: offset %zu: not a CBOR item (libcbor error %d)",
+				     what, off, res.error.code);
+			goto fail;
+		}
+		rc = decode_record(item, &rec);
+		cbor_decref(&item);
+		if (rc == 0 && rec.recnum != log.n_records)
+			rc = err_set(-EBADMSG, "record number %llu where %zu was due",
+				     (unsigned long long)rec.recnum, log.n_records);
+		if (rc == 0 && log.n_records == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct cel_record *n = reallocarray(log.record, ncap, sizeof(*n));
+
+			if (!n)
+				rc = err_set(-ENOMEM, "out of memory");
+			else
+				log.record = n, cap = ncap;
+		}
+		if (rc < 0) {
+			cel_record_clear(&rec);
+			err_wrap(rc, "%s: record at offset %zu", what, off);
+			goto fail;
+		}
+		log.record[log.n_records++] = rec;
+		off += res.read;
+	}
+	*ret = log;
+	return 0;
+fail:
+	cel_log_free(&log);
+	return rc;
+}
+
+int cel_log_append(const char *path, struct cel_record *rec)
+{
+	struct cel_log existing = {0};
+	uint8_t *old = NULL, *enc = NULL;
+	size_t old_len, enc_len;
+	int fd, rc;
+
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX) < 0) {
+		rc = err_set(-errno, "%s: lock: %s", path, strerror(errno));
+		goto out;
+	}
+	/* number after what is there; refuse to add to a log that no longer parses */
+	if ((rc = fd_read_all(fd, CEL_FILE_MAX, &old, &old_len)) < 0 ||
+	    (rc = cel_log_parse(old, old_len, path, &existing)) < 0)
+		goto out;
+	rec->recnum = existing.n_records;
+	if ((rc = cel_record_encode(rec, &enc, &enc_len)) < 0 ||
+	    (rc = fd_write_all(fd, enc, enc_len)) < 0)
+		goto out;
+	if (fsync(fd) < 0)
+		rc = err_set(-errno, "%s: fsync: %s", path, strerror(errno));
+out:
+	cel_log_free(&existing);
+	free(old);
+	free(enc);
+	close(fd);
+	return rc;
+}
+
+int cel_log_replay(const struct cel_log *log, struct pcr_banks *banks)
+{
+	for (size_t i = 0; i < log->n_records; i++) {
+		const struct cel_record *rec = &log->record[i];
+
+		for (unsigned d = 0; d < rec->n_digests; d++) {
+			struct pcr_bank *bank = pcr_banks_add(banks, rec->digest[d].alg);
+			int rc;
+
+			if (!bank)
+				return err_set(-ENOSPC, "too many PCR banks");
+			rc = pcr_bank_extend(bank, rec->pcr, rec->digest[d].value);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/* Hash algorithm table and streaming EVP digests. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "digest.h"
+#include "err.h"
+
+static const struct hash_alg hash_alg_table[] = {
+	{TPM_ALG_SHA1, "sha1", 20, "SHA1"},
+	{TPM_ALG_SHA256, "sha256", 32, "SHA256"},
+	{TPM_ALG_SHA384, "sha384", 48, "SHA384"},
+	{TPM_ALG_SHA512, "sha512", 64, "SHA512"},
+};
+
+#define N_ALGS (sizeof(hash_alg_table) / sizeof(hash_alg_table[0]))
+
+const struct hash_alg *hash_algs(size_t *ret_n)
+{
+	*ret_n = N_ALGS;
+	return hash_alg_table;
+}
+
+const struct hash_alg *hash_alg_by_id(uint16_t tpm_alg)
+{
+	for (size_t i = 0; i < N_ALGS; i++)
+		if (hash_alg_table[i].tpm_alg == tpm_alg)
+			return &hash_alg_table[i];
+	return NULL;
+}
+
+const struct hash_alg *hash_alg_by_name(const char *name)
+{
+	for (size_t i = 0; i < N_ALGS; i++)
+		if (strcasecmp(hash_alg_table[i].name, name) == 0)
+			return &hash_alg_table[i];
+	return NULL;
+}
+
+int digest_init(struct digest_ctx *ctx, const struct hash_alg *alg)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_MD *type;
+
+	if (!md)
+		return err_set(-ENOMEM, "out of memory for a %s context", alg->name);
+	type = EVP_MD_fetch(NULL, alg->evp, NULL);
+	if (!type || EVP_DigestInit_ex(md, type, NULL) != 1) {
+		EVP_MD_free(type);
+		EVP_MD_CTX_free(md);
+		return err_set(-EIO, "OpenSSL cannot compute %s", alg->name);
+	}
+	EVP_MD_free(type);
+	ctx->alg = alg;
+	ctx->md = md;
+	return 0;
+}
+
+int digest_update(struct digest_ctx *ctx, const void *data, size_t len)
+{
+	if (EVP_DigestUpdate(ctx->md, data, len) != 1)
+		return err_set(-EIO, "%s update failed", ctx->alg->name);
+	return 0;
+}
+
+int digest_final(struct digest_ctx *ctx, uint8_t *out)
+{
+	unsigned int n = 0;
+	int ok = EVP_DigestFinal_ex(ctx->md, out, &n);
+
+	digest_free(ctx);
+	if (ok != 1 || n != ctx->alg->size)
+		return err_set(-EIO, "%s final failed", ctx->alg->name);
+	return 0;
+}
+
+void digest_free(struct digest_ctx *ctx)
+{
+	EVP_MD_CTX_free(ctx->md);
+	ctx->md = NULL;
+}
+
+int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t *out)
+{
+	struct digest_ctx ctx;
+	int rc = digest_init(&ctx, alg);
+
+	if (rc < 0)
+		return rc;
+	rc = digest_update(&ctx, data, len);
+	if (rc < 0) {
+		digest_free(&ctx);
+		return rc;
+	}
+	return digest_final(&ctx, out);
+}
+
+int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n, uint8_t (*outs)[DIGEST_MAX])
+{
+	enum { BLOCK = 1 << 20 };
+	struct digest_ctx ctx[8];
+	uint8_t *buf = NULL;
+	size_t started = 0;
+	int rc = 0;
+
+	if (n == 0 || n > 8)
+		return err_set(-EINVAL, "between 1 and 8 algorithms, not %zu", n);
+	buf = malloc(BLOCK);
+	if (!buf)
+		return err_set(-ENOMEM, "out of memory");
+	for (; started < n; started++) {
+		rc = digest_init(&ctx[started], algs[started]);
+		if (rc < 0)
+			goto out;
+	}
+	for (;;) {
+		ssize_t got = read(fd, buf, BLOCK);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = err_set(-errno, "read failed: %s", strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			rc = digest_update(&ctx[i], buf, (size_t)got);
+			if (rc < 0)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = digest_final(&ctx[i], outs[i]);
+		if (rc < 0)
+			goto out;
+	}
+	started = 0;
+out:
+	for (size_t i = 0; i < started; i++)
+		if (ctx[i].md)
+			digest_free(&ctx[i]);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/* Streaming JSON writer. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "json.h"
+
+void json_init(struct json *j, FILE *out)
+{
+	memset(j, 0, sizeof(*j));
+	j->out = out;
+}
+
+/* Writes the comma that separates this value from the previous one. */
+static void json_value_start(struct json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth && j->has_items[j->depth - 1])
+		fputc(',', j->out);
+	if (j->depth)
+		j->has_items[j->depth - 1] = true;
+}
+
+static void json_open(struct json *j, char c)
+{
+	json_value_start(j);
+	fputc(c, j->out);
+	if (j->depth < JSON_MAX_DEPTH)
+		j->has_items[j->depth] = false;
+	j->depth++;
+}
+
+static void json_close(struct json *j, char c)
+{
+	fputc(c, j->out);
+	j->depth--;
+}
+
+void json_object_begin(struct json *j)
+{
+	json_open(j, '{');
+}
+
+void json_object_end(struct json *j)
+{
+	json_close(j, '}');
+}
+
+void json_array_begin(struct json *j)
+{
+	json_open(j, '[');
+}
+
+void json_array_end(struct json *j)
+{
+	json_close(j, ']');
+}
+
+static void json_escaped(struct json *j, const char *s, size_t n)
+{
+	fputc('"', j->out);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(j->out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", j->out);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(j->out, "\\u%04x", c);
+		else
+			fputc(c, j->out);
+	}
+	fputc('"', j->out);
+}
+
+void json_key(struct json *j, const char *key)
+{
+	json_value_start(j);
+	json_escaped(j, key, strlen(key));
+	fputc(':', j->out);
+	j->after_key = true;
+}
+
+void json_string_n(struct json *j, const char *s, size_t n)
+{
+	json_value_start(j);
+	json_escaped(j, s, n);
+}
+
+void json_string(struct json *j, const char *s)
+{
+	json_string_n(j, s, strlen(s));
+}
+
+void json_hex(struct json *j, const uint8_t *data, size_t n)
+{
+	json_value_start(j);
+	fputc('"', j->out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(j->out, "%02x", data[i]);
+	fputc('"', j->out);
+}
+
+void json_uint(struct json *j, uint64_t v)
+{
+	json_value_start(j);
+	fprintf(j->out, "%" PRIu64, v);
+}
+
+void json_bool(struct json *j, bool v)
+{
+	json_value_start(j);
+	fputs(v ? "true" : "false", j->out);
+}
+
+void json_finish(struct json *j)
+{
+	fputc('\n', j->out);
+	fflush(j->out);
+}

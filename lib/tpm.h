@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TPM access over tpm2-tss ESAPI.  One wrapper per TPM command; a raw
+ * TSS2_RC never leaves this module: failures return a negative code and
+ * record "Command: decoded cause" (Tss2_RC_Decode), and tpm_last_rc() keeps
+ * the raw code for callers that must tell causes apart (lockout, policy).
+ */
+#ifndef MEASURED_TPM_H
+#define MEASURED_TPM_H
+
+#include <stdint.h>
+
+#include <tss2/tss2_esys.h>
+
+#include "digest.h"
+#include "pcr.h"
+
+struct tpm;
+
+enum tpm_open_flags {
+	TPM_OPEN_STARTUP = 1 << 0, /* send TPM2_Startup(CLEAR); "already started" is fine */
+};
+
+/*
+ * The TCTI configuration to use: @cli if given (--tcti), else
+ * $TPM2TOOLS_TCTI, else NULL (tpm2-tss's default search).
+ */
+const char *tpm_tcti_resolve(const char *cli);
+
+/* Opens the TPM behind @tcti (tpm2-tss syntax, e.g. "swtpm:host=127.0.0.1,port=2321"). */
+int tpm_open(const char *tcti, unsigned flags, struct tpm **ret);
+void tpm_close(struct tpm *tpm);
+ESYS_CONTEXT *tpm_esys(struct tpm *tpm);
+
+/* The TSS2_RC of the last failed call in this thread (0 when none). */
+TSS2_RC tpm_last_rc(void);
+/* Records @rc as the failure of @cmd; returns -EIO, or -ECONNREFUSED for a TCTI failure. */
+int tpm_fail(TSS2_RC rc, const char *cmd);
+
+int tpm_startup(struct tpm *tpm);
+/* The allocated PCR banks that this library can hash, with their PCR masks. */
+int tpm_pcr_banks(struct tpm *tpm, struct pcr_selection *ret);
+/*
+ * Reads the selected PCRs into @ret (banks in selection order; unselected
+ * PCRs zero).  *ret_update_counter, if given, gets the TPM's pcrUpdateCounter
+ * as of the read, so a caller can detect a change between read and quote.
+ */
+int tpm_pcr_read(struct tpm *tpm, const struct pcr_selection *sel, struct pcr_banks *ret,
+		 uint32_t *ret_update_counter);
+/* Extends PCR @pcr with one digest per bank in a single TPM2_PCR_Extend. */
+int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct alg_digest *digests, unsigned n);
+
+/* Marshals @sel into a TPML_PCR_SELECTION (banks in order, 3-byte select). */
+void tpm_pcr_selection_to_tpml(const struct pcr_selection *sel, TPML_PCR_SELECTION *ret);
+
+#endif

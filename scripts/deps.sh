@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs what measured needs to build and test on Debian 12; safe to run again.
+# Packages already present are not touched; apt runs only when something is missing.
+set -eu
+
+BUILD="gcc make pkg-config libtss2-dev libssl-dev libcbor-dev libcryptsetup-dev
+libprotobuf-c-dev protobuf-c-compiler libcmocka-dev"
+TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl"
+FUZZ="clang libclang-rt-14-dev"
+
+missing=""
+for p in $BUILD $TEST $FUZZ; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/* Start and stop a private swtpm for tests. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "swtpm.h"
+
+static bool port_free(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static bool port_answers(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static pid_t spawn(const struct swtpm *s, bool started)
+{
+	char state[300], server[64], ctrl[64];
+	pid_t pid;
+
+	snprintf(state, sizeof(state), "dir=%s", s->state_dir);
+	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", s->port);
+	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", s->port + 1);
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(127);
+	execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server, "--ctrl",
+	       ctrl, "--flags", started ? "not-need-init,startup-clear" : "not-need-init",
+	       (char *)NULL);
+	fprintf(stderr, "swtpm harness: cannot run swtpm: %s\n", strerror(errno));
+	_exit(127);
+}
+
+int swtpm_start(struct swtpm *s, bool started)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->state_dir, sizeof(s->state_dir), "/tmp/measured-swtpm.XXXXXX");
+	if (!mkdtemp(s->state_dir))
+		return -errno;
+	srand((unsigned)(getpid() ^ time(NULL)));
+	for (int attempt = 0; attempt < 20; attempt++) {
+		int status;
+
+		s->port = 20000 + 2 * (rand() % 15000);
+		if (!port_free(s->port) || !port_free(s->port + 1))
+			continue;
+		s->pid = spawn(s, started);
+		if (s->pid < 0)
+			return -errno;
+		/* up to 5 s for swtpm to listen; retry elsewhere if it died (port taken) */
+		for (int i = 0; i < 500; i++) {
+			if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+				s->pid = 0;
+				break;
+			}
+			if (port_answers(s->port + 1) && port_answers(s->port)) {
+				snprintf(s->tcti, sizeof(s->tcti), "swtpm:host=127.0.0.1,port=%d",
+					 s->port);
+				return 0;
+			}
+			usleep(10000);
+		}
+		if (s->pid > 0) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			s->pid = 0;
+		}
+	}
+	swtpm_stop(s);
+	return -EADDRINUSE;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void swtpm_stop(struct swtpm *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+	if (s->state_dir[0])
+		nftw(s->state_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	s->state_dir[0] = '\0';
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A private swtpm for a test run: fresh state directory, free TCP ports on
+ * loopback, killed on swtpm_stop() and, through PR_SET_PDEATHSIG, also when
+ * the test process dies.
+ */
+#ifndef MEASURED_SWTPM_H
+#define MEASURED_SWTPM_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct swtpm {
+	pid_t pid;
+	int port; /* server port; control is port + 1, as the swtpm TCTI expects */
+	char state_dir[256];
+	char tcti[128]; /* hand this to tpm_open() */
+};
+
+/* Starts swtpm. With @started, it answers as if TPM2_Startup(CLEAR) had been sent. */
+int swtpm_start(struct swtpm *s, bool started);
+/* Kills swtpm and removes its state. */
+void swtpm_stop(struct swtpm *s);
+
+#endif

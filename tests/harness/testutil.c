@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/* Test helpers: test data paths, tpm2_eventlog's YAML PCR block, subprocesses. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "fileio.h"
+#include "hex.h"
+#include "testutil.h"
+
+const char *testdata_dir(void)
+{
+	const char *env = getenv("MEASURED_TESTDATA");
+
+	return env && *env ? env : "../shared/testdata";
+}
+
+const char *testdata_path(const char *rel)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/%s", testdata_dir(), rel);
+	return buf;
+}
+
+int yaml_pcrs_parse(const char *text, struct pcr_banks *ret)
+{
+	const char *p = strstr(text, "\npcrs:\n");
+	struct pcr_bank *bank = NULL;
+	struct pcr_banks banks;
+
+	if (!p)
+		return -ENOENT;
+	pcr_banks_init(&banks);
+	p += strlen("\npcrs:\n");
+	while (*p == ' ') {
+		const char *eol = strchr(p, '\n');
+		char line[256];
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		unsigned idx;
+		char name[16], hex[160];
+
+		if (n >= sizeof(line))
+			return -EINVAL;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (eol ? 1 : 0);
+		if (sscanf(line, " %15[a-z0-9]:", name) == 1 && strchr(line, ':') &&
+		    line[strlen(line) - 1] == ':') {
+			const struct hash_alg *alg = hash_alg_by_name(name);
+
+			if (!alg)
+				return -EINVAL;
+			bank = pcr_banks_add(&banks, alg);
+		} else if (sscanf(line, " %u : %159s", &idx, hex) == 2 && bank && idx < PCR_COUNT) {
+			size_t len;
+
+			if (hex_decode(hex, bank->value[idx], DIGEST_MAX, &len) < 0 ||
+			    len != bank->alg->size)
+				return -EINVAL;
+			bank->extended |= 1u << idx;
+		} else {
+			return -EINVAL;
+		}
+	}
+	*ret = banks;
+	return 0;
+}
+
+int run_capture(const char *cmd, char **ret_out)
+{
+	FILE *f = popen(cmd, "r");
+	uint8_t *out = NULL;
+	size_t len;
+	int status;
+
+	if (!f)
+		return -errno;
+	if (fd_read_all(fileno(f), 64u << 20, &out, &len) < 0)
+		out = NULL;
+	status = pclose(f);
+	if (ret_out)
+		*ret_out = (char *)out;
+	else
+		free(out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **list_files(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	char **list = calloc(256, sizeof(*list));
+	size_t n = 0;
+	struct dirent *e;
+
+	if (!d || !list) {
+		if (d)
+			closedir(d);
+		free(list);
+		return NULL;
+	}
+	while ((e = readdir(d)) && n < 255) {
+		size_t len = strlen(e->d_name), sl = strlen(suffix);
+
+		if (len > sl && strcmp(e->d_name + len - sl, suffix) == 0 &&
+		    asprintf(&list[n], "%s/%s", dir, e->d_name) > 0)
+			n++;
+	}
+	closedir(d);
+	qsort(list, n, sizeof(*list), cmp_names);
+	return list;
+}
+
+void free_list(char **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		free(list[i]);
+	free(list);
+}

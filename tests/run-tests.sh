@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs cmocka test binaries with TAP output and prints one closing line:
+# "N passed, N failed". A binary that dies without reporting counts as a failure.
+set -u
+passed=0
+failed=0
+failed_names=""
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for t in "$@"; do
+	name=$(basename "$t")
+	echo "== $name"
+	CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	ok=$(grep -c '^ok ' "$out")
+	bad=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		bad=1
+		echo "!! $name exited with status $rc"
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	[ "$bad" -eq 0 ] || failed_names="$failed_names $name"
+done
+[ -z "$failed_names" ] || echo "failing:$failed_names"
+echo "${MEASURED_LABEL:-tests}: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
