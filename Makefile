@@ -65,7 +65,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(HARNESS_OBJ) $(LI
 
 # Runs the tests of one build (BUILD=...), without installing anything.
 test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
-	@MEASURED_LABEL=$(if $(filter 1,$(SAN)),asan,tests) tests/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
+	@MEASURED_BIN=$(BUILD) MEASURED_LABEL=$(if $(filter 1,$(SAN)),asan,tests) tests/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
 
 check: deps
 	$(MAKE) test

@@ -91,15 +91,20 @@ const char *tcg_event_type_name(uint32_t type)
 	return NULL;
 }
 
-/* True when nothing but padding (all 0x00 or all 0xff) is left. */
-static bool only_padding_left(const struct reader *r)
+/*
+ * True when nothing but padding is left: a log read from a fixed-size area
+ * (ACPI LAML) ends in 0x00 or 0xff bytes.  Like the kernel, which stops at
+ * an event of type 0 and size 0, we need at least a whole empty event's
+ * worth of it; fewer stray bytes are a truncated event, not padding.
+ */
+static bool only_padding_left(const struct reader *r, size_t min_event)
 {
 	const uint8_t *p = r->data + r->off;
 	size_t n = reader_left(r);
 
 	if (n == 0)
 		return true;
-	if (p[0] != 0x00 && p[0] != 0xff)
+	if (n < min_event || (p[0] != 0x00 && p[0] != 0xff))
 		return false;
 	for (size_t i = 1; i < n; i++)
 		if (p[i] != p[0])
@@ -265,7 +270,7 @@ int tcg_log_parse(const uint8_t *buf, size_t len, const char *what, struct tcg_l
 		if (rc < 0)
 			goto fail;
 	}
-	while (!only_padding_left(&r)) {
+	while (!only_padding_left(&r, log.crypto_agile ? 16 : 32)) {
 		rc = log.crypto_agile ? parse_event2(&r, &algs, &ev) : parse_legacy_event(&r, &ev);
 		if (rc < 0)
 			goto fail;

@@ -26,6 +26,11 @@ int fd_read_all(int fd, size_t max, uint8_t **ret_buf, size_t *ret_len)
 			uint8_t *n;
 
 			if (cap >= max) {
+				uint8_t probe;
+				ssize_t more = read(fd, &probe, 1);
+
+				if (more == 0)
+					break; /* exactly max bytes */
 				free(buf);
 				return err_set(-EFBIG, "larger than %zu bytes", max);
 			}
