@@ -83,8 +83,11 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-bench: $(PROGRAMS)
-	@MEASURED_BUILD=$(BUILD) tests/bench/run-bench.sh
+$(BUILD)/tests/bench/gen_ima: $(BUILD)/tests/bench/gen_ima.o $(BUILD)/tests/harness/imabuild.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
+
+bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima
+	@MEASURED_BIN=$(BUILD) tests/bench/run-bench.sh
 
 e2e: $(PROGRAMS)
 	@tests/e2e/run-e2e.sh

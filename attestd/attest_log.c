@@ -34,8 +34,8 @@ static enum log_format detect_format(const uint8_t *buf, size_t len)
 {
 	if (len > 0 && buf[0] >= 0xa0 && buf[0] <= 0xbf)
 		return FORMAT_CEL; /* a CBOR map */
-	if (len >= 31 && buf[0] < PCR_COUNT && !buf[1] && !buf[2] && !buf[3] &&
-	    buf[24] > 0 && buf[24] <= IMA_TEMPLATE_NAME_MAX && !buf[25] && !buf[26] && !buf[27] &&
+	if (len >= 31 && buf[0] < PCR_COUNT && !buf[1] && !buf[2] && !buf[3] && buf[24] > 0 &&
+	    buf[24] <= IMA_TEMPLATE_NAME_MAX && !buf[25] && !buf[26] && !buf[27] &&
 	    memcmp(buf + 28, "ima", 3) == 0)
 		return FORMAT_IMA;
 	return FORMAT_TCG;
@@ -142,9 +142,9 @@ static void ima_print(const struct ima_list *list, const struct pcr_banks *banks
 
 			if (ev->file_digest_len <= DIGEST_MAX)
 				hex_encode(ev->file_digest, ev->file_digest_len, hex);
-			printf("%6zu  PCR %2u  %-8s %s%s%s:%s %.*s\n", i, ev->pcr, ev->template_name,
-			       ev->violation ? "VIOLATION " : "", "", ev->digest_alg, hex,
-			       (int)ev->path_len, ev->path ? ev->path : "");
+			printf("%6zu  PCR %2u  %-8s %s%s%s:%s %.*s\n", i, ev->pcr,
+			       ev->template_name, ev->violation ? "VIOLATION " : "", "",
+			       ev->digest_alg, hex, (int)ev->path_len, ev->path ? ev->path : "");
 		}
 		printf("\n");
 		print_banks(banks);
@@ -346,7 +346,8 @@ static int parse_args(int argc, char **argv, struct log_args *a, bool *json)
 			else if (strcmp(optarg, "cel") == 0)
 				a->format = FORMAT_CEL;
 			else
-				return err_set(-EINVAL, "--format must be tcg, ima or cel, not \"%s\"",
+				return err_set(-EINVAL,
+					       "--format must be tcg, ima or cel, not \"%s\"",
 					       optarg);
 			break;
 		case 'j':

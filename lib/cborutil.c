@@ -6,6 +6,99 @@
 #include "cborutil.h"
 #include "err.h"
 
+/* Reads an item head: major type, argument; fails on reserved or indefinite lengths. */
+static int head(const uint8_t *buf, size_t len, size_t *off, unsigned *ret_major, uint64_t *ret_arg)
+{
+	uint8_t ib, ai;
+	size_t n;
+	uint64_t v = 0;
+
+	if (*off >= len)
+		return err_set(-EBADMSG, "CBOR: truncated at byte %zu", *off);
+	ib = buf[(*off)++];
+	ai = ib & 0x1f;
+	*ret_major = ib >> 5;
+	if (ai < 24) {
+		*ret_arg = ai;
+		return 0;
+	}
+	if (ai > 27)
+		return err_set(-EBADMSG, "CBOR: %s at byte %zu",
+			       ai == 31 ? "indefinite length not accepted" : "reserved encoding",
+			       *off - 1);
+	n = (size_t)1 << (ai - 24);
+	if (len - *off < n)
+		return err_set(-EBADMSG, "CBOR: truncated at byte %zu", *off);
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | buf[(*off)++];
+	*ret_arg = v;
+	return 0;
+}
+
+static int check_item(const uint8_t *buf, size_t len, size_t *off, unsigned depth)
+{
+	unsigned major = 0;
+	uint64_t arg = 0, items;
+	int rc;
+
+	if (depth > CBU_MAX_DEPTH)
+		return err_set(-EBADMSG, "CBOR: nested deeper than %d at byte %zu", CBU_MAX_DEPTH,
+			       *off);
+	if ((rc = head(buf, len, off, &major, &arg)) < 0)
+		return rc;
+	switch (major) {
+	case 2: /* byte string */
+	case 3: /* text string */
+		if (arg > len - *off)
+			return err_set(-EBADMSG, "CBOR: string of %llu bytes at byte %zu, %zu left",
+				       (unsigned long long)arg, *off, len - *off);
+		*off += (size_t)arg;
+		return 0;
+	case 4: /* array */
+	case 5: /* map */
+		items = major == 5 ? arg * 2 : arg;
+		if (arg > len - *off || items > len - *off)
+			return err_set(-EBADMSG, "CBOR: %llu entries at byte %zu, %zu bytes left",
+				       (unsigned long long)arg, *off, len - *off);
+		for (uint64_t i = 0; i < items; i++)
+			if ((rc = check_item(buf, len, off, depth + 1)) < 0)
+				return rc;
+		return 0;
+	case 6: /* tag: one item follows */
+		return check_item(buf, len, off, depth + 1);
+	default: /* integers, simple values, floats: the head is all */
+		return 0;
+	}
+}
+
+int cbu_check(const uint8_t *buf, size_t len, size_t *ret_len)
+{
+	size_t off = 0;
+	int rc = check_item(buf, len, &off, 0);
+
+	if (rc == 0)
+		*ret_len = off;
+	return rc;
+}
+
+int cbu_load(const uint8_t *buf, size_t len, cbor_item_t **ret, size_t *ret_len)
+{
+	struct cbor_load_result res;
+	cbor_item_t *item;
+	size_t n = 0;
+	int rc = cbu_check(buf, len, &n);
+
+	if (rc < 0)
+		return rc;
+	item = cbor_load(buf, n, &res);
+	if (!item)
+		return err_set(-EBADMSG, "CBOR: not decodable (libcbor error %d at byte %zu)",
+			       res.error.code, res.error.position);
+	*ret = item;
+	*ret_len = n;
+	return 0;
+}
+
 cbor_item_t *cbu_map_get(const cbor_item_t *map, uint64_t key)
 {
 	struct cbor_pair *pairs;

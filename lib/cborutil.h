@@ -13,6 +13,19 @@
 
 #include <cbor.h>
 
+#define CBU_MAX_DEPTH 16
+
+/*
+ * Checks that @buf starts with one well-formed CBOR item whose every declared
+ * length and count fits in the bytes that follow, nested at most
+ * CBU_MAX_DEPTH deep, with no indefinite lengths; *ret_len gets its size.
+ * libcbor allocates by the declared count before reading, so untrusted bytes
+ * go through this first.
+ */
+int cbu_check(const uint8_t *buf, size_t len, size_t *ret_len);
+/* cbu_check(), then cbor_load() of that one item; *ret_len gets its size. */
+int cbu_load(const uint8_t *buf, size_t len, cbor_item_t **ret, size_t *ret_len);
+
 /* The value under unsigned integer @key in @map, or NULL (no reference taken). */
 cbor_item_t *cbu_map_get(const cbor_item_t *map, uint64_t key);
 int cbu_get_uint(const cbor_item_t *item, const char *field, uint64_t *ret);

@@ -108,7 +108,8 @@ static int decode_digests(const cbor_item_t *item, struct cel_record *rec)
 			return err_set(-EBADMSG, "digest %zu is not an [alg, digest] pair", i);
 		if ((rc = cbu_get_uint(cbor_array_handle(pairs[i])[0], "digest algorithm",
 				       &alg_id)) < 0 ||
-		    (rc = cbu_get_bytes(cbor_array_handle(pairs[i])[1], "digest", &value, &len)) < 0)
+		    (rc = cbu_get_bytes(cbor_array_handle(pairs[i])[1], "digest", &value, &len)) <
+			    0)
 			return rc;
 		alg = alg_id <= 0xffff ? hash_alg_by_id((uint16_t)alg_id) : NULL;
 		if (!alg)
@@ -230,13 +231,13 @@ int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_l
 	int rc;
 
 	while (off < len) {
-		struct cbor_load_result res;
-		cbor_item_t *item = cbor_load(buf + off, len - off, &res);
+		cbor_item_t *item = NULL;
 		struct cel_record rec;
+		size_t used = 0;
 
-		if (!item) {
-			rc = err_set(-EBADMSG, "%s: offset %zu: not a CBOR item (libcbor error %d)",
-				     what, off, res.error.code);
+		rc = cbu_load(buf + off, len - off, &item, &used);
+		if (rc < 0) {
+			err_wrap(rc, "%s: offset %zu", what, off);
 			goto fail;
 		}
 		rc = decode_record(item, &rec);
@@ -259,7 +260,7 @@ int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_l
 			goto fail;
 		}
 		log.record[log.n_records++] = rec;
-		off += res.read;
+		off += used;
 	}
 	*ret = log;
 	return 0;

@@ -14,28 +14,28 @@
 #include "pcr.h"
 
 /* Top-level keys, numbered as the CEL specification's TLV types. */
-#define CEL_KEY_RECNUM   0
-#define CEL_KEY_PCR      1
+#define CEL_KEY_RECNUM	 0
+#define CEL_KEY_PCR	 1
 #define CEL_KEY_NV_INDEX 2
-#define CEL_KEY_DIGESTS  3
+#define CEL_KEY_DIGESTS	 3
 /* Content types (the key under which the content is stored). */
-#define CEL_CONTENT_MGT      4
+#define CEL_CONTENT_MGT	     4
 #define CEL_CONTENT_MEASURED 64 /* this project's events: {type, name, ?data} */
 
 #define CEL_MAX_DIGESTS 8
-#define CEL_TYPE_MAX    64
-#define CEL_NAME_MAX    4096
-#define CEL_DATA_MAX    (1u << 20)
+#define CEL_TYPE_MAX	64
+#define CEL_NAME_MAX	4096
+#define CEL_DATA_MAX	(1u << 20)
 
 struct cel_record {
 	uint64_t recnum;
 	uint32_t pcr;
 	unsigned n_digests;
 	struct alg_digest digest[CEL_MAX_DIGESTS];
-	uint32_t content_type; /* CEL_CONTENT_* */
+	uint32_t content_type;	     /* CEL_CONTENT_* */
 	char type[CEL_TYPE_MAX + 1]; /* measured content: what kind of thing, e.g. "rootfs" */
-	char *name;                  /* what was measured, e.g. "/dev/vda" (owned) */
-	uint8_t *data;               /* optional detail (owned) */
+	char *name;		     /* what was measured, e.g. "/dev/vda" (owned) */
+	uint8_t *data;		     /* optional detail (owned) */
 	size_t data_len;
 };
 

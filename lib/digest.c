@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 #include "digest.h"
@@ -41,20 +43,29 @@ const struct hash_alg *hash_alg_by_name(const char *name)
 	return NULL;
 }
 
+/* Fetching an EVP_MD is a provider lookup: do it once per algorithm, not per digest. */
+static EVP_MD *md_cache[N_ALGS];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch_all(void)
+{
+	for (size_t i = 0; i < N_ALGS; i++)
+		md_cache[i] = EVP_MD_fetch(NULL, hash_alg_table[i].evp, NULL);
+}
+
 int digest_init(struct digest_ctx *ctx, const struct hash_alg *alg)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	EVP_MD *type;
+	const EVP_MD *type;
 
 	if (!md)
 		return err_set(-ENOMEM, "out of memory for a %s context", alg->name);
-	type = EVP_MD_fetch(NULL, alg->evp, NULL);
+	pthread_once(&md_once, md_fetch_all);
+	type = md_cache[alg - hash_alg_table];
 	if (!type || EVP_DigestInit_ex(md, type, NULL) != 1) {
-		EVP_MD_free(type);
 		EVP_MD_CTX_free(md);
 		return err_set(-EIO, "OpenSSL cannot compute %s", alg->name);
 	}
-	EVP_MD_free(type);
 	ctx->alg = alg;
 	ctx->md = md;
 	return 0;
@@ -99,7 +110,8 @@ int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t
 	return digest_final(&ctx, out);
 }
 
-int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n, uint8_t (*outs)[DIGEST_MAX])
+int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n,
+		    uint8_t (*outs)[DIGEST_MAX])
 {
 	enum { BLOCK = 1 << 20 };
 	struct digest_ctx ctx[8];

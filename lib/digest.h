@@ -19,7 +19,7 @@
 struct hash_alg {
 	uint16_t tpm_alg; /* TPM_ALG_ID */
 	const char *name; /* tpm2-tools spelling: "sha256" */
-	size_t size;      /* digest bytes */
+	size_t size;	  /* digest bytes */
 	const char *evp;  /* OpenSSL fetch name */
 };
 
@@ -53,6 +53,7 @@ int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t
  * Digest of everything readable from @fd, streamed in large blocks, in every
  * algorithm of @algs at once (one read pass). @outs[i] receives algs[i]'s digest.
  */
-int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n, uint8_t (*outs)[DIGEST_MAX]);
+int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n,
+		    uint8_t (*outs)[DIGEST_MAX]);
 
 #endif

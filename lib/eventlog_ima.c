@@ -22,8 +22,9 @@ static const struct {
 	unsigned n_fields;
 	bool has_sig, has_buf;
 } known_templates[] = {
-	{"ima-ng", 2, false, false},   {"ima-ngv2", 2, false, false}, {"ima-sig", 3, true, false},
-	{"ima-sigv2", 3, true, false}, {"ima-buf", 3, false, true},   {"ima-modsig", 5, true, false},
+	{"ima-ng", 2, false, false}, {"ima-ngv2", 2, false, false},
+	{"ima-sig", 3, true, false}, {"ima-sigv2", 3, true, false},
+	{"ima-buf", 3, false, true}, {"ima-modsig", 5, true, false},
 };
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -76,7 +77,8 @@ static int split_fields(struct reader *r, struct ima_event *ev)
 		struct ima_field *f;
 
 		if (ev->n_fields == IMA_MAX_FIELDS)
-			return reader_fail(&fr, fr.off, "more than %d template fields", IMA_MAX_FIELDS);
+			return reader_fail(&fr, fr.off, "more than %d template fields",
+					   IMA_MAX_FIELDS);
 		f = &ev->field[ev->n_fields];
 		if ((rc = reader_le32(&fr, "template field length", &f->len)) < 0 ||
 		    (rc = reader_bytes(&fr, "template field", f->len, &f->data)) < 0)
@@ -87,7 +89,8 @@ static int split_fields(struct reader *r, struct ima_event *ev)
 }
 
 /* d-ng / d-ngv2: "[type:]alg:" NUL digest. */
-static int decode_digest_field(const struct reader *r, struct ima_event *ev, const struct ima_field *f)
+static int decode_digest_field(const struct reader *r, struct ima_event *ev,
+			       const struct ima_field *f)
 {
 	const uint8_t *nul = memchr(f->data, '\0', f->len);
 	size_t prefix;
@@ -97,7 +100,8 @@ static int decode_digest_field(const struct reader *r, struct ima_event *ev, con
 				   "digest field lacks its \"alg:\" prefix");
 	prefix = (size_t)(nul - f->data) - 1; /* without the ':' */
 	if (prefix >= sizeof(ev->digest_alg))
-		return reader_fail(r, (size_t)(f->data - r->data), "digest algorithm name too long");
+		return reader_fail(r, (size_t)(f->data - r->data),
+				   "digest algorithm name too long");
 	memcpy(ev->digest_alg, f->data, prefix);
 	ev->digest_alg[prefix] = '\0';
 	ev->file_digest = nul + 1;

@@ -17,7 +17,7 @@
 
 #define IMA_TEMPLATE_NAME_MAX 32
 #define IMA_EVENT_NAME_PAD    256 /* the 'ima' template hashes its name padded to this */
-#define IMA_MAX_FIELDS        8
+#define IMA_MAX_FIELDS	      8
 
 struct ima_field {
 	const uint8_t *data;
@@ -36,13 +36,13 @@ struct ima_event {
 	unsigned n_fields;
 	struct ima_field field[IMA_MAX_FIELDS];
 	/* Decoded from the fields where the template has them: */
-	char digest_alg[32];        /* "sha256" ("sha1" for 'ima'), "" when none */
+	char digest_alg[32];	    /* "sha256" ("sha1" for 'ima'), "" when none */
 	const uint8_t *file_digest; /* the measured file's digest */
 	uint32_t file_digest_len;
 	const char *path; /* the event name, not NUL-terminated: print with %.*s */
 	uint32_t path_len;
-	struct ima_field sig;  /* ima-sig: signature field (may be empty) */
-	struct ima_field buf;  /* ima-buf: measured buffer */
+	struct ima_field sig; /* ima-sig: signature field (may be empty) */
+	struct ima_field buf; /* ima-buf: measured buffer */
 };
 
 struct ima_list {

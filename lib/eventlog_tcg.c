@@ -129,7 +129,8 @@ static int events_push(struct tcg_log *log, size_t *cap, const struct tcg_event 
 
 static void note_locality(struct tcg_log *log, const struct tcg_event *ev)
 {
-	if (ev->type == EV_NO_ACTION && ev->pcr == 0 && ev->data_len >= sizeof(startup_locality) + 1 &&
+	if (ev->type == EV_NO_ACTION && ev->pcr == 0 &&
+	    ev->data_len >= sizeof(startup_locality) + 1 &&
 	    memcmp(ev->data, startup_locality, sizeof(startup_locality)) == 0)
 		log->startup_locality = ev->data[sizeof(startup_locality)];
 	else if (ev->type == EV_EFI_HCRTM_EVENT)
@@ -220,7 +221,8 @@ static int parse_event2(struct reader *r, const struct spec_algs *algs, struct t
 			;
 		if (k == algs->n)
 			return reader_fail(r, r->off - 2,
-					   "digest algorithm 0x%04x is not in the Spec ID header", id);
+					   "digest algorithm 0x%04x is not in the Spec ID header",
+					   id);
 		if ((rc = reader_bytes(r, "digest", algs->size[k], &value)) < 0)
 			return rc;
 		alg = hash_alg_by_id(id);

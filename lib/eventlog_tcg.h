@@ -14,17 +14,17 @@
 #include "digest.h"
 #include "pcr.h"
 
-#define EV_PREBOOT_CERT                  0x00000000
-#define EV_POST_CODE                     0x00000001
-#define EV_NO_ACTION                     0x00000003
-#define EV_SEPARATOR                     0x00000004
-#define EV_ACTION                        0x00000005
-#define EV_EVENT_TAG                     0x00000006
-#define EV_S_CRTM_CONTENTS               0x00000007
-#define EV_S_CRTM_VERSION                0x00000008
-#define EV_IPL                           0x0000000d
-#define EV_EFI_HCRTM_EVENT               0x80000010
-#define EV_TBOOT_MEASUREMENT             0x00000501
+#define EV_PREBOOT_CERT	     0x00000000
+#define EV_POST_CODE	     0x00000001
+#define EV_NO_ACTION	     0x00000003
+#define EV_SEPARATOR	     0x00000004
+#define EV_ACTION	     0x00000005
+#define EV_EVENT_TAG	     0x00000006
+#define EV_S_CRTM_CONTENTS   0x00000007
+#define EV_S_CRTM_VERSION    0x00000008
+#define EV_IPL		     0x0000000d
+#define EV_EFI_HCRTM_EVENT   0x80000010
+#define EV_TBOOT_MEASUREMENT 0x00000501
 
 #define TCG_LOG_MAX_ALGS 8
 

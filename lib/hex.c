@@ -43,7 +43,8 @@ int hex_decode(const char *str, uint8_t *out, size_t max, size_t *ret_len)
 		int hi = hex_nibble(str[2 * i]), lo = hex_nibble(str[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
-			return err_set(-EINVAL, "bad hex digit at position %zu", 2 * i + (hi < 0 ? 0 : 1));
+			return err_set(-EINVAL, "bad hex digit at position %zu",
+				       2 * i + (hi < 0 ? 0 : 1));
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*ret_len = n / 2;

@@ -25,14 +25,16 @@ static int pcr_list_parse(const char *list, const char *bank, uint32_t *ret_mask
 		unsigned long lo = strtoul(p, &end, 10), hi = lo;
 
 		if (end == p || lo >= PCR_COUNT)
-			return err_set(-EINVAL, "PCR selection: bad PCR number in \"%s\" for bank %s",
-				       list, bank);
+			return err_set(-EINVAL,
+				       "PCR selection: bad PCR number in \"%s\" for bank %s", list,
+				       bank);
 		if (*end == '-') {
 			const char *q = end + 1;
 
 			hi = strtoul(q, &end, 10);
 			if (end == q || hi >= PCR_COUNT || hi < lo)
-				return err_set(-EINVAL, "PCR selection: bad range in \"%s\" for bank %s",
+				return err_set(-EINVAL,
+					       "PCR selection: bad range in \"%s\" for bank %s",
 					       list, bank);
 		}
 		for (unsigned long i = lo; i <= hi; i++)
@@ -40,7 +42,8 @@ static int pcr_list_parse(const char *list, const char *bank, uint32_t *ret_mask
 		if (*end == ',')
 			end++;
 		else if (*end != '\0')
-			return err_set(-EINVAL, "PCR selection: unexpected '%c' in \"%s\"", *end, list);
+			return err_set(-EINVAL, "PCR selection: unexpected '%c' in \"%s\"", *end,
+				       list);
 		p = end;
 	}
 	*ret_mask = mask;
@@ -66,8 +69,8 @@ int pcr_selection_parse(const char *text, struct pcr_selection *ret)
 		unsigned i;
 
 		if (!colon) {
-			rc = err_set(-EINVAL, "PCR selection: \"%s\" lacks BANK: before the PCR list",
-				     part);
+			rc = err_set(-EINVAL,
+				     "PCR selection: \"%s\" lacks BANK: before the PCR list", part);
 			goto out;
 		}
 		*colon = '\0';
@@ -108,7 +111,8 @@ int pcr_selection_format(const struct pcr_selection *sel, char *buf, size_t size
 		buf[0] = '\0';
 	for (unsigned b = 0; b < sel->count; b++) {
 		bool first = true;
-		int n = snprintf(buf + used, size - used, "%s%s:", b ? "+" : "", sel->bank[b].alg->name);
+		int n = snprintf(buf + used, size - used, "%s%s:", b ? "+" : "",
+				 sel->bank[b].alg->name);
 
 		if (n < 0 || (size_t)n >= size - used)
 			return err_set(-ENOSPC, "PCR selection text too long");

@@ -10,7 +10,7 @@
 
 #include "digest.h"
 
-#define PCR_COUNT 24
+#define PCR_COUNT     24
 #define PCR_BANKS_MAX 8
 
 /* Which PCRs of which banks: "sha256:0,1,7+sha1:0". */

@@ -44,18 +44,18 @@ int reader_u8(struct reader *r, const char *field, uint8_t *ret)
 	return reader_copy(r, field, 1, ret);
 }
 
-#define READER_INT(name, type, bytes, big)                                                         \
-	int name(struct reader *r, const char *field, type *ret)                                   \
-	{                                                                                          \
-		const uint8_t *p = NULL;                                                                \
-		type v = 0;                                                                        \
-		int rc = reader_bytes(r, field, bytes, &p);                                        \
-		if (rc < 0)                                                                        \
-			return rc;                                                                 \
-		for (int i = 0; i < bytes; i++)                                                    \
-			v |= (type)p[big ? i : bytes - 1 - i] << (8 * (bytes - 1 - i));            \
-		*ret = v;                                                                          \
-		return 0;                                                                          \
+#define READER_INT(name, type, bytes, big)                                              \
+	int name(struct reader *r, const char *field, type *ret)                        \
+	{                                                                               \
+		const uint8_t *p = NULL;                                                \
+		type v = 0;                                                             \
+		int rc = reader_bytes(r, field, bytes, &p);                             \
+		if (rc < 0)                                                             \
+			return rc;                                                      \
+		for (int i = 0; i < bytes; i++)                                         \
+			v |= (type)p[big ? i : bytes - 1 - i] << (8 * (bytes - 1 - i)); \
+		*ret = v;                                                               \
+		return 0;                                                               \
 	}
 
 READER_INT(reader_le16, uint16_t, 2, 0)

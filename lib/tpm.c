@@ -161,7 +161,8 @@ static int take_read_values(const TPML_PCR_SELECTION *out, const TPML_DIGEST *va
 			if (!(s->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
 				continue;
 			if (v >= values->count || !bank || values->digests[v].size != alg->size)
-				return err_set(-EPROTO, "TPM2_PCR_Read returned an inconsistent answer");
+				return err_set(-EPROTO,
+					       "TPM2_PCR_Read returned an inconsistent answer");
 			memcpy(bank->value[pcr], values->digests[v].buffer, alg->size);
 			v++;
 			for (unsigned b = 0; b < todo->count; b++)
@@ -200,12 +201,14 @@ int tpm_pcr_read(struct tpm *tpm, const struct pcr_selection *sel, struct pcr_ba
 			return 0;
 		}
 		tpm_pcr_selection_to_tpml(&todo, &in);
-		rc = Esys_PCR_Read(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in, &counter,
-				   &out, &values);
+		rc = Esys_PCR_Read(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &in,
+				   &counter, &out, &values);
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_fail(rc, "TPM2_PCR_Read");
-		r = values->count ? take_read_values(out, values, &banks, &todo)
-				  : err_set(-EPROTO, "TPM2_PCR_Read returned no values; bank not allocated?");
+		r = values->count
+			    ? take_read_values(out, values, &banks, &todo)
+			    : err_set(-EPROTO,
+				      "TPM2_PCR_Read returned no values; bank not allocated?");
 		Esys_Free(out);
 		Esys_Free(values);
 		if (r < 0)

@@ -27,7 +27,8 @@ static size_t field(uint8_t *out, const void *p, size_t n)
 	out[1] = (uint8_t)(n >> 8);
 	out[2] = (uint8_t)(n >> 16);
 	out[3] = (uint8_t)(n >> 24);
-	memcpy(out + 4, p, n);
+	if (n)
+		memcpy(out + 4, p, n);
 	return 4 + n;
 }
 
@@ -57,9 +58,9 @@ static void entry(struct imabuf *b, const uint8_t hash[20], const char *tname, c
 	put(b, td, td_len);
 }
 
-void imabuild_ng(struct imabuf *b, const char *template_name, const char *alg, const uint8_t *digest,
-		 size_t digest_len, const char *name, const uint8_t *extra, size_t extra_len,
-		 int with_extra)
+void imabuild_ng(struct imabuf *b, const char *template_name, const char *alg,
+		 const uint8_t *digest, size_t digest_len, const char *name, const uint8_t *extra,
+		 size_t extra_len, int with_extra)
 {
 	uint8_t *td = malloc(8192 + extra_len), hash[20];
 	size_t n = imabuild_ng_template_data(td, alg, digest, digest_len, name);

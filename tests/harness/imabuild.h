@@ -16,9 +16,9 @@ struct imabuf {
 };
 
 /* ima-ng / ima-sig / ima-buf entry: d-ng "alg:\0digest", n-ng "name\0", [extra field]. */
-void imabuild_ng(struct imabuf *b, const char *template_name, const char *alg, const uint8_t *digest,
-		 size_t digest_len, const char *name, const uint8_t *extra, size_t extra_len,
-		 int with_extra);
+void imabuild_ng(struct imabuf *b, const char *template_name, const char *alg,
+		 const uint8_t *digest, size_t digest_len, const char *name, const uint8_t *extra,
+		 size_t extra_len, int with_extra);
 /* Original 'ima' template: sha1 digest, name padded to 256 bytes in the hash. */
 void imabuild_ima(struct imabuf *b, const uint8_t sha1[20], const char *name);
 /* Appends the entry of ima-ng but with an all-zero template hash (a violation). */

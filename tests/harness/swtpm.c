@@ -56,8 +56,8 @@ static pid_t spawn(const struct swtpm *s, bool started)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(127);
-	execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server, "--ctrl",
-	       ctrl, "--flags", started ? "not-need-init,startup-clear" : "not-need-init",
+	execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
+	       "--ctrl", ctrl, "--flags", started ? "not-need-init,startup-clear" : "not-need-init",
 	       (char *)NULL);
 	fprintf(stderr, "swtpm harness: cannot run swtpm: %s\n", strerror(errno));
 	_exit(127);

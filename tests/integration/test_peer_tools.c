@@ -50,13 +50,15 @@ static void json_pcrs_match(const char *json, const struct pcr_banks *want, unsi
 		for (unsigned i = 0; i < PCR_COUNT; i++) {
 			const char *hit;
 
-			if (!(bank->extended & (1u << i)) || (only_pcr < PCR_COUNT && i != only_pcr))
+			if (!(bank->extended & (1u << i)) ||
+			    (only_pcr < PCR_COUNT && i != only_pcr))
 				continue;
 			hex_encode(bank->value[i], bank->alg->size, hex);
 			snprintf(entry, sizeof(entry), "\"%u\":\"%s\"", i, hex);
 			hit = strstr(obj, entry);
 			if (!hit || hit > end)
-				fail_msg("attest log: %s PCR %u is not %s", bank->alg->name, i, hex);
+				fail_msg("attest log: %s PCR %u is not %s", bank->alg->name, i,
+					 hex);
 			n++;
 		}
 		for (const char *p = obj; p < end; p++)
@@ -124,7 +126,8 @@ static int evmctl_check(const struct imabuf *b, struct pcr_banks *banks, int fli
 	ima_list_free(&list);
 	if (attest_check) {
 		/* attest log prints the same PCR 10 */
-		snprintf(cmd, sizeof(cmd), "%s log --format ima --json %s", attest_bin(), list_path);
+		snprintf(cmd, sizeof(cmd), "%s log --format ima --json %s", attest_bin(),
+			 list_path);
 		assert_int_equal(run_capture(cmd, &out), 0);
 		json_pcrs_match(out, banks, 10);
 		free(out);
@@ -157,7 +160,8 @@ static void test_evmctl_accepts_ima_replay(void **state)
 	memset(s1, 0x3c, sizeof(s1));
 	imabuild_ng(&ng, "ima-ng", "sha256", d, 32, "boot_aggregate", NULL, 0, 0);
 	imabuild_ng(&ng, "ima-ng", "sha256", d, 32, "/usr/bin/env", NULL, 0, 0);
-	imabuild_ng(&ng, "ima-sig", "sha256", d, 32, "/sbin/init", (const uint8_t *)"\x03sig", 4, 1);
+	imabuild_ng(&ng, "ima-sig", "sha256", d, 32, "/sbin/init", (const uint8_t *)"\x03sig", 4,
+		    1);
 	imabuild_violation(&ng, "/tmp/tomtou");
 	imabuild_ng(&ng, "ima-buf", "sha256", d, 32, "kexec-cmdline", (const uint8_t *)"ro", 2, 1);
 	assert_int_equal(evmctl_check(&ng, &banks, 0, "attest"), 0);
@@ -181,9 +185,9 @@ static void test_attest_log_errors(void **state)
 	int fd = mkstemp(path);
 
 	(void)state;
-	assert_int_equal(file_read_all(testdata_path("eventlogs/event-bootorder.bin"), 1 << 20, &buf,
-				       &len),
-			 0);
+	assert_int_equal(
+		file_read_all(testdata_path("eventlogs/event-bootorder.bin"), 1 << 20, &buf, &len),
+		0);
 	assert_int_equal(fd_write_all(fd, buf, len - 7), 0);
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "%s log %s 2>&1 >/dev/null", attest_bin(), path);

@@ -36,13 +36,14 @@ static void test_encoding_is_exact(void **state)
 
 	(void)state;
 	r.n_digests = 1;
-	static const uint8_t head[] = {0xa4, 0x00, 0x00, 0x01, 0x0d, 0x03, 0x81, 0x82, 0x0b, 0x58, 0x20};
+	static const uint8_t head[] = {0xa4, 0x00, 0x00, 0x01, 0x0d, 0x03,
+				       0x81, 0x82, 0x0b, 0x58, 0x20};
 	memcpy(expect, head, sizeof(head));
 	n = sizeof(head);
 	memset(expect + n, 0xaa, 32);
 	n += 32;
 	static const uint8_t tail[] = {0x18, 0x40, 0xa2, 0x00, 0x66, 'r', 'o', 'o', 't', 'f', 's',
-				       0x01, 0x68, '/',  'd',  'e',  'v', '/', 'v', 'd', 'a'};
+				       0x01, 0x68, '/',	 'd',  'e',  'v', '/', 'v', 'd', 'a'};
 	memcpy(expect + n, tail, sizeof(tail));
 	n += sizeof(tail);
 	assert_int_equal(cel_record_encode(&r, &enc, &len), 0);
@@ -84,10 +85,10 @@ static void test_append_parse_replay(void **state)
 	pcr_banks_init(&ref);
 	pcr_bank_extend(pcr_banks_add(&ref, a.digest[0].alg), 13, a.digest[0].value);
 	pcr_bank_extend(pcr_banks_find(&ref, a.digest[0].alg), 11, b.digest[0].value);
-	assert_memory_equal(pcr_banks_find(&banks, a.digest[0].alg)->value[13], ref.bank[0].value[13],
-			    32);
-	assert_memory_equal(pcr_banks_find(&banks, a.digest[0].alg)->value[11], ref.bank[0].value[11],
-			    32);
+	assert_memory_equal(pcr_banks_find(&banks, a.digest[0].alg)->value[13],
+			    ref.bank[0].value[13], 32);
+	assert_memory_equal(pcr_banks_find(&banks, a.digest[0].alg)->value[11],
+			    ref.bank[0].value[11], 32);
 	cel_log_free(&log);
 
 	/* a log that no longer parses is not appended to */
@@ -124,13 +125,37 @@ static void test_bad_records(void **state)
 
 	/* a digest of the wrong size: sha256 tag on a 20-byte string */
 	static const uint8_t wrong[] = {0xa4, 0x00, 0x00, 0x01, 0x00, 0x03, 0x81, 0x82, 0x0b, 0x54,
-					0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-					0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+					0,    0,    0,	  0,	0,    0,    0,	  0,	0,    0,
+					0,    0,    0,	  0,	0,    0,    0,	  0,	0,    0,
 					0x18, 0x40, 0xa2, 0x00, 0x60, 0x01, 0x60};
 	assert_int_equal(cel_log_parse(wrong, sizeof(wrong), "size", &log), -EBADMSG);
 	assert_non_null(strstr(err_msg(), "sha256 digest of 20 bytes"));
 	/* not a map */
 	assert_int_equal(cel_log_parse((const uint8_t *)"\x81\x00", 2, "array", &log), -EBADMSG);
+}
+
+/* Declared sizes beyond the input are refused before libcbor allocates for them. */
+static void test_cbor_bombs_refused(void **state)
+{
+	static const uint8_t huge_array[] = {0x9b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
+	static const uint8_t huge_map[] = {0xba, 0xff, 0xff, 0xff, 0xff, 0x00};
+	static const uint8_t huge_bytes[] = {0xa1, 0x00, 0x5a, 0x7f, 0xff, 0xff, 0xff};
+	static const uint8_t indefinite[] = {0xbf, 0x00, 0x00, 0xff};
+	uint8_t deep[40];
+	struct cel_log log;
+
+	(void)state;
+	assert_int_equal(cel_log_parse(huge_array, sizeof(huge_array), "a", &log), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "entries"));
+	assert_int_equal(cel_log_parse(huge_map, sizeof(huge_map), "m", &log), -EBADMSG);
+	assert_int_equal(cel_log_parse(huge_bytes, sizeof(huge_bytes), "b", &log), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "string of"));
+	assert_int_equal(cel_log_parse(indefinite, sizeof(indefinite), "i", &log), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "indefinite"));
+	memset(deep, 0x81, sizeof(deep)); /* 39 nested one-element arrays */
+	deep[sizeof(deep) - 1] = 0x00;
+	assert_int_equal(cel_log_parse(deep, sizeof(deep), "d", &log), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "nested"));
 }
 
 int main(void)
@@ -139,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_encoding_is_exact),
 		cmocka_unit_test(test_append_parse_replay),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_cbor_bombs_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,16 +25,18 @@ static void test_published_boot_aggregate_vector(void **state)
 	char hex[41];
 
 	(void)state;
-	assert_int_equal(hex_decode("94c0ac6d0ff747d8f1ca7fac89101a141f3e8f6a2c710717b477a026422766d6",
-				    digest, sizeof(digest), &len),
-			 0);
+	assert_int_equal(
+		hex_decode("94c0ac6d0ff747d8f1ca7fac89101a141f3e8f6a2c710717b477a026422766d6",
+			   digest, sizeof(digest), &len),
+		0);
 	n = imabuild_ng_template_data(td, "sha256", digest, 32, "boot_aggregate");
 	assert_int_equal(n, 63);
 	imabuild_ng(&b, "ima-ng", "sha256", digest, 32, "boot_aggregate", NULL, 0, 0);
 	assert_int_equal(ima_list_parse(b.data, b.len, "vector", &list), 0);
 	assert_int_equal(list.n_events, 1);
 	assert_int_equal(list.event[0].template_data_len, 63);
-	assert_int_equal(ima_event_template_hash(&list.event[0], hash_alg_by_name("sha1"), hash), 0);
+	assert_int_equal(ima_event_template_hash(&list.event[0], hash_alg_by_name("sha1"), hash),
+			 0);
 	hex_encode(hash, 20, hex);
 	assert_string_equal(hex, "367a111b682553da5340f977001689db8366056a");
 	ima_list_free(&list);
@@ -49,9 +51,11 @@ static void build_sample(struct imabuf *b)
 	memset(s1, 0xcd, sizeof(s1));
 	imabuild_ng(b, "ima-ng", "sha256", d, 32, "boot_aggregate", NULL, 0, 0);
 	imabuild_ng(b, "ima-ng", "sha256", d, 32, "/usr/bin/busybox", NULL, 0, 0);
-	imabuild_ng(b, "ima-sig", "sha256", d, 32, "/sbin/init", (const uint8_t *)"\x03\x02sig", 5, 1);
+	imabuild_ng(b, "ima-sig", "sha256", d, 32, "/sbin/init", (const uint8_t *)"\x03\x02sig", 5,
+		    1);
 	imabuild_ng(b, "ima-sig", "sha256", d, 32, "/etc/unsigned", NULL, 0, 1);
-	imabuild_ng(b, "ima-buf", "sha256", d, 32, "kexec-cmdline", (const uint8_t *)"ro quiet", 8, 1);
+	imabuild_ng(b, "ima-buf", "sha256", d, 32, "kexec-cmdline", (const uint8_t *)"ro quiet", 8,
+		    1);
 	imabuild_violation(b, "/tmp/tomtou");
 	imabuild_ima(b, s1, "/lib/old-template");
 	imabuild_ng(b, "ima-ng", "sha512", d, 32, "/usr/lib/odd\nname", NULL, 0, 0);

@@ -34,9 +34,9 @@ static void test_selection_roundtrip(void **state)
 
 static void test_selection_errors(void **state)
 {
-	static const char *const bad[] = {"",        "sha256",     "sha256:",  "md5:0",
-					  "sha256:24", "sha256:1,,2", "sha256:3-1", "sha256:x",
-					  "sha256:0+"};
+	static const char *const bad[] = {
+		"",	      "sha256",	  "sha256:",  "md5:0", "sha256:24", "sha256:1,,2",
+		"sha256:3-1", "sha256:x", "sha256:0+"};
 	struct pcr_selection sel;
 
 	(void)state;
@@ -56,7 +56,8 @@ static void test_extend_matches_openssl(void **state)
 	/* the separator digest published in the TCG PFP and measurements.md */
 	SHA256(zero4, sizeof(zero4), sep);
 	hex_encode(sep, sizeof(sep), hex);
-	assert_string_equal(hex, "df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119");
+	assert_string_equal(hex,
+			    "df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119");
 
 	pcr_bank_init(&bank, sha256);
 	assert_int_equal(pcr_bank_extend(&bank, 7, sep), 0);

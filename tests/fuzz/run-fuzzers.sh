@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs each libFuzzer harness for SECONDS, seeded from the shared event logs
+# and tests/fuzz/seeds/. Fails if any harness finds a crash, leak or timeout.
+set -eu
+secs=$1
+shift
+testdata=${MEASURED_TESTDATA:-../shared/testdata}
+status=0
+for bin in "$@"; do
+	name=$(basename "$bin")
+	corpus=build/fuzz/corpus-$name
+	mkdir -p "$corpus" build/fuzz/artifacts
+	case $name in
+	fuzz_tcg_log) cp "$testdata"/eventlogs/*.bin "$corpus"/ ;;
+	fuzz_ima_list) cp tests/fuzz/seeds/ima/* "$corpus"/ ;;
+	fuzz_cel) cp tests/fuzz/seeds/cel/* "$corpus"/ ;;
+	esac
+	echo "== $name: ${secs}s"
+	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix=build/fuzz/artifacts/"$name"- -print_final_stats=1 \
+		"$corpus" >build/fuzz/"$name".log 2>&1; then
+		grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build/fuzz/"$name".log |
+			sed "s/^/$name: /"
+		grep -E '^#[0-9]+.*(DONE|cov:)' build/fuzz/"$name".log | tail -1 | sed "s/^/$name: /"
+	else
+		echo "$name: FAILED, see build/fuzz/$name.log and build/fuzz/artifacts/"
+		tail -40 build/fuzz/"$name".log
+		status=1
+	fi
+done
+exit $status
