@@ -41,6 +41,27 @@ static enum log_format detect_format(const uint8_t *buf, size_t len)
 	return FORMAT_TCG;
 }
 
+/* A parsed log of any format, with the banks it replays to. */
+struct loaded {
+	union {
+		struct tcg_log tcg;
+		struct ima_list ima;
+		struct cel_log cel;
+	};
+	struct pcr_banks banks;
+};
+
+/* What differs between the formats; printing around it is shared. */
+struct format_ops {
+	const char *name;
+	int (*load)(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l);
+	size_t (*count)(const struct loaded *l);
+	void (*title)(const struct loaded *l);
+	void (*event_text)(const struct loaded *l, size_t i);
+	void (*event_json)(struct json *j, const struct loaded *l, size_t i);
+	void (*release)(struct loaded *l);
+};
+
 static void print_hex_line(const char *label, const uint8_t *d, size_t n)
 {
 	char hex[2 * DIGEST_MAX + 1];
@@ -66,242 +87,249 @@ static void print_banks(const struct pcr_banks *banks)
 	}
 }
 
-static void tcg_print(const struct tcg_log *log, const struct pcr_banks *banks, bool json)
+static void json_digests(struct json *j, const struct alg_digest *d, unsigned n)
 {
-	struct json j;
-
-	if (!json) {
-		printf("TCG event log, %s, %zu events\n",
-		       log->crypto_agile ? "crypto-agile" : "SHA-1 only", log->n_events);
-		for (size_t i = 0; i < log->n_events; i++) {
-			const struct tcg_event *ev = &log->event[i];
-			const char *name = tcg_event_type_name(ev->type);
-
-			printf("%4zu  PCR %2u  %s", i, ev->pcr, name ? name : "");
-			if (!name)
-				printf("0x%08x", ev->type);
-			printf("  (offset %zu, %u data bytes)\n", ev->offset, ev->data_len);
-			for (unsigned d = 0; d < ev->n_digests; d++)
-				print_hex_line(ev->digest[d].alg->name, ev->digest[d].value,
-					       ev->digest[d].alg->size);
-		}
-		printf("\n");
-		print_banks(banks);
-		return;
+	json_key(j, "digests");
+	json_object_begin(j);
+	for (unsigned i = 0; i < n; i++) {
+		json_key(j, d[i].alg->name);
+		json_hex(j, d[i].value, d[i].alg->size);
 	}
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_key(&j, "format");
-	json_string(&j, "tcg");
-	json_key(&j, "crypto_agile");
-	json_bool(&j, log->crypto_agile);
-	json_key(&j, "events");
-	json_array_begin(&j);
-	for (size_t i = 0; i < log->n_events; i++) {
-		const struct tcg_event *ev = &log->event[i];
-		const char *name = tcg_event_type_name(ev->type);
-
-		json_object_begin(&j);
-		json_key(&j, "offset");
-		json_uint(&j, ev->offset);
-		json_key(&j, "pcr");
-		json_uint(&j, ev->pcr);
-		json_key(&j, "type");
-		json_uint(&j, ev->type);
-		if (name) {
-			json_key(&j, "type_name");
-			json_string(&j, name);
-		}
-		json_key(&j, "digests");
-		json_object_begin(&j);
-		for (unsigned d = 0; d < ev->n_digests; d++) {
-			json_key(&j, ev->digest[d].alg->name);
-			json_hex(&j, ev->digest[d].value, ev->digest[d].alg->size);
-		}
-		json_object_end(&j);
-		json_key(&j, "data");
-		json_hex(&j, ev->data, ev->data_len);
-		json_object_end(&j);
-	}
-	json_array_end(&j);
-	json_key(&j, "pcrs");
-	pcr_banks_json(&j, banks, ~0u, true);
-	json_object_end(&j);
-	json_finish(&j);
+	json_object_end(j);
 }
 
-static void ima_print(const struct ima_list *list, const struct pcr_banks *banks, bool json)
+/* --- TCG --- */
+
+static int tcg_load(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l)
 {
-	struct json j;
+	int rc = tcg_log_parse(buf, len, a->path, &l->tcg);
 
-	if (!json) {
-		printf("IMA measurement list, %zu entries\n", list->n_events);
-		for (size_t i = 0; i < list->n_events; i++) {
-			const struct ima_event *ev = &list->event[i];
-			char hex[2 * DIGEST_MAX + 1] = "";
-
-			if (ev->file_digest_len <= DIGEST_MAX)
-				hex_encode(ev->file_digest, ev->file_digest_len, hex);
-			printf("%6zu  PCR %2u  %-8s %s%s%s:%s %.*s\n", i, ev->pcr,
-			       ev->template_name, ev->violation ? "VIOLATION " : "", "",
-			       ev->digest_alg, hex, (int)ev->path_len, ev->path ? ev->path : "");
-		}
-		printf("\n");
-		print_banks(banks);
-		return;
-	}
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_key(&j, "format");
-	json_string(&j, "ima");
-	json_key(&j, "events");
-	json_array_begin(&j);
-	for (size_t i = 0; i < list->n_events; i++) {
-		const struct ima_event *ev = &list->event[i];
-
-		json_object_begin(&j);
-		json_key(&j, "offset");
-		json_uint(&j, ev->offset);
-		json_key(&j, "pcr");
-		json_uint(&j, ev->pcr);
-		json_key(&j, "template");
-		json_string(&j, ev->template_name);
-		json_key(&j, "template_hash");
-		json_hex(&j, ev->template_hash, sizeof(ev->template_hash));
-		json_key(&j, "violation");
-		json_bool(&j, ev->violation);
-		if (ev->file_digest) {
-			json_key(&j, "digest_alg");
-			json_string(&j, ev->digest_alg);
-			json_key(&j, "digest");
-			json_hex(&j, ev->file_digest, ev->file_digest_len);
-		}
-		if (ev->path) {
-			json_key(&j, "path");
-			json_string_n(&j, ev->path, ev->path_len);
-		}
-		if (ev->sig.len) {
-			json_key(&j, "sig");
-			json_hex(&j, ev->sig.data, ev->sig.len);
-		}
-		if (ev->buf.data) {
-			json_key(&j, "buf");
-			json_hex(&j, ev->buf.data, ev->buf.len);
-		}
-		json_object_end(&j);
-	}
-	json_array_end(&j);
-	json_key(&j, "pcrs");
-	pcr_banks_json(&j, banks, ~0u, true);
-	json_object_end(&j);
-	json_finish(&j);
-}
-
-static void cel_print(const struct cel_log *log, const struct pcr_banks *banks, bool json)
-{
-	struct json j;
-
-	if (!json) {
-		printf("CEL measurement log, %zu records\n", log->n_records);
-		for (size_t i = 0; i < log->n_records; i++) {
-			const struct cel_record *rec = &log->record[i];
-
-			printf("%4llu  PCR %2u  %s %s\n", (unsigned long long)rec->recnum, rec->pcr,
-			       rec->type, rec->name ? rec->name : "");
-			for (unsigned d = 0; d < rec->n_digests; d++)
-				print_hex_line(rec->digest[d].alg->name, rec->digest[d].value,
-					       rec->digest[d].alg->size);
-		}
-		printf("\n");
-		print_banks(banks);
-		return;
-	}
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_key(&j, "format");
-	json_string(&j, "cel");
-	json_key(&j, "events");
-	json_array_begin(&j);
-	for (size_t i = 0; i < log->n_records; i++) {
-		const struct cel_record *rec = &log->record[i];
-
-		json_object_begin(&j);
-		json_key(&j, "recnum");
-		json_uint(&j, rec->recnum);
-		json_key(&j, "pcr");
-		json_uint(&j, rec->pcr);
-		json_key(&j, "content_type");
-		json_uint(&j, rec->content_type);
-		if (rec->name) {
-			json_key(&j, "type");
-			json_string(&j, rec->type);
-			json_key(&j, "name");
-			json_string(&j, rec->name);
-		}
-		json_key(&j, "digests");
-		json_object_begin(&j);
-		for (unsigned d = 0; d < rec->n_digests; d++) {
-			json_key(&j, rec->digest[d].alg->name);
-			json_hex(&j, rec->digest[d].value, rec->digest[d].alg->size);
-		}
-		json_object_end(&j);
-		json_object_end(&j);
-	}
-	json_array_end(&j);
-	json_key(&j, "pcrs");
-	pcr_banks_json(&j, banks, ~0u, true);
-	json_object_end(&j);
-	json_finish(&j);
-}
-
-static int show_tcg(const uint8_t *buf, size_t len, const struct log_args *a, bool json)
-{
-	struct tcg_log log;
-	struct pcr_banks banks;
-	int rc = tcg_log_parse(buf, len, a->path, &log);
-
-	if (rc < 0)
-		return rc;
-	pcr_banks_init(&banks);
-	rc = tcg_log_replay(&log, &banks);
-	if (rc == 0)
-		tcg_print(&log, &banks, json);
-	tcg_log_free(&log);
+	if (rc == 0 && (rc = tcg_log_replay(&l->tcg, &l->banks)) < 0)
+		tcg_log_free(&l->tcg);
 	return rc;
 }
 
-static int show_ima(const uint8_t *buf, size_t len, const struct log_args *a, bool json)
+static size_t tcg_count(const struct loaded *l)
 {
-	struct ima_list list;
-	struct pcr_banks banks;
-	int rc = ima_list_parse(buf, len, a->path, &list);
+	return l->tcg.n_events;
+}
+
+static void tcg_title(const struct loaded *l)
+{
+	printf("TCG event log, %s, %zu events\n",
+	       l->tcg.crypto_agile ? "crypto-agile" : "SHA-1 only", l->tcg.n_events);
+}
+
+static void tcg_event_text(const struct loaded *l, size_t i)
+{
+	const struct tcg_event *ev = &l->tcg.event[i];
+	const char *name = tcg_event_type_name(ev->type);
+
+	if (name)
+		printf("%4zu  PCR %2u  %s", i, ev->pcr, name);
+	else
+		printf("%4zu  PCR %2u  0x%08x", i, ev->pcr, ev->type);
+	printf("  (offset %zu, %u data bytes)\n", ev->offset, ev->data_len);
+	for (unsigned d = 0; d < ev->n_digests; d++)
+		print_hex_line(ev->digest[d].alg->name, ev->digest[d].value,
+			       ev->digest[d].alg->size);
+}
+
+static void tcg_event_json(struct json *j, const struct loaded *l, size_t i)
+{
+	const struct tcg_event *ev = &l->tcg.event[i];
+	const char *name = tcg_event_type_name(ev->type);
+
+	json_key(j, "offset");
+	json_uint(j, ev->offset);
+	json_key(j, "pcr");
+	json_uint(j, ev->pcr);
+	json_key(j, "type");
+	json_uint(j, ev->type);
+	if (name) {
+		json_key(j, "type_name");
+		json_string(j, name);
+	}
+	json_digests(j, ev->digest, ev->n_digests);
+	json_key(j, "data");
+	json_hex(j, ev->data, ev->data_len);
+}
+
+static void tcg_release(struct loaded *l)
+{
+	tcg_log_free(&l->tcg);
+}
+
+/* --- IMA --- */
+
+static int ima_load(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l)
+{
+	int rc = ima_list_parse(buf, len, a->path, &l->ima);
 
 	if (rc < 0)
 		return rc;
-	pcr_banks_init(&banks);
 	for (unsigned b = 0; b < a->ima_banks.count; b++)
-		pcr_banks_add(&banks, a->ima_banks.bank[b].alg);
-	rc = ima_list_replay(&list, 0, &banks, &a->ima_opts);
-	if (rc == 0)
-		ima_print(&list, &banks, json);
-	ima_list_free(&list);
+		pcr_banks_add(&l->banks, a->ima_banks.bank[b].alg);
+	if ((rc = ima_list_replay(&l->ima, 0, &l->banks, &a->ima_opts)) < 0)
+		ima_list_free(&l->ima);
 	return rc;
 }
 
-static int show_cel(const uint8_t *buf, size_t len, const struct log_args *a, bool json)
+static size_t ima_count(const struct loaded *l)
 {
-	struct cel_log log;
-	struct pcr_banks banks;
-	int rc = cel_log_parse(buf, len, a->path, &log);
+	return l->ima.n_events;
+}
 
-	if (rc < 0)
-		return rc;
-	pcr_banks_init(&banks);
-	rc = cel_log_replay(&log, &banks);
-	if (rc == 0)
-		cel_print(&log, &banks, json);
-	cel_log_free(&log);
+static void ima_title(const struct loaded *l)
+{
+	printf("IMA measurement list, %zu entries\n", l->ima.n_events);
+}
+
+static void ima_event_text(const struct loaded *l, size_t i)
+{
+	const struct ima_event *ev = &l->ima.event[i];
+	char hex[2 * DIGEST_MAX + 1] = "";
+
+	if (ev->file_digest_len <= DIGEST_MAX)
+		hex_encode(ev->file_digest, ev->file_digest_len, hex);
+	printf("%6zu  PCR %2u  %-8s %s%s:%s %.*s\n", i, ev->pcr, ev->template_name,
+	       ev->violation ? "VIOLATION " : "", ev->digest_alg, hex, (int)ev->path_len,
+	       ev->path ? ev->path : "");
+}
+
+static void ima_event_json(struct json *j, const struct loaded *l, size_t i)
+{
+	const struct ima_event *ev = &l->ima.event[i];
+
+	json_key(j, "offset");
+	json_uint(j, ev->offset);
+	json_key(j, "pcr");
+	json_uint(j, ev->pcr);
+	json_key(j, "template");
+	json_string(j, ev->template_name);
+	json_key(j, "template_hash");
+	json_hex(j, ev->template_hash, sizeof(ev->template_hash));
+	json_key(j, "violation");
+	json_bool(j, ev->violation);
+	if (ev->file_digest) {
+		json_key(j, "digest_alg");
+		json_string(j, ev->digest_alg);
+		json_key(j, "digest");
+		json_hex(j, ev->file_digest, ev->file_digest_len);
+	}
+	if (ev->path) {
+		json_key(j, "path");
+		json_string_n(j, ev->path, ev->path_len);
+	}
+	if (ev->sig.len) {
+		json_key(j, "sig");
+		json_hex(j, ev->sig.data, ev->sig.len);
+	}
+	if (ev->buf.data) {
+		json_key(j, "buf");
+		json_hex(j, ev->buf.data, ev->buf.len);
+	}
+}
+
+static void ima_release(struct loaded *l)
+{
+	ima_list_free(&l->ima);
+}
+
+/* --- CEL --- */
+
+static int cel_load(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l)
+{
+	int rc = cel_log_parse(buf, len, a->path, &l->cel);
+
+	if (rc == 0 && (rc = cel_log_replay(&l->cel, &l->banks)) < 0)
+		cel_log_free(&l->cel);
 	return rc;
+}
+
+static size_t cel_count(const struct loaded *l)
+{
+	return l->cel.n_records;
+}
+
+static void cel_title(const struct loaded *l)
+{
+	printf("CEL measurement log, %zu records\n", l->cel.n_records);
+}
+
+static void cel_event_text(const struct loaded *l, size_t i)
+{
+	const struct cel_record *rec = &l->cel.record[i];
+
+	printf("%4llu  PCR %2u  %s %s\n", (unsigned long long)rec->recnum, rec->pcr, rec->type,
+	       rec->name ? rec->name : "");
+	for (unsigned d = 0; d < rec->n_digests; d++)
+		print_hex_line(rec->digest[d].alg->name, rec->digest[d].value,
+			       rec->digest[d].alg->size);
+}
+
+static void cel_event_json(struct json *j, const struct loaded *l, size_t i)
+{
+	const struct cel_record *rec = &l->cel.record[i];
+
+	json_key(j, "recnum");
+	json_uint(j, rec->recnum);
+	json_key(j, "pcr");
+	json_uint(j, rec->pcr);
+	json_key(j, "content_type");
+	json_uint(j, rec->content_type);
+	if (rec->name) {
+		json_key(j, "type");
+		json_string(j, rec->type);
+		json_key(j, "name");
+		json_string(j, rec->name);
+	}
+	json_digests(j, rec->digest, rec->n_digests);
+}
+
+static void cel_release(struct loaded *l)
+{
+	cel_log_free(&l->cel);
+}
+
+static const struct format_ops formats[] = {
+	[FORMAT_TCG] = {"tcg", tcg_load, tcg_count, tcg_title, tcg_event_text, tcg_event_json,
+			tcg_release},
+	[FORMAT_IMA] = {"ima", ima_load, ima_count, ima_title, ima_event_text, ima_event_json,
+			ima_release},
+	[FORMAT_CEL] = {"cel", cel_load, cel_count, cel_title, cel_event_text, cel_event_json,
+			cel_release},
+};
+
+static void print_log(const struct format_ops *ops, const struct loaded *l, bool json)
+{
+	size_t n = ops->count(l);
+	struct json j;
+
+	if (!json) {
+		ops->title(l);
+		for (size_t i = 0; i < n; i++)
+			ops->event_text(l, i);
+		printf("\n");
+		print_banks(&l->banks);
+		return;
+	}
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_key(&j, "format");
+	json_string(&j, ops->name);
+	json_key(&j, "events");
+	json_array_begin(&j);
+	for (size_t i = 0; i < n; i++) {
+		json_object_begin(&j);
+		ops->event_json(&j, l, i);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_key(&j, "pcrs");
+	pcr_banks_json(&j, &l->banks, ~0u, true);
+	json_object_end(&j);
+	json_finish(&j);
 }
 
 /* "sha1,sha256" -> a selection of those banks (all PCRs). */
@@ -373,6 +401,7 @@ static int parse_args(int argc, char **argv, struct log_args *a, bool *json)
 int attest_log_run(int argc, char **argv, const struct attest_opts *opts)
 {
 	struct log_args a = {0};
+	struct loaded loaded = {0};
 	bool json = opts->json;
 	uint8_t *buf = NULL;
 	size_t len;
@@ -386,16 +415,10 @@ int attest_log_run(int argc, char **argv, const struct attest_opts *opts)
 	if (rc == 0) {
 		if (a.format == FORMAT_AUTO)
 			a.format = detect_format(buf, len);
-		switch (a.format) {
-		case FORMAT_IMA:
-			rc = show_ima(buf, len, &a, json);
-			break;
-		case FORMAT_CEL:
-			rc = show_cel(buf, len, &a, json);
-			break;
-		default:
-			rc = show_tcg(buf, len, &a, json);
-			break;
+		rc = formats[a.format].load(buf, len, &a, &loaded);
+		if (rc == 0) {
+			print_log(&formats[a.format], &loaded, json);
+			formats[a.format].release(&loaded);
 		}
 	}
 	free(buf);

@@ -16,6 +16,7 @@
 #include "cborutil.h"
 #include "cel.h"
 #include "err.h"
+#include "mem.h"
 #include "fileio.h"
 
 #define CEL_FILE_MAX (256u << 20)
@@ -245,15 +246,8 @@ int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_l
 		if (rc == 0 && rec.recnum != log.n_records)
 			rc = err_set(-EBADMSG, "record number %llu where %zu was due",
 				     (unsigned long long)rec.recnum, log.n_records);
-		if (rc == 0 && log.n_records == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct cel_record *n = reallocarray(log.record, ncap, sizeof(*n));
-
-			if (!n)
-				rc = err_set(-ENOMEM, "out of memory");
-			else
-				log.record = n, cap = ncap;
-		}
+		if (rc == 0)
+			rc = array_grow((void **)&log.record, &cap, log.n_records, sizeof(rec), 16);
 		if (rc < 0) {
 			cel_record_clear(&rec);
 			err_wrap(rc, "%s: record at offset %zu", what, off);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "mem.h"
 #include "eventlog_ima.h"
 #include "reader.h"
 
@@ -184,17 +185,10 @@ int ima_list_parse(const uint8_t *buf, size_t len, const char *what, struct ima_
 
 	reader_init(&r, buf, len, what);
 	while (reader_left(&r)) {
-		if (list.n_events == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct ima_event *n = reallocarray(list.event, ncap, sizeof(*n));
-
-			if (!n) {
-				rc = err_set(-ENOMEM, "out of memory for %zu IMA events", ncap);
-				goto fail;
-			}
-			list.event = n;
-			cap = ncap;
-		}
+		rc = array_grow((void **)&list.event, &cap, list.n_events, sizeof(*list.event),
+				256);
+		if (rc < 0)
+			goto fail;
 		rc = parse_event(&r, &list.event[list.n_events]);
 		if (rc < 0)
 			goto fail;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "mem.h"
 #include "eventlog_tcg.h"
 #include "reader.h"
 
@@ -114,17 +115,11 @@ static bool only_padding_left(const struct reader *r, size_t min_event)
 
 static int events_push(struct tcg_log *log, size_t *cap, const struct tcg_event *ev)
 {
-	if (log->n_events == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct tcg_event *n = reallocarray(log->event, ncap, sizeof(*n));
+	int rc = array_grow((void **)&log->event, cap, log->n_events, sizeof(*ev), 64);
 
-		if (!n)
-			return err_set(-ENOMEM, "out of memory for %zu events", ncap);
-		log->event = n;
-		*cap = ncap;
-	}
-	log->event[log->n_events++] = *ev;
-	return 0;
+	if (rc == 0)
+		log->event[log->n_events++] = *ev;
+	return rc;
 }
 
 static void note_locality(struct tcg_log *log, const struct tcg_event *ev)
