@@ -14,7 +14,7 @@ CC      ?= cc
 BUILD   ?= build
 FUZZ_SECONDS ?= 60
 
-PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libcrypto libcbor
+PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libcrypto libcbor json-c zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -27,18 +27,19 @@ endif
 LDLIBS += $(PKG_LIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBMEASURED := $(BUILD)/libmeasured.a
 
 ATTEST_SRC := $(wildcard attestd/attest*.c)
-PROGRAMS := $(BUILD)/attest
+PCRPREDICT_SRC := $(wildcard pcrpredict/*.c)
+PROGRAMS := $(BUILD)/attest $(BUILD)/pcrpredict
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 HARNESS_SRC := $(wildcard tests/harness/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
-HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/%.o)
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
@@ -47,20 +48,26 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 .PHONY: all check test deps fuzz bench e2e install clean format
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBMEASURED): $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
-$(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/%.o) $(LIBMEASURED)
+$(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+$(BUILD)/pcrpredict: $(PCRPREDICT_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # Runs the tests of one build (BUILD=...), without installing anything.
@@ -83,7 +90,8 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-$(BUILD)/tests/bench/gen_ima: $(BUILD)/tests/bench/gen_ima.o $(BUILD)/tests/harness/imabuild.o
+$(BUILD)/tests/bench/gen_ima: $(BUILD)/obj/tests/bench/gen_ima.o $(BUILD)/obj/tests/harness/imabuild.o
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
 
 bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima

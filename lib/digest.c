@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -111,9 +113,12 @@ int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t
 }
 
 int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n,
-		    uint8_t (*outs)[DIGEST_MAX])
+		    uint8_t (*outs)[DIGEST_MAX], progress_fn progress, void *progress_arg)
 {
-	enum { BLOCK = 1 << 20 };
+	enum { BLOCK = 4 << 20 };
+	struct stat st;
+	uint64_t total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	uint64_t done = 0;
 	struct digest_ctx ctx[8];
 	uint8_t *buf = NULL;
 	size_t started = 0;
@@ -121,6 +126,7 @@ int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n,
 
 	if (n == 0 || n > 8)
 		return err_set(-EINVAL, "between 1 and 8 algorithms, not %zu", n);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	buf = malloc(BLOCK);
 	if (!buf)
 		return err_set(-ENOMEM, "out of memory");
@@ -140,6 +146,9 @@ int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n,
 		}
 		if (got == 0)
 			break;
+		done += (uint64_t)got;
+		if (progress)
+			progress(done, total, progress_arg);
 		for (size_t i = 0; i < n; i++) {
 			rc = digest_update(&ctx[i], buf, (size_t)got);
 			if (rc < 0)

@@ -47,6 +47,9 @@ int digest_update(struct digest_ctx *ctx, const void *data, size_t len);
 int digest_final(struct digest_ctx *ctx, uint8_t *out);
 void digest_free(struct digest_ctx *ctx);
 
+/* Called now and then with bytes done of @total (0 when unknown); may be NULL. */
+typedef void (*progress_fn)(uint64_t done, uint64_t total, void *arg);
+
 /* One-shot digest of a buffer. */
 int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t *out);
 /*
@@ -54,6 +57,6 @@ int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t
  * algorithm of @algs at once (one read pass). @outs[i] receives algs[i]'s digest.
  */
 int digest_fd_multi(int fd, const struct hash_alg *const *algs, size_t n,
-		    uint8_t (*outs)[DIGEST_MAX]);
+		    uint8_t (*outs)[DIGEST_MAX], progress_fn progress, void *progress_arg);
 
 #endif

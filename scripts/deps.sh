@@ -4,8 +4,8 @@
 set -eu
 
 BUILD="gcc make pkg-config libtss2-dev libssl-dev libcbor-dev libcryptsetup-dev
-libprotobuf-c-dev protobuf-c-compiler libcmocka-dev"
-TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl"
+libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev zlib1g-dev"
+TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2fsprogs"
 FUZZ="clang libclang-rt-14-dev"
 
 missing=""

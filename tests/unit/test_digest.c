@@ -67,7 +67,7 @@ static void test_fd_multi_equals_buf(void **state)
 		data[i] = (uint8_t)(i * 31 + (i >> 9));
 	assert_int_equal(write(fd, data, len), (ssize_t)len);
 	lseek(fd, 0, SEEK_SET);
-	assert_int_equal(digest_fd_multi(fd, algs, 3, outs), 0);
+	assert_int_equal(digest_fd_multi(fd, algs, 3, outs, NULL, NULL), 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(digest_buf(algs[i], data, len, ref), 0);
 		assert_memory_equal(outs[i], ref, algs[i]->size);

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+/* Software policy digests: PolicyPCR, PolicyAuthValue. */
+#include <errno.h>
+#include <string.h>
+
+#include "err.h"
+#include "policy_digest.h"
+
+void policy_init(struct policy *p, const struct hash_alg *alg)
+{
+	memset(p, 0, sizeof(*p));
+	p->alg = alg;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+size_t pcr_selection_marshal(const struct pcr_selection *sel, uint8_t *out)
+{
+	size_t off = 4;
+
+	put_be32(out, sel->count);
+	for (unsigned b = 0; b < sel->count; b++) {
+		out[off++] = (uint8_t)(sel->bank[b].alg->tpm_alg >> 8);
+		out[off++] = (uint8_t)sel->bank[b].alg->tpm_alg;
+		out[off++] = 3;
+		for (unsigned i = 0; i < 3; i++)
+			out[off++] = (uint8_t)(sel->bank[b].mask >> (8 * i));
+	}
+	return off;
+}
+
+int policy_pcr_values_digest(const struct policy *p, const struct pcr_selection *sel,
+			     const struct pcr_banks *values, uint8_t *ret)
+{
+	struct digest_ctx ctx;
+	int rc = digest_init(&ctx, p->alg);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned b = 0; b < sel->count && rc == 0; b++) {
+		const struct pcr_bank *bank =
+			pcr_banks_find((struct pcr_banks *)values, sel->bank[b].alg);
+
+		if (!bank) {
+			rc = err_set(-ENOENT, "no %s values for the PCR policy",
+				     sel->bank[b].alg->name);
+			break;
+		}
+		for (unsigned i = 0; i < PCR_COUNT && rc == 0; i++)
+			if (sel->bank[b].mask & (1u << i))
+				rc = digest_update(&ctx, bank->value[i], bank->alg->size);
+	}
+	if (rc < 0) {
+		digest_free(&ctx);
+		return rc;
+	}
+	return digest_final(&ctx, ret);
+}
+
+/* policy = H(policy || cc || extra) */
+static int policy_update(struct policy *p, uint32_t cc, const uint8_t *extra, size_t extra_len)
+{
+	struct digest_ctx ctx;
+	uint8_t code[4];
+	int rc = digest_init(&ctx, p->alg);
+
+	if (rc < 0)
+		return rc;
+	put_be32(code, cc);
+	if ((rc = digest_update(&ctx, p->digest, p->alg->size)) < 0 ||
+	    (rc = digest_update(&ctx, code, 4)) < 0 ||
+	    (extra_len && (rc = digest_update(&ctx, extra, extra_len)) < 0)) {
+		digest_free(&ctx);
+		return rc;
+	}
+	return digest_final(&ctx, p->digest);
+}
+
+int policy_pcr(struct policy *p, const struct pcr_selection *sel, const struct pcr_banks *values)
+{
+	uint8_t buf[4 + 6 * PCR_BANKS_MAX + DIGEST_MAX];
+	size_t n = pcr_selection_marshal(sel, buf);
+	int rc = policy_pcr_values_digest(p, sel, values, buf + n);
+
+	if (rc < 0)
+		return rc;
+	return policy_update(p, TPM_CC_PolicyPCR, buf, n + p->alg->size);
+}
+
+int policy_auth_value(struct policy *p)
+{
+	return policy_update(p, TPM_CC_PolicyAuthValue, NULL, 0);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TPM 2.0 policy digests computed in software (TPM 2.0 Part 3, the
+ * policyDigest update of each Policy command), so that a build machine can
+ * compute what to seal to without a TPM holding those values.
+ */
+#ifndef MEASURED_POLICY_DIGEST_H
+#define MEASURED_POLICY_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "pcr.h"
+
+#define TPM_CC_PolicyAuthValue 0x0000016b
+#define TPM_CC_PolicyPCR       0x0000017f
+#define TPM_CC_PolicyAuthorize 0x0000016a
+
+/* A policy digest being built: starts all zero. */
+struct policy {
+	const struct hash_alg *alg; /* the session's hash (sha256) */
+	uint8_t digest[DIGEST_MAX];
+};
+
+void policy_init(struct policy *p, const struct hash_alg *alg);
+
+/*
+ * Marshals a TPML_PCR_SELECTION (big-endian, 3-byte pcrSelect) into @out
+ * (room for 4 + 6 * banks bytes); returns the length.
+ */
+size_t pcr_selection_marshal(const struct pcr_selection *sel, uint8_t *out);
+
+/*
+ * pcrDigest = H(the selected PCR values of @values, banks in selection order,
+ * PCRs ascending), the hash being the policy's.
+ */
+int policy_pcr_values_digest(const struct policy *p, const struct pcr_selection *sel,
+			     const struct pcr_banks *values, uint8_t *ret);
+
+/* TPM2_PolicyPCR: H(old || TPM_CC_PolicyPCR || TPML_PCR_SELECTION || pcrDigest). */
+int policy_pcr(struct policy *p, const struct pcr_selection *sel, const struct pcr_banks *values);
+/* TPM2_PolicyAuthValue: H(old || TPM_CC_PolicyAuthValue). */
+int policy_auth_value(struct policy *p);
+
+#endif

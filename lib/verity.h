@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dm-verity root hash (format version 1, as `veritysetup format` writes it),
+ * computed in memory without writing the hash tree, on several threads.
+ */
+#ifndef MEASURED_VERITY_H
+#define MEASURED_VERITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+
+#define VERITY_SALT_MAX 256
+
+struct verity_params {
+	const struct hash_alg *alg; /* sha256 (a power-of-two digest size) */
+	uint32_t data_block_size;   /* 4096 */
+	uint32_t hash_block_size;   /* 4096 */
+	uint8_t salt[VERITY_SALT_MAX];
+	size_t salt_len; /* 0: no salt ("--salt=-") */
+};
+
+/* Defaults of veritysetup: sha256, 4096/4096, and (unlike veritysetup) no salt. */
+void verity_params_default(struct verity_params *p);
+
+/*
+ * Root hash over the first floor(size / data_block_size) blocks of @fd,
+ * like veritysetup. @threads readers share the data blocks (1 = no threads).
+ * *ret_data_blocks gets the block count.
+ */
+int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
+		     void *progress_arg, uint8_t *ret_root, uint64_t *ret_data_blocks);
+
+#endif
