@@ -16,7 +16,7 @@
 #include "eventlog_tcg.h"
 #include "fileio.h"
 #include "hex.h"
-#include "json.h"
+#include "jsonw.h"
 
 #define LOG_FILE_MAX (512u << 20)
 
@@ -58,7 +58,7 @@ struct format_ops {
 	size_t (*count)(const struct loaded *l);
 	void (*title)(const struct loaded *l);
 	void (*event_text)(const struct loaded *l, size_t i);
-	void (*event_json)(struct json *j, const struct loaded *l, size_t i);
+	void (*event_json)(struct jw *j, const struct loaded *l, size_t i);
 	void (*release)(struct loaded *l);
 };
 
@@ -87,15 +87,15 @@ static void print_banks(const struct pcr_banks *banks)
 	}
 }
 
-static void json_digests(struct json *j, const struct alg_digest *d, unsigned n)
+static void json_digests(struct jw *j, const struct alg_digest *d, unsigned n)
 {
-	json_key(j, "digests");
-	json_object_begin(j);
+	jw_key(j, "digests");
+	jw_object_begin(j);
 	for (unsigned i = 0; i < n; i++) {
-		json_key(j, d[i].alg->name);
-		json_hex(j, d[i].value, d[i].alg->size);
+		jw_key(j, d[i].alg->name);
+		jw_hex(j, d[i].value, d[i].alg->size);
 	}
-	json_object_end(j);
+	jw_object_end(j);
 }
 
 /* --- TCG --- */
@@ -135,24 +135,24 @@ static void tcg_event_text(const struct loaded *l, size_t i)
 			       ev->digest[d].alg->size);
 }
 
-static void tcg_event_json(struct json *j, const struct loaded *l, size_t i)
+static void tcg_event_json(struct jw *j, const struct loaded *l, size_t i)
 {
 	const struct tcg_event *ev = &l->tcg.event[i];
 	const char *name = tcg_event_type_name(ev->type);
 
-	json_key(j, "offset");
-	json_uint(j, ev->offset);
-	json_key(j, "pcr");
-	json_uint(j, ev->pcr);
-	json_key(j, "type");
-	json_uint(j, ev->type);
+	jw_key(j, "offset");
+	jw_uint(j, ev->offset);
+	jw_key(j, "pcr");
+	jw_uint(j, ev->pcr);
+	jw_key(j, "type");
+	jw_uint(j, ev->type);
 	if (name) {
-		json_key(j, "type_name");
-		json_string(j, name);
+		jw_key(j, "type_name");
+		jw_string(j, name);
 	}
 	json_digests(j, ev->digest, ev->n_digests);
-	json_key(j, "data");
-	json_hex(j, ev->data, ev->data_len);
+	jw_key(j, "data");
+	jw_hex(j, ev->data, ev->data_len);
 }
 
 static void tcg_release(struct loaded *l)
@@ -197,37 +197,37 @@ static void ima_event_text(const struct loaded *l, size_t i)
 	       ev->path ? ev->path : "");
 }
 
-static void ima_event_json(struct json *j, const struct loaded *l, size_t i)
+static void ima_event_json(struct jw *j, const struct loaded *l, size_t i)
 {
 	const struct ima_event *ev = &l->ima.event[i];
 
-	json_key(j, "offset");
-	json_uint(j, ev->offset);
-	json_key(j, "pcr");
-	json_uint(j, ev->pcr);
-	json_key(j, "template");
-	json_string(j, ev->template_name);
-	json_key(j, "template_hash");
-	json_hex(j, ev->template_hash, sizeof(ev->template_hash));
-	json_key(j, "violation");
-	json_bool(j, ev->violation);
+	jw_key(j, "offset");
+	jw_uint(j, ev->offset);
+	jw_key(j, "pcr");
+	jw_uint(j, ev->pcr);
+	jw_key(j, "template");
+	jw_string(j, ev->template_name);
+	jw_key(j, "template_hash");
+	jw_hex(j, ev->template_hash, sizeof(ev->template_hash));
+	jw_key(j, "violation");
+	jw_bool(j, ev->violation);
 	if (ev->file_digest) {
-		json_key(j, "digest_alg");
-		json_string(j, ev->digest_alg);
-		json_key(j, "digest");
-		json_hex(j, ev->file_digest, ev->file_digest_len);
+		jw_key(j, "digest_alg");
+		jw_string(j, ev->digest_alg);
+		jw_key(j, "digest");
+		jw_hex(j, ev->file_digest, ev->file_digest_len);
 	}
 	if (ev->path) {
-		json_key(j, "path");
-		json_string_n(j, ev->path, ev->path_len);
+		jw_key(j, "path");
+		jw_string_n(j, ev->path, ev->path_len);
 	}
 	if (ev->sig.len) {
-		json_key(j, "sig");
-		json_hex(j, ev->sig.data, ev->sig.len);
+		jw_key(j, "sig");
+		jw_hex(j, ev->sig.data, ev->sig.len);
 	}
 	if (ev->buf.data) {
-		json_key(j, "buf");
-		json_hex(j, ev->buf.data, ev->buf.len);
+		jw_key(j, "buf");
+		jw_hex(j, ev->buf.data, ev->buf.len);
 	}
 }
 
@@ -268,21 +268,21 @@ static void cel_event_text(const struct loaded *l, size_t i)
 			       rec->digest[d].alg->size);
 }
 
-static void cel_event_json(struct json *j, const struct loaded *l, size_t i)
+static void cel_event_json(struct jw *j, const struct loaded *l, size_t i)
 {
 	const struct cel_record *rec = &l->cel.record[i];
 
-	json_key(j, "recnum");
-	json_uint(j, rec->recnum);
-	json_key(j, "pcr");
-	json_uint(j, rec->pcr);
-	json_key(j, "content_type");
-	json_uint(j, rec->content_type);
+	jw_key(j, "recnum");
+	jw_uint(j, rec->recnum);
+	jw_key(j, "pcr");
+	jw_uint(j, rec->pcr);
+	jw_key(j, "content_type");
+	jw_uint(j, rec->content_type);
 	if (rec->name) {
-		json_key(j, "type");
-		json_string(j, rec->type);
-		json_key(j, "name");
-		json_string(j, rec->name);
+		jw_key(j, "type");
+		jw_string(j, rec->type);
+		jw_key(j, "name");
+		jw_string(j, rec->name);
 	}
 	json_digests(j, rec->digest, rec->n_digests);
 }
@@ -304,7 +304,7 @@ static const struct format_ops formats[] = {
 static void print_log(const struct format_ops *ops, const struct loaded *l, bool json)
 {
 	size_t n = ops->count(l);
-	struct json j;
+	struct jw j;
 
 	if (!json) {
 		ops->title(l);
@@ -314,22 +314,22 @@ static void print_log(const struct format_ops *ops, const struct loaded *l, bool
 		print_banks(&l->banks);
 		return;
 	}
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_key(&j, "format");
-	json_string(&j, ops->name);
-	json_key(&j, "events");
-	json_array_begin(&j);
+	jw_init(&j, stdout);
+	jw_object_begin(&j);
+	jw_key(&j, "format");
+	jw_string(&j, ops->name);
+	jw_key(&j, "events");
+	jw_array_begin(&j);
 	for (size_t i = 0; i < n; i++) {
-		json_object_begin(&j);
+		jw_object_begin(&j);
 		ops->event_json(&j, l, i);
-		json_object_end(&j);
+		jw_object_end(&j);
 	}
-	json_array_end(&j);
-	json_key(&j, "pcrs");
+	jw_array_end(&j);
+	jw_key(&j, "pcrs");
 	pcr_banks_json(&j, &l->banks, ~0u, true);
-	json_object_end(&j);
-	json_finish(&j);
+	jw_object_end(&j);
+	jw_finish(&j);
 }
 
 /* "sha1,sha256" -> a selection of those banks (all PCRs). */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "json.h"
+#include "jsonw.h"
 #include "pcr.h"
 
 static int pcr_list_parse(const char *list, const char *bank, uint32_t *ret_mask)
@@ -186,25 +186,24 @@ struct pcr_bank *pcr_banks_add(struct pcr_banks *banks, const struct hash_alg *a
 	return bank;
 }
 
-void pcr_banks_json(struct json *j, const struct pcr_banks *banks, uint32_t mask,
-		    bool only_extended)
+void pcr_banks_json(struct jw *j, const struct pcr_banks *banks, uint32_t mask, bool only_extended)
 {
-	json_object_begin(j);
+	jw_object_begin(j);
 	for (unsigned b = 0; b < banks->count; b++) {
 		const struct pcr_bank *bank = &banks->bank[b];
 
-		json_key(j, bank->alg->name);
-		json_object_begin(j);
+		jw_key(j, bank->alg->name);
+		jw_object_begin(j);
 		for (unsigned i = 0; i < PCR_COUNT; i++) {
 			char key[4];
 
 			if (!(mask & (1u << i)) || (only_extended && !(bank->extended & (1u << i))))
 				continue;
 			snprintf(key, sizeof(key), "%u", i);
-			json_key(j, key);
-			json_hex(j, bank->value[i], bank->alg->size);
+			jw_key(j, key);
+			jw_hex(j, bank->value[i], bank->alg->size);
 		}
-		json_object_end(j);
+		jw_object_end(j);
 	}
-	json_object_end(j);
+	jw_object_end(j);
 }

@@ -55,12 +55,11 @@ void pcr_banks_init(struct pcr_banks *banks);
 struct pcr_bank *pcr_banks_add(struct pcr_banks *banks, const struct hash_alg *alg);
 struct pcr_bank *pcr_banks_find(struct pcr_banks *banks, const struct hash_alg *alg);
 
-struct json;
+struct jw;
 /*
  * Writes {"sha256":{"0":"hex",...},...}: for each bank the PCRs in @mask
  * that were extended (all PCRs in @mask when @only_extended is false).
  */
-void pcr_banks_json(struct json *j, const struct pcr_banks *banks, uint32_t mask,
-		    bool only_extended);
+void pcr_banks_json(struct jw *j, const struct pcr_banks *banks, uint32_t mask, bool only_extended);
 
 #endif

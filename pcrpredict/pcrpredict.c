@@ -12,6 +12,10 @@
 static const struct pp_cmd commands[] = {
 	{"rootfs", "rootfs IMAGE [--mode flat|verity] [--salt HEX|-] [--pcr 13]", pp_rootfs_run},
 	{"policy", "policy --pcrs SEL --values FILE [--pin]", pp_policy_run},
+	{"tboot",
+	 "tboot --tboot tboot.gz [--tboot-cmdline STR] --module FILE [--cmdline STR] ... "
+	 "[--policy FILE] [--platform PROFILE] [--extpol sha256|agile|embedded]",
+	 pp_tboot_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

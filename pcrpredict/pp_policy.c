@@ -10,7 +10,7 @@
 
 #include "err.h"
 #include "hex.h"
-#include "json.h"
+#include "jsonw.h"
 #include "pcr_values.h"
 #include "pcrpredict.h"
 #include "policy_digest.h"
@@ -52,20 +52,20 @@ int pp_policy_run(int argc, char **argv, const struct pp_opts *opts)
 		return pp_fail("policy");
 	hex_encode(pol.digest, pol.alg->size, hex);
 	if (opts->json) {
-		struct json j;
+		struct jw j;
 
-		json_init(&j, stdout);
-		json_object_begin(&j);
-		json_key(&j, "policy");
-		json_string(&j, hex);
-		json_key(&j, "alg");
-		json_string(&j, pol.alg->name);
-		json_key(&j, "pcrs");
-		json_string(&j, sel_text);
-		json_key(&j, "pin");
-		json_bool(&j, pin);
-		json_object_end(&j);
-		json_finish(&j);
+		jw_init(&j, stdout);
+		jw_object_begin(&j);
+		jw_key(&j, "policy");
+		jw_string(&j, hex);
+		jw_key(&j, "alg");
+		jw_string(&j, pol.alg->name);
+		jw_key(&j, "pcrs");
+		jw_string(&j, sel_text);
+		jw_key(&j, "pin");
+		jw_bool(&j, pin);
+		jw_object_end(&j);
+		jw_finish(&j);
 	} else {
 		printf("%s\n", hex);
 	}

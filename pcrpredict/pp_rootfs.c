@@ -12,7 +12,7 @@
 
 #include "err.h"
 #include "hex.h"
-#include "json.h"
+#include "jsonw.h"
 #include "pcrpredict.h"
 #include "rootfs.h"
 
@@ -76,7 +76,7 @@ static void print(const struct rootfs_args *a, const struct rootfs_measurement *
 		  const struct pcr_bank *pcrs, bool json)
 {
 	char hex[2 * DIGEST_MAX + 1];
-	struct json j;
+	struct jw j;
 
 	if (!json) {
 		printf("rootfs %s: %s, %llu bytes, PCR %u\n", a->image, rootfs_mode_name(m->mode),
@@ -94,34 +94,34 @@ static void print(const struct rootfs_args *a, const struct rootfs_measurement *
 		}
 		return;
 	}
-	json_init(&j, stdout);
-	json_object_begin(&j);
-	json_key(&j, "pcr");
-	json_uint(&j, a->pcr);
-	json_key(&j, "mode");
-	json_string(&j, rootfs_mode_name(m->mode));
-	json_key(&j, "size");
-	json_uint(&j, m->size);
+	jw_init(&j, stdout);
+	jw_object_begin(&j);
+	jw_key(&j, "pcr");
+	jw_uint(&j, a->pcr);
+	jw_key(&j, "mode");
+	jw_string(&j, rootfs_mode_name(m->mode));
+	jw_key(&j, "size");
+	jw_uint(&j, m->size);
 	if (m->mode == ROOTFS_VERITY) {
-		json_key(&j, "root_hash");
-		json_hex(&j, m->root_hash, a->vp.alg->size);
-		json_key(&j, "salt");
-		json_hex(&j, a->vp.salt, a->vp.salt_len);
+		jw_key(&j, "root_hash");
+		jw_hex(&j, m->root_hash, a->vp.alg->size);
+		jw_key(&j, "salt");
+		jw_hex(&j, a->vp.salt, a->vp.salt_len);
 	}
-	json_key(&j, "banks");
-	json_object_begin(&j);
+	jw_key(&j, "banks");
+	jw_object_begin(&j);
 	for (unsigned i = 0; i < m->n; i++) {
-		json_key(&j, m->digest[i].alg->name);
-		json_object_begin(&j);
-		json_key(&j, "digest");
-		json_hex(&j, m->digest[i].value, m->digest[i].alg->size);
-		json_key(&j, "pcr");
-		json_hex(&j, pcrs[i].value[a->pcr], pcrs[i].alg->size);
-		json_object_end(&j);
+		jw_key(&j, m->digest[i].alg->name);
+		jw_object_begin(&j);
+		jw_key(&j, "digest");
+		jw_hex(&j, m->digest[i].value, m->digest[i].alg->size);
+		jw_key(&j, "pcr");
+		jw_hex(&j, pcrs[i].value[a->pcr], pcrs[i].alg->size);
+		jw_object_end(&j);
 	}
-	json_object_end(&j);
-	json_object_end(&j);
-	json_finish(&j);
+	jw_object_end(&j);
+	jw_object_end(&j);
+	jw_finish(&j);
 }
 
 int pp_rootfs_run(int argc, char **argv, const struct pp_opts *opts)

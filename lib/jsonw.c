@@ -3,16 +3,16 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "json.h"
+#include "jsonw.h"
 
-void json_init(struct json *j, FILE *out)
+void jw_init(struct jw *j, FILE *out)
 {
 	memset(j, 0, sizeof(*j));
 	j->out = out;
 }
 
 /* Writes the comma that separates this value from the previous one. */
-static void json_value_start(struct json *j)
+static void json_value_start(struct jw *j)
 {
 	if (j->after_key) {
 		j->after_key = false;
@@ -24,42 +24,42 @@ static void json_value_start(struct json *j)
 		j->has_items[j->depth - 1] = true;
 }
 
-static void json_open(struct json *j, char c)
+static void json_open(struct jw *j, char c)
 {
 	json_value_start(j);
 	fputc(c, j->out);
-	if (j->depth < JSON_MAX_DEPTH)
+	if (j->depth < JW_MAX_DEPTH)
 		j->has_items[j->depth] = false;
 	j->depth++;
 }
 
-static void json_close(struct json *j, char c)
+static void json_close(struct jw *j, char c)
 {
 	fputc(c, j->out);
 	j->depth--;
 }
 
-void json_object_begin(struct json *j)
+void jw_object_begin(struct jw *j)
 {
 	json_open(j, '{');
 }
 
-void json_object_end(struct json *j)
+void jw_object_end(struct jw *j)
 {
 	json_close(j, '}');
 }
 
-void json_array_begin(struct json *j)
+void jw_array_begin(struct jw *j)
 {
 	json_open(j, '[');
 }
 
-void json_array_end(struct json *j)
+void jw_array_end(struct jw *j)
 {
 	json_close(j, ']');
 }
 
-static void json_escaped(struct json *j, const char *s, size_t n)
+static void json_escaped(struct jw *j, const char *s, size_t n)
 {
 	fputc('"', j->out);
 	for (size_t i = 0; i < n; i++) {
@@ -77,7 +77,7 @@ static void json_escaped(struct json *j, const char *s, size_t n)
 	fputc('"', j->out);
 }
 
-void json_key(struct json *j, const char *key)
+void jw_key(struct jw *j, const char *key)
 {
 	json_value_start(j);
 	json_escaped(j, key, strlen(key));
@@ -85,18 +85,18 @@ void json_key(struct json *j, const char *key)
 	j->after_key = true;
 }
 
-void json_string_n(struct json *j, const char *s, size_t n)
+void jw_string_n(struct jw *j, const char *s, size_t n)
 {
 	json_value_start(j);
 	json_escaped(j, s, n);
 }
 
-void json_string(struct json *j, const char *s)
+void jw_string(struct jw *j, const char *s)
 {
-	json_string_n(j, s, strlen(s));
+	jw_string_n(j, s, strlen(s));
 }
 
-void json_hex(struct json *j, const uint8_t *data, size_t n)
+void jw_hex(struct jw *j, const uint8_t *data, size_t n)
 {
 	json_value_start(j);
 	fputc('"', j->out);
@@ -105,19 +105,19 @@ void json_hex(struct json *j, const uint8_t *data, size_t n)
 	fputc('"', j->out);
 }
 
-void json_uint(struct json *j, uint64_t v)
+void jw_uint(struct jw *j, uint64_t v)
 {
 	json_value_start(j);
 	fprintf(j->out, "%" PRIu64, v);
 }
 
-void json_bool(struct json *j, bool v)
+void jw_bool(struct jw *j, bool v)
 {
 	json_value_start(j);
 	fputs(v ? "true" : "false", j->out);
 }
 
-void json_finish(struct json *j)
+void jw_finish(struct jw *j)
 {
 	fputc('\n', j->out);
 	fflush(j->out);
