@@ -59,7 +59,16 @@ $(LIBMEASURED): $(LIB_OBJ)
 $(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/pcrpredict: $(PCRPREDICT_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
+# policies/ima-tcb.policy, built into pcrpredict as its default IMA policy
+$(BUILD)/gen/ima_tcb_policy.c: policies/ima-tcb.policy
+	@mkdir -p $(dir $@)
+	@{ echo 'const char ima_tcb_policy[] ='; sed 's/.*/\t"&\\n"/' $<; echo ';'; } > $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/pcrpredict: $(PCRPREDICT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ima_tcb_policy.o $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS_OBJ) $(LIBMEASURED)

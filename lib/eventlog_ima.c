@@ -278,3 +278,23 @@ int ima_list_replay(const struct ima_list *list, size_t from, struct pcr_banks *
 	}
 	return 0;
 }
+
+int ima_boot_aggregate(const struct pcr_bank *pcrs, uint8_t *out)
+{
+	struct digest_ctx ctx;
+	unsigned last;
+	int rc;
+
+	if (!pcrs)
+		return err_set(-EINVAL, "no PCR values for boot_aggregate");
+	last = pcrs->alg->tpm_alg == TPM_ALG_SHA1 ? 7 : 9;
+	if ((rc = digest_init(&ctx, pcrs->alg)) < 0)
+		return rc;
+	for (unsigned i = 0; i <= last && rc == 0; i++)
+		rc = digest_update(&ctx, pcrs->value[i], pcrs->alg->size);
+	if (rc < 0) {
+		digest_free(&ctx);
+		return rc;
+	}
+	return digest_final(&ctx, out);
+}

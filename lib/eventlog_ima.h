@@ -70,4 +70,10 @@ struct ima_replay_opts {
 int ima_list_replay(const struct ima_list *list, size_t from, struct pcr_banks *banks,
 		    const struct ima_replay_opts *opts);
 
+/*
+ * boot_aggregate in @pcrs's bank: H(PCR 0 || ... || PCR 7) for SHA-1, with
+ * PCR 8 and 9 added for every other bank (kernel 5.8 and later).
+ */
+int ima_boot_aggregate(const struct pcr_bank *pcrs, uint8_t *out);
+
 #endif

@@ -12,7 +12,7 @@ void jw_init(struct jw *j, FILE *out)
 }
 
 /* Writes the comma that separates this value from the previous one. */
-static void json_value_start(struct jw *j)
+static void jw_value_start(struct jw *j)
 {
 	if (j->after_key) {
 		j->after_key = false;
@@ -24,16 +24,16 @@ static void json_value_start(struct jw *j)
 		j->has_items[j->depth - 1] = true;
 }
 
-static void json_open(struct jw *j, char c)
+static void jw_open(struct jw *j, char c)
 {
-	json_value_start(j);
+	jw_value_start(j);
 	fputc(c, j->out);
 	if (j->depth < JW_MAX_DEPTH)
 		j->has_items[j->depth] = false;
 	j->depth++;
 }
 
-static void json_close(struct jw *j, char c)
+static void jw_close(struct jw *j, char c)
 {
 	fputc(c, j->out);
 	j->depth--;
@@ -41,25 +41,25 @@ static void json_close(struct jw *j, char c)
 
 void jw_object_begin(struct jw *j)
 {
-	json_open(j, '{');
+	jw_open(j, '{');
 }
 
 void jw_object_end(struct jw *j)
 {
-	json_close(j, '}');
+	jw_close(j, '}');
 }
 
 void jw_array_begin(struct jw *j)
 {
-	json_open(j, '[');
+	jw_open(j, '[');
 }
 
 void jw_array_end(struct jw *j)
 {
-	json_close(j, ']');
+	jw_close(j, ']');
 }
 
-static void json_escaped(struct jw *j, const char *s, size_t n)
+static void jw_escaped(struct jw *j, const char *s, size_t n)
 {
 	fputc('"', j->out);
 	for (size_t i = 0; i < n; i++) {
@@ -79,16 +79,16 @@ static void json_escaped(struct jw *j, const char *s, size_t n)
 
 void jw_key(struct jw *j, const char *key)
 {
-	json_value_start(j);
-	json_escaped(j, key, strlen(key));
+	jw_value_start(j);
+	jw_escaped(j, key, strlen(key));
 	fputc(':', j->out);
 	j->after_key = true;
 }
 
 void jw_string_n(struct jw *j, const char *s, size_t n)
 {
-	json_value_start(j);
-	json_escaped(j, s, n);
+	jw_value_start(j);
+	jw_escaped(j, s, n);
 }
 
 void jw_string(struct jw *j, const char *s)
@@ -98,7 +98,7 @@ void jw_string(struct jw *j, const char *s)
 
 void jw_hex(struct jw *j, const uint8_t *data, size_t n)
 {
-	json_value_start(j);
+	jw_value_start(j);
 	fputc('"', j->out);
 	for (size_t i = 0; i < n; i++)
 		fprintf(j->out, "%02x", data[i]);
@@ -107,14 +107,20 @@ void jw_hex(struct jw *j, const uint8_t *data, size_t n)
 
 void jw_uint(struct jw *j, uint64_t v)
 {
-	json_value_start(j);
+	jw_value_start(j);
 	fprintf(j->out, "%" PRIu64, v);
 }
 
 void jw_bool(struct jw *j, bool v)
 {
-	json_value_start(j);
+	jw_value_start(j);
 	fputs(v ? "true" : "false", j->out);
+}
+
+void jw_null(struct jw *j)
+{
+	jw_value_start(j);
+	fputs("null", j->out);
 }
 
 void jw_finish(struct jw *j)
