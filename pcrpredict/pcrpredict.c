@@ -16,6 +16,10 @@ static const struct pp_cmd commands[] = {
 	 "tboot --tboot tboot.gz [--tboot-cmdline STR] --module FILE [--cmdline STR] ... "
 	 "[--policy FILE] [--platform PROFILE] [--extpol sha256|agile|embedded]",
 	 pp_tboot_run},
+	{"grub",
+	 "grub --config grub.cfg --root DIR [--memdisk DIR] [--set VAR=VALUE] [--preloaded MODS] "
+	 "[--preamble FILE] [--config-name NAME]",
+	 pp_grub_run},
 	{"ima",
 	 "ima --rootfs DIR|IMAGE [--policy FILE] [--output keylime|json|text] [--ima-hash sha256]"
 	 " | ima --boot-aggregate --values FILE",
