@@ -864,3 +864,45 @@ int grub_sim_pcrs(const struct grub_sim *sim, struct pcr_banks *ret)
 		}
 	return 0;
 }
+
+/* The preamble: GRUB file names measured before grub.cfg runs, one per line. */
+static int run_preamble(struct grub_sim *sim, const char *path)
+{
+	uint8_t *text;
+	size_t len;
+	char *save = NULL;
+	int rc = file_read_all(path, 1 << 20, &text, &len);
+
+	if (rc < 0)
+		return rc;
+	for (char *line = strtok_r((char *)text, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save))
+		if (line[0] && line[0] != '#')
+			rc = grub_sim_measure_file(sim, line);
+	free(text);
+	return rc < 0 ? err_wrap(rc, "%s", path) : 0;
+}
+
+int grub_sim_predict(struct grub_sim *sim, const char *config, const char *config_name,
+		     const char *preamble)
+{
+	uint8_t *cfg;
+	size_t len;
+	int rc;
+
+	if (preamble && (rc = run_preamble(sim, preamble)) < 0)
+		return rc;
+	if ((rc = file_read_all(config, 1 << 20, &cfg, &len)) < 0)
+		return rc;
+	if (strlen((char *)cfg) != len)
+		rc = err_set(-EINVAL, "%s: contains a NUL byte", config);
+	/* normal.mod reads grub.cfg through the verifiers: the file itself is measured */
+	if (rc == 0 && config_name && config_name[0])
+		rc = grub_sim_measure(sim, GRUB_PCR_FILE, config_name, cfg, len);
+	if (rc == 0)
+		rc = grub_sim_run(sim, (char *)cfg, config);
+	if (rc == 0)
+		rc = grub_sim_boot_default(sim);
+	free(cfg);
+	return rc;
+}

@@ -73,6 +73,14 @@ int grub_sim_run(struct grub_sim *sim, const char *text, const char *what);
 /* Boots the default entry as the menu does when its timeout expires. */
 int grub_sim_boot_default(struct grub_sim *sim);
 
+/*
+ * The whole prediction: files of @preamble (GRUB names, one per line;
+ * may be NULL) measured first, then grub.cfg itself as @config_name (unless
+ * NULL or empty), its top level, and the default entry.
+ */
+int grub_sim_predict(struct grub_sim *sim, const char *config, const char *config_name,
+		     const char *preamble);
+
 /* Replays the events into fresh banks. */
 int grub_sim_pcrs(const struct grub_sim *sim, struct pcr_banks *ret);
 

@@ -84,31 +84,11 @@ static int parse_args(int argc, char **argv, struct grub_args *a, struct grub_si
 	return 0;
 }
 
-/* The preamble: GRUB file names measured before grub.cfg runs, one per line. */
-static int run_preamble(struct grub_sim *sim, const char *path)
-{
-	uint8_t *text;
-	size_t len;
-	char *save = NULL;
-	int rc = file_read_all(path, 1 << 20, &text, &len);
-
-	for (char *line = rc == 0 ? strtok_r((char *)text, "\n", &save) : NULL; line && rc == 0;
-	     line = strtok_r(NULL, "\n", &save))
-		if (line[0] && line[0] != '#')
-			rc = grub_sim_measure_file(sim, line);
-	if (rc == 0)
-		free(text);
-	return rc < 0 ? err_wrap(rc, "%s", path) : 0;
-}
-
 static int simulate(const struct grub_args *a, struct grub_sim *sim)
 {
-	uint8_t *cfg;
-	size_t len;
-	int rc;
-
 	for (unsigned i = 0; i < a->n_sets; i++) {
 		char *eq = strchr(a->set[i], '=');
+		int rc;
 
 		*eq = '\0';
 		rc = grub_sim_set(sim, a->set[i], eq + 1);
@@ -116,21 +96,7 @@ static int simulate(const struct grub_args *a, struct grub_sim *sim)
 		if (rc < 0)
 			return rc;
 	}
-	if (a->preamble && (rc = run_preamble(sim, a->preamble)) < 0)
-		return rc;
-	if ((rc = file_read_all(a->config, 1 << 20, &cfg, &len)) < 0)
-		return rc;
-	if (strlen((char *)cfg) != len)
-		rc = err_set(-EINVAL, "%s: contains a NUL byte", a->config);
-	/* normal.mod reads grub.cfg through the verifiers: the file itself is measured */
-	if (rc == 0 && a->config_name[0])
-		rc = grub_sim_measure(sim, GRUB_PCR_FILE, a->config_name, cfg, len);
-	if (rc == 0)
-		rc = grub_sim_run(sim, (char *)cfg, a->config);
-	if (rc == 0)
-		rc = grub_sim_boot_default(sim);
-	free(cfg);
-	return rc;
+	return grub_sim_predict(sim, a->config, a->config_name, a->preamble);
 }
 
 static void print(const struct grub_sim *sim, const struct pcr_banks *pcrs, bool json)
