@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <json-c/json.h>
+
 #include "cborutil.h"
 #include "err.h"
 
@@ -187,4 +189,67 @@ int cbu_serialize(const cbor_item_t *item, uint8_t **ret_buf, size_t *ret_len)
 	*ret_buf = buf;
 	*ret_len = len;
 	return 0;
+}
+
+cbor_item_t *cbu_from_json(struct json_object *obj)
+{
+	cbor_item_t *item = NULL;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_null:
+		return cbor_new_null();
+	case json_type_boolean:
+		return cbor_build_bool(json_object_get_boolean(obj));
+	case json_type_int: {
+		int64_t v = json_object_get_int64(obj);
+
+		if (v >= 0)
+			return cbu_build_uint((uint64_t)v);
+		item = cbu_build_uint((uint64_t)(-(v + 1)));
+		if (item)
+			cbor_mark_negint(item);
+		return item;
+	}
+	case json_type_string:
+		return cbor_build_stringn(json_object_get_string(obj),
+					  (size_t)json_object_get_string_len(obj));
+	case json_type_array: {
+		size_t n = json_object_array_length(obj);
+
+		item = cbor_new_definite_array(n);
+		for (size_t i = 0; item && i < n; i++) {
+			cbor_item_t *v = cbu_from_json(json_object_array_get_idx(obj, i));
+			bool ok = v && cbor_array_push(item, v);
+
+			if (v)
+				cbor_decref(&v);
+			if (!ok)
+				cbor_decref(&item);
+		}
+		return item;
+	}
+	case json_type_object: {
+		item = cbor_new_definite_map((size_t)json_object_object_length(obj));
+		json_object_object_foreach(obj, key, val)
+		{
+			cbor_item_t *k, *v;
+			bool ok;
+
+			if (!item)
+				break;
+			k = cbor_build_string(key);
+			v = cbu_from_json(val);
+			ok = k && v && cbor_map_add(item, (struct cbor_pair){.key = k, .value = v});
+			if (k)
+				cbor_decref(&k);
+			if (v)
+				cbor_decref(&v);
+			if (!ok)
+				cbor_decref(&item);
+		}
+		return item;
+	}
+	default:
+		return NULL;
+	}
 }

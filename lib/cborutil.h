@@ -42,6 +42,14 @@ bool cbu_map_put(cbor_item_t *map, uint64_t key, cbor_item_t *value);
 /* Serialises @item into a malloc'd buffer. */
 int cbu_serialize(const cbor_item_t *item, uint8_t **ret_buf, size_t *ret_len);
 
+struct json_object;
+/*
+ * The same data as a CBOR item: objects become maps with text keys, arrays
+ * arrays, strings text, integers integers, booleans and null the simple
+ * values.  NULL when out of memory or for a value CBOR cannot hold (a double).
+ */
+cbor_item_t *cbu_from_json(struct json_object *obj);
+
 /* Frees the item behind a cleanup attribute. */
 static inline void cbu_decrefp(cbor_item_t **item)
 {

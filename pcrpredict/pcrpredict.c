@@ -20,6 +20,7 @@ static const struct pp_cmd commands[] = {
 	 "grub --config grub.cfg --root DIR [--memdisk DIR] [--set VAR=VALUE] [--preloaded MODS] "
 	 "[--preamble FILE] [--config-name NAME]",
 	 pp_grub_run},
+	{"build", "build --manifest MANIFEST [--out REF.json] [--out-cbor REF.cbor]", pp_build_run},
 	{"ima",
 	 "ima --rootfs DIR|IMAGE [--policy FILE] [--output keylime|json|text] [--ima-hash sha256]"
 	 " | ima --boot-aggregate --values FILE",

@@ -45,7 +45,7 @@ static int parse_args(int argc, char **argv, struct grub_args *a, struct grub_si
 	int c;
 
 	a->config_name = "(memdisk)/boot/grub/grub.cfg";
-	sim->preloaded = DEFAULT_PRELOADED;
+	sim->preloaded = GRUB_DEFAULT_PRELOADED;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

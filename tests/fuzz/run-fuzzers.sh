@@ -15,6 +15,7 @@ for bin in "$@"; do
 	fuzz_ima_list) cp tests/fuzz/seeds/ima/* "$corpus"/ ;;
 	fuzz_cel) cp tests/fuzz/seeds/cel/* "$corpus"/ ;;
 	fuzz_grub_cfg) cp tests/fuzz/seeds/grub/* "$corpus"/ ;;
+	fuzz_manifest) cp tests/fuzz/seeds/manifest/* "$corpus"/ ;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

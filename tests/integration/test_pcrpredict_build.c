@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pcrpredict build: the reference document's PCRs come out as the
+ * independent sources say -- PCR 0-7 as recorded beside the real firmware
+ * log, PCR 13 as swtpm computes from veritysetup's root hash -- and its
+ * sealing policy equals tpm2_createpolicy's over those values.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "cborutil.h"
+#include "fileio.h"
+#include "hex.h"
+#include "swtpm.h"
+#include "testutil.h"
+
+static char dir[64];
+static struct json_object *doc;
+
+static const char *pcrpredict(void)
+{
+	static char path[256], abs[4096];
+	const char *bin = getenv("MEASURED_BIN");
+
+	snprintf(path, sizeof(path), "%.200s/pcrpredict", bin && *bin ? bin : "build");
+	return realpath(path, abs) ? abs : path;
+}
+
+static int sh(char **out, const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return run_capture(cmd, out);
+}
+
+static const char *pcr_of(struct json_object *d, const char *bank, const char *pcr)
+{
+	struct json_object *pcrs, *b, *v;
+
+	if (!json_object_object_get_ex(d, "pcrs", &pcrs) ||
+	    !json_object_object_get_ex(pcrs, bank, &b) || !json_object_object_get_ex(b, pcr, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int setup(void **state)
+{
+	char *out = NULL;
+	char abs_fw[4096];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/measured-build.XXXXXX");
+	if (!mkdtemp(dir) ||
+	    !realpath(testdata_path("eventlogs/event-sd-boot-fedora37.bin"), abs_fw))
+		return -1;
+	if (sh(NULL,
+	       "cd %s && mkdir -p esp root/usr/bin && head -c 200000 /dev/urandom > esp/vmlinuz && "
+	       "head -c 9000 /dev/urandom > esp/initrd.img && echo tool > root/usr/bin/tool && "
+	       "chmod 755 root/usr/bin/tool && mke2fs -q -t ext4 -d root rootfs.img 8M && "
+	       "printf 'insmod tpm\\nmenuentry m {\\n linuxefi /vmlinuz root=/dev/vda ro\\n "
+	       "initrdefi /initrd.img\\n}\\n' > esp/grub.cfg && "
+	       "printf 'pcrs = sha256:0,4,7,8,9,13\\npin = yes\\n' > seal.profile && "
+	       "printf '# build\\nbanks = sha256\\nrootfs = rootfs.img\\nrootfs.mode = verity\\n"
+	       "rootfs.salt = 0a0b0c\\nfirmware.log = %s\\ngrub.config = esp/grub.cfg\\n"
+	       "grub.root = esp\\nseal.profile = seal.profile\\n' > manifest",
+	       dir, abs_fw))
+		return -1;
+	if (sh(&out, "%s build --manifest %s/manifest --out %s/ref.json --out-cbor %s/ref.cbor",
+	       pcrpredict(), dir, dir, dir))
+		return -1;
+	free(out);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/ref.json", dir);
+	doc = json_object_from_file(path);
+	return doc ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	json_object_put(doc);
+	return sh(NULL, "rm -rf %s", dir);
+}
+
+static void test_firmware_pcrs_equal_recorded_replay(void **state)
+{
+	uint8_t *yaml;
+	size_t len;
+	struct pcr_banks want;
+	char path[4200], hex[65];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s.yaml",
+		 testdata_path("eventlogs/event-sd-boot-fedora37.bin"));
+	assert_int_equal(file_read_all(path, 1 << 20, &yaml, &len), 0);
+	assert_int_equal(yaml_pcrs_parse((char *)yaml, &want), 0);
+	for (unsigned i = 0; i < 8; i++) {
+		char key[4];
+
+		snprintf(key, sizeof(key), "%u", i);
+		hex_encode(want.bank[0].value[i], 32, hex);
+		assert_non_null(pcr_of(doc, "sha256", key));
+		assert_string_equal(pcr_of(doc, "sha256", key), hex);
+	}
+	free(yaml);
+}
+
+static void test_rootfs_pcr_equals_tpm_extend_of_veritysetup_root(void **state)
+{
+	struct swtpm sw;
+	char *root = NULL, *pcr = NULL, *p;
+
+	(void)state;
+	assert_int_equal(swtpm_start(&sw, true), 0);
+	assert_int_equal(sh(&root,
+			    "veritysetup format %s/rootfs.img %s/hash.img --salt=0a0b0c | "
+			    "sed -n 's/^Root hash:[[:space:]]*//p'",
+			    dir, dir),
+			 0);
+	p = strchr(root, '\n');
+	if (p)
+		*p = '\0';
+	assert_int_equal(strlen(root), 64);
+	assert_int_equal(
+		sh(&pcr,
+		   "tpm2_pcrextend -T '%s' 13:sha256=%s && tpm2_pcrread -T '%s' sha256:13 -o "
+		   "%s/p13 >/dev/null && xxd -p -c 32 %s/p13",
+		   sw.tcti, root, sw.tcti, dir, dir),
+		0);
+	pcr[64] = '\0';
+	assert_string_equal(pcr_of(doc, "sha256", "13"), pcr);
+	free(root);
+	free(pcr);
+	swtpm_stop(&sw);
+}
+
+static void test_seal_policy_equals_tpm2_tools(void **state)
+{
+	static const char *const sel[] = {"0", "4", "7", "8", "9", "13"};
+	struct json_object *seal, *policy;
+	struct swtpm sw;
+	uint8_t raw[6 * 32];
+	char path[128], *theirs = NULL;
+	size_t len;
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(hex_decode(pcr_of(doc, "sha256", sel[i]), raw + 32 * i, 32, &len),
+				 0);
+	snprintf(path, sizeof(path), "%s/values.bin", dir);
+	assert_int_equal(file_write_atomic(path, raw, sizeof(raw), 0644), 0);
+	assert_int_equal(swtpm_start(&sw, true), 0);
+	assert_int_equal(
+		sh(&theirs,
+		   "T='%s'; tpm2_startauthsession -T $T -S %s/s.ctx && tpm2_policypcr -T $T "
+		   "-S %s/s.ctx -l sha256:0,4,7,8,9,13 -f %s >/dev/null && "
+		   "tpm2_policyauthvalue -T $T -S %s/s.ctx -L %s/pol >/dev/null && "
+		   "tpm2_flushcontext -T $T %s/s.ctx && xxd -p -c 64 %s/pol",
+		   sw.tcti, dir, dir, path, dir, dir, dir, dir),
+		0);
+	theirs[64] = '\0';
+	assert_true(json_object_object_get_ex(doc, "seal", &seal));
+	assert_true(json_object_object_get_ex(seal, "policy", &policy));
+	assert_string_equal(json_object_get_string(policy), theirs);
+	free(theirs);
+	swtpm_stop(&sw);
+}
+
+static void test_cbor_holds_the_same(void **state)
+{
+	char path[128];
+	uint8_t *buf;
+	size_t len, used;
+	cbor_item_t *item = NULL;
+	const char *text;
+	size_t text_len;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ref.cbor", dir);
+	assert_int_equal(file_read_all(path, 1 << 20, &buf, &len), 0);
+	assert_int_equal(cbu_load(buf, len, &item, &used), 0);
+	assert_int_equal(used, len);
+	/* text-keyed maps: walk pcrs -> sha256 -> 13 */
+	cbor_item_t *v = NULL;
+	struct cbor_pair *pairs = cbor_map_handle(item);
+	for (size_t i = 0; i < cbor_map_size(item); i++)
+		if (cbor_isa_string(pairs[i].key) && cbor_string_length(pairs[i].key) == 4 &&
+		    memcmp(cbor_string_handle(pairs[i].key), "pcrs", 4) == 0)
+			v = pairs[i].value;
+	assert_non_null(v);
+	v = cbor_map_handle(v)[0].value; /* the one bank */
+	for (size_t i = 0; i < cbor_map_size(v); i++) {
+		struct cbor_pair *p = &cbor_map_handle(v)[i];
+
+		if (cbor_string_length(p->key) == 2 &&
+		    memcmp(cbor_string_handle(p->key), "13", 2) == 0) {
+			assert_int_equal(cbu_get_text(p->value, "13", &text, &text_len), 0);
+			assert_int_equal(text_len, 64);
+			assert_memory_equal(text, pcr_of(doc, "sha256", "13"), 64);
+		}
+	}
+	cbor_decref(&item);
+	free(buf);
+}
+
+static void test_bad_manifests(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(
+		sh(NULL, "cd %s && printf 'banks = sha256\\nrootfs.size = 3\\n' > bad1", dir), 0);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad1 2>&1", pcrpredict(), dir), 2);
+	assert_non_null(strstr(out, "bad1:2: unknown key \"rootfs.size\""));
+	free(out);
+	assert_int_equal(sh(NULL,
+			    "cd %s && printf 'rootfs = rootfs.img\\nseal.pcrs = sha256:0,13\\n' > "
+			    "bad2",
+			    dir),
+			 0);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad2 2>&1", pcrpredict(), dir), 2);
+	assert_non_null(strstr(out, "sha256 PCR 0"));
+	free(out);
+	assert_int_equal(sh(NULL, "cd %s && printf 'rootfs = missing.img\\n' > bad3", dir), 0);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad3 --out %s/never.json 2>&1",
+			    pcrpredict(), dir, dir),
+			 2);
+	assert_non_null(strstr(out, "missing.img"));
+	char never[128];
+	snprintf(never, sizeof(never), "%s/never.json", dir);
+	assert_int_not_equal(access(never, F_OK), 0); /* nothing written on failure */
+	free(out);
+	assert_int_equal(sh(NULL, "cd %s && printf 'this line has no equals sign\\n' > bad4", dir),
+			 0);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad4 2>&1", pcrpredict(), dir), 2);
+	assert_non_null(strstr(out, "bad4:1"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_firmware_pcrs_equal_recorded_replay),
+		cmocka_unit_test(test_rootfs_pcr_equals_tpm_extend_of_veritysetup_root),
+		cmocka_unit_test(test_seal_policy_equals_tpm2_tools),
+		cmocka_unit_test(test_cbor_holds_the_same),
+		cmocka_unit_test(test_bad_manifests),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
