@@ -32,7 +32,8 @@ LIBMEASURED := $(BUILD)/libmeasured.a
 
 ATTEST_SRC := $(wildcard attestd/attest*.c)
 PCRPREDICT_SRC := $(wildcard pcrpredict/*.c)
-PROGRAMS := $(BUILD)/attest $(BUILD)/pcrpredict
+INIT_SRC := $(wildcard initramfs/*.c)
+PROGRAMS := $(BUILD)/attest $(BUILD)/pcrpredict $(BUILD)/measured-init
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
@@ -58,6 +59,10 @@ $(LIBMEASURED): $(LIB_OBJ)
 
 $(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the initramfs /init: only the libraries it really uses end up in the initramfs
+$(BUILD)/measured-init: $(INIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # policies/ima-tcb.policy, built into pcrpredict as its default IMA policy
 $(BUILD)/gen/ima_tcb_policy.c: policies/ima-tcb.policy
