@@ -5,11 +5,12 @@ set -eu
 
 BUILD="gcc make pkg-config libtss2-dev libssl-dev libcbor-dev libcryptsetup-dev
 libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev zlib1g-dev"
-TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2fsprogs"
+TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2fsprogs jq"
+E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstools kmod"
 FUZZ="clang libclang-rt-14-dev"
 
 missing=""
-for p in $BUILD $TEST $FUZZ; do
+for p in $BUILD $TEST $FUZZ $E2E; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi
