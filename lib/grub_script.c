@@ -390,19 +390,36 @@ static int cmd_set(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * search --file opens PATH on each device until it finds it: that open is
+ * measured, "(DEV)PATH" for the device found (search_result).  --set=VAR
+ * stores the device.
+ */
 static int cmd_search(struct ctx *c, int argc, char **argv)
 {
+	const char *var = NULL, *key = NULL;
+	bool by_file = strcmp(argv[0], "search.file") == 0 || strcmp(argv[0], "search_fs_file") == 0;
+	int rc = 0;
+
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--set=", 6) == 0)
-			return grub_sim_set(c->sim, argv[i] + 6, c->sim->search_result);
-		if (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "-s") == 0) {
-			/* "--set VAR" if VAR is not the last word (the search key), else root */
-			const char *var = i + 2 < argc ? argv[i + 1] : "root";
-
-			return grub_sim_set(c->sim, var, c->sim->search_result);
-		}
+			var = argv[i] + 6;
+		else if (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "-s") == 0)
+			var = i + 2 < argc ? argv[++i] : "root";
+		else if (strcmp(argv[i], "--file") == 0 || strcmp(argv[i], "-f") == 0)
+			by_file = true;
+		else if (argv[i][0] != '-')
+			key = argv[i];
 	}
-	return 0;
+	if (by_file && key) {
+		char path[4200];
+
+		snprintf(path, sizeof(path), "(%s)%s", c->sim->search_result, key);
+		rc = grub_sim_measure_file(c->sim, path);
+	}
+	if (rc == 0 && var)
+		rc = grub_sim_set(c->sim, var, c->sim->search_result);
+	return rc;
 }
 
 static int cmd_linux(struct ctx *c, int argc, char **argv)
@@ -694,8 +711,14 @@ static int read_command(struct lexer *lx, struct words *w, struct ctx *c)
 			lx->p++;
 		} else if (ch == '$') {
 			rc = expand_var(lx, w, c, false);
-		} else if ((ch == '{' || ch == '}') && !w->started) {
-			/* a block brace outside menuentry: only ok as menuentry's opener */
+		} else if (ch == '{' && !w->started) {
+			/* a block opens: the command ends here, the block's text follows as is */
+			lx->p++;
+			rc = word_putc(w, c, ch);
+			if (rc == 0)
+				rc = word_end(w, c);
+			return rc < 0 ? rc : 1;
+		} else if (ch == '}' && !w->started) {
 			lx->p++;
 			rc = word_putc(w, c, ch);
 			if (rc == 0)
@@ -748,37 +771,71 @@ static int read_block(struct lexer *lx, struct ctx *c, char **ret)
 	return err_set(-EINVAL, "%s:%u: menuentry block is not closed", c->what, c->line);
 }
 
+/* menuentry's options that take an argument, and those that do not */
+static const char *const entry_opts_arg[] = {"--class", "--users", "--hotkey", "--id", "--source"};
+
 static int define_entry(struct lexer *lx, struct words *w, struct ctx *c)
 {
 	struct grub_sim *sim = c->sim;
 	size_t cap = sim->n_entries;
+	struct sbuf line = {0}, desc = {0}, params = {0};
 	struct grub_entry *e;
-	unsigned line = c->line;
+	unsigned start = c->line;
+	char *body = NULL;
 	int rc;
 
 	if (w->argc < 3 || strcmp(w->argv[w->argc - 1], "{") != 0)
 		return err_set(-EINVAL, "%s:%u: menuentry needs a title and a { block", c->what,
 			       c->line);
 	if (sim->depth > 0)
-		return err_set(-ENOTSUP, "%s:%u: menuentry inside an entry is not modelled",
-			       c->what, c->line);
+		return err_set(-ENOTSUP, "%s:%u: menuentry inside an entry is not modelled", c->what,
+			       c->line);
 	if (sim->n_entries == MAX_ENTRIES)
-		return err_set(-E2BIG, "%s:%u: more than %d entries", c->what, c->line,
-			       MAX_ENTRIES);
-	if ((rc = array_grow((void **)&sim->entry, &cap, sim->n_entries, sizeof(*e), 1)) < 0)
+		return err_set(-E2BIG, "%s:%u: more than %d entries", c->what, c->line, MAX_ENTRIES);
+	if ((rc = read_block(lx, c, &body)) < 0)
 		return rc;
-	e = &sim->entry[sim->n_entries];
-	memset(e, 0, sizeof(*e));
-	e->line = line;
-	rc = read_block(lx, c, &e->body);
-	if (rc == 0) {
-		e->title = strdup(w->argv[1]);
-		if (!e->title) {
-			free(e->body);
-			return err_set(-ENOMEM, "out of memory");
-		}
-		sim->n_entries++;
+	/* GRUB measures the definition as one command: its words, then "{" body "}" */
+	for (int i = 0; i < w->argc - 1 && rc == 0; i++) {
+		rc = sbuf_puts(&line, w->argv[i]);
+		if (rc == 0)
+			rc = sbuf_putc(&line, ' ');
 	}
+	if (rc == 0 && (rc = sbuf_putc(&line, '{')) == 0 && (rc = sbuf_puts(&line, body)) == 0)
+		rc = sbuf_putc(&line, '}');
+	if (rc == 0 && (rc = sbuf_puts(&desc, "grub_cmd: ")) == 0 && (rc = sbuf_puts(&desc, line.p)) == 0)
+		rc = grub_sim_measure(sim, GRUB_PCR_STRING, desc.p, line.p, line.len);
+	/* the entry runs as "setparams TITLE [ARGS]" followed by its body */
+	for (int i = 1; i < w->argc - 1 && rc == 0; i++) {
+		bool skip = false;
+
+		for (size_t k = 0; k < sizeof(entry_opts_arg) / sizeof(entry_opts_arg[0]); k++)
+			if (strcmp(w->argv[i], entry_opts_arg[k]) == 0)
+				skip = true, i++;
+		if (skip || strcmp(w->argv[i], "--unrestricted") == 0)
+			continue;
+		rc = sbuf_puts(&params, params.len ? " " : "");
+		if (rc == 0)
+			rc = sbuf_puts(&params, w->argv[i]);
+	}
+	if (rc == 0)
+		rc = array_grow((void **)&sim->entry, &cap, sim->n_entries, sizeof(*e), 1);
+	if (rc == 0) {
+		e = &sim->entry[sim->n_entries];
+		memset(e, 0, sizeof(*e));
+		e->line = start;
+		e->body = body;
+		e->title = params.p ? params.p : strdup("");
+		body = NULL;
+		params.p = NULL;
+		if (!e->title)
+			rc = err_set(-ENOMEM, "out of memory");
+		else
+			sim->n_entries++;
+	}
+	free(body);
+	free(params.p);
+	free(line.p);
+	free(desc.p);
 	return rc;
 }
 
@@ -843,7 +900,17 @@ int grub_sim_boot_default(struct grub_sim *sim)
 	}
 	snprintf(what, sizeof(what), "menuentry \"%.200s\"", sim->entry[idx].title);
 	sim->depth++;
-	rc = run(sim, sim->entry[idx].body, what, sim->entry[idx].line);
+	/* the menu runs the entry as "setparams TITLE" + its block */
+	char *setparams = NULL, *desc = NULL;
+	if (asprintf(&setparams, "setparams %s", sim->entry[idx].title) < 0 ||
+	    asprintf(&desc, "grub_cmd: %s", setparams) < 0)
+		rc = err_set(-ENOMEM, "out of memory");
+	else
+		rc = grub_sim_measure(sim, GRUB_PCR_STRING, desc, setparams, strlen(setparams));
+	free(setparams);
+	free(desc);
+	if (rc == 0)
+		rc = run(sim, sim->entry[idx].body, what, sim->entry[idx].line);
 	sim->depth--;
 	return rc;
 }

@@ -250,7 +250,7 @@ static int do_grub(struct build *b)
 		*eq = '=';
 	}
 	if (rc == 0)
-		rc = grub_sim_predict(&sim, config, name ? name : "(memdisk)/boot/grub/grub.cfg",
+		rc = grub_sim_predict(&sim, config, name,
 				      path_of(b, kvconf_get(b->m, "grub.preamble"), 3));
 	if (rc == 0)
 		rc = grub_sim_pcrs(&sim, &pcrs);
