@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$out" ] || { echo "mkesp: needs --kernel, --initrd, --out" >&2; exit 2; }
 # built in, so that insmod reads no file (pcrpredict's --preloaded default)
-modules="tpm part_gpt part_msdos fat linux linuxefi multiboot2 chain search search_fs_file echo normal"
+modules="tpm part_gpt part_msdos fat linux linuxefi multiboot2 gzio chain search search_fs_file echo normal"
 grubdir=/usr/lib/grub/x86_64-efi
 base=${out%.img}
 cfg=$base.grub.cfg

@@ -18,29 +18,29 @@ done
 cel=$("$attest" log --json "$rep/measurements.cel")
 for bank in sha1 sha256 sha384 sha512; do
 	[ -f "$rep/pcrs-$bank" ] || continue
-	same "flat: CEL log replays to the guest's $bank PCR 13" "$(echo "$cel" | jq -r ".pcrs.$bank[\"13\"]")" "$(guest_pcr "$rep" $bank 13)"
+	same "flat: CEL log replays to the guest's $bank PCR 13" "$(printf "%s\n" "$cel" | jq -r ".pcrs.$bank[\"13\"]")" "$(guest_pcr "$rep" $bank 13)"
 done
-same "flat: CEL record names the root device" "$(echo "$cel" | jq -r '.events[0].type + " " + .events[0].name')" "rootfs /dev/vda"
+same "flat: CEL record names the root device" "$(printf "%s\n" "$cel" | jq -r '.events[0].type + " " + .events[0].name')" "rootfs /dev/vda"
 
 # --- the firmware log and IMA, on the same boot
 fw=$("$attest" log --json "$rep/firmware.log")
 for i in 0 1 2 3 4 5 6 7; do
-	v=$(echo "$fw" | jq -r ".pcrs.sha256[\"$i\"] // empty")
+	v=$(printf "%s\n" "$fw" | jq -r ".pcrs.sha256[\"$i\"] // empty")
 	[ -n "$v" ] || continue
 	same "firmware log replays to the guest's sha256 PCR $i" "$v" "$(guest_pcr "$rep" sha256 $i)"
 done
 check "IMA list did not change while the PCRs were read" cmp -s "$rep/ima.log" "$rep/ima-after.log"
 ima=$("$attest" log --json --format ima --banks sha1,sha256 "$rep/ima.log")
 for bank in sha1 sha256; do
-	same "IMA list replays to the guest's $bank PCR 10" "$(echo "$ima" | jq -r ".pcrs.$bank[\"10\"]")" "$(guest_pcr "$rep" $bank 10)"
+	same "IMA list replays to the guest's $bank PCR 10" "$(printf "%s\n" "$ima" | jq -r ".pcrs.$bank[\"10\"]")" "$(guest_pcr "$rep" $bank 10)"
 done
 ref=$("$pp" ima --json --rootfs "$img")
-missing=$(echo "$ima" | jq -r '.events[] | select(.path != "boot_aggregate") | "\(.path) \(.digest)"' |
+missing=$(printf "%s\n" "$ima" | jq -r '.events[] | select(.path != "boot_aggregate") | "\(.path) \(.digest)"' |
 	while read -r path digest; do
-		r=$(echo "$ref" | jq -r --arg p "$path" '.files[$p] // empty')
+		r=$(printf "%s\n" "$ref" | jq -r --arg p "$path" '.files[$p] // empty')
 		[ "$r" = "$digest" ] || echo "$path"
 	done)
-n=$(echo "$ima" | jq '[.events[] | select(.path != "boot_aggregate")] | length')
+n=$(printf "%s\n" "$ima" | jq '[.events[] | select(.path != "boot_aggregate")] | length')
 if [ -z "$missing" ] && [ "$n" -gt 0 ]; then ok "IMA: all $n measured rootfs files are in pcrpredict ima's reference"; else fail "IMA: not in the reference: $missing"; fi
 printf '{"pcrs":{"sha256":{' >"$E2E_WORK/pcr0-9.json"
 for i in 0 1 2 3 4 5 6 7 8 9; do
@@ -48,7 +48,7 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 done
 printf '}}}\n' >>"$E2E_WORK/pcr0-9.json"
 agg=$("$pp" ima --boot-aggregate --values "$E2E_WORK/pcr0-9.json" --json | jq -r .sha256)
-same "IMA boot_aggregate equals pcrpredict's from the guest's PCR 0-9" "$(echo "$ima" | jq -r '.events[0].digest')" "$agg"
+same "IMA boot_aggregate equals pcrpredict's from the guest's PCR 0-9" "$(printf "%s\n" "$ima" | jq -r '.events[0].digest')" "$agg"
 
 # --- one byte changed: another PCR 13, the one predicted for the changed image
 cp "$img" "$E2E_WORK/rootfs-changed.img"

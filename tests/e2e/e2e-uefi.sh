@@ -1,0 +1,70 @@
+#!/bin/sh
+# UEFI tier: OVMF -> standalone GRUB (tpm module) -> linuxefi -> measured-init -> rootfs,
+# and the tboot stanza: GRUB multiboot2 -> tboot -> kernel (no TXT under emulation).
+. tests/e2e/lib.sh
+
+e2e_artifacts
+pp=$E2E_BIN/pcrpredict
+attest=$E2E_BIN/attest
+img=$E2E_WORK/rootfs.img
+cmdline="console=ttyS0 panic=-1 ima_template=ima-ng measured.root=/dev/vda measured.report=/dev/vdb"
+
+boot_uefi() { # boot_uefi NAME ESP
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_WORK/$1.vars.fd"
+	boot "$1" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+		-drive if=pflash,format=raw,file="$E2E_WORK/$1.vars.fd" \
+		-drive file="$2",if=none,id=esp,format=raw -device ide-hd,drive=esp,bootindex=0 \
+		-drive file="$img",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root
+}
+
+# --- linuxefi
+boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_WORK/initrd.gz" --out "$E2E_WORK/esp.img" \
+	--cmdline "$cmdline" --default 0
+if boot_uefi uefi "$E2E_WORK/esp.img"; then ok "uefi: OVMF + GRUB linuxefi boots to the rootfs (${E2E_BOOT_MS} ms)"; else fail "uefi: boot (see $E2E_WORK/uefi/console.log)"; fi
+rep=$E2E_REP
+pred=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp.grub.cfg" --root "$E2E_WORK/esp.root" \
+	--memdisk "$E2E_WORK/esp.memdisk")
+for bank in sha256 sha1; do
+	for i in 8 9; do
+		same "uefi: guest $bank PCR $i equals pcrpredict grub" "$(guest_pcr "$rep" $bank $i)" "$(printf "%s\n" "$pred" | jq -r ".pcrs.$bank[\"$i\"]")"
+	done
+done
+fw=$("$attest" log --json "$rep/firmware.log")
+for bank in sha1 sha256 sha384 sha512; do
+	[ -f "$rep/pcrs-$bank" ] || continue
+	bad=
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		[ "$(printf "%s\n" "$fw" | jq -r ".pcrs.$bank[\"$i\"] // \"0\"")" = "$(guest_pcr "$rep" $bank $i)" ] || bad="$bad $i"
+	done
+	if [ -z "$bad" ]; then ok "uefi: attest log of the firmware log replays to the guest's $bank PCR 0-9"; else fail "uefi: $bank PCRs$bad differ from the firmware log's replay"; fi
+done
+same "uefi: guest PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$rep" sha256 13)" "$("$pp" rootfs --json "$img" | jq -r .banks.sha256.pcr)"
+ima=$("$attest" log --json --format ima --banks sha1,sha256 "$rep/ima.log")
+for bank in sha1 sha256; do
+	same "uefi: IMA list replays to the guest's $bank PCR 10" "$(printf "%s\n" "$ima" | jq -r ".pcrs.$bank[\"10\"]")" "$(guest_pcr "$rep" $bank 10)"
+done
+ref=$("$pp" ima --json --rootfs "$img")
+missing=$(printf "%s\n" "$ima" | jq -r '.events[] | select(.path != "boot_aggregate") | "\(.path) \(.digest)"' |
+	while read -r path digest; do
+		[ "$(printf "%s\n" "$ref" | jq -r --arg p "$path" '.files[$p] // empty')" = "$digest" ] || echo "$path"
+	done)
+if [ -z "$missing" ]; then ok "uefi: every IMA entry for a rootfs file is in pcrpredict ima's reference"; else fail "uefi: not in the reference: $missing"; fi
+# boot_aggregate from the PCR 0-9 that the firmware log (and GRUB's events in it) replay to
+printf "%s\n" "$fw" | jq '{pcrs: {sha256: (.pcrs.sha256 | with_entries(select(.key | tonumber < 10)))}}' >"$E2E_WORK/uefi-pcr0-9.json"
+same "uefi: boot_aggregate equals the one computed from the replayed PCR 0-9" "$(printf "%s\n" "$ima" | jq -r '.events[0].digest')" "$("$pp" ima --boot-aggregate --values "$E2E_WORK/uefi-pcr0-9.json" --json | jq -r .sha256)"
+
+# --- the tboot stanza
+boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_WORK/initrd.gz" --out "$E2E_WORK/esp-tboot.img" \
+	--cmdline "$cmdline" --default 1
+if boot_uefi tboot "$E2E_WORK/esp-tboot.img"; then ok "tboot: GRUB multiboot2 -> tboot -> kernel boots through (${E2E_BOOT_MS} ms)"; else fail "tboot: boot (see $E2E_WORK/tboot/console.log)"; fi
+check "tboot: tboot ran, with the command line GRUB measured" grep -aq "TBOOT: command line: logging=serial,memory,vga" "$E2E_WORK/tboot/console.log"
+pred=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp-tboot.grub.cfg" --root "$E2E_WORK/esp-tboot.root" \
+	--memdisk "$E2E_WORK/esp-tboot.memdisk")
+for bank in sha256 sha1; do
+	for i in 8 9; do
+		same "tboot: guest $bank PCR $i equals pcrpredict grub for the tboot stanza" "$(guest_pcr "$E2E_REP" $bank $i)" "$(printf "%s\n" "$pred" | jq -r ".pcrs.$bank[\"$i\"]")"
+	done
+done
+same "tboot: guest PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$E2E_REP" sha256 13)" "$("$pp" rootfs --json "$img" | jq -r .banks.sha256.pcr)"
+
+e2e_summary
