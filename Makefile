@@ -5,6 +5,7 @@
 #   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make bench      speed against the peer tools, as ratios
 #   make e2e        QEMU + swtpm end-to-end boots
+#   make demo       build, predict, boot, and show every PCR predicted against observed
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -46,7 +47,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .SECONDARY:
-.PHONY: all check test deps fuzz bench e2e install clean format
+.PHONY: all check test deps fuzz bench e2e demo install clean format
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -112,7 +113,12 @@ bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima
 	@MEASURED_BIN=$(BUILD) tests/bench/run-bench.sh
 
 e2e: $(PROGRAMS)
-	@tests/e2e/run-e2e.sh
+	@MEASURED_BIN=$(BUILD) tests/e2e/run-e2e.sh
+
+# build, predict, boot in QEMU with swtpm, and report predicted against observed
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@MEASURED_BIN=$(BUILD) scripts/demo.sh
 
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(BINDIR)

@@ -7,20 +7,12 @@ e2e_artifacts
 pp=$E2E_BIN/pcrpredict
 attest=$E2E_BIN/attest
 img=$E2E_WORK/rootfs.img
-cmdline="console=ttyS0 panic=-1 ima_template=ima-ng measured.root=/dev/vda measured.report=/dev/vdb"
-
-boot_uefi() { # boot_uefi NAME ESP
-	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_WORK/$1.vars.fd"
-	boot "$1" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-		-drive if=pflash,format=raw,file="$E2E_WORK/$1.vars.fd" \
-		-drive file="$2",if=none,id=esp,format=raw -device ide-hd,drive=esp,bootindex=0 \
-		-drive file="$img",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root
-}
+cmdline=$E2E_CMDLINE
 
 # --- linuxefi
 boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_WORK/initrd.gz" --out "$E2E_WORK/esp.img" \
 	--cmdline "$cmdline" --default 0
-if boot_uefi uefi "$E2E_WORK/esp.img"; then ok "uefi: OVMF + GRUB linuxefi boots to the rootfs (${E2E_BOOT_MS} ms)"; else fail "uefi: boot (see $E2E_WORK/uefi/console.log)"; fi
+if boot_uefi uefi "$E2E_WORK/esp.img" "$img"; then ok "uefi: OVMF + GRUB linuxefi boots to the rootfs (${E2E_BOOT_MS} ms)"; else fail "uefi: boot (see $E2E_WORK/uefi/console.log)"; fi
 rep=$E2E_REP
 pred=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp.grub.cfg" --root "$E2E_WORK/esp.root" \
 	--memdisk "$E2E_WORK/esp.memdisk")
@@ -56,7 +48,7 @@ same "uefi: boot_aggregate equals the one computed from the replayed PCR 0-9" "$
 # --- the tboot stanza
 boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_WORK/initrd.gz" --out "$E2E_WORK/esp-tboot.img" \
 	--cmdline "$cmdline" --default 1
-if boot_uefi tboot "$E2E_WORK/esp-tboot.img"; then ok "tboot: GRUB multiboot2 -> tboot -> kernel boots through (${E2E_BOOT_MS} ms)"; else fail "tboot: boot (see $E2E_WORK/tboot/console.log)"; fi
+if boot_uefi tboot "$E2E_WORK/esp-tboot.img" "$img"; then ok "tboot: GRUB multiboot2 -> tboot -> kernel boots through (${E2E_BOOT_MS} ms)"; else fail "tboot: boot (see $E2E_WORK/tboot/console.log)"; fi
 check "tboot: tboot ran, with the command line GRUB measured" grep -aq "TBOOT: command line: logging=serial,memory,vga" "$E2E_WORK/tboot/console.log"
 pred=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp-tboot.grub.cfg" --root "$E2E_WORK/esp-tboot.root" \
 	--memdisk "$E2E_WORK/esp-tboot.memdisk")

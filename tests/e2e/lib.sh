@@ -1,10 +1,8 @@
-# Shared by the e2e suites: artifacts, a QEMU boot with a private swtpm, and
-# pass/fail bookkeeping. Sourced; expects to run from the repository root.
+# Shared by the e2e suites: pass/fail bookkeeping over boot/qemu-lib.sh.
+# Sourced; expects to run from the repository root.
 set -u
+. boot/qemu-lib.sh
 
-E2E_BIN=${MEASURED_BIN:-build}
-E2E_WORK=${E2E_WORK:-build/e2e}
-E2E_TIMEOUT=${E2E_TIMEOUT:-120}
 e2e_passed=0
 e2e_failed=0
 
@@ -25,52 +23,3 @@ e2e_summary() {
 	[ "$e2e_failed" -eq 0 ]
 }
 
-# Kernel (Debian's package, unpacked into a cache), initramfs, rootfs.
-e2e_artifacts() {
-	mkdir -p "$E2E_WORK"
-	E2E_KDIR=$(boot/fetch-kernel.sh build/cache 2>/dev/null) || { echo "e2e: no kernel" >&2; exit 1; }
-	E2E_VMLINUZ=$(ls "$E2E_KDIR"/boot/vmlinuz-* | head -1)
-	initramfs/mkinitramfs.sh --kernel "$E2E_KDIR" --init "$E2E_BIN/measured-init" \
-		--ima-policy policies/ima-tcb.policy --out "$E2E_WORK/initrd.gz"
-	boot/mkrootfs.sh --out "$E2E_WORK/rootfs.img"
-}
-
-# guest_pcr DIR BANK N: a PCR value from a report, lowercase
-guest_pcr() {
-	awk -v n="$3" '$1 == n { print tolower($2) }' "$1/pcrs-$2" 2>/dev/null
-}
-
-# Runs QEMU with a fresh swtpm. boot NAME [qemu args...]; the report lands in $E2E_WORK/NAME/rep.
-boot() {
-	name=$1
-	shift
-	d=$E2E_WORK/$name
-	rm -rf "$d" && mkdir -p "$d/tpm" "$d/rep"
-	truncate -s 16M "$d/scratch.img"
-	swtpm socket --tpm2 --tpmstate dir="$d/tpm" --ctrl type=unixio,path="$d/tpm/sock" \
-		--terminate --log file="$d/swtpm.log" &
-	swtpm_pid=$!
-	i=0
-	while [ ! -S "$d/tpm/sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	start=$(date +%s%N)
-	timeout "$E2E_TIMEOUT" qemu-system-x86_64 -machine q35 -m 1024 -smp 1 -nographic -no-reboot \
-		-accel tcg -chardev socket,id=chrtpm,path="$d/tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
-		-device tpm-tis,tpmdev=tpm0 \
-		-drive file="$d/scratch.img",if=none,id=scratch,format=raw \
-		"$@" -device virtio-blk-pci,drive=scratch </dev/null >"$d/console.log" 2>&1
-	rc=$?
-	E2E_BOOT_MS=$((($(date +%s%N) - start) / 1000000))
-	kill "$swtpm_pid" 2>/dev/null
-	wait "$swtpm_pid" 2>/dev/null
-	tar -xf "$d/scratch.img" -C "$d/rep" 2>/dev/null
-	echo "# boot $name: ${E2E_BOOT_MS} ms, qemu exit $rc"
-	E2E_REP=$d/rep
-	[ -f "$d/rep/done" ]
-}
-
-# A direct kernel boot (SeaBIOS): boot_direct NAME IMAGE EXTRA_APPEND
-boot_direct() {
-	boot "$1" -kernel "$E2E_VMLINUZ" -initrd "$E2E_WORK/initrd.gz" \
-		-append "console=ttyS0 panic=-1 ima_template=ima-ng measured.root=/dev/vda measured.report=/dev/vdb $3" \
-		-drive file="$2",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root
-}
