@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Test helpers: test data paths, tpm2_eventlog's YAML PCR block, subprocesses. */
 #include <dirent.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,4 +128,24 @@ void free_list(char **list)
 	for (size_t i = 0; list[i]; i++)
 		free(list[i]);
 	free(list);
+}
+
+int sh(char **ret_out, const char *fmt, ...)
+{
+	char cmd[16384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return run_capture(cmd, ret_out);
+}
+
+const char *bin_path(const char *name)
+{
+	static char path[PATH_MAX], abs[PATH_MAX];
+	const char *bin = getenv("MEASURED_BIN");
+
+	snprintf(path, sizeof(path), "%.3000s/%s", bin && *bin ? bin : "build", name);
+	return realpath(path, abs) ? abs : path; /* some commands run after a cd */
 }

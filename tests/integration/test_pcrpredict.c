@@ -22,27 +22,6 @@
 
 static char dir[64];
 
-static const char *pcrpredict(void)
-{
-	static char path[256];
-	const char *bin = getenv("MEASURED_BIN");
-
-	snprintf(path, sizeof(path), "%.200s/pcrpredict", bin && *bin ? bin : "build");
-	return path;
-}
-
-/* Runs a shell command line built from @fmt; returns exit status, output in *out (may be NULL). */
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_capture(cmd, out);
-}
-
 /* The value after "Root hash:" in veritysetup's output. */
 static void veritysetup_root(const char *image, const char *salt, char *ret)
 {
@@ -96,7 +75,7 @@ static void test_verity_equals_veritysetup(void **state)
 
 			veritysetup_root(image, salts[s], theirs);
 			assert_int_equal(sh(&out, "%s rootfs --mode verity --salt %s --json %s",
-					    pcrpredict(), salts[s], image),
+					    bin_path("pcrpredict"), salts[s], image),
 					 0);
 			our_digest(out, "sha256", ours);
 			if (strcmp(ours, theirs) != 0)
@@ -114,8 +93,9 @@ static void test_flat_equals_openssl(void **state)
 	(void)state;
 	snprintf(image, sizeof(image), "%s/flat", dir);
 	make_image(image, 3 * 1024 * 1024 + 17, 7);
-	assert_int_equal(
-		sh(&out, "%s rootfs --banks sha256,sha1,sha384 --json %s", pcrpredict(), image), 0);
+	assert_int_equal(sh(&out, "%s rootfs --banks sha256,sha1,sha384 --json %s",
+			    bin_path("pcrpredict"), image),
+			 0);
 	static const char *const algs[] = {"sha256", "sha1", "sha384"};
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(sh(&ref, "openssl dgst -%s -r %s", algs[i], image), 0);
@@ -168,7 +148,8 @@ static void test_policy_equals_tpm2_tools(void **state)
 		   "&& xxd -p -c 64 %s/pol",
 		   sw.tcti, sel, vals, dir, dir),
 		0);
-	assert_int_equal(sh(&out, "%s policy --pcrs %s --values %s", pcrpredict(), sel, vals), 0);
+	assert_int_equal(
+		sh(&out, "%s policy --pcrs %s --values %s", bin_path("pcrpredict"), sel, vals), 0);
 	assert_string_equal(out, theirs);
 	free(out);
 	free(theirs);
@@ -181,7 +162,8 @@ static void test_policy_equals_tpm2_tools(void **state)
 			    "tpm2_flushcontext -T $T %s/s.ctx && xxd -p -c 64 %s/pol2",
 			    sw.tcti, dir, dir, sel, vals, dir, dir, dir, dir),
 			 0);
-	assert_int_equal(sh(&out, "%s policy --pin --pcrs %s --values %s", pcrpredict(), sel, vals),
+	assert_int_equal(sh(&out, "%s policy --pin --pcrs %s --values %s", bin_path("pcrpredict"),
+			    sel, vals),
 			 0);
 	assert_string_equal(out, theirs);
 	free(out);
@@ -201,9 +183,9 @@ static void test_policy_equals_tpm2_tools(void **state)
 		"\"%s\"}}}\n",
 		s16, h16, h0, h7);
 	fclose(f);
-	assert_int_equal(
-		sh(&out, "%s policy --json --pin --pcrs %s --values %s", pcrpredict(), sel, json),
-		0);
+	assert_int_equal(sh(&out, "%s policy --json --pin --pcrs %s --values %s",
+			    bin_path("pcrpredict"), sel, json),
+			 0);
 	theirs[64] = '\0';
 	assert_non_null(strstr(out, theirs));
 	free(out);
@@ -217,24 +199,26 @@ static void test_bad_input_exit_2(void **state)
 	char *out = NULL, short_vals[128];
 
 	(void)state;
-	assert_int_equal(sh(&out, "%s rootfs /nonexistent.img 2>&1", pcrpredict()), 2);
+	assert_int_equal(sh(&out, "%s rootfs /nonexistent.img 2>&1", bin_path("pcrpredict")), 2);
 	assert_non_null(strstr(out, "/nonexistent.img"));
 	free(out);
-	assert_int_equal(sh(&out, "%s rootfs --banks sha999 %s/flat 2>&1", pcrpredict(), dir), 2);
+	assert_int_equal(
+		sh(&out, "%s rootfs --banks sha999 %s/flat 2>&1", bin_path("pcrpredict"), dir), 2);
 	assert_non_null(strstr(out, "sha999"));
 	free(out);
-	assert_int_equal(sh(&out, "%s rootfs --mode squash %s/flat 2>&1", pcrpredict(), dir), 2);
+	assert_int_equal(
+		sh(&out, "%s rootfs --mode squash %s/flat 2>&1", bin_path("pcrpredict"), dir), 2);
 	assert_non_null(strstr(out, "squash"));
 	free(out);
 	snprintf(short_vals, sizeof(short_vals), "%s/short", dir);
 	assert_int_equal(file_write_atomic(short_vals, "0123456789", 10, 0644), 0);
-	assert_int_equal(
-		sh(&out, "%s policy --pcrs sha256:0 --values %s 2>&1", pcrpredict(), short_vals),
-		2);
+	assert_int_equal(sh(&out, "%s policy --pcrs sha256:0 --values %s 2>&1",
+			    bin_path("pcrpredict"), short_vals),
+			 2);
 	assert_non_null(strstr(out, short_vals));
 	assert_non_null(strstr(out, "needs 32"));
 	free(out);
-	assert_int_equal(sh(&out, "%s frobnicate 2>&1", pcrpredict()), 2);
+	assert_int_equal(sh(&out, "%s frobnicate 2>&1", bin_path("pcrpredict")), 2);
 	free(out);
 }
 

@@ -25,26 +25,6 @@
 static char dir[64];
 static struct json_object *doc;
 
-static const char *pcrpredict(void)
-{
-	static char path[256], abs[4096];
-	const char *bin = getenv("MEASURED_BIN");
-
-	snprintf(path, sizeof(path), "%.200s/pcrpredict", bin && *bin ? bin : "build");
-	return realpath(path, abs) ? abs : path;
-}
-
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_capture(cmd, out);
-}
-
 static const char *pcr_of(struct json_object *d, const char *bank, const char *pcr)
 {
 	struct json_object *pcrs, *b, *v;
@@ -78,7 +58,7 @@ static int setup(void **state)
 	       dir, abs_fw))
 		return -1;
 	if (sh(&out, "%s build --manifest %s/manifest --out %s/ref.json --out-cbor %s/ref.cbor",
-	       pcrpredict(), dir, dir, dir))
+	       bin_path("pcrpredict"), dir, dir, dir))
 		return -1;
 	free(out);
 	char path[128];
@@ -222,7 +202,8 @@ static void test_bad_manifests(void **state)
 	(void)state;
 	assert_int_equal(
 		sh(NULL, "cd %s && printf 'banks = sha256\\nrootfs.size = 3\\n' > bad1", dir), 0);
-	assert_int_equal(sh(&out, "%s build --manifest %s/bad1 2>&1", pcrpredict(), dir), 2);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad1 2>&1", bin_path("pcrpredict"), dir),
+			 2);
 	assert_non_null(strstr(out, "bad1:2: unknown key \"rootfs.size\""));
 	free(out);
 	assert_int_equal(sh(NULL,
@@ -230,12 +211,13 @@ static void test_bad_manifests(void **state)
 			    "bad2",
 			    dir),
 			 0);
-	assert_int_equal(sh(&out, "%s build --manifest %s/bad2 2>&1", pcrpredict(), dir), 2);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad2 2>&1", bin_path("pcrpredict"), dir),
+			 2);
 	assert_non_null(strstr(out, "sha256 PCR 0"));
 	free(out);
 	assert_int_equal(sh(NULL, "cd %s && printf 'rootfs = missing.img\\n' > bad3", dir), 0);
 	assert_int_equal(sh(&out, "%s build --manifest %s/bad3 --out %s/never.json 2>&1",
-			    pcrpredict(), dir, dir),
+			    bin_path("pcrpredict"), dir, dir),
 			 2);
 	assert_non_null(strstr(out, "missing.img"));
 	char never[128];
@@ -244,7 +226,8 @@ static void test_bad_manifests(void **state)
 	free(out);
 	assert_int_equal(sh(NULL, "cd %s && printf 'this line has no equals sign\\n' > bad4", dir),
 			 0);
-	assert_int_equal(sh(&out, "%s build --manifest %s/bad4 2>&1", pcrpredict(), dir), 2);
+	assert_int_equal(sh(&out, "%s build --manifest %s/bad4 2>&1", bin_path("pcrpredict"), dir),
+			 2);
 	assert_non_null(strstr(out, "bad4:1"));
 	free(out);
 }

@@ -22,26 +22,6 @@
 
 static char dir[64];
 
-static const char *pcrpredict(void)
-{
-	static char path[256], abs[4096];
-	const char *bin = getenv("MEASURED_BIN");
-
-	snprintf(path, sizeof(path), "%.200s/pcrpredict", bin && *bin ? bin : "build");
-	return realpath(path, abs) ? abs : path;
-}
-
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_capture(cmd, out);
-}
-
 static const char config[] = "set timeout=0\n"
 			     "insmod tpm\n"
 			     "search --no-floppy --file --set=root /vmlinuz\n"
@@ -72,8 +52,10 @@ static const char *const expect_top[] = {
 	"8|grub_cmd: menuentry measured --class gnu {\n\tlinuxefi /vmlinuz root=/dev/vda ro $args "
 	"\"a b\" x\\\"y\n\tinitrdefi /initrd.img\n}|menuentry measured --class gnu {\n\tlinuxefi "
 	"/vmlinuz root=/dev/vda ro $args \"a b\" x\\\"y\n\tinitrdefi /initrd.img\n}",
-	"8|grub_cmd: menuentry tboot {\n\tmultiboot2 /tboot.gz logging=serial,memory,vga\n\tmodule2 "
-	"/vmlinuz root=/dev/vda ro intel_iommu=on\n\tmodule2 --nounzip /initrd.img\n}|menuentry tboot "
+	"8|grub_cmd: menuentry tboot {\n\tmultiboot2 /tboot.gz "
+	"logging=serial,memory,vga\n\tmodule2 "
+	"/vmlinuz root=/dev/vda ro intel_iommu=on\n\tmodule2 --nounzip /initrd.img\n}|menuentry "
+	"tboot "
 	"{\n\tmultiboot2 /tboot.gz logging=serial,memory,vga\n\tmodule2 /vmlinuz root=/dev/vda ro "
 	"intel_iommu=on\n\tmodule2 --nounzip /initrd.img\n}",
 	NULL,
@@ -199,8 +181,8 @@ static void test_linux_entry_events(void **state)
 	struct json_object *doc, *events;
 
 	(void)state;
-	assert_int_equal(sh(&out, "%s grub --json --config %s/grub.cfg --root %s", pcrpredict(), dir,
-			    dir),
+	assert_int_equal(sh(&out, "%s grub --json --config %s/grub.cfg --root %s",
+			    bin_path("pcrpredict"), dir, dir),
 			 0);
 	doc = json_tokener_parse(out);
 	assert_non_null(doc);
@@ -218,12 +200,14 @@ static void test_tboot_entry_events(void **state)
 	struct json_object *doc, *events;
 
 	(void)state;
-	assert_int_equal(sh(&out, "%s grub --json --config %s/grub.cfg --root %s --set default=tboot",
-			    pcrpredict(), dir, dir),
+	assert_int_equal(sh(&out,
+			    "%s grub --json --config %s/grub.cfg --root %s --set default=tboot",
+			    bin_path("pcrpredict"), dir, dir),
 			 0);
 	doc = json_tokener_parse(out);
 	assert_true(json_object_object_get_ex(doc, "events", &events));
-	assert_int_equal(json_object_array_length(events), count(expect_top) + count(expect_tboot_tail));
+	assert_int_equal(json_object_array_length(events),
+			 count(expect_top) + count(expect_tboot_tail));
 	check_events(events, 0, expect_top);
 	check_events(events, count(expect_top), expect_tboot_tail);
 	json_object_put(doc);
@@ -240,9 +224,9 @@ static void test_pcrs_equal_tpm_extends(void **state)
 
 	(void)state;
 	assert_int_equal(swtpm_start(&sw, true), 0);
-	assert_int_equal(
-		sh(&out, "%s grub --json --config %s/grub.cfg --root %s", pcrpredict(), dir, dir),
-		0);
+	assert_int_equal(sh(&out, "%s grub --json --config %s/grub.cfg --root %s",
+			    bin_path("pcrpredict"), dir, dir),
+			 0);
 	doc = json_tokener_parse(out);
 	assert_true(json_object_object_get_ex(doc, "events", &events));
 	for (size_t i = 0; i < json_object_array_length(events); i++) {
@@ -290,7 +274,7 @@ static void test_insmod_reads_modules(void **state)
 		   dir),
 		0);
 	assert_int_equal(sh(&out, "%s grub --config %s/ins.cfg --root %s --memdisk %s/md",
-			    pcrpredict(), dir, dir, dir),
+			    bin_path("pcrpredict"), dir, dir, dir),
 			 0);
 	const char *a = strstr(out, "PCR 9  (memdisk)/boot/grub/x86_64-efi/gzio.mod");
 	const char *b = strstr(out, "PCR 9  (memdisk)/boot/grub/x86_64-efi/crypto.mod");
@@ -309,26 +293,30 @@ static void test_unmodelled_input(void **state)
 	(void)state;
 	assert_int_equal(
 		sh(NULL, "printf 'set a=1\\nif [ $a = 1 ]; then echo; fi\\n' > %s/if.cfg", dir), 0);
-	assert_int_equal(
-		sh(&out, "%s grub --config %s/if.cfg --root %s 2>&1", pcrpredict(), dir, dir), 2);
+	assert_int_equal(sh(&out, "%s grub --config %s/if.cfg --root %s 2>&1",
+			    bin_path("pcrpredict"), dir, dir),
+			 2);
 	assert_non_null(strstr(out, "if.cfg:2"));
 	assert_non_null(strstr(out, "\"if\" is not modelled"));
 	free(out);
 	assert_int_equal(
 		sh(NULL, "printf 'menuentry x {\\n chainloader /x.efi\\n}\\n' > %s/c.cfg", dir), 0);
-	assert_int_equal(
-		sh(&out, "%s grub --config %s/c.cfg --root %s 2>&1", pcrpredict(), dir, dir), 2);
+	assert_int_equal(sh(&out, "%s grub --config %s/c.cfg --root %s 2>&1",
+			    bin_path("pcrpredict"), dir, dir),
+			 2);
 	assert_non_null(strstr(out, "chainloader"));
 	free(out);
 	assert_int_equal(
 		sh(NULL, "printf 'menuentry x {\\n linux /missing\\n}\\n' > %s/m.cfg", dir), 0);
-	assert_int_equal(
-		sh(&out, "%s grub --config %s/m.cfg --root %s 2>&1", pcrpredict(), dir, dir), 2);
+	assert_int_equal(sh(&out, "%s grub --config %s/m.cfg --root %s 2>&1",
+			    bin_path("pcrpredict"), dir, dir),
+			 2);
 	assert_non_null(strstr(out, "/missing"));
 	free(out);
 	assert_int_equal(sh(NULL, "printf 'menuentry x {\\n echo \"open\\n' > %s/q.cfg", dir), 0);
-	assert_int_equal(
-		sh(&out, "%s grub --config %s/q.cfg --root %s 2>&1", pcrpredict(), dir, dir), 2);
+	assert_int_equal(sh(&out, "%s grub --config %s/q.cfg --root %s 2>&1",
+			    bin_path("pcrpredict"), dir, dir),
+			 2);
 	free(out);
 }
 

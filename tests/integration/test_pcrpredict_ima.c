@@ -19,26 +19,6 @@
 
 static char dir[64];
 
-static const char *pcrpredict(void)
-{
-	static char path[256], abs[4096];
-	const char *bin = getenv("MEASURED_BIN");
-
-	snprintf(path, sizeof(path), "%.200s/pcrpredict", bin && *bin ? bin : "build");
-	return realpath(path, abs) ? abs : path; /* some commands run after a cd */
-}
-
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_capture(cmd, out);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -107,7 +87,8 @@ static void test_tcb_tree_equals_sha256sum(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(sh(&out, "%s ima --json --rootfs %s/root", pcrpredict(), dir), 0);
+	assert_int_equal(sh(&out, "%s ima --json --rootfs %s/root", bin_path("pcrpredict"), dir),
+			 0);
 	compare_with_sha256sum(out, "");
 	free(out);
 }
@@ -117,8 +98,9 @@ static void test_image_equals_tree(void **state)
 	char *a = NULL, *b = NULL;
 
 	(void)state;
-	assert_int_equal(sh(&a, "%s ima --json --rootfs %s/root", pcrpredict(), dir), 0);
-	assert_int_equal(sh(&b, "%s ima --json --rootfs %s/root.img", pcrpredict(), dir), 0);
+	assert_int_equal(sh(&a, "%s ima --json --rootfs %s/root", bin_path("pcrpredict"), dir), 0);
+	assert_int_equal(sh(&b, "%s ima --json --rootfs %s/root.img", bin_path("pcrpredict"), dir),
+			 0);
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
@@ -135,7 +117,7 @@ static void test_exec_only_policy(void **state)
 			    dir),
 			 0);
 	assert_int_equal(sh(&out, "%s ima --json --policy %s/exec.policy --rootfs %s/root",
-			    pcrpredict(), dir, dir),
+			    bin_path("pcrpredict"), dir, dir),
 			 0);
 	compare_with_sha256sum(out, "-perm /111");
 	free(out);
@@ -147,8 +129,9 @@ static void test_keylime_output(void **state)
 	struct json_object *doc, *digests, *v, *ima;
 
 	(void)state;
-	assert_int_equal(sh(&out, "%s ima --output keylime --rootfs %s/root", pcrpredict(), dir),
-			 0);
+	assert_int_equal(
+		sh(&out, "%s ima --output keylime --rootfs %s/root", bin_path("pcrpredict"), dir),
+		0);
 	doc = json_tokener_parse(out);
 	assert_non_null(doc);
 	assert_true(json_object_object_get_ex(doc, "digests", &digests));
@@ -184,7 +167,7 @@ static void test_boot_aggregate_equals_evmctl(void **state)
 				 0);
 		assert_int_equal(sh(&ours,
 				    "cd %s && %s ima --boot-aggregate --banks %s --values %s.json",
-				    dir, pcrpredict(), banks[b], banks[b]),
+				    dir, bin_path("pcrpredict"), banks[b], banks[b]),
 				 0);
 		agg = strtok(theirs, "\n");
 		assert_non_null(strstr(ours, agg));
@@ -198,17 +181,18 @@ static void test_bad_input(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(sh(&out, "%s ima --rootfs /nonexistent 2>&1", pcrpredict()), 2);
+	assert_int_equal(sh(&out, "%s ima --rootfs /nonexistent 2>&1", bin_path("pcrpredict")), 2);
 	assert_non_null(strstr(out, "/nonexistent"));
 	free(out);
 	assert_int_equal(
 		sh(NULL, "echo 'measure func=BPRM_CHECK mask=MAY_FLY' > %s/bad.policy", dir), 0);
 	assert_int_equal(sh(&out, "%s ima --policy %s/bad.policy --rootfs %s/root 2>&1",
-			    pcrpredict(), dir, dir),
+			    bin_path("pcrpredict"), dir, dir),
 			 2);
 	assert_non_null(strstr(out, "bad.policy:1"));
 	free(out);
-	assert_int_equal(sh(&out, "%s ima --rootfs %s/exec.policy 2>&1", pcrpredict(), dir), 2);
+	assert_int_equal(
+		sh(&out, "%s ima --rootfs %s/exec.policy 2>&1", bin_path("pcrpredict"), dir), 2);
 	assert_non_null(strstr(out, "neither a directory nor an ext2/3/4 image"));
 	free(out);
 }

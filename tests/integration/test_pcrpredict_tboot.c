@@ -24,26 +24,6 @@
 
 static char dir[64];
 
-static const char *pcrpredict(void)
-{
-	static char path[256];
-	const char *bin = getenv("MEASURED_BIN");
-
-	snprintf(path, sizeof(path), "%.200s/pcrpredict", bin && *bin ? bin : "build");
-	return path;
-}
-
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run_capture(cmd, out);
-}
-
 /* "aa bb cc ..." (lcp2_mlehash, tb_polgen) -> "aabbcc..." */
 static void squeeze_hex(const char *in, char *out, size_t max)
 {
@@ -68,7 +48,7 @@ static void test_mle_hash_equals_lcp2_mlehash(void **state)
 		assert_int_equal(sh(&ours,
 				    "%s tboot --json --extpol agile --banks sha1,sha256,sha384 "
 				    "--tboot %s --tboot-cmdline '%s' --module %s",
-				    pcrpredict(), TBOOT_GZ, cmdlines[c], TBOOT_GZ),
+				    bin_path("pcrpredict"), TBOOT_GZ, cmdlines[c], TBOOT_GZ),
 				 0);
 		static const char *const algs[] = {"sha1", "sha256", "sha384"};
 		for (size_t a = 0; a < 3; a++) {
@@ -116,7 +96,7 @@ static void test_module_equals_tb_polgen(void **state)
 	assert_int_equal(sh(&ours,
 			    "%s tboot --json --tboot %s --module %s --cmdline '%s' --module %s "
 			    "--cmdline '%s'",
-			    pcrpredict(), TBOOT_GZ, gz, cmdline, img, cmdline),
+			    bin_path("pcrpredict"), TBOOT_GZ, gz, cmdline, img, cmdline),
 			 0);
 	snprintf(needle, sizeof(needle), "\"sha256\":\"%s\"", hex);
 	/* module 0 (gzip) and module 1 (plain) measure the same */
@@ -196,10 +176,10 @@ static void test_platform_profile_json_and_log_agree(void **state)
 	snprintf(log_path, sizeof(log_path), "%s/txt.log", dir);
 	assert_int_equal(file_write_atomic(log_path, log, off, 0644), 0);
 	assert_int_equal(sh(&a, "%s tboot --json --tboot %s --module %s --platform %s",
-			    pcrpredict(), TBOOT_GZ, log_path, json_path),
+			    bin_path("pcrpredict"), TBOOT_GZ, log_path, json_path),
 			 0);
 	assert_int_equal(sh(&b, "%s tboot --json --tboot %s --module %s --platform %s",
-			    pcrpredict(), TBOOT_GZ, log_path, log_path),
+			    bin_path("pcrpredict"), TBOOT_GZ, log_path, log_path),
 			 0);
 	assert_non_null(strstr(a, "\"complete\":true"));
 	assert_string_equal(strstr(a, "\"pcrs\""), strstr(b, "\"pcrs\""));
@@ -240,26 +220,28 @@ static void test_bad_tboot_input(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/notboot", dir);
 	assert_int_equal(file_write_atomic(path, "hello world, not an image", 25, 0644), 0);
-	assert_int_equal(sh(&out, "%s tboot --tboot %s --module %s 2>&1", pcrpredict(), path, path),
+	assert_int_equal(sh(&out, "%s tboot --tboot %s --module %s 2>&1", bin_path("pcrpredict"),
+			    path, path),
 			 2);
 	assert_non_null(strstr(out, "neither gzip nor ELF"));
 	assert_non_null(strstr(out, path));
 	free(out);
 	/* a 64-bit ELF */
-	assert_int_equal(
-		sh(&out, "%s tboot --tboot /bin/true --module %s 2>&1", pcrpredict(), path), 2);
+	assert_int_equal(sh(&out, "%s tboot --tboot /bin/true --module %s 2>&1",
+			    bin_path("pcrpredict"), path),
+			 2);
 	assert_non_null(strstr(out, "32-bit"));
 	free(out);
 	/* truncated gzip */
 	assert_int_equal(sh(NULL, "head -c 4000 %s > %s/trunc.gz", TBOOT_GZ, dir), 0);
-	assert_int_equal(
-		sh(&out, "%s tboot --tboot %s/trunc.gz --module %s 2>&1", pcrpredict(), dir, path),
-		2);
+	assert_int_equal(sh(&out, "%s tboot --tboot %s/trunc.gz --module %s 2>&1",
+			    bin_path("pcrpredict"), dir, path),
+			 2);
 	assert_non_null(strstr(out, "gzip"));
 	free(out);
-	assert_int_equal(
-		sh(&out, "%s tboot --tboot %s --module /nonexistent 2>&1", pcrpredict(), TBOOT_GZ),
-		2);
+	assert_int_equal(sh(&out, "%s tboot --tboot %s --module /nonexistent 2>&1",
+			    bin_path("pcrpredict"), TBOOT_GZ),
+			 2);
 	assert_non_null(strstr(out, "/nonexistent"));
 	free(out);
 }

@@ -22,15 +22,6 @@
 #include "imabuild.h"
 #include "testutil.h"
 
-static const char *attest_bin(void)
-{
-	static char path[256];
-	const char *dir = getenv("MEASURED_BIN");
-
-	snprintf(path, sizeof(path), "%.200s/attest", dir && *dir ? dir : "build");
-	return path;
-}
-
 /* Checks that the "pcrs" object of attest's JSON holds exactly @want's extended PCRs. */
 static void json_pcrs_match(const char *json, const struct pcr_banks *want, unsigned only_pcr)
 {
@@ -83,7 +74,7 @@ static void test_tpm2_eventlog_agrees(void **state)
 		snprintf(cmd, sizeof(cmd), "tpm2_eventlog '%s' 2>/dev/null", files[i]);
 		assert_int_equal(run_capture(cmd, &theirs), 0);
 		assert_int_equal(yaml_pcrs_parse(theirs, &peer), 0);
-		snprintf(cmd, sizeof(cmd), "%s log --json '%s'", attest_bin(), files[i]);
+		snprintf(cmd, sizeof(cmd), "%s log --json '%s'", bin_path("attest"), files[i]);
 		assert_int_equal(run_capture(cmd, &ours), 0);
 		json_pcrs_match(ours, &peer, PCR_COUNT);
 		free(theirs);
@@ -126,7 +117,7 @@ static int evmctl_check(const struct imabuf *b, struct pcr_banks *banks, int fli
 	ima_list_free(&list);
 	if (attest_check) {
 		/* attest log prints the same PCR 10 */
-		snprintf(cmd, sizeof(cmd), "%s log --format ima --json %s", attest_bin(),
+		snprintf(cmd, sizeof(cmd), "%s log --format ima --json %s", bin_path("attest"),
 			 list_path);
 		assert_int_equal(run_capture(cmd, &out), 0);
 		json_pcrs_match(out, banks, 10);
@@ -190,16 +181,16 @@ static void test_attest_log_errors(void **state)
 		0);
 	assert_int_equal(fd_write_all(fd, buf, len - 7), 0);
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "%s log %s 2>&1 >/dev/null", attest_bin(), path);
+	snprintf(cmd, sizeof(cmd), "%s log %s 2>&1 >/dev/null", bin_path("attest"), path);
 	assert_int_equal(run_capture(cmd, &err), 1);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "offset"));
 	free(err);
-	snprintf(cmd, sizeof(cmd), "%s log /nonexistent/log 2>&1", attest_bin());
+	snprintf(cmd, sizeof(cmd), "%s log /nonexistent/log 2>&1", bin_path("attest"));
 	assert_int_equal(run_capture(cmd, &err), 1);
 	assert_non_null(strstr(err, "/nonexistent/log"));
 	free(err);
-	snprintf(cmd, sizeof(cmd), "%s log --format xml %s 2>&1", attest_bin(), path);
+	snprintf(cmd, sizeof(cmd), "%s log --format xml %s 2>&1", bin_path("attest"), path);
 	assert_int_equal(run_capture(cmd, &err), 2);
 	assert_non_null(strstr(err, "--format"));
 	free(err);
