@@ -267,21 +267,21 @@ static void test_insmod_reads_modules(void **state)
 	assert_int_equal(
 		sh(NULL,
 		   "cd %s && mkdir -p md/boot/grub/x86_64-efi && echo A > "
-		   "md/boot/grub/x86_64-efi/gzio.mod && echo B > "
-		   "md/boot/grub/x86_64-efi/crypto.mod "
-		   "&& printf 'gzio: crypto\\ncrypto:\\n' > md/boot/grub/x86_64-efi/moddep.lst && "
-		   "printf 'insmod gzio\\ninsmod gzio\\nmenuentry x {\\n boot\\n}\\n' > ins.cfg",
+		   "md/boot/grub/x86_64-efi/ext2.mod && echo B > "
+		   "md/boot/grub/x86_64-efi/fshelp.mod "
+		   "&& printf 'ext2: fshelp\\nfshelp:\\n' > md/boot/grub/x86_64-efi/moddep.lst && "
+		   "printf 'insmod ext2\\ninsmod ext2\\nmenuentry x {\\n boot\\n}\\n' > ins.cfg",
 		   dir),
 		0);
 	assert_int_equal(sh(&out, "%s grub --config %s/ins.cfg --root %s --memdisk %s/md",
 			    bin_path("pcrpredict"), dir, dir, dir),
 			 0);
-	const char *a = strstr(out, "PCR 9  (memdisk)/boot/grub/x86_64-efi/gzio.mod");
-	const char *b = strstr(out, "PCR 9  (memdisk)/boot/grub/x86_64-efi/crypto.mod");
+	const char *a = strstr(out, "PCR 9  (memdisk)/boot/grub/x86_64-efi/ext2.mod");
+	const char *b = strstr(out, "PCR 9  (memdisk)/boot/grub/x86_64-efi/fshelp.mod");
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_true(a < b);
-	assert_null(strstr(b + 1, "gzio.mod")); /* loaded once */
+	assert_null(strstr(b + 1, "ext2.mod")); /* loaded once */
 	assert_non_null(strstr(out, "grub_cmd: boot"));
 	free(out);
 }
