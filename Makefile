@@ -97,10 +97,12 @@ deps:
 	@scripts/deps.sh
 
 # libFuzzer harnesses: clang, instrumented library sources compiled in.
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+FUZZ_EXTRA_fuzz_ima_policy := pcrpredict/ima_policy.c
+.SECONDEXPANSION:
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ $(PKG_LIBS)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ipcrpredict $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

@@ -16,6 +16,8 @@ for bin in "$@"; do
 	fuzz_cel) cp tests/fuzz/seeds/cel/* "$corpus"/ ;;
 	fuzz_grub_cfg) cp tests/fuzz/seeds/grub/* "$corpus"/ ;;
 	fuzz_manifest) cp tests/fuzz/seeds/manifest/* "$corpus"/ ;;
+	fuzz_tboot) cp tests/fuzz/seeds/tboot/* "$corpus"/ ;;
+	fuzz_ima_policy) cp tests/fuzz/seeds/ima_policy/* "$corpus"/ ;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
