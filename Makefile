@@ -10,6 +10,8 @@
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/lib/measured
+DATADIR ?= $(PREFIX)/share/measured
 DESTDIR ?=
 CC      ?= cc
 BUILD   ?= build
@@ -123,8 +125,14 @@ demo: deps
 	@MEASURED_BIN=$(BUILD) scripts/demo.sh
 
 install: $(PROGRAMS)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/policies \
+		$(DESTDIR)$(DATADIR)/boot/rootfs
+	install -m 0755 $(BUILD)/attest $(BUILD)/pcrpredict $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/measured-init initramfs/mkinitramfs.sh $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 policies/*.policy policies/*.profile $(DESTDIR)$(DATADIR)/policies/
+	install -m 0755 boot/*.sh $(DESTDIR)$(DATADIR)/boot/
+	install -m 0644 boot/grub.cfg.in $(DESTDIR)$(DATADIR)/boot/
+	install -m 0755 boot/rootfs/init $(DESTDIR)$(DATADIR)/boot/rootfs/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
