@@ -398,7 +398,8 @@ static int cmd_set(struct ctx *c, int argc, char **argv)
 static int cmd_search(struct ctx *c, int argc, char **argv)
 {
 	const char *var = NULL, *key = NULL;
-	bool by_file = strcmp(argv[0], "search.file") == 0 || strcmp(argv[0], "search_fs_file") == 0;
+	bool by_file =
+		strcmp(argv[0], "search.file") == 0 || strcmp(argv[0], "search_fs_file") == 0;
 	int rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -788,10 +789,11 @@ static int define_entry(struct lexer *lx, struct words *w, struct ctx *c)
 		return err_set(-EINVAL, "%s:%u: menuentry needs a title and a { block", c->what,
 			       c->line);
 	if (sim->depth > 0)
-		return err_set(-ENOTSUP, "%s:%u: menuentry inside an entry is not modelled", c->what,
-			       c->line);
+		return err_set(-ENOTSUP, "%s:%u: menuentry inside an entry is not modelled",
+			       c->what, c->line);
 	if (sim->n_entries == MAX_ENTRIES)
-		return err_set(-E2BIG, "%s:%u: more than %d entries", c->what, c->line, MAX_ENTRIES);
+		return err_set(-E2BIG, "%s:%u: more than %d entries", c->what, c->line,
+			       MAX_ENTRIES);
 	if ((rc = read_block(lx, c, &body)) < 0)
 		return rc;
 	/* GRUB measures the definition as one command: its words, then "{" body "}" */
@@ -802,7 +804,8 @@ static int define_entry(struct lexer *lx, struct words *w, struct ctx *c)
 	}
 	if (rc == 0 && (rc = sbuf_putc(&line, '{')) == 0 && (rc = sbuf_puts(&line, body)) == 0)
 		rc = sbuf_putc(&line, '}');
-	if (rc == 0 && (rc = sbuf_puts(&desc, "grub_cmd: ")) == 0 && (rc = sbuf_puts(&desc, line.p)) == 0)
+	if (rc == 0 && (rc = sbuf_puts(&desc, "grub_cmd: ")) == 0 &&
+	    (rc = sbuf_puts(&desc, line.p)) == 0)
 		rc = grub_sim_measure(sim, GRUB_PCR_STRING, desc.p, line.p, line.len);
 	/* the entry runs as "setparams TITLE [ARGS]" followed by its body */
 	for (int i = 1; i < w->argc - 1 && rc == 0; i++) {

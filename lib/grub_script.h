@@ -24,7 +24,8 @@
 
 /* Modules our boot image builds into GRUB (boot/README.md): insmod of these reads no file. */
 #define GRUB_DEFAULT_PRELOADED                                                                    \
-	"tpm part_gpt part_msdos fat linux linuxefi multiboot2 gzio chain search search_fs_file echo " \
+	"tpm part_gpt part_msdos fat linux linuxefi multiboot2 gzio chain search search_fs_file " \
+	"echo "                                                                                   \
 	"normal"
 
 struct grub_event {

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/* EK/AK provisioning and quotes over ESAPI. */
+#include <errno.h>
+#include <string.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "err.h"
+#include "policy_digest.h"
+#include "quote.h"
+#include "tpm.h"
+#include "tpm_attest.h"
+
+/* PolicySecret(TPM_RH_ENDORSEMENT): the authPolicy of the TCG default EK templates */
+static const uint8_t ek_policy[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
+	0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
+	0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+
+static void ek_template(TPM2B_PUBLIC *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->publicArea.type = TPM2_ALG_ECC;
+	t->publicArea.nameAlg = TPM2_ALG_SHA256;
+	t->publicArea.objectAttributes =
+		TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+		TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	t->publicArea.authPolicy.size = sizeof(ek_policy);
+	memcpy(t->publicArea.authPolicy.buffer, ek_policy, sizeof(ek_policy));
+	t->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	t->publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	t->publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	t->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	t->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	t->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	t->publicArea.unique.ecc.x.size = 32; /* zeros, as the template says */
+	t->publicArea.unique.ecc.y.size = 32;
+}
+
+static void ak_template(TPM2B_PUBLIC *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->publicArea.type = TPM2_ALG_ECC;
+	t->publicArea.nameAlg = TPM2_ALG_SHA256;
+	t->publicArea.objectAttributes =
+		TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+		TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
+	t->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	t->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	t->publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+	t->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	t->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	/* a distinct unique field keeps the AK apart from any other primary of this template */
+	t->publicArea.unique.ecc.x.size = 32;
+	memcpy(t->publicArea.unique.ecc.x.buffer, "measured attestation key", 24);
+	t->publicArea.unique.ecc.y.size = 32;
+}
+
+/* The persistent object at @handle, or -ENOENT. */
+static int persistent(struct tpm *tpm, TPM2_HANDLE handle, ESYS_TR *ret)
+{
+	TSS2_RC rc = Esys_TR_FromTPMPublic(tpm_esys(tpm), handle, ESYS_TR_NONE, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ret);
+
+	TSS2_RC base = rc & 0xffff;
+
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	/* TPM_RC_HANDLE (format 1, any handle number): nothing persistent there */
+	if ((base & TPM2_RC_FMT1) && (base & 0x3f) == (TPM2_RC_HANDLE & 0x3f))
+		return -ENOENT;
+	return tpm_fail(rc, "TPM2_ReadPublic");
+}
+
+static int create_persistent(struct tpm *tpm, const TPM2B_PUBLIC *tmpl, TPM2_HANDLE handle,
+			     ESYS_TR *ret)
+{
+	ESYS_CONTEXT *esys = tpm_esys(tpm);
+	TPM2B_SENSITIVE_CREATE sensitive = {0};
+	TPM2B_DATA outside = {0};
+	TPML_PCR_SELECTION creation_pcr = {0};
+	ESYS_TR obj;
+	TSS2_RC rc;
+
+	rc = Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &sensitive, tmpl, &outside, &creation_pcr, &obj, NULL,
+				NULL, NULL, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_CreatePrimary");
+	rc = Esys_EvictControl(esys, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			       ESYS_TR_NONE, handle, ret);
+	Esys_FlushContext(esys, obj);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_EvictControl");
+	return 0;
+}
+
+static int read_public(struct tpm *tpm, ESYS_TR obj, uint8_t *pub, size_t *pub_len, uint8_t *name,
+		       size_t *name_len)
+{
+	TPM2B_PUBLIC *out = NULL;
+	TPM2B_NAME *n = NULL;
+	size_t off = 0;
+	TSS2_RC rc = Esys_ReadPublic(tpm_esys(tpm), obj, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				     &out, &n, NULL);
+
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_ReadPublic");
+	rc = Tss2_MU_TPM2B_PUBLIC_Marshal(out, pub, sizeof(TPM2B_PUBLIC), &off);
+	*pub_len = off;
+	if (rc == TSS2_RC_SUCCESS && name) {
+		off = 0;
+		rc = Tss2_MU_TPM2B_NAME_Marshal(n, name, sizeof(TPM2B_NAME), &off);
+		*name_len = off;
+	}
+	Esys_Free(out);
+	Esys_Free(n);
+	return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(rc, "marshalling a public key");
+}
+
+int tpm_keys_ensure(struct tpm *tpm, bool create, struct ak_info *ret)
+{
+	struct ak_info info = {0};
+	TPM2B_PUBLIC tmpl;
+	ESYS_TR ek, ak;
+	int rc;
+
+	rc = persistent(tpm, TPM_HANDLE_EK, &ek);
+	if (rc == -ENOENT && create) {
+		ek_template(&tmpl);
+		rc = create_persistent(tpm, &tmpl, TPM_HANDLE_EK, &ek);
+	}
+	if (rc < 0)
+		return rc == -ENOENT ? err_set(rc, "no EK at 0x%08x (run attestd --provision)",
+					       TPM_HANDLE_EK)
+				     : rc;
+	rc = persistent(tpm, TPM_HANDLE_AK, &ak);
+	if (rc == -ENOENT && create) {
+		ak_template(&tmpl);
+		rc = create_persistent(tpm, &tmpl, TPM_HANDLE_AK, &ak);
+	}
+	if (rc < 0)
+		return rc == -ENOENT ? err_set(rc, "no AK at 0x%08x (run attestd --provision)",
+					       TPM_HANDLE_AK)
+				     : rc;
+	if ((rc = read_public(tpm, ek, info.ek_public, &info.ek_public_len, NULL, NULL)) < 0 ||
+	    (rc = read_public(tpm, ak, info.ak_public, &info.ak_public_len, info.ak_name,
+			      &info.ak_name_len)) < 0)
+		return rc;
+	*ret = info;
+	return 0;
+}
+
+static int quote_once(struct tpm *tpm, ESYS_TR ak, const TPM2B_DATA *qd,
+		      const struct pcr_selection *sel, struct tpm_quote *q)
+{
+	TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
+	TPML_PCR_SELECTION tsel;
+	TPM2B_ATTEST *attest = NULL;
+	TPMT_SIGNATURE *sig = NULL;
+	size_t off = 0;
+	TSS2_RC rc;
+	int r;
+
+	if ((r = tpm_pcr_read(tpm, sel, &q->pcrs, NULL)) < 0)
+		return r;
+	tpm_pcr_selection_to_tpml(sel, &tsel);
+	rc = Esys_Quote(tpm_esys(tpm), ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, qd,
+			&scheme, &tsel, &attest, &sig);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_Quote");
+	if (attest->size > sizeof(q->attest)) {
+		r = err_set(-EPROTO, "TPM2_Quote returned %u attest bytes", attest->size);
+	} else {
+		memcpy(q->attest, attest->attestationData, attest->size);
+		q->attest_len = attest->size;
+		rc = Tss2_MU_TPMT_SIGNATURE_Marshal(sig, q->sig, sizeof(q->sig), &off);
+		q->sig_len = off;
+		r = rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(rc, "marshalling the signature");
+	}
+	Esys_Free(attest);
+	Esys_Free(sig);
+	return r;
+}
+
+int tpm_quote(struct tpm *tpm, const uint8_t *nonce, size_t nonce_len,
+	      const struct pcr_selection *sel, struct tpm_quote *ret)
+{
+	TPM2B_DATA qd = {0};
+	ESYS_TR ak;
+	int rc;
+
+	if (nonce_len > sizeof(qd.buffer))
+		return err_set(-EINVAL, "nonce of %zu bytes (at most %zu)", nonce_len,
+			       sizeof(qd.buffer));
+	qd.size = (UINT16)nonce_len;
+	memcpy(qd.buffer, nonce, nonce_len);
+	if ((rc = persistent(tpm, TPM_HANDLE_AK, &ak)) < 0)
+		return rc == -ENOENT ? err_set(rc, "no AK (run attestd --provision)") : rc;
+	ret->sel = *sel;
+	for (ret->attempts = 1; ret->attempts <= 8; ret->attempts++) {
+		struct quote_info info;
+
+		if ((rc = quote_once(tpm, ak, &qd, sel, ret)) < 0)
+			return rc;
+		if ((rc = quote_parse(ret->attest, ret->attest_len, &info)) < 0)
+			return rc;
+		if (quote_pcr_digest_matches(&info, sel, &ret->pcrs) == 0)
+			return 0; /* nothing was extended between read and quote */
+	}
+	return err_set(-EAGAIN, "PCRs kept changing between read and quote");
+}
