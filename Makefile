@@ -33,10 +33,11 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBMEASURED := $(BUILD)/libmeasured.a
 
-ATTEST_SRC := $(wildcard attestd/attest*.c)
+ATTEST_SRC := attestd/attest.c $(wildcard attestd/attest_*.c)
+ATTESTD_SRC := attestd/attestd.c $(wildcard attestd/ad_*.c)
 PCRPREDICT_SRC := $(wildcard pcrpredict/*.c)
 INIT_SRC := $(wildcard initramfs/*.c)
-PROGRAMS := $(BUILD)/attest $(BUILD)/pcrpredict $(BUILD)/measured-init
+PROGRAMS := $(BUILD)/attest $(BUILD)/attestd $(BUILD)/pcrpredict $(BUILD)/measured-init
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
@@ -75,6 +76,9 @@ $(BUILD)/gen/ima_tcb_policy.c: policies/ima-tcb.policy
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/attestd: $(ATTESTD_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/pcrpredict: $(PCRPREDICT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ima_tcb_policy.o $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -128,6 +132,8 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/policies \
 		$(DESTDIR)$(DATADIR)/boot/rootfs
 	install -m 0755 $(BUILD)/attest $(BUILD)/pcrpredict $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/attestd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/measured-init initramfs/mkinitramfs.sh $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 policies/*.policy policies/*.profile $(DESTDIR)$(DATADIR)/policies/
 	install -m 0755 boot/*.sh $(DESTDIR)$(DATADIR)/boot/

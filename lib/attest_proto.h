@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The attestd protocol (docs/PROTOCOL.md): frames of a 4-byte big-endian
+ * length and one CBOR map with small integer keys.  Decoders treat the
+ * bytes as hostile: every size is checked, types are exact.
+ */
+#ifndef MEASURED_ATTEST_PROTO_H
+#define MEASURED_ATTEST_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nonce_tree.h"
+#include "pcr.h"
+
+#define ATTEST_PORT	     9505
+#define ATTEST_PROTO_VERSION 1
+#define ATTEST_REQUEST_MAX   4096	  /* a request frame */
+#define ATTEST_RESPONSE_MAX  (256u << 20) /* a response frame (logs can be large) */
+#define ATTEST_NONCE_MIN     16
+#define ATTEST_NONCE_MAX     64
+
+enum attest_type { ATTEST_QUOTE = 1, ATTEST_KEYS = 2 };
+enum attest_log { ATTEST_LOG_TCG = 0, ATTEST_LOG_IMA = 1, ATTEST_LOG_CEL = 2, ATTEST_LOGS = 3 };
+
+struct attest_request {
+	uint32_t type;
+	uint8_t nonce[ATTEST_NONCE_MAX];
+	size_t nonce_len;
+	struct pcr_selection sel;
+	unsigned logs;		      /* bit (1 << enum attest_log) */
+	uint64_t offset[ATTEST_LOGS]; /* bytes of each log the verifier already has */
+};
+
+struct attest_response {
+	uint32_t status; /* 0, or an errno value */
+	char error[256];
+	/* quote */
+	uint8_t *attest, *sig;
+	size_t attest_len, sig_len;
+	struct pcr_selection sel;
+	struct pcr_banks pcrs;
+	struct nonce_path path;
+	uint8_t *log[ATTEST_LOGS];
+	size_t log_len[ATTEST_LOGS];
+	uint64_t log_offset[ATTEST_LOGS]; /* where log[i] starts in the device's log */
+	bool has_log[ATTEST_LOGS];
+	/* keys */
+	uint8_t *ek_public, *ak_public, *ak_name;
+	size_t ek_public_len, ak_public_len, ak_name_len;
+};
+
+int attest_request_encode(const struct attest_request *req, uint8_t **ret, size_t *ret_len);
+int attest_request_decode(const uint8_t *buf, size_t len, struct attest_request *ret);
+int attest_response_encode(const struct attest_response *resp, uint8_t **ret, size_t *ret_len);
+/* The response owns malloc'd copies of every byte string: attest_response_free(). */
+int attest_response_decode(const uint8_t *buf, size_t len, struct attest_response *ret);
+void attest_response_free(struct attest_response *resp);
+
+/* Frames: the 4-byte big-endian length, then the body. */
+void attest_frame_header(size_t len, uint8_t out[4]);
+uint32_t attest_frame_length(const uint8_t hdr[4]);
+
+#endif
