@@ -2,7 +2,7 @@
 /*
  * attestd's event loop: one poll() over the listening sockets and every
  * connection, all non-blocking.  A connection reads one framed request at a
- * time, within AD_READ_TIMEOUT_MS; quote requests wait in the batch, others
+ * time, within the read timeout; quote requests wait in the batch, others
  * are answered at once.  A malformed or oversized request gets an error reply
  * and the connection is closed; everyone else is unaffected.
  */
@@ -222,7 +222,7 @@ static void conn_read(struct ad_server *s, struct conn *c)
 	}
 }
 
-static void conn_write(struct conn *c)
+static void conn_write(struct ad_server *s, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
@@ -238,7 +238,7 @@ static void conn_write(struct conn *c)
 	free(c->out);
 	c->out = NULL;
 	c->state = c->close_after_write ? CONN_CLOSING : CONN_READ;
-	c->deadline_ms = ad_now_ms() + AD_READ_TIMEOUT_MS;
+	c->deadline_ms = ad_now_ms() + (int64_t)s->cfg->read_timeout_ms;
 }
 
 static void accept_all(struct ad_server *s, int lfd)
@@ -252,10 +252,10 @@ static void accept_all(struct ad_server *s, int lfd)
 			close(fd); /* full: the client retries */
 			continue;
 		}
-		s->conn[s->n_conns++] =
-			(struct conn){.fd = fd,
-				      .state = CONN_READ,
-				      .deadline_ms = ad_now_ms() + AD_READ_TIMEOUT_MS};
+		s->conn[s->n_conns++] = (struct conn){
+			.fd = fd,
+			.state = CONN_READ,
+			.deadline_ms = ad_now_ms() + (int64_t)s->cfg->read_timeout_ms};
 	}
 }
 
@@ -322,7 +322,7 @@ int ad_server_run(struct ad_server *s, volatile int *stop)
 			else if (c->state == CONN_READ && (pfd[n].revents & (POLLIN | POLLHUP)))
 				conn_read(s, c);
 			else if (c->state == CONN_WRITE && (pfd[n].revents & POLLOUT))
-				conn_write(c);
+				conn_write(s, c);
 		}
 	}
 	return 0;

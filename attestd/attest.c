@@ -10,13 +10,19 @@
 static const struct attest_cmd commands[] = {
 	{"log", "log FILE [--format tcg|ima|cel] [--json] [--banks sha1,sha256] [--sha1-padded]",
 	 attest_log_run},
+	{"enroll", "enroll HOST[:PORT]|unix:PATH", attest_enroll_run},
+	{"quote", "quote HOST[:PORT]|unix:PATH [--pcrs SEL] --out EVIDENCE", attest_quote_run},
+	{"export", "export EVIDENCE DIR", attest_export_run},
+	{"verify", "verify EVIDENCE [--ak AK.pem] [--reference REF.json] [--runtime-policy F]",
+	 attest_verify_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: attest [--tcti CONF] [--json] [-v] COMMAND ...\n\ncommands:\n");
+	fprintf(out, "usage: attest [--tcti CONF] [--state DIR] [--json] [-v] COMMAND "
+		     "...\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  attest %s\n", commands[i].usage);
 }
@@ -24,21 +30,22 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"tcti", required_argument, NULL, 'T'},
-		{"json", no_argument, NULL, 'j'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"tcti", required_argument, NULL, 'T'}, {"state", required_argument, NULL, 'S'},
+		{"json", no_argument, NULL, 'j'},	{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
 	};
-	struct attest_opts opts = {0};
+	struct attest_opts opts = {.state = "attest-state"};
 	int c;
 
 	log_set_prog("attest");
 	/* stop at the subcommand; it parses its own options */
-	while ((c = getopt_long(argc, argv, "+T:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+T:S:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'T':
 			opts.tcti = optarg;
+			break;
+		case 'S':
+			opts.state = optarg;
 			break;
 		case 'j':
 			opts.json = true;

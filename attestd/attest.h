@@ -15,6 +15,7 @@ enum attest_exit {
 struct attest_opts {
 	const char *tcti;
 	bool json;
+	const char *state; /* --state DIR: enrolled keys, last accepted evidence */
 };
 
 struct attest_cmd {
@@ -24,5 +25,9 @@ struct attest_cmd {
 };
 
 int attest_log_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_quote_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_export_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_verify_run(int argc, char **argv, const struct attest_opts *opts);
 
 #endif

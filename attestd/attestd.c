@@ -32,7 +32,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: attestd [--tcti CONF] [--provision] [--listen HOST:PORT] [--socket PATH]\n"
 		"               [--user NAME] [--batch-ms N] [--firmware-log F] [--ima-log F]\n"
-		"               [--cel-log F]\n");
+		"               [--cel-log F] [--read-timeout-ms N]\n");
 }
 
 static int drop_privileges(const char *user)
@@ -63,6 +63,7 @@ int main(int argc, char **argv)
 	};
 	struct ad_config cfg = {
 		.batch_ms = 10,
+		.read_timeout_ms = 5000,
 		.log_path = {"/sys/kernel/security/tpm0/binary_bios_measurements",
 			     "/sys/kernel/security/ima/binary_runtime_measurements",
 			     MEASURED_CEL_PATH},

@@ -10,17 +10,17 @@
 #include "attest_proto.h"
 #include "tpm_attest.h"
 
-#define AD_MAX_CONNS	   1024
-#define AD_BATCH_MAX	   NONCE_TREE_MAX_LEAVES
-#define AD_READ_TIMEOUT_MS 5000
+#define AD_MAX_CONNS 1024
+#define AD_BATCH_MAX NONCE_TREE_MAX_LEAVES
 
 struct ad_config {
 	const char *tcti;
 	const char *listen; /* HOST:PORT, or NULL */
 	const char *socket; /* a Unix socket path, or NULL */
 	const char *log_path[ATTEST_LOGS];
-	unsigned batch_ms; /* how long a quote request waits for company */
-	const char *user;  /* drop to this user after setup */
+	unsigned batch_ms;	  /* how long a quote request waits for company */
+	unsigned read_timeout_ms; /* a whole request must arrive within this */
+	const char *user;	  /* drop to this user after setup */
 };
 
 enum conn_state { CONN_READ, CONN_QUEUED, CONN_WRITE, CONN_CLOSING };

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/* attest quote / attest enroll: ask attestd for evidence, or for its keys. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/rand.h>
+
+#include "attest.h"
+#include "attest_client.h"
+#include "err.h"
+#include "fileio.h"
+#include "quote.h"
+
+#define DEFAULT_PCRS "sha256:0,1,2,3,4,5,6,7,8,9,10,11,13"
+#define TIMEOUT_MS   30000
+
+int attest_quote_run(int argc, char **argv, const struct attest_opts *opts)
+{
+	static const struct option longopts[] = {
+		{"pcrs", required_argument, NULL, 'l'},
+		{"out", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	struct attest_request req = {.type = ATTEST_QUOTE, .nonce_len = 32, .logs = 7};
+	const char *sel = DEFAULT_PCRS, *out = NULL;
+	uint8_t *body = NULL;
+	size_t len;
+	int c, rc;
+
+	(void)opts;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'l')
+			sel = optarg;
+		else if (c == 'o')
+			out = optarg;
+		else
+			return ATTEST_EXIT_USAGE;
+	}
+	if (!out || optind != argc - 1) {
+		fprintf(stderr, "attest quote: needs HOST[:PORT] and --out EVIDENCE\n");
+		return ATTEST_EXIT_USAGE;
+	}
+	if (pcr_selection_parse(sel, &req.sel) < 0) {
+		fprintf(stderr, "attest quote: %s\n", err_msg());
+		return ATTEST_EXIT_USAGE;
+	}
+	if (RAND_bytes(req.nonce, (int)req.nonce_len) != 1) {
+		fprintf(stderr, "attest quote: no randomness for the nonce\n");
+		return ATTEST_EXIT_FAIL;
+	}
+	rc = attest_call(argv[optind], &req, TIMEOUT_MS, &body, &len);
+	if (rc == 0)
+		rc = evidence_write(out, req.nonce, req.nonce_len, body, len);
+	free(body);
+	if (rc < 0) {
+		fprintf(stderr, "attest quote: %s\n", err_msg());
+		return ATTEST_EXIT_FAIL;
+	}
+	return ATTEST_EXIT_OK;
+}
+
+/*
+ * Trust on first use for now: the AK's public key as attestd reports it.
+ * (MakeCredential/ActivateCredential against the EK replaces this.)
+ */
+int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts)
+{
+	struct attest_request req = {.type = ATTEST_KEYS};
+	struct attest_response resp;
+	EVP_PKEY *ak = NULL, *ek = NULL;
+	char path[4200], *ak_pem = NULL, *ek_pem = NULL;
+	uint8_t *body = NULL;
+	size_t len;
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "attest enroll: needs HOST[:PORT]\n");
+		return ATTEST_EXIT_USAGE;
+	}
+	mkdir(opts->state, 0700);
+	rc = attest_call(argv[1], &req, TIMEOUT_MS, &body, &len);
+	if (rc == 0)
+		rc = attest_response_decode(body, len, &resp);
+	if (rc == 0 && resp.status)
+		rc = err_set(-(int)resp.status, "attestd: %s", resp.error);
+	if (rc == 0 && !resp.ak_public)
+		rc = err_set(-EBADMSG, "attestd sent no keys");
+	if (rc == 0 && (rc = tpm_public_to_pkey(resp.ak_public, resp.ak_public_len, &ak)) == 0 &&
+	    (rc = tpm_public_to_pkey(resp.ek_public, resp.ek_public_len, &ek)) == 0 &&
+	    (rc = pkey_to_pem(ak, &ak_pem)) == 0 && (rc = pkey_to_pem(ek, &ek_pem)) == 0) {
+		snprintf(path, sizeof(path), "%s/ak.pem", opts->state);
+		rc = file_write_atomic(path, ak_pem, strlen(ak_pem), 0644);
+		snprintf(path, sizeof(path), "%s/ek.pem", opts->state);
+		if (rc == 0)
+			rc = file_write_atomic(path, ek_pem, strlen(ek_pem), 0644);
+		snprintf(path, sizeof(path), "%s/ak.name", opts->state);
+		if (rc == 0)
+			rc = file_write_atomic(path, resp.ak_name, resp.ak_name_len, 0644);
+	}
+	if (rc == 0) {
+		printf("enrolled %s: AK in %s/ak.pem (trust on first use: the EK credential check "
+		       "is not done yet)\n",
+		       argv[1], opts->state);
+		attest_response_free(&resp);
+	}
+	EVP_PKEY_free(ak);
+	EVP_PKEY_free(ek);
+	free(ak_pem);
+	free(ek_pem);
+	free(body);
+	if (rc < 0) {
+		fprintf(stderr, "attest enroll: %s\n", err_msg());
+		return ATTEST_EXIT_FAIL;
+	}
+	return ATTEST_EXIT_OK;
+}
+
+int attest_export_run(int argc, char **argv, const struct attest_opts *opts)
+{
+	struct attest_response resp;
+	struct quote_info info;
+	uint8_t nonce[ATTEST_NONCE_MAX], *body = NULL;
+	size_t nonce_len, len;
+	int rc;
+
+	(void)opts;
+	if (argc != 3) {
+		fprintf(stderr, "attest export: needs EVIDENCE DIR\n");
+		return ATTEST_EXIT_USAGE;
+	}
+	mkdir(argv[2], 0755);
+	rc = evidence_read(argv[1], nonce, &nonce_len, &body, &len);
+	if (rc == 0)
+		rc = attest_response_decode(body, len, &resp);
+	if (rc == 0 && resp.status)
+		rc = err_set(-(int)resp.status, "the evidence is an error reply: %s", resp.error);
+	if (rc == 0 && (rc = quote_parse(resp.attest, resp.attest_len, &info)) == 0)
+		/* nonce.hex: the quote's qualifying data (the nonce tree's root) */
+		rc = quote_export(argv[2], resp.attest, resp.attest_len, resp.sig, resp.sig_len,
+				  &resp.sel, &resp.pcrs, info.extra, info.extra_len);
+	if (rc == 0)
+		attest_response_free(&resp);
+	free(body);
+	if (rc < 0) {
+		fprintf(stderr, "attest export: %s\n", err_msg());
+		return ATTEST_EXIT_FAIL;
+	}
+	return ATTEST_EXIT_OK;
+}

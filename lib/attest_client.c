@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/* attestd client and evidence files. */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attest_client.h"
+#include "cborutil.h"
+#include "err.h"
+#include "fileio.h"
+
+static int connect_to(const char *where)
+{
+	char host[256], port[16] = "9505";
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
+	const char *colon;
+	int fd = -1, rc;
+
+	if (strncmp(where, "unix:", 5) == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		if (strlen(where + 5) >= sizeof(sa.sun_path))
+			return err_set(-ENAMETOOLONG, "socket path too long");
+		strcpy(sa.sun_path, where + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			rc = err_set(-errno, "%s: %s", where, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+		return fd;
+	}
+	if (where[0] == '[') {
+		const char *close_br = strchr(where, ']');
+
+		if (!close_br)
+			return err_set(-EINVAL, "bad address %s", where);
+		snprintf(host, sizeof(host), "%.*s", (int)(close_br - where - 1), where + 1);
+		if (close_br[1] == ':')
+			snprintf(port, sizeof(port), "%s", close_br + 2);
+	} else {
+		colon = strrchr(where, ':');
+		snprintf(host, sizeof(host), "%.*s",
+			 colon ? (int)(colon - where) : (int)strlen(where), where);
+		if (colon)
+			snprintf(port, sizeof(port), "%s", colon + 1);
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0)
+		return err_set(-EHOSTUNREACH, "%s: %s", where, gai_strerror(rc));
+	rc = -ECONNREFUSED;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd >= 0 ? fd : err_set(rc, "%s: %s", where, strerror(-rc));
+}
+
+static int io_all(int fd, void *buf, size_t len, bool out, int64_t deadline)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		struct timespec ts;
+		struct pollfd pfd = {.fd = fd, .events = out ? POLLOUT : POLLIN};
+		int64_t now;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= deadline)
+			return err_set(-ETIMEDOUT, "attestd did not answer in time");
+		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+			continue;
+		n = out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(n < 0 ? -errno : -ECONNRESET,
+				       "attestd closed the connection");
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int attest_call(const char *where, const struct attest_request *req, int timeout_ms,
+		uint8_t **ret_body, size_t *ret_len)
+{
+	struct timespec ts;
+	uint8_t hdr[4], *frame = NULL, *body = NULL;
+	size_t len;
+	uint32_t resp_len = 0;
+	int64_t deadline;
+	int fd, rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+	if ((rc = attest_request_encode(req, &body, &len)) < 0)
+		return rc;
+	frame = malloc(len + 4);
+	if (!frame) {
+		free(body);
+		return err_set(-ENOMEM, "out of memory");
+	}
+	attest_frame_header(len, frame);
+	memcpy(frame + 4, body, len);
+	free(body);
+	body = NULL;
+	fd = connect_to(where);
+	if (fd < 0) {
+		free(frame);
+		return fd;
+	}
+	rc = io_all(fd, frame, len + 4, true, deadline);
+	if (rc == 0)
+		rc = io_all(fd, hdr, 4, false, deadline);
+	if (rc == 0) {
+		resp_len = attest_frame_length(hdr);
+		if (resp_len == 0 || resp_len > ATTEST_RESPONSE_MAX)
+			rc = err_set(-EMSGSIZE, "response frame of %u bytes", resp_len);
+		else if (!(body = malloc(resp_len)))
+			rc = err_set(-ENOMEM, "out of memory");
+		else
+			rc = io_all(fd, body, resp_len, false, deadline);
+	}
+	close(fd);
+	free(frame);
+	if (rc < 0) {
+		free(body);
+		return rc;
+	}
+	*ret_body = body;
+	*ret_len = resp_len;
+	return 0;
+}
+
+int evidence_write(const char *path, const uint8_t *nonce, size_t nonce_len, const uint8_t *body,
+		   size_t body_len)
+{
+	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(3);
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (!m || !cbu_map_put(m, 0, cbu_build_uint(1)) ||
+	    !cbu_map_put(m, 1, cbor_build_bytestring(nonce, nonce_len)) ||
+	    !cbu_map_put(m, 2, cbor_build_bytestring(body, body_len)))
+		return err_set(-ENOMEM, "out of memory");
+	if ((rc = cbu_serialize(m, &buf, &len)) < 0)
+		return rc;
+	rc = file_write_atomic(path, buf, len, 0644);
+	free(buf);
+	return rc;
+}
+
+int evidence_read(const char *path, uint8_t *nonce, size_t *nonce_len, uint8_t **ret_body,
+		  size_t *ret_len)
+{
+	uint8_t *buf, *body = NULL;
+	size_t len, used, n = 0, blen = 0;
+	const uint8_t *p, *b;
+	cbor_item_t *m = NULL;
+	uint64_t version;
+	int rc = file_read_all(path, ATTEST_RESPONSE_MAX + 1024, &buf, &len);
+
+	if (rc < 0)
+		return rc;
+	rc = cbu_load(buf, len, &m, &used);
+	if (rc == 0 && (used != len || !cbor_isa_map(m)))
+		rc = err_set(-EBADMSG, "%s: not an evidence file", path);
+	if (rc == 0 &&
+	    ((rc = cbu_get_uint(cbu_map_get(m, 0), "version", &version)) < 0 || version != 1))
+		rc = rc < 0 ? rc
+			    : err_set(-EBADMSG, "%s: evidence version %llu", path,
+				      (unsigned long long)version);
+	if (rc == 0 && (rc = cbu_get_bytes(cbu_map_get(m, 1), "nonce", &p, &n)) == 0 &&
+	    n > ATTEST_NONCE_MAX)
+		rc = err_set(-EBADMSG, "%s: nonce of %zu bytes", path, n);
+	if (rc == 0 && (rc = cbu_get_bytes(cbu_map_get(m, 2), "response", &b, &blen)) == 0) {
+		memcpy(nonce, p, n);
+		*nonce_len = n;
+		body = malloc(blen ? blen : 1);
+		if (!body)
+			rc = err_set(-ENOMEM, "out of memory");
+		else
+			memcpy(body, b, blen);
+	}
+	if (m)
+		cbor_decref(&m);
+	free(buf);
+	if (rc < 0)
+		return err_wrap(rc, "%s", path);
+	*ret_body = body;
+	*ret_len = blen;
+	return 0;
+}
