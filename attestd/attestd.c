@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 		{"firmware-log", required_argument, NULL, 'f'},
 		{"ima-log", required_argument, NULL, 'i'},
 		{"cel-log", required_argument, NULL, 'c'},
+		{"read-timeout-ms", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -97,6 +98,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			cfg.log_path[ATTEST_LOG_TCG] = optarg;
+			break;
+		case 'R':
+			cfg.read_timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'i':
 			cfg.log_path[ATTEST_LOG_IMA] = optarg;

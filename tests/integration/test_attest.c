@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/*
+ * attestd + attest against swtpm: enrol, quote, export + tpm2_checkquote,
+ * verify affirming on a clean state, contraindicated on each tampering
+ * (replayed evidence, another key, an edited PCR value, an edited log
+ * entry), and a daemon that keeps serving through bad frames, slow clients
+ * and a TPM that goes away.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "attest_client.h"
+#include "attest_proto.h"
+#include "err.h"
+#include "eventlog_ima.h"
+#include "fileio.h"
+#include "imabuild.h"
+#include "measure.h"
+#include "swtpm.h"
+#include "testutil.h"
+#include "tpm.h"
+#include "tpm_attest.h"
+
+static struct swtpm sw;
+static char dir[64], where[64];
+static pid_t attestd_pid;
+static int port;
+
+static void extend_sha256(struct tpm *tpm, unsigned pcr, const uint8_t *d)
+{
+	struct alg_digest ad = {.alg = hash_alg_by_id(TPM_ALG_SHA256)};
+
+	memcpy(ad.value, d, 32);
+	assert_int_equal(tpm_pcr_extend(tpm, pcr, &ad, 1), 0);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A firmware log (sha256 only) whose events are extended into the TPM as they are written. */
+static void make_firmware_log(struct tpm *tpm)
+{
+	uint8_t log[1024] = {0}, d[32];
+	size_t off = 65;
+	char path[128];
+
+	put_le32(log + 4, 3); /* EV_NO_ACTION header with the Spec ID event */
+	put_le32(log + 28, 33);
+	memcpy(log + 32, "Spec ID Event03", 16);
+	log[32 + 21] = 2;
+	log[32 + 24] = 1;
+	log[32 + 28] = 0x0b;
+	log[32 + 30] = 32;
+	for (unsigned pcr = 0; pcr < 8; pcr++) {
+		memset(d, 0x10 + pcr, sizeof(d));
+		put_le32(log + off, pcr);
+		put_le32(log + off + 4, 4); /* EV_SEPARATOR */
+		put_le32(log + off + 8, 1);
+		log[off + 12] = 0x0b;
+		memcpy(log + off + 14, d, 32);
+		off += 14 + 32 + 4;
+		extend_sha256(tpm, pcr, d);
+	}
+	snprintf(path, sizeof(path), "%s/firmware.log", dir);
+	assert_int_equal(file_write_atomic(path, log, off, 0644), 0);
+}
+
+/* An IMA list, and PCR 10 extended with each entry's sha256 template hash. */
+static void make_ima_list(struct tpm *tpm)
+{
+	struct imabuf b = {0};
+	struct ima_list list;
+	uint8_t d[32];
+	char path[128];
+	FILE *ref;
+
+	memset(d, 0xab, sizeof(d));
+	imabuild_ng(&b, "ima-ng", "sha256", d, 32, "boot_aggregate", NULL, 0, 0);
+	memset(d, 0xcd, sizeof(d));
+	imabuild_ng(&b, "ima-ng", "sha256", d, 32, "/usr/bin/tool", NULL, 0, 0);
+	assert_int_equal(ima_list_parse(b.data, b.len, "ima", &list), 0);
+	for (size_t i = 0; i < list.n_events; i++) {
+		uint8_t th[32];
+
+		assert_int_equal(
+			ima_event_template_hash(&list.event[i], hash_alg_by_id(TPM_ALG_SHA256), th),
+			0);
+		extend_sha256(tpm, 10, th);
+	}
+	ima_list_free(&list);
+	snprintf(path, sizeof(path), "%s/ima.bin", dir);
+	assert_int_equal(file_write_atomic(path, b.data, b.len, 0644), 0);
+	free(b.data);
+	/* the reference: PCR 13 as measured below, and /usr/bin/tool with its digest */
+	struct pcr_bank p13;
+	uint8_t m[32];
+	char hex[65];
+
+	memset(m, 0x42, sizeof(m));
+	pcr_bank_init(&p13, hash_alg_by_id(TPM_ALG_SHA256));
+	assert_int_equal(pcr_bank_extend(&p13, 13, m), 0);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p13.value[13][i]);
+	snprintf(path, sizeof(path), "%s/ref.json", dir);
+	ref = fopen(path, "w");
+	fprintf(ref,
+		"{\"pcrs\":{\"sha256\":{\"13\":\"%s\"}},\"ima\":{\"files\":{\"/usr/bin/tool\":\"",
+		hex);
+	for (int i = 0; i < 32; i++)
+		fprintf(ref, "cd");
+	fprintf(ref, "\"}}}\n");
+	fclose(ref);
+}
+
+static void start_attestd(void)
+{
+	char listen[64], fw[128], ima[128], cel[128];
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	snprintf(fw, sizeof(fw), "%s/firmware.log", dir);
+	snprintf(ima, sizeof(ima), "%s/ima.bin", dir);
+	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
+	attestd_pid = fork();
+	if (attestd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(bin_path("attestd"), "attestd", "--tcti", sw.tcti, "--listen", listen,
+		      "--firmware-log", fw, "--ima-log", ima, "--cel-log", cel, "--batch-ms", "20",
+		      "--read-timeout-ms", "500", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		usleep(20000);
+	}
+	fail_msg("attestd did not start");
+}
+
+static int setup(void **state)
+{
+	struct tpm *tpm;
+	struct ak_info info;
+	struct alg_digest cel_digest = {.alg = hash_alg_by_id(TPM_ALG_SHA256)};
+	char cel[128];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/measured-attest.XXXXXX");
+	if (!mkdtemp(dir) || swtpm_start(&sw, true) < 0 || tpm_open(sw.tcti, 0, &tpm) < 0)
+		return -1;
+	if (tpm_keys_ensure(tpm, true, &info) < 0)
+		return -1;
+	make_firmware_log(tpm);
+	make_ima_list(tpm);
+	memset(cel_digest.value, 0x42, 32);
+	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
+	if (measure_extend(tpm, 13, &cel_digest, 1, "rootfs", "/dev/vda", NULL, 0, cel) < 0)
+		return -1;
+	tpm_close(tpm);
+	port = sw.port + 7;
+	snprintf(where, sizeof(where), "127.0.0.1:%d", port);
+	start_attestd();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	kill(attestd_pid, SIGTERM);
+	waitpid(attestd_pid, NULL, 0);
+	swtpm_stop(&sw);
+	return sh(NULL, "rm -rf %s", dir);
+}
+
+static int attest(char **out, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return sh(out, "cd %s && %s --state state %s", dir, bin_path("attest"), args);
+}
+
+static void test_enrol_quote_verify_affirming(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(attest(NULL, "enroll %s >/dev/null", where), 0);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev1.cbor", where), 0);
+	if (attest(&out, "verify ev1.cbor --reference ref.json") != 0)
+		fail_msg("not affirming:\n%s", out);
+	assert_non_null(strstr(out, "\"status\":\"affirming\""));
+	assert_non_null(strstr(out, "\"firmware\""));
+	assert_non_null(strstr(out, "all 2 measured files"));
+	assert_non_null(strstr(out, "1 quoted PCRs compared"));
+	free(out);
+	/* the same evidence against a reference predicting another PCR 13 */
+	{
+		char path[128], *p;
+		uint8_t *text;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/ref.json", dir);
+		assert_int_equal(file_read_all(path, 1 << 16, &text, &len), 0);
+		p = strstr((char *)text, "\"13\":\"") + 6;
+		*p = *p == 'f' ? '0' : 'f';
+		snprintf(path, sizeof(path), "%s/ref-other.json", dir);
+		assert_int_equal(file_write_atomic(path, text, len, 0644), 0);
+		free(text);
+	}
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev1b.cbor", where),
+			 0);
+	assert_int_equal(attest(&out, "verify ev1b.cbor --reference ref-other.json"), 1);
+	assert_non_null(strstr(out, "sha256 PCR 13 is not the predicted value"));
+	free(out);
+}
+
+static void test_export_tpm2_checkquote(void **state)
+{
+	(void)state;
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0,10,13 --out ev2.cbor", where), 0);
+	assert_int_equal(attest(NULL, "export ev2.cbor exp"), 0);
+	assert_int_equal(
+		sh(NULL,
+		   "cd %s/exp && tpm2_checkquote -u ../state/ak.pem -m quote.msg -s quote.sig "
+		   "-f quote.pcrs -q $(cat nonce.hex) >/dev/null 2>&1",
+		   dir),
+		0);
+}
+
+static void test_replayed_evidence_refused(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	/* ev1 was accepted before ev2 and the next ones: the TPM clock says it is old */
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev3.cbor", where), 0);
+	assert_int_equal(attest(NULL, "verify ev3.cbor >/dev/null"), 0);
+	assert_int_equal(attest(&out, "verify ev1.cbor"), 1);
+	assert_non_null(strstr(out, "replayed evidence"));
+	free(out);
+}
+
+static void test_other_key_refused(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(
+		sh(NULL,
+		   "cd %s && openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | "
+		   "openssl ec -pubout -out other.pem 2>/dev/null",
+		   dir),
+		0);
+	assert_int_equal(attest(NULL, "quote %s --out ev4.cbor", where), 0);
+	assert_int_equal(attest(&out, "verify ev4.cbor --ak other.pem"), 1);
+	assert_non_null(strstr(out, "does not verify with this AK"));
+	free(out);
+}
+
+/* Rewrites evidence after changing its response with @edit. */
+static void tamper(const char *in, const char *outname, void (*edit)(struct attest_response *))
+{
+	char path[128];
+	uint8_t nonce[ATTEST_NONCE_MAX], *body, *nbody;
+	size_t nonce_len, len, nlen;
+	struct attest_response r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, in);
+	assert_int_equal(evidence_read(path, nonce, &nonce_len, &body, &len), 0);
+	assert_int_equal(attest_response_decode(body, len, &r), 0);
+	edit(&r);
+	assert_int_equal(attest_response_encode(&r, &nbody, &nlen), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, outname);
+	assert_int_equal(evidence_write(path, nonce, nonce_len, nbody, nlen), 0);
+	attest_response_free(&r);
+	free(body);
+	free(nbody);
+}
+
+static void edit_pcr(struct attest_response *r)
+{
+	r->pcrs.bank[0].value[13][5] ^= 1;
+}
+
+static void edit_ima(struct attest_response *r)
+{
+	r->log[ATTEST_LOG_IMA][r->log_len[ATTEST_LOG_IMA] - 20] ^=
+		1; /* inside /usr/bin/tool's digest */
+}
+
+static void test_edited_pcr_and_log_refused(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev5.cbor", where), 0);
+	tamper("ev5.cbor", "ev5-pcr.cbor", edit_pcr);
+	assert_int_equal(attest(&out, "verify ev5-pcr.cbor"), 1);
+	assert_non_null(strstr(out, "pcrDigest does not match"));
+	free(out);
+	tamper("ev5.cbor", "ev5-ima.cbor", edit_ima);
+	assert_int_equal(attest(&out, "verify ev5-ima.cbor --reference ref.json"), 1);
+	assert_non_null(strstr(out, "template hash does not match"));
+	free(out);
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void test_bad_frames_and_slow_clients(void **state)
+{
+	uint8_t huge[4] = {0x40, 0, 0, 0}, reply[4096], trunc[54] = {0, 0, 0, 100};
+	int fd, slow;
+	ssize_t n;
+	struct attest_response r;
+
+	(void)state;
+	/* a 1 GiB length prefix: an error reply naming the size, then the connection closes */
+	fd = raw_connect();
+	assert_int_equal(write(fd, huge, 4), 4);
+	n = read(fd, reply, sizeof(reply));
+	assert_true(n > 4);
+	assert_int_equal(attest_response_decode(reply + 4, (size_t)n - 4, &r), 0);
+	assert_int_equal(r.status, EMSGSIZE);
+	assert_non_null(strstr(r.error, "1073741824"));
+	attest_response_free(&r);
+	assert_int_equal(read(fd, reply, sizeof(reply)), 0);
+	close(fd);
+	/* a truncated frame, then gone; a slow client holding its connection */
+	fd = raw_connect();
+	assert_int_equal(write(fd, trunc, sizeof(trunc)), (ssize_t)sizeof(trunc));
+	close(fd);
+	slow = raw_connect();
+	/* a garbage CBOR body: an error reply */
+	fd = raw_connect();
+	assert_int_equal(write(fd, "\0\0\0\4\xbf\x01\x02\x03", 8), 8);
+	n = read(fd, reply, sizeof(reply));
+	assert_true(n > 4);
+	assert_int_equal(attest_response_decode(reply + 4, (size_t)n - 4, &r), 0);
+	assert_int_equal(r.status, EBADMSG);
+	attest_response_free(&r);
+	close(fd);
+	/* the others are still served while the slow one waits */
+	assert_int_equal(attest(NULL, "quote %s --out ev6.cbor", where), 0);
+	usleep(800 * 1000); /* past the read timeout: the slow one is dropped */
+	n = read(slow, reply, sizeof(reply));
+	assert_true(n >= 0); /* an error reply (ETIMEDOUT) or EOF, not a hang */
+	close(slow);
+}
+
+struct worker {
+	char out[64];
+	int rc;
+	unsigned path_len;
+};
+
+static void *quote_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct attest_request req = {.type = ATTEST_QUOTE, .nonce_len = 32, .logs = 0};
+	struct attest_response r;
+	uint8_t *body;
+	size_t len;
+
+	memset(req.nonce, (int)(uintptr_t)arg, sizeof(req.nonce));
+	pcr_selection_parse("sha256:0,10", &req.sel);
+	w->rc = attest_call(where, &req, 20000, &body, &len);
+	if (w->rc == 0 && (w->rc = attest_response_decode(body, len, &r)) == 0) {
+		w->rc = (int)r.status;
+		w->path_len = r.path.len;
+		attest_response_free(&r);
+	}
+	if (w->rc == 0)
+		free(body);
+	return NULL;
+}
+
+static void test_concurrent_verifiers_share_quotes(void **state)
+{
+	struct worker w[24];
+	pthread_t t[24];
+	unsigned batched = 0;
+
+	(void)state;
+	for (int i = 0; i < 24; i++)
+		pthread_create(&t[i], NULL, quote_worker, &w[i]);
+	for (int i = 0; i < 24; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].rc, 0);
+		batched += w[i].path_len > 0;
+	}
+	assert_true(batched > 0); /* some shared a quote (their nonces sit in a tree) */
+}
+
+static void test_tpm_gone_and_back(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	kill(sw.pid, SIGSTOP); /* the TPM stops answering ... */
+	kill(sw.pid, SIGKILL); /* ... and is gone */
+	waitpid(sw.pid, NULL, 0);
+	sw.pid = 0;
+	assert_int_equal(attest(&out,
+				"quote %s --out ev7.cbor 2>&1 && cd . && %s --state state "
+				"verify ev7.cbor",
+				where, bin_path("attest")),
+			 1);
+	assert_non_null(strstr(out, "TPM unavailable"));
+	free(out);
+	/* the same TPM state comes back on the same port: serving resumes */
+	char state_arg[300], server[64], ctrl[64];
+	snprintf(state_arg, sizeof(state_arg), "dir=%s", sw.state_dir);
+	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", sw.port);
+	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", sw.port + 1);
+	sw.pid = fork();
+	if (sw.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state_arg, "--server",
+		       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear",
+		       (char *)NULL);
+		_exit(127);
+	}
+	usleep(300 * 1000);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0 --out ev8.cbor", where), 0);
+	assert_int_equal(attest(&out, "verify ev8.cbor"), 1); /* new boot: logs no longer match */
+	assert_non_null(strstr(out, "\"quote\""));
+	assert_null(strstr(out, "TPM unavailable"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_enrol_quote_verify_affirming),
+		cmocka_unit_test(test_export_tpm2_checkquote),
+		cmocka_unit_test(test_replayed_evidence_refused),
+		cmocka_unit_test(test_other_key_refused),
+		cmocka_unit_test(test_edited_pcr_and_log_refused),
+		cmocka_unit_test(test_bad_frames_and_slow_clients),
+		cmocka_unit_test(test_concurrent_verifiers_share_quotes),
+		cmocka_unit_test(test_tpm_gone_and_back),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
