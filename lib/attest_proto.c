@@ -313,19 +313,20 @@ static int decode_quote_parts(const cbor_item_t *m, struct attest_response *r)
 		size_t n;
 
 		if (!cbor_isa_array(step) || cbor_array_size(step) != 2 ||
-		    !cbor_is_bool(cbor_array_handle(step)[0]))
+		    !cbu_is_bool(cbor_array_handle(step)[0]))
 			return err_set(-EBADMSG, "bad nonce path step %u", i);
 		if ((rc = cbu_get_bytes(cbor_array_handle(step)[1], "path hash", &h, &n)) < 0)
 			return rc;
 		if (n != NONCE_HASH_LEN)
 			return err_set(-EBADMSG, "path hash of %zu bytes", n);
-		r->path.step[i].right = cbor_get_bool(cbor_array_handle(step)[0]);
+		r->path.step[i].right =
+			cbor_ctrl_value(cbor_array_handle(step)[0]) == CBOR_CTRL_TRUE;
 		memcpy(r->path.step[i].hash, h, n);
 	}
 	for (int i = 0; i < ATTEST_LOGS; i++) {
 		const cbor_item_t *e = cbor_array_handle(logs)[i];
 
-		if (cbor_is_null(e))
+		if (cbu_is_null(e))
 			continue;
 		if (!cbor_isa_array(e) || cbor_array_size(e) != 2)
 			return err_set(-EBADMSG, "bad log entry %d", i);

@@ -148,6 +148,22 @@ int cbu_get_text(const cbor_item_t *item, const char *field, const char **ret, s
 	return 0;
 }
 
+static bool is_ctrl(const cbor_item_t *item)
+{
+	return item && cbor_isa_float_ctrl(item) && cbor_float_get_width(item) == CBOR_FLOAT_0;
+}
+
+bool cbu_is_null(const cbor_item_t *item)
+{
+	return is_ctrl(item) && cbor_ctrl_value(item) == CBOR_CTRL_NULL;
+}
+
+bool cbu_is_bool(const cbor_item_t *item)
+{
+	return is_ctrl(item) && (cbor_ctrl_value(item) == CBOR_CTRL_TRUE ||
+				 cbor_ctrl_value(item) == CBOR_CTRL_FALSE);
+}
+
 cbor_item_t *cbu_build_uint(uint64_t value)
 {
 	if (value <= UINT8_MAX)

@@ -33,6 +33,13 @@ int cbu_get_uint(const cbor_item_t *item, const char *field, uint64_t *ret);
 int cbu_get_bytes(const cbor_item_t *item, const char *field, const uint8_t **ret, size_t *ret_len);
 int cbu_get_text(const cbor_item_t *item, const char *field, const char **ret, size_t *ret_len);
 
+/*
+ * cbor_is_null/cbor_is_bool of libcbor 0.8 assert on a float item: these
+ * check the width first, so hostile input cannot abort us.
+ */
+bool cbu_is_null(const cbor_item_t *item);
+bool cbu_is_bool(const cbor_item_t *item);
+
 /* An unsigned integer item in its shortest encoding (RFC 8949 preferred serialisation). */
 cbor_item_t *cbu_build_uint(uint64_t value);
 
