@@ -117,7 +117,11 @@ $(BUILD)/tests/bench/gen_ima: $(BUILD)/obj/tests/bench/gen_ima.o $(BUILD)/obj/te
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
 
-bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima
+$(BUILD)/tests/bench/attest_load: $(BUILD)/obj/tests/bench/attest_load.o $(LIBMEASURED)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima $(BUILD)/tests/bench/attest_load
 	@MEASURED_BIN=$(BUILD) tests/bench/run-bench.sh
 
 e2e: $(PROGRAMS)

@@ -51,6 +51,13 @@ static void attach_logs(struct ad_server *s, const uint8_t *const *logs, const s
 	(void)s;
 }
 
+static int older_first(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
+
+	return x->queued_ms < y->queued_ms ? -1 : x->queued_ms > y->queued_ms;
+}
+
 void ad_serve_batch(struct ad_server *s)
 {
 	const uint8_t *nonces[AD_BATCH_MAX];
@@ -62,17 +69,27 @@ void ad_serve_batch(struct ad_server *s)
 	uint8_t root[NONCE_HASH_LEN], *log[ATTEST_LOGS] = {0};
 	int rc = paths && q ? 0 : err_set(-ENOMEM, "out of memory");
 
-	for (unsigned i = 0; i < s->n_conns && n < AD_BATCH_MAX; i++) {
-		struct conn *c = &s->conn[i];
+	/* the longest waiting first, so that nobody starves when batches are small */
+	struct conn **queued = calloc(s->queued ? s->queued : 1, sizeof(*queued));
+	size_t nq = 0;
 
-		if (c->state != CONN_QUEUED)
-			continue;
+	for (unsigned i = 0; queued && i < s->n_conns; i++)
+		if (s->conn[i].state == CONN_QUEUED)
+			queued[nq++] = &s->conn[i];
+	if (queued)
+		qsort(queued, nq, sizeof(*queued), older_first);
+	for (size_t i = 0; i < nq && n < s->cfg->batch_max; i++) {
+		struct conn *c = queued[i];
+
 		who[n] = c;
 		nonces[n] = c->req.nonce;
 		lens[n] = c->req.nonce_len;
 		merge_selection(&all, &c->req.sel);
 		n++;
 	}
+	free(queued);
+	if (n == 0)
+		rc = err_set(-ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = nonce_tree_build(nonces, lens, n, root, paths);
 	if (rc == 0 && !s->tpm && (rc = tpm_open(s->cfg->tcti, 0, &s->tpm)) < 0)
@@ -115,4 +132,6 @@ void ad_serve_batch(struct ad_server *s)
 		free(log[i]);
 	free(paths);
 	free(q);
+	/* those still queued (batch_max reached) are due at once */
+	s->first_queued_ms = 0;
 }

@@ -168,8 +168,9 @@ static void request_complete(struct ad_server *s, struct conn *c)
 		answer_keys(s, c);
 	} else {
 		c->state = CONN_QUEUED;
-		if (s->queued++ == 0)
-			s->first_queued_ms = ad_now_ms();
+		c->queued_ms = ad_now_ms();
+		if (s->queued++ == 0 || c->queued_ms < s->first_queued_ms)
+			s->first_queued_ms = c->queued_ms;
 	}
 	free(c->body);
 	c->body = NULL;
@@ -268,7 +269,7 @@ int ad_server_run(struct ad_server *s, volatile int *stop)
 		unsigned n = 0;
 
 		if (s->queued && (now - s->first_queued_ms >= (int64_t)s->cfg->batch_ms ||
-				  s->queued >= AD_BATCH_MAX))
+				  s->queued >= s->cfg->batch_max))
 			ad_serve_batch(s);
 		for (unsigned i = 0; i < s->n_conns;) {
 			struct conn *c = &s->conn[i];

@@ -32,7 +32,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: attestd [--tcti CONF] [--provision] [--listen HOST:PORT] [--socket PATH]\n"
 		"               [--user NAME] [--batch-ms N] [--firmware-log F] [--ima-log F]\n"
-		"               [--cel-log F] [--read-timeout-ms N]\n");
+		"               [--cel-log F] [--read-timeout-ms N] [--batch-max N]\n");
 }
 
 static int drop_privileges(const char *user)
@@ -59,11 +59,13 @@ int main(int argc, char **argv)
 		{"ima-log", required_argument, NULL, 'i'},
 		{"cel-log", required_argument, NULL, 'c'},
 		{"read-timeout-ms", required_argument, NULL, 'R'},
+		{"batch-max", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ad_config cfg = {
-		.batch_ms = 10,
+		.batch_ms = 3,
+		.batch_max = AD_BATCH_MAX,
 		.read_timeout_ms = 5000,
 		.log_path = {"/sys/kernel/security/tpm0/binary_bios_measurements",
 			     "/sys/kernel/security/ima/binary_runtime_measurements",
@@ -98,6 +100,11 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			cfg.log_path[ATTEST_LOG_TCG] = optarg;
+			break;
+		case 'B':
+			cfg.batch_max = (unsigned)strtoul(optarg, NULL, 10);
+			if (cfg.batch_max < 1 || cfg.batch_max > AD_BATCH_MAX)
+				cfg.batch_max = AD_BATCH_MAX;
 			break;
 		case 'R':
 			cfg.read_timeout_ms = (unsigned)strtoul(optarg, NULL, 10);

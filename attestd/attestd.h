@@ -19,6 +19,7 @@ struct ad_config {
 	const char *socket; /* a Unix socket path, or NULL */
 	const char *log_path[ATTEST_LOGS];
 	unsigned batch_ms;	  /* how long a quote request waits for company */
+	unsigned batch_max; /* at most this many share a quote (1: one quote per request) */
 	unsigned read_timeout_ms; /* a whole request must arrive within this */
 	const char *user;	  /* drop to this user after setup */
 };
@@ -33,6 +34,7 @@ struct conn {
 	uint8_t *body; /* request body being read */
 	size_t body_len, body_got;
 	int64_t deadline_ms;
+	int64_t queued_ms; /* when its quote request was queued: oldest served first */
 	struct attest_request req;
 	uint8_t *out; /* frame being written */
 	size_t out_len, out_off;
