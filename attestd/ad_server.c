@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "attestd.h"
 #include "err.h"
 #include "tpm.h"
@@ -159,6 +161,24 @@ static void answer_keys(struct ad_server *s, struct conn *c)
 	ad_reply(c, &r);
 }
 
+static void answer_activate(struct ad_server *s, struct conn *c)
+{
+	struct attest_response r = {0};
+
+	if (!s->tpm && tpm_open(s->cfg->tcti, 0, &s->tpm) < 0) {
+		s->tpm = NULL;
+		ad_reply_error(c, EIO, err_msg());
+		return;
+	}
+	if (tpm_activate_credential(s->tpm, c->req.blob, c->req.blob_len, c->req.secret,
+				    c->req.secret_len, r.credential, &r.credential_len) < 0) {
+		ad_reply_error(c, EPERM, err_msg());
+		return;
+	}
+	ad_reply(c, &r);
+	OPENSSL_cleanse(r.credential, sizeof(r.credential));
+}
+
 static void request_complete(struct ad_server *s, struct conn *c)
 {
 	s->requests++;
@@ -166,6 +186,8 @@ static void request_complete(struct ad_server *s, struct conn *c)
 		ad_reply_error(c, EBADMSG, err_msg());
 	} else if (c->req.type == ATTEST_KEYS) {
 		answer_keys(s, c);
+	} else if (c->req.type == ATTEST_ACTIVATE) {
+		answer_activate(s, c);
 	} else {
 		c->state = CONN_QUEUED;
 		c->queued_ms = ad_now_ms();

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "attest.h"
 #include "attest_client.h"
+#include "credential.h"
 #include "err.h"
 #include "fileio.h"
 #include "quote.h"
@@ -64,13 +66,51 @@ int attest_quote_run(int argc, char **argv, const struct attest_opts *opts)
 }
 
 /*
- * Trust on first use for now: the AK's public key as attestd reports it.
- * (MakeCredential/ActivateCredential against the EK replaces this.)
+ * Enrolment: the AK must be a restricted signing key in the same TPM as the
+ * EK.  We wrap a random secret for the AK's name under the EK
+ * (MakeCredential, in software); only that TPM, holding that AK, can unwrap
+ * it (ActivateCredential).  Then the AK is stored as ak.pem.
  */
+static int enroll(const char *where, const char *state, struct attest_response *keys)
+{
+	struct attest_request act = {.type = ATTEST_ACTIVATE};
+	struct attest_response got = {0};
+	uint8_t name[64], secret[32], *body = NULL;
+	size_t name_len, len;
+	int rc;
+
+	if ((rc = tpm_public_check_ak(keys->ak_public, keys->ak_public_len)) < 0 ||
+	    (rc = tpm_public_name(keys->ak_public, keys->ak_public_len, name, &name_len)) < 0)
+		return rc;
+	if (keys->ak_name_len != name_len + 2 || memcmp(keys->ak_name + 2, name, name_len) != 0)
+		return err_set(-EPERM, "the AK's name does not belong to its public key");
+	if (RAND_bytes(secret, sizeof(secret)) != 1)
+		return err_set(-EIO, "no randomness");
+	rc = make_credential(keys->ek_public, keys->ek_public_len, name, name_len, secret,
+			     sizeof(secret), act.blob, &act.blob_len, act.secret, &act.secret_len);
+	if (rc == 0)
+		rc = attest_call(where, &act, TIMEOUT_MS, &body, &len);
+	if (rc == 0)
+		rc = attest_response_decode(body, len, &got);
+	free(body);
+	if (rc < 0)
+		return rc;
+	if (got.status)
+		rc = err_set(-EPERM, "the device could not activate the credential: %s", got.error);
+	else if (got.credential_len != sizeof(secret) ||
+		 CRYPTO_memcmp(got.credential, secret, sizeof(secret)) != 0)
+		rc = err_set(-EPERM, "the device returned another secret: its AK and EK are not in "
+				     "one TPM");
+	OPENSSL_cleanse(secret, sizeof(secret));
+	attest_response_free(&got);
+	(void)state;
+	return rc;
+}
+
 int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts)
 {
 	struct attest_request req = {.type = ATTEST_KEYS};
-	struct attest_response resp;
+	struct attest_response resp = {0};
 	EVP_PKEY *ak = NULL, *ek = NULL;
 	char path[4200], *ak_pem = NULL, *ek_pem = NULL;
 	uint8_t *body = NULL;
@@ -89,6 +129,8 @@ int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts)
 		rc = err_set(-(int)resp.status, "attestd: %s", resp.error);
 	if (rc == 0 && !resp.ak_public)
 		rc = err_set(-EBADMSG, "attestd sent no keys");
+	if (rc == 0)
+		rc = enroll(argv[1], opts->state, &resp);
 	if (rc == 0 && (rc = tpm_public_to_pkey(resp.ak_public, resp.ak_public_len, &ak)) == 0 &&
 	    (rc = tpm_public_to_pkey(resp.ek_public, resp.ek_public_len, &ek)) == 0 &&
 	    (rc = pkey_to_pem(ak, &ak_pem)) == 0 && (rc = pkey_to_pem(ek, &ek_pem)) == 0) {
@@ -101,12 +143,11 @@ int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts)
 		if (rc == 0)
 			rc = file_write_atomic(path, resp.ak_name, resp.ak_name_len, 0644);
 	}
-	if (rc == 0) {
-		printf("enrolled %s: AK in %s/ak.pem (trust on first use: the EK credential check "
-		       "is not done yet)\n",
+	if (rc == 0)
+		printf("enrolled %s: the AK is a restricted signing key in the TPM of this EK "
+		       "(credential activated); %s/ak.pem\n",
 		       argv[1], opts->state);
-		attest_response_free(&resp);
-	}
+	attest_response_free(&resp);
 	EVP_PKEY_free(ak);
 	EVP_PKEY_free(ek);
 	free(ak_pem);

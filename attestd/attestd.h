@@ -19,7 +19,7 @@ struct ad_config {
 	const char *socket; /* a Unix socket path, or NULL */
 	const char *log_path[ATTEST_LOGS];
 	unsigned batch_ms;	  /* how long a quote request waits for company */
-	unsigned batch_max; /* at most this many share a quote (1: one quote per request) */
+	unsigned batch_max;	  /* at most this many share a quote (1: one quote per request) */
 	unsigned read_timeout_ms; /* a whole request must arrive within this */
 	const char *user;	  /* drop to this user after setup */
 };

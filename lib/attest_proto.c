@@ -16,6 +16,8 @@ enum {
 	K_PCRS = 3,
 	K_LOGS = 4,
 	K_OFFSETS = 5,
+	K_BLOB = 6,
+	K_SECRET = 7,
 	K_STATUS = 1,
 	K_ERROR = 2,
 	K_ATTEST = 10,
@@ -25,6 +27,7 @@ enum {
 	K_PATH = 14,
 	K_LOGDATA = 15,
 	K_KEYS = 16,
+	K_CREDENTIAL = 17,
 };
 
 void attest_frame_header(size_t len, uint8_t out[4])
@@ -47,7 +50,8 @@ static cbor_item_t *bytes(const uint8_t *p, size_t n)
 
 int attest_request_encode(const struct attest_request *req, uint8_t **ret, size_t *ret_len)
 {
-	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(6);
+	bool activate = req->type == ATTEST_ACTIVATE;
+	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(activate ? 8 : 6);
 	cbor_item_t *offsets = cbor_new_definite_array(ATTEST_LOGS);
 	char sel[256];
 	bool ok;
@@ -68,6 +72,9 @@ int attest_request_encode(const struct attest_request *req, uint8_t **ret, size_
 	     cbu_map_put(m, K_PCRS, cbor_build_string(sel)) &&
 	     cbu_map_put(m, K_LOGS, cbu_build_uint(req->logs)) &&
 	     cbu_map_put(m, K_OFFSETS, offsets);
+	if (ok && activate)
+		ok = cbu_map_put(m, K_BLOB, bytes(req->blob, req->blob_len)) &&
+		     cbu_map_put(m, K_SECRET, bytes(req->secret, req->secret_len));
 	if (!ok)
 		return err_set(-ENOMEM, "out of memory encoding a request");
 	return cbu_serialize(m, ret, ret_len);
@@ -103,7 +110,7 @@ int attest_request_decode(const uint8_t *buf, size_t len, struct attest_request 
 		rc = err_set(-EPROTO, "protocol version %llu (this is %d)",
 			     (unsigned long long)version, ATTEST_PROTO_VERSION);
 	if (rc == 0 && (rc = get_uint(m, K_TYPE, "type", &type)) == 0 && type != ATTEST_QUOTE &&
-	    type != ATTEST_KEYS)
+	    type != ATTEST_KEYS && type != ATTEST_ACTIVATE)
 		rc = err_set(-EBADMSG, "unknown request type %llu", (unsigned long long)type);
 	req.type = (uint32_t)type;
 	if (rc == 0 && req.type == ATTEST_QUOTE) {
@@ -133,6 +140,22 @@ int attest_request_decode(const uint8_t *buf, size_t len, struct attest_request 
 			rc = err_set(-EBADMSG, "offsets is not an array of %d", ATTEST_LOGS);
 		for (int i = 0; rc == 0 && i < ATTEST_LOGS; i++)
 			rc = cbu_get_uint(cbor_array_handle(offs)[i], "offset", &req.offset[i]);
+	}
+	if (rc == 0 && req.type == ATTEST_ACTIVATE) {
+		const uint8_t *b, *e;
+		size_t bl, el;
+
+		if ((rc = cbu_get_bytes(cbu_map_get(m, K_BLOB), "credential blob", &b, &bl)) == 0 &&
+		    (rc = cbu_get_bytes(cbu_map_get(m, K_SECRET), "encrypted secret", &e, &el)) ==
+			    0 &&
+		    (bl > ATTEST_CRED_MAX || el > ATTEST_CRED_MAX))
+			rc = err_set(-EBADMSG, "credential of %zu/%zu bytes", bl, el);
+		if (rc == 0) {
+			memcpy(req.blob, b, bl);
+			req.blob_len = bl;
+			memcpy(req.secret, e, el);
+			req.secret_len = el;
+		}
 	}
 	cbor_decref(&m);
 	if (rc == 0)
@@ -211,7 +234,8 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 {
 	bool quote = r->status == 0 && r->attest;
 	bool keys = r->status == 0 && r->ak_public;
-	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0);
+	bool cred = r->status == 0 && r->credential_len;
+	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0);
 	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(n);
 	bool ok = m && cbu_map_put(m, K_VERSION, cbu_build_uint(ATTEST_PROTO_VERSION)) &&
 		  cbu_map_put(m, K_STATUS, cbu_build_uint(r->status)) &&
@@ -234,6 +258,8 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 		if (c)
 			cbor_decref(&c);
 	}
+	if (ok && cred)
+		ok = cbu_map_put(m, K_CREDENTIAL, bytes(r->credential, r->credential_len));
 	if (!ok)
 		return err_set(-ENOMEM, "out of memory encoding a response");
 	return cbu_serialize(m, ret, ret_len);
@@ -377,6 +403,16 @@ int attest_response_decode(const uint8_t *buf, size_t len, struct attest_respons
 					 &r.ak_public_len)) == 0)
 			rc = dup_bytes(cbor_array_handle(k)[2], "AK name", 128, &r.ak_name,
 				       &r.ak_name_len);
+	}
+	if (rc == 0 && r.status == 0 && cbu_map_get(m, K_CREDENTIAL)) {
+		const uint8_t *c;
+
+		if ((rc = cbu_get_bytes(cbu_map_get(m, K_CREDENTIAL), "credential", &c,
+					&r.credential_len)) == 0 &&
+		    r.credential_len > sizeof(r.credential))
+			rc = err_set(-EBADMSG, "credential of %zu bytes", r.credential_len);
+		else if (rc == 0)
+			memcpy(r.credential, c, r.credential_len);
 	}
 	cbor_decref(&m);
 	if (rc < 0) {

@@ -20,7 +20,9 @@
 #define ATTEST_NONCE_MIN     16
 #define ATTEST_NONCE_MAX     64
 
-enum attest_type { ATTEST_QUOTE = 1, ATTEST_KEYS = 2 };
+enum attest_type { ATTEST_QUOTE = 1, ATTEST_KEYS = 2, ATTEST_ACTIVATE = 3 };
+
+#define ATTEST_CRED_MAX 512 /* a marshalled TPM2B_ID_OBJECT or TPM2B_ENCRYPTED_SECRET */
 enum attest_log { ATTEST_LOG_TCG = 0, ATTEST_LOG_IMA = 1, ATTEST_LOG_CEL = 2, ATTEST_LOGS = 3 };
 
 struct attest_request {
@@ -30,6 +32,9 @@ struct attest_request {
 	struct pcr_selection sel;
 	unsigned logs;		      /* bit (1 << enum attest_log) */
 	uint64_t offset[ATTEST_LOGS]; /* bytes of each log the verifier already has */
+	/* activate: what MakeCredential produced for the AK's name under the EK */
+	uint8_t blob[ATTEST_CRED_MAX], secret[ATTEST_CRED_MAX];
+	size_t blob_len, secret_len;
 };
 
 struct attest_response {
@@ -48,6 +53,9 @@ struct attest_response {
 	/* keys */
 	uint8_t *ek_public, *ak_public, *ak_name;
 	size_t ek_public_len, ak_public_len, ak_name_len;
+	/* activate */
+	uint8_t credential[64];
+	size_t credential_len;
 };
 
 int attest_request_encode(const struct attest_request *req, uint8_t **ret, size_t *ret_len);

@@ -211,3 +211,52 @@ int tpm_quote(struct tpm *tpm, const uint8_t *nonce, size_t nonce_len,
 	}
 	return err_set(-EAGAIN, "PCRs kept changing between read and quote");
 }
+
+int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_len,
+			    const uint8_t *enc, size_t enc_len, uint8_t *ret, size_t *ret_len)
+{
+	ESYS_CONTEXT *esys = tpm_esys(tpm);
+	TPM2B_ID_OBJECT id = {0};
+	TPM2B_ENCRYPTED_SECRET secret = {0};
+	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+	TPM2B_DIGEST *cert = NULL;
+	ESYS_TR ek, ak, session = ESYS_TR_NONE;
+	size_t off = 0;
+	TSS2_RC trc;
+	int rc;
+
+	if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(blob, blob_len, &off, &id) != TSS2_RC_SUCCESS ||
+	    off != blob_len)
+		return err_set(-EBADMSG, "credential blob is not a TPM2B_ID_OBJECT");
+	off = 0;
+	if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(enc, enc_len, &off, &secret) !=
+		    TSS2_RC_SUCCESS ||
+	    off != enc_len)
+		return err_set(-EBADMSG, "secret is not a TPM2B_ENCRYPTED_SECRET");
+	if ((rc = persistent(tpm, TPM_HANDLE_EK, &ek)) < 0 ||
+	    (rc = persistent(tpm, TPM_HANDLE_AK, &ak)) < 0)
+		return rc == -ENOENT ? err_set(rc, "no EK/AK (run attestd --provision)") : rc;
+	trc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				    ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
+				    &session);
+	if (trc != TSS2_RC_SUCCESS)
+		return tpm_fail(trc, "TPM2_StartAuthSession");
+	trc = Esys_PolicySecret(esys, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD,
+				ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
+	if (trc == TSS2_RC_SUCCESS)
+		trc = Esys_ActivateCredential(esys, ak, ek, ESYS_TR_PASSWORD, session, ESYS_TR_NONE,
+					      &id, &secret, &cert);
+	if (trc != TSS2_RC_SUCCESS) {
+		Esys_FlushContext(esys, session);
+		return tpm_fail(trc, "TPM2_ActivateCredential");
+	}
+	Esys_FlushContext(esys, session);
+	if (cert->size > 64) {
+		Esys_Free(cert);
+		return err_set(-EPROTO, "credential of %u bytes", cert->size);
+	}
+	memcpy(ret, cert->buffer, cert->size);
+	*ret_len = cert->size;
+	Esys_Free(cert);
+	return 0;
+}

@@ -41,6 +41,15 @@ struct ak_info {
  */
 int tpm_keys_ensure(struct tpm *tpm, bool create, struct ak_info *ret);
 
+/*
+ * TPM2_ActivateCredential for the AK under the EK (EK authorised with a
+ * PolicySecret(TPM_RH_ENDORSEMENT) session): recovers the secret a verifier
+ * wrapped with MakeCredential for the AK's name.  @blob is a marshalled
+ * TPM2B_ID_OBJECT, @enc a marshalled TPM2B_ENCRYPTED_SECRET.
+ */
+int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_len,
+			    const uint8_t *enc, size_t enc_len, uint8_t *ret, size_t *ret_len);
+
 /* A quote as the TPM returned it, with the PCR values it covers. */
 struct tpm_quote {
 	uint8_t attest[TPM_ATTEST_MAX]; /* marshalled TPMS_ATTEST (what was signed) */

@@ -17,6 +17,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include "credential.h"
 #include "err.h"
 #include "fileio.h"
 #include "quote.h"
@@ -190,6 +191,37 @@ static void test_parse_rejects_garbage(void **state)
 	assert_non_null(strstr(err_msg(), "magic"));
 }
 
+/* MakeCredential in software, ActivateCredential in the TPM: only the right AK name unwraps. */
+static void test_credential_roundtrip(void **state)
+{
+	static const uint8_t secret[32] = "the verifier's one-time secret..";
+	struct ak_info info;
+	uint8_t name[64], blob[512], enc[512], out[64];
+	size_t name_len, blob_len, enc_len, out_len;
+
+	(void)state;
+	assert_int_equal(tpm_keys_ensure(tpm, false, &info), 0);
+	assert_int_equal(tpm_public_check_ak(info.ak_public, info.ak_public_len), 0);
+	assert_int_equal(tpm_public_check_ak(info.ek_public, info.ek_public_len), -EPERM);
+	assert_int_equal(tpm_public_name(info.ak_public, info.ak_public_len, name, &name_len), 0);
+	/* our name equals the TPM's (TPM2B_NAME: two size bytes first) */
+	assert_int_equal(info.ak_name_len, name_len + 2);
+	assert_memory_equal(info.ak_name + 2, name, name_len);
+	assert_int_equal(make_credential(info.ek_public, info.ek_public_len, name, name_len, secret,
+					 sizeof(secret), blob, &blob_len, enc, &enc_len),
+			 0);
+	if (tpm_activate_credential(tpm, blob, blob_len, enc, enc_len, out, &out_len) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(out_len, sizeof(secret));
+	assert_memory_equal(out, secret, sizeof(secret));
+	/* wrapped for another name: the TPM's integrity check refuses it */
+	name[5] ^= 1;
+	assert_int_equal(make_credential(info.ek_public, info.ek_public_len, name, name_len, secret,
+					 sizeof(secret), blob, &blob_len, enc, &enc_len),
+			 0);
+	assert_true(tpm_activate_credential(tpm, blob, blob_len, enc, enc_len, out, &out_len) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_quote_verifies),
 		cmocka_unit_test(test_tpm2_checkquote_accepts_export),
 		cmocka_unit_test(test_parse_rejects_garbage),
+		cmocka_unit_test(test_credential_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
