@@ -15,6 +15,8 @@ static const struct attest_cmd commands[] = {
 	{"export", "export EVIDENCE DIR", attest_export_run},
 	{"verify", "verify EVIDENCE [--ak AK.pem] [--reference REF.json] [--runtime-policy F]",
 	 attest_verify_run},
+	{"check", "check HOST[:PORT] [--pcrs SEL] [--reference REF.json] [--ak AK.pem]",
+	 attest_check_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -29,5 +29,6 @@ int attest_quote_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_export_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_verify_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_check_run(int argc, char **argv, const struct attest_opts *opts);
 
 #endif

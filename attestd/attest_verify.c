@@ -419,3 +419,38 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 	free(pem);
 	return v.overall == AFFIRMING ? ATTEST_EXIT_OK : ATTEST_EXIT_FAIL;
 }
+
+/* attest check HOST: a fresh quote, verified at once -- what an operator runs. */
+int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
+{
+	char evidence[4200], *qargv[6], *vargv[8];
+	int qargc = 0, vargc = 0, rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "attest check: needs HOST[:PORT] [--pcrs SEL] [--reference REF] "
+				"[--runtime-policy F] [--ak AK.pem]\n");
+		return ATTEST_EXIT_USAGE;
+	}
+	snprintf(evidence, sizeof(evidence), "%s/last-evidence.cbor", opts->state);
+	qargv[qargc++] = "quote";
+	qargv[qargc++] = argv[1];
+	vargv[vargc++] = "verify";
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--pcrs") == 0 && qargc < 4) {
+			qargv[qargc++] = argv[i];
+			qargv[qargc++] = argv[i + 1];
+		} else if (vargc < 7) {
+			vargv[vargc++] = argv[i];
+			vargv[vargc++] = argv[i + 1];
+		}
+	}
+	qargv[qargc++] = "--out";
+	qargv[qargc++] = evidence;
+	vargv[vargc++] = evidence;
+	optind = 0;
+	rc = attest_quote_run(qargc, qargv, opts);
+	if (rc != ATTEST_EXIT_OK)
+		return rc;
+	optind = 0;
+	return attest_verify_run(vargc, vargv, opts);
+}

@@ -131,18 +131,19 @@ static void make_ima_list(struct tpm *tpm)
 
 static void start_attestd(void)
 {
-	char listen[64], fw[128], ima[128], cel[128];
+	char listen[64], fw[128], ima[128], cel[128], sock[128];
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(fw, sizeof(fw), "%s/firmware.log", dir);
 	snprintf(ima, sizeof(ima), "%s/ima.bin", dir);
 	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
+	snprintf(sock, sizeof(sock), "%s/attestd.sock", dir);
 	attestd_pid = fork();
 	if (attestd_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl(bin_path("attestd"), "attestd", "--tcti", sw.tcti, "--listen", listen,
 		      "--firmware-log", fw, "--ima-log", ima, "--cel-log", cel, "--batch-ms", "20",
-		      "--read-timeout-ms", "500", (char *)NULL);
+		      "--read-timeout-ms", "500", "--socket", sock, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
@@ -240,6 +241,19 @@ static void test_enrol_quote_verify_affirming(void **state)
 			 0);
 	assert_int_equal(attest(&out, "verify ev1b.cbor --reference ref-other.json"), 1);
 	assert_non_null(strstr(out, "sha256 PCR 13 is not the predicted value"));
+	free(out);
+}
+
+/* The one-shot operator command, over the Unix socket. */
+static void test_check_over_unix_socket(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	if (attest(&out, "check unix:%s/attestd.sock --pcrs sha256:0-7,10,13 --reference ref.json",
+		   dir) != 0)
+		fail_msg("not affirming:\n%s", out);
+	assert_non_null(strstr(out, "\"status\":\"affirming\""));
 	free(out);
 }
 
@@ -469,6 +483,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enrol_quote_verify_affirming),
+		cmocka_unit_test(test_check_over_unix_socket),
 		cmocka_unit_test(test_export_tpm2_checkquote),
 		cmocka_unit_test(test_replayed_evidence_refused),
 		cmocka_unit_test(test_other_key_refused),
