@@ -207,3 +207,30 @@ void pcr_banks_json(struct jw *j, const struct pcr_banks *banks, uint32_t mask, 
 	}
 	jw_object_end(j);
 }
+
+int pcr_values_digest(const struct hash_alg *alg, const struct pcr_selection *sel,
+		      const struct pcr_banks *values, uint8_t *ret)
+{
+	struct digest_ctx ctx;
+	int rc = digest_init(&ctx, alg);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned b = 0; b < sel->count && rc == 0; b++) {
+		const struct pcr_bank *bank =
+			pcr_banks_find((struct pcr_banks *)values, sel->bank[b].alg);
+
+		if (!bank) {
+			rc = err_set(-ENOENT, "no %s PCR values", sel->bank[b].alg->name);
+			break;
+		}
+		for (unsigned i = 0; i < PCR_COUNT && rc == 0; i++)
+			if (sel->bank[b].mask & (1u << i))
+				rc = digest_update(&ctx, bank->value[i], bank->alg->size);
+	}
+	if (rc < 0) {
+		digest_free(&ctx);
+		return rc;
+	}
+	return digest_final(&ctx, ret);
+}

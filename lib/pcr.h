@@ -55,6 +55,13 @@ void pcr_banks_init(struct pcr_banks *banks);
 struct pcr_bank *pcr_banks_add(struct pcr_banks *banks, const struct hash_alg *alg);
 struct pcr_bank *pcr_banks_find(struct pcr_banks *banks, const struct hash_alg *alg);
 
+/*
+ * H(the selected values of @values: banks in selection order, PCRs
+ * ascending) in @alg -- a quote's pcrDigest, PolicyPCR's pcrDigest.
+ */
+int pcr_values_digest(const struct hash_alg *alg, const struct pcr_selection *sel,
+		      const struct pcr_banks *values, uint8_t *ret);
+
 struct jw;
 /*
  * Writes {"sha256":{"0":"hex",...},...}: for each bank the PCRs in @mask

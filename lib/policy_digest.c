@@ -38,29 +38,7 @@ size_t pcr_selection_marshal(const struct pcr_selection *sel, uint8_t *out)
 int policy_pcr_values_digest(const struct policy *p, const struct pcr_selection *sel,
 			     const struct pcr_banks *values, uint8_t *ret)
 {
-	struct digest_ctx ctx;
-	int rc = digest_init(&ctx, p->alg);
-
-	if (rc < 0)
-		return rc;
-	for (unsigned b = 0; b < sel->count && rc == 0; b++) {
-		const struct pcr_bank *bank =
-			pcr_banks_find((struct pcr_banks *)values, sel->bank[b].alg);
-
-		if (!bank) {
-			rc = err_set(-ENOENT, "no %s values for the PCR policy",
-				     sel->bank[b].alg->name);
-			break;
-		}
-		for (unsigned i = 0; i < PCR_COUNT && rc == 0; i++)
-			if (sel->bank[b].mask & (1u << i))
-				rc = digest_update(&ctx, bank->value[i], bank->alg->size);
-	}
-	if (rc < 0) {
-		digest_free(&ctx);
-		return rc;
-	}
-	return digest_final(&ctx, ret);
+	return pcr_values_digest(p->alg, sel, values, ret);
 }
 
 /* policy = H(policy || cc || extra) */

@@ -90,7 +90,6 @@ int quote_pcr_digest_matches(const struct quote_info *q, const struct pcr_select
 			     const struct pcr_banks *values)
 {
 	const struct hash_alg *sha256 = hash_alg_by_id(TPM_ALG_SHA256);
-	struct digest_ctx ctx;
 	uint8_t digest[DIGEST_MAX];
 	int rc;
 
@@ -102,26 +101,8 @@ int quote_pcr_digest_matches(const struct quote_info *q, const struct pcr_select
 		    q->sel.bank[b].mask != sel->bank[b].mask)
 			return err_set(-EBADMSG,
 				       "the quote's PCR selection is not the one asked for");
-	if ((rc = digest_init(&ctx, sha256)) < 0)
-		return rc;
-	for (unsigned b = 0; b < sel->count && rc == 0; b++) {
-		const struct pcr_bank *bank =
-			pcr_banks_find((struct pcr_banks *)values, sel->bank[b].alg);
-
-		if (!bank) {
-			rc = err_set(-EBADMSG, "no %s values", sel->bank[b].alg->name);
-			break;
-		}
-		for (unsigned i = 0; i < PCR_COUNT && rc == 0; i++)
-			if (sel->bank[b].mask & (1u << i))
-				rc = digest_update(&ctx, bank->value[i], bank->alg->size);
-	}
-	if (rc < 0) {
-		digest_free(&ctx);
-		return rc;
-	}
-	if ((rc = digest_final(&ctx, digest)) < 0)
-		return rc;
+	if ((rc = pcr_values_digest(sha256, sel, values, digest)) < 0)
+		return err_set(-EBADMSG, "%s", err_msg());
 	if (q->pcr_digest_len != sha256->size || memcmp(digest, q->pcr_digest, sha256->size) != 0)
 		return err_set(-EBADMSG, "pcrDigest does not match the PCR values");
 	return 0;
