@@ -244,6 +244,32 @@ static void test_enrol_quote_verify_affirming(void **state)
 	free(out);
 }
 
+/* After opening the TPM and its sockets, attestd runs as an unprivileged user and still serves. */
+static void test_runs_unprivileged(void **state)
+{
+	char sock[128], *out = NULL;
+	pid_t pid;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/nobody.sock", dir);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(bin_path("attestd"), "attestd", "--tcti", sw.tcti, "--socket", sock, "--user",
+		      "nobody", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++)
+		usleep(20000);
+	usleep(100000);
+	assert_int_equal(sh(&out, "ps -o user= -p %d", (int)pid), 0);
+	assert_non_null(strstr(out, "nobody"));
+	free(out);
+	assert_int_equal(attest(NULL, "quote unix:%s --pcrs sha256:0 --out evu.cbor", sock), 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
 /* The one-shot operator command, over the Unix socket. */
 static void test_check_over_unix_socket(void **state)
 {
@@ -484,6 +510,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enrol_quote_verify_affirming),
 		cmocka_unit_test(test_check_over_unix_socket),
+		cmocka_unit_test(test_runs_unprivileged),
 		cmocka_unit_test(test_export_tpm2_checkquote),
 		cmocka_unit_test(test_replayed_evidence_refused),
 		cmocka_unit_test(test_other_key_refused),
