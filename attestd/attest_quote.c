@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -25,9 +26,11 @@ int attest_quote_run(int argc, char **argv, const struct attest_opts *opts)
 	static const struct option longopts[] = {
 		{"pcrs", required_argument, NULL, 'l'},
 		{"out", required_argument, NULL, 'o'},
+		{"full", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attest_request req = {.type = ATTEST_QUOTE, .nonce_len = 32, .logs = 7};
+	bool full = false;
 	const char *sel = DEFAULT_PCRS, *out = NULL;
 	uint8_t *body = NULL;
 	size_t len;
@@ -39,8 +42,21 @@ int attest_quote_run(int argc, char **argv, const struct attest_opts *opts)
 			sel = optarg;
 		else if (c == 'o')
 			out = optarg;
+		else if (c == 'f')
+			full = true;
 		else
 			return ATTEST_EXIT_USAGE;
+	}
+	if (!full) {
+		/* only the IMA entries after those already verified (attest verify keeps where) */
+		char path[4200];
+		struct json_object *st, *o;
+
+		snprintf(path, sizeof(path), "%s/ima.json", opts->state);
+		st = json_object_from_file(path);
+		if (st && json_object_object_get_ex(st, "offset", &o))
+			req.offset[ATTEST_LOG_IMA] = (uint64_t)json_object_get_int64(o);
+		json_object_put(st);
 	}
 	if (!out || optind != argc - 1) {
 		fprintf(stderr, "attest quote: needs HOST[:PORT] and --out EVIDENCE\n");

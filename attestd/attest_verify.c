@@ -37,6 +37,10 @@ struct verify {
 	struct quote_info q;
 	bool quote_ok;
 	struct json_object *ref, *policy; /* reference document, Keylime runtime policy */
+	const char *state;
+	uint64_t ima_next;	   /* IMA bytes verified once this evidence is accepted */
+	struct pcr_banks ima_pcrs; /* PCR 10 after them */
+	bool ima_save;
 };
 
 static void verdict(struct verify *v, const char *component, enum verdict st, const char *fmt, ...)
@@ -223,8 +227,63 @@ static bool reference_has(struct verify *v, const char *path, const uint8_t *dig
 	return false;
 }
 
+/*
+ * Where the last accepted evidence left the IMA list: a device sends only
+ * what came after it (attest quote asks from there), and PCR 10's replay
+ * continues from the saved values -- the same boot only (resetCount).
+ */
+static int ima_state_load(struct verify *v, uint64_t offset, struct pcr_banks *replay)
+{
+	char path[4200];
+	struct json_object *st, *o;
+	int rc = -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/ima.json", v->state);
+	st = json_object_from_file(path);
+	if (st && json_object_object_get_ex(st, "reset", &o) &&
+	    (uint64_t)json_object_get_int64(o) == v->q.reset_count &&
+	    json_object_object_get_ex(st, "offset", &o) &&
+	    (uint64_t)json_object_get_int64(o) == offset &&
+	    json_object_object_get_ex(st, "pcr10", &o)) {
+		rc = 0;
+		for (unsigned b = 0; b < replay->count && rc == 0; b++) {
+			struct json_object *hex;
+			size_t len;
+
+			if (!json_object_object_get_ex(o, replay->bank[b].alg->name, &hex) ||
+			    hex_decode(json_object_get_string(hex), replay->bank[b].value[10],
+				       DIGEST_MAX, &len) < 0 ||
+			    len != replay->bank[b].alg->size)
+				rc = -ENOENT;
+			replay->bank[b].extended |= 1u << 10;
+		}
+	}
+	json_object_put(st);
+	return rc;
+}
+
+static void ima_state_save(struct verify *v)
+{
+	char path[4200], hex[2 * DIGEST_MAX + 1];
+	struct json_object *st = json_object_new_object(), *pcr = json_object_new_object();
+
+	for (unsigned b = 0; b < v->ima_pcrs.count; b++) {
+		hex_encode(v->ima_pcrs.bank[b].value[10], v->ima_pcrs.bank[b].alg->size, hex);
+		json_object_object_add(pcr, v->ima_pcrs.bank[b].alg->name,
+				       json_object_new_string(hex));
+	}
+	json_object_object_add(st, "reset", json_object_new_int64(v->q.reset_count));
+	json_object_object_add(st, "offset", json_object_new_int64((int64_t)v->ima_next));
+	json_object_object_add(st, "pcr10", pcr);
+	snprintf(path, sizeof(path), "%s/ima.json", v->state);
+	(void)file_write_atomic(path, json_object_to_json_string(st),
+				strlen(json_object_to_json_string(st)), 0600);
+	json_object_put(st);
+}
+
 static void check_ima(struct verify *v)
 {
+	uint64_t offset = v->resp.log_offset[ATTEST_LOG_IMA];
 	struct ima_list list;
 	struct pcr_banks replay;
 	size_t unknown = 0;
@@ -242,12 +301,23 @@ static void check_ima(struct verify *v)
 	pcr_banks_init(&replay);
 	for (unsigned b = 0; b < v->resp.sel.count; b++)
 		pcr_banks_add(&replay, v->resp.sel.bank[b].alg);
+	if (offset && ima_state_load(v, offset, &replay) < 0) {
+		verdict(v, "ima", CONTRAINDICATED,
+			"the IMA list starts at byte %llu, where no verified state of this boot "
+			"ends",
+			(unsigned long long)offset);
+		ima_list_free(&list);
+		return;
+	}
 	if (ima_list_replay(&list, 0, &replay, NULL) < 0) {
 		verdict(v, "ima", CONTRAINDICATED, "%s", err_msg());
 		ima_list_free(&list);
 		return;
 	}
 	compare_replay(v, "ima", &replay, 1u << 10);
+	v->ima_next = offset + v->resp.log_len[ATTEST_LOG_IMA];
+	v->ima_pcrs = replay;
+	v->ima_save = true;
 	if (v->ref || v->policy) {
 		for (size_t i = 0; i < list.n_events; i++) {
 			const struct ima_event *ev = &list.event[i];
@@ -264,12 +334,11 @@ static void check_ima(struct verify *v)
 		}
 		if (unknown)
 			verdict(v, "ima-files", CONTRAINDICATED,
-				"%zu measured files are not in the "
-				"reference, first %s",
-				unknown, first);
+				"%zu measured files are not in the reference, first %s", unknown,
+				first);
 		else
 			verdict(v, "ima-files", AFFIRMING,
-				"all %zu measured files are in the reference", list.n_events);
+				"all %zu new measured files are in the reference", list.n_events);
 	}
 	ima_list_free(&list);
 }
@@ -351,7 +420,7 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 		{"runtime-policy", required_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
-	struct verify v = {.submods = json_object_new_object()};
+	struct verify v = {.submods = json_object_new_object(), .state = opts->state};
 	const char *ak_path = NULL, *ref_path = NULL, *policy_path = NULL;
 	char default_ak[4200];
 	uint8_t nonce[ATTEST_NONCE_MAX], *body = NULL, *pem = NULL, *ref_text = NULL;
@@ -408,6 +477,8 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 	}
 	if (save && v.overall == AFFIRMING)
 		save_clock(&v, opts->state);
+	if (v.ima_save && v.overall == AFFIRMING)
+		ima_state_save(&v);
 	print_result(&v, nonce, nonce_len);
 	attest_response_free(&v.resp);
 	json_object_put(v.submods);

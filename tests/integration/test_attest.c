@@ -220,7 +220,7 @@ static void test_enrol_quote_verify_affirming(void **state)
 		fail_msg("not affirming:\n%s", out);
 	assert_non_null(strstr(out, "\"status\":\"affirming\""));
 	assert_non_null(strstr(out, "\"firmware\""));
-	assert_non_null(strstr(out, "all 2 measured files"));
+	assert_non_null(strstr(out, "all 2 new measured files"));
 	assert_non_null(strstr(out, "1 quoted PCRs compared"));
 	free(out);
 	/* the same evidence against a reference predicting another PCR 13 */
@@ -242,6 +242,63 @@ static void test_enrol_quote_verify_affirming(void **state)
 	assert_int_equal(attest(&out, "verify ev1b.cbor --reference ref-other.json"), 1);
 	assert_non_null(strstr(out, "sha256 PCR 13 is not the predicted value"));
 	free(out);
+}
+
+static size_t ima_bytes_in(const char *evidence)
+{
+	char path[128];
+	uint8_t nonce[ATTEST_NONCE_MAX], *body;
+	size_t nonce_len, len, n;
+	struct attest_response r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, evidence);
+	assert_int_equal(evidence_read(path, nonce, &nonce_len, &body, &len), 0);
+	assert_int_equal(attest_response_decode(body, len, &r), 0);
+	n = r.log_len[ATTEST_LOG_IMA];
+	attest_response_free(&r);
+	free(body);
+	return n;
+}
+
+/* After an accepted evidence, only new IMA entries travel, and PCR 10 replays from the state. */
+static void test_incremental_ima(void **state)
+{
+	struct imabuf b = {0};
+	struct ima_list list;
+	struct tpm *tpm;
+	uint8_t d[32], th[32];
+	char path[128], *out = NULL;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out inc1.cbor", where),
+			 0);
+	assert_int_equal(ima_bytes_in("inc1.cbor"), 0);
+	if (attest(&out, "verify inc1.cbor --reference ref.json") != 0)
+		fail_msg("not affirming:\n%s", out);
+	free(out);
+	/* one more file measured on the device */
+	memset(d, 0xcd, sizeof(d));
+	imabuild_ng(&b, "ima-ng", "sha256", d, 32, "/usr/bin/tool", NULL, 0, 0);
+	assert_int_equal(ima_list_parse(b.data, b.len, "new", &list), 0);
+	assert_int_equal(
+		ima_event_template_hash(&list.event[0], hash_alg_by_id(TPM_ALG_SHA256), th), 0);
+	ima_list_free(&list);
+	assert_int_equal(tpm_open(sw.tcti, 0, &tpm), 0);
+	extend_sha256(tpm, 10, th);
+	tpm_close(tpm);
+	snprintf(path, sizeof(path), "%s/ima.bin", dir);
+	f = fopen(path, "ab");
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out inc2.cbor", where),
+			 0);
+	assert_int_equal(ima_bytes_in("inc2.cbor"), b.len);
+	if (attest(&out, "verify inc2.cbor --reference ref.json") != 0)
+		fail_msg("not affirming:\n%s", out);
+	assert_non_null(strstr(out, "all 1 new measured files"));
+	free(out);
+	free(b.data);
 }
 
 /* After opening the TPM and its sockets, attestd runs as an unprivileged user and still serves. */
@@ -362,7 +419,8 @@ static void test_edited_pcr_and_log_refused(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev5.cbor", where), 0);
+	assert_int_equal(
+		attest(NULL, "quote %s --full --pcrs sha256:0-7,10,13 --out ev5.cbor", where), 0);
 	tamper("ev5.cbor", "ev5-pcr.cbor", edit_pcr);
 	assert_int_equal(attest(&out, "verify ev5-pcr.cbor"), 1);
 	assert_non_null(strstr(out, "pcrDigest does not match"));
@@ -509,6 +567,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enrol_quote_verify_affirming),
+		cmocka_unit_test(test_incremental_ima),
 		cmocka_unit_test(test_check_over_unix_socket),
 		cmocka_unit_test(test_runs_unprivileged),
 		cmocka_unit_test(test_export_tpm2_checkquote),
