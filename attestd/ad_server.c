@@ -158,7 +158,10 @@ static void answer_keys(struct ad_server *s, struct conn *c)
 	r.ak_public_len = info.ak_public_len;
 	r.ak_name = info.ak_name;
 	r.ak_name_len = info.ak_name_len;
+	if (tpm_ek_certificate(s->tpm, &r.ek_cert, &r.ek_cert_len) < 0)
+		r.ek_cert = NULL; /* no certificate in this TPM: the verifier decides */
 	ad_reply(c, &r);
+	free(r.ek_cert);
 }
 
 static void answer_activate(struct ad_server *s, struct conn *c)

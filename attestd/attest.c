@@ -10,7 +10,9 @@
 static const struct attest_cmd commands[] = {
 	{"log", "log FILE [--format tcg|ima|cel] [--json] [--banks sha1,sha256] [--sha1-padded]",
 	 attest_log_run},
-	{"enroll", "enroll HOST[:PORT]|unix:PATH", attest_enroll_run},
+	{"enroll",
+	 "enroll HOST[:PORT]|unix:PATH  (with --ek-ca CA.pem: the EK certificate must chain to it)",
+	 attest_enroll_run},
 	{"quote", "quote HOST[:PORT]|unix:PATH [--pcrs SEL] [--full] --out EVIDENCE",
 	 attest_quote_run},
 	{"export", "export EVIDENCE DIR", attest_export_run},
@@ -33,22 +35,29 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"tcti", required_argument, NULL, 'T'}, {"state", required_argument, NULL, 'S'},
-		{"json", no_argument, NULL, 'j'},	{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
+		{"tcti", required_argument, NULL, 'T'},
+		{"state", required_argument, NULL, 'S'},
+		{"ek-ca", required_argument, NULL, 'E'},
+		{"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct attest_opts opts = {.state = "attest-state"};
 	int c;
 
 	log_set_prog("attest");
 	/* stop at the subcommand; it parses its own options */
-	while ((c = getopt_long(argc, argv, "+T:S:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+T:S:E:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'T':
 			opts.tcti = optarg;
 			break;
 		case 'S':
 			opts.state = optarg;
+			break;
+		case 'E':
+			opts.ek_ca = optarg;
 			break;
 		case 'j':
 			opts.json = true;

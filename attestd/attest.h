@@ -16,6 +16,7 @@ struct attest_opts {
 	const char *tcti;
 	bool json;
 	const char *state; /* --state DIR: enrolled keys, last accepted evidence */
+	const char *ek_ca; /* --ek-ca FILE: CA certificates the EK certificate must chain to */
 };
 
 struct attest_cmd {

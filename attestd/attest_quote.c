@@ -10,6 +10,8 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "attest.h"
 #include "attest_client.h"
@@ -87,6 +89,36 @@ int attest_quote_run(int argc, char **argv, const struct attest_opts *opts)
  * (MakeCredential, in software); only that TPM, holding that AK, can unwrap
  * it (ActivateCredential).  Then the AK is stored as ak.pem.
  */
+/* The EK certificate must chain to @ca_path and certify this very EK. */
+static int check_ek_certificate(const struct attest_response *keys, const char *ca_path)
+{
+	const unsigned char *p = keys->ek_cert;
+	X509 *cert = keys->ek_cert ? d2i_X509(NULL, &p, (long)keys->ek_cert_len) : NULL;
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	EVP_PKEY *ek = NULL;
+	int rc = 0;
+
+	if (!keys->ek_cert)
+		rc = err_set(-EPERM, "--ek-ca given, but the device has no EK certificate");
+	else if (!cert || p != keys->ek_cert + keys->ek_cert_len)
+		rc = err_set(-EBADMSG, "the EK certificate is not DER X.509");
+	else if (!store || !ctx || X509_STORE_load_file(store, ca_path) != 1 ||
+		 X509_STORE_CTX_init(ctx, store, cert, NULL) != 1)
+		rc = err_set(-EINVAL, "%s: cannot load the CA certificates", ca_path);
+	else if (X509_verify_cert(ctx) != 1)
+		rc = err_set(-EPERM, "the EK certificate does not chain to %s: %s", ca_path,
+			     X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	else if ((rc = tpm_public_to_pkey(keys->ek_public, keys->ek_public_len, &ek)) == 0 &&
+		 EVP_PKEY_eq(X509_get0_pubkey(cert), ek) != 1)
+		rc = err_set(-EPERM, "the EK certificate is for another key than the device's EK");
+	EVP_PKEY_free(ek);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	X509_free(cert);
+	return rc;
+}
+
 static int enroll(const char *where, const char *state, struct attest_response *keys)
 {
 	struct attest_request act = {.type = ATTEST_ACTIVATE};
@@ -145,6 +177,8 @@ int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts)
 		rc = err_set(-(int)resp.status, "attestd: %s", resp.error);
 	if (rc == 0 && !resp.ak_public)
 		rc = err_set(-EBADMSG, "attestd sent no keys");
+	if (rc == 0 && opts->ek_ca)
+		rc = check_ek_certificate(&resp, opts->ek_ca);
 	if (rc == 0)
 		rc = enroll(argv[1], opts->state, &resp);
 	if (rc == 0 && (rc = tpm_public_to_pkey(resp.ak_public, resp.ak_public_len, &ak)) == 0 &&
@@ -161,8 +195,9 @@ int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts)
 	}
 	if (rc == 0)
 		printf("enrolled %s: the AK is a restricted signing key in the TPM of this EK "
-		       "(credential activated); %s/ak.pem\n",
-		       argv[1], opts->state);
+		       "(credential activated)%s; %s/ak.pem\n",
+		       argv[1], opts->ek_ca ? ", and the EK's certificate chains to the CA" : "",
+		       opts->state);
 	attest_response_free(&resp);
 	EVP_PKEY_free(ak);
 	EVP_PKEY_free(ek);

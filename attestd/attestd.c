@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	struct ak_info info;
 	struct tpm *tpm = NULL;
 	bool provision = false;
-	int c;
+	int c, rc = 0;
 
 	log_set_prog("attestd");
 	while ((c = getopt_long(argc, argv, "T:h", longopts, NULL)) != -1) {
@@ -126,21 +126,23 @@ int main(int argc, char **argv)
 	cfg.tcti = tpm_tcti_resolve(cfg.tcti);
 	if (!s || tpm_open(cfg.tcti, 0, &tpm) < 0 || tpm_keys_ensure(tpm, provision, &info) < 0) {
 		log_err("%s", err_msg());
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (provision && !cfg.listen && !cfg.socket) {
 		printf("EK at 0x%08x and AK at 0x%08x are in place\n", TPM_HANDLE_EK,
 		       TPM_HANDLE_AK);
-		tpm_close(tpm);
-		return 0;
+		goto out;
 	}
 	if (!cfg.listen && !cfg.socket)
 		cfg.listen = "127.0.0.1:9505";
 	if (ad_server_init(s, &cfg) < 0 || (cfg.user && drop_privileges(cfg.user) < 0)) {
 		log_err("%s", err_msg());
-		return 1;
+		rc = 1;
+		goto out;
 	}
-	s->tpm = tpm;
+	s->tpm = tpm; /* the server owns it now */
+	tpm = NULL;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -148,7 +150,10 @@ int main(int argc, char **argv)
 		log_err("%s", err_msg());
 	log_info("%llu requests, %llu quotes", (unsigned long long)s->requests,
 		 (unsigned long long)s->quotes);
-	ad_server_close(s);
+out:
+	if (s && s->cfg)
+		ad_server_close(s);
+	tpm_close(tpm);
 	free(s);
-	return 0;
+	return rc;
 }

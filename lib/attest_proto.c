@@ -28,6 +28,7 @@ enum {
 	K_LOGDATA = 15,
 	K_KEYS = 16,
 	K_CREDENTIAL = 17,
+	K_EK_CERT = 18,
 };
 
 void attest_frame_header(size_t len, uint8_t out[4])
@@ -235,7 +236,8 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 	bool quote = r->status == 0 && r->attest;
 	bool keys = r->status == 0 && r->ak_public;
 	bool cred = r->status == 0 && r->credential_len;
-	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0);
+	bool cert = keys && r->ek_cert;
+	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0) + (cert ? 1 : 0);
 	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(n);
 	bool ok = m && cbu_map_put(m, K_VERSION, cbu_build_uint(ATTEST_PROTO_VERSION)) &&
 		  cbu_map_put(m, K_STATUS, cbu_build_uint(r->status)) &&
@@ -260,6 +262,8 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 	}
 	if (ok && cred)
 		ok = cbu_map_put(m, K_CREDENTIAL, bytes(r->credential, r->credential_len));
+	if (ok && cert)
+		ok = cbu_map_put(m, K_EK_CERT, bytes(r->ek_cert, r->ek_cert_len));
 	if (!ok)
 		return err_set(-ENOMEM, "out of memory encoding a response");
 	return cbu_serialize(m, ret, ret_len);
@@ -404,6 +408,9 @@ int attest_response_decode(const uint8_t *buf, size_t len, struct attest_respons
 			rc = dup_bytes(cbor_array_handle(k)[2], "AK name", 128, &r.ak_name,
 				       &r.ak_name_len);
 	}
+	if (rc == 0 && r.status == 0 && cbu_map_get(m, K_EK_CERT))
+		rc = dup_bytes(cbu_map_get(m, K_EK_CERT), "EK certificate", 8192, &r.ek_cert,
+			       &r.ek_cert_len);
 	if (rc == 0 && r.status == 0 && cbu_map_get(m, K_CREDENTIAL)) {
 		const uint8_t *c;
 
@@ -432,5 +439,6 @@ void attest_response_free(struct attest_response *r)
 	free(r->ek_public);
 	free(r->ak_public);
 	free(r->ak_name);
+	free(r->ek_cert);
 	memset(r, 0, sizeof(*r));
 }

@@ -53,6 +53,8 @@ struct attest_response {
 	/* keys */
 	uint8_t *ek_public, *ak_public, *ak_name;
 	size_t ek_public_len, ak_public_len, ak_name_len;
+	uint8_t *ek_cert; /* DER, when the TPM holds one */
+	size_t ek_cert_len;
 	/* activate */
 	uint8_t credential[64];
 	size_t credential_len;

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 
 #include "credential.h"
@@ -132,6 +133,39 @@ static int ecdh(EVP_PKEY *ek, uint8_t *x, uint8_t *y, uint8_t *z)
 	return rc;
 }
 
+/* RSA-OAEP (SHA-256, label "IDENTITY" with its NUL) of the seed, as a TPM2B_ENCRYPTED_SECRET. */
+static int rsa_oaep_seed(const uint8_t *ek_pub, size_t ek_len, const uint8_t *seed, uint8_t *ret,
+			 size_t *ret_len)
+{
+	EVP_PKEY *ek = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	char *label = NULL;
+	size_t out = 512;
+	int rc = tpm_public_to_pkey(ek_pub, ek_len, &ek);
+
+	if (rc < 0)
+		return rc;
+	label = OPENSSL_memdup("IDENTITY", 9); /* the context takes ownership */
+	ctx = EVP_PKEY_CTX_new(ek, NULL);
+	if (!label || !ctx || EVP_PKEY_encrypt_init(ctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) <= 0 ||
+	    EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, 9) <= 0) {
+		OPENSSL_free(label);
+		rc = err_set(-EIO, "RSA-OAEP setup failed");
+	} else if (EVP_PKEY_encrypt(ctx, ret + 2, &out, seed, 32) <= 0) {
+		rc = err_set(-EIO, "RSA-OAEP encryption failed");
+	} else {
+		ret[0] = (uint8_t)(out >> 8);
+		ret[1] = (uint8_t)out;
+		*ret_len = 2 + out;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(ek);
+	return rc;
+}
+
 static int aes128_cfb(const uint8_t *key, const uint8_t *in, size_t len, uint8_t *out)
 {
 	static const uint8_t iv[16];
@@ -159,22 +193,45 @@ int make_credential(const uint8_t *ek_pub, size_t ek_len, const uint8_t *name, s
 
 	if (secret_len == 0 || secret_len > 32)
 		return err_set(-EINVAL, "credential of %zu bytes (1-32)", secret_len);
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(ek_pub, ek_len, &off, &p) != TSS2_RC_SUCCESS ||
-	    p.publicArea.type != TPM2_ALG_ECC ||
-	    p.publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
-	    p.publicArea.parameters.eccDetail.symmetric.keyBits.aes != 128)
-		return err_set(-EINVAL, "the EK is not an ECC P-256 key with AES-128 (only that is "
-					"supported)");
-	if ((rc = tpm_public_to_pkey(ek_pub, ek_len, &ek)) < 0)
-		return rc;
-	rc = ecdh(ek, x, y, z);
-	EVP_PKEY_free(ek);
-	if (rc < 0)
-		return rc;
-	/* seed = KDFe(Z, "IDENTITY", ephemeral x, EK x) */
-	if ((rc = kdfe_sha256(z, 32, "IDENTITY", x, 32, p.publicArea.unique.ecc.x.buffer,
-			      p.publicArea.unique.ecc.x.size, seed)) < 0 ||
-	    (rc = kdfa_sha256(seed, 32, "STORAGE", name, name_len, NULL, 0, 128, sym)) < 0 ||
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(ek_pub, ek_len, &off, &p) != TSS2_RC_SUCCESS)
+		return err_set(-EINVAL, "the EK is not a TPM2B_PUBLIC");
+	if (p.publicArea.type == TPM2_ALG_RSA) {
+		/* RSA EK: a random seed, RSA-OAEP(SHA-256, label "IDENTITY") encrypted to the EK */
+		if (p.publicArea.nameAlg != TPM2_ALG_SHA256 ||
+		    p.publicArea.parameters.rsaDetail.symmetric.keyBits.aes != 128)
+			return err_set(-EINVAL, "only SHA-256/AES-128 RSA EKs are supported");
+		if (RAND_bytes(seed, sizeof(seed)) != 1)
+			return err_set(-EIO, "no randomness");
+		if ((rc = rsa_oaep_seed(ek_pub, ek_len, seed, ret_enc, ret_enc_len)) < 0)
+			goto out;
+	} else {
+		if (p.publicArea.type != TPM2_ALG_ECC ||
+		    p.publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+		    p.publicArea.parameters.eccDetail.symmetric.keyBits.aes != 128)
+			return err_set(-EINVAL,
+				       "the EK is neither RSA 2048 nor ECC P-256 with AES-128");
+		if ((rc = tpm_public_to_pkey(ek_pub, ek_len, &ek)) < 0)
+			return rc;
+		rc = ecdh(ek, x, y, z);
+		EVP_PKEY_free(ek);
+		if (rc < 0)
+			return rc;
+		/* seed = KDFe(Z, "IDENTITY", ephemeral x, EK x) */
+		if ((rc = kdfe_sha256(z, 32, "IDENTITY", x, 32, p.publicArea.unique.ecc.x.buffer,
+				      p.publicArea.unique.ecc.x.size, seed)) < 0)
+			goto out;
+		/* TPM2B_ENCRYPTED_SECRET: the marshalled ephemeral point */
+		ret_enc[0] = 0;
+		ret_enc[1] = 2 + 32 + 2 + 32;
+		ret_enc[2] = 0;
+		ret_enc[3] = 32;
+		memcpy(ret_enc + 4, x, 32);
+		ret_enc[36] = 0;
+		ret_enc[37] = 32;
+		memcpy(ret_enc + 38, y, 32);
+		*ret_enc_len = 2 + 2 + 32 + 2 + 32;
+	}
+	if ((rc = kdfa_sha256(seed, 32, "STORAGE", name, name_len, NULL, 0, 128, sym)) < 0 ||
 	    (rc = kdfa_sha256(seed, 32, "INTEGRITY", NULL, 0, NULL, 0, 256, hkey)) < 0)
 		goto out;
 	/* the credential as a TPM2B_DIGEST, encrypted */
@@ -208,20 +265,6 @@ int make_credential(const uint8_t *ek_pub, size_t ek_len, const uint8_t *name, s
 		memcpy(ret_blob + 4, hmac, 32);
 		memcpy(ret_blob + 36, enc, 2 + secret_len);
 		*ret_blob_len = 2 + body;
-	}
-	/* TPM2B_ENCRYPTED_SECRET: the marshalled ephemeral point */
-	{
-		size_t body = 2 + 32 + 2 + 32;
-
-		ret_enc[0] = (uint8_t)(body >> 8);
-		ret_enc[1] = (uint8_t)body;
-		ret_enc[2] = 0;
-		ret_enc[3] = 32;
-		memcpy(ret_enc + 4, x, 32);
-		ret_enc[36] = 0;
-		ret_enc[37] = 32;
-		memcpy(ret_enc + 38, y, 32);
-		*ret_enc_len = 2 + body;
 	}
 out:
 	OPENSSL_cleanse(seed, sizeof(seed));

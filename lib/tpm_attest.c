@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* EK/AK provisioning and quotes over ESAPI. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tss2/tss2_mu.h>
@@ -18,24 +19,27 @@ static const uint8_t ek_policy[32] = {
 	0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 };
 
+/*
+ * The TCG default RSA 2048 EK template (EK Credential Profile, L-1): the EK
+ * most TPMs -- and swtpm_setup --create-ek-cert -- have a certificate for.
+ */
 static void ek_template(TPM2B_PUBLIC *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->publicArea.type = TPM2_ALG_ECC;
+	t->publicArea.type = TPM2_ALG_RSA;
 	t->publicArea.nameAlg = TPM2_ALG_SHA256;
 	t->publicArea.objectAttributes =
 		TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
 		TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
 	t->publicArea.authPolicy.size = sizeof(ek_policy);
 	memcpy(t->publicArea.authPolicy.buffer, ek_policy, sizeof(ek_policy));
-	t->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
-	t->publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
-	t->publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-	t->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-	t->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-	t->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-	t->publicArea.unique.ecc.x.size = 32; /* zeros, as the template says */
-	t->publicArea.unique.ecc.y.size = 32;
+	t->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	t->publicArea.parameters.rsaDetail.symmetric.keyBits.aes = 128;
+	t->publicArea.parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	t->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	t->publicArea.parameters.rsaDetail.keyBits = 2048;
+	t->publicArea.parameters.rsaDetail.exponent = 0;
+	t->publicArea.unique.rsa.size = 256; /* zeros, as the template says */
 }
 
 static void ak_template(TPM2B_PUBLIC *t)
@@ -258,5 +262,46 @@ int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_le
 	memcpy(ret, cert->buffer, cert->size);
 	*ret_len = cert->size;
 	Esys_Free(cert);
+	return 0;
+}
+
+int tpm_ek_certificate(struct tpm *tpm, uint8_t **ret, size_t *ret_len)
+{
+	ESYS_CONTEXT *esys = tpm_esys(tpm);
+	TPM2B_NV_PUBLIC *pub = NULL;
+	ESYS_TR nv;
+	uint8_t *cert;
+	size_t size, done = 0;
+	int rc = persistent(tpm, TPM_NV_EK_CERT_RSA, &nv);
+	TSS2_RC trc;
+
+	if (rc < 0)
+		return rc == -ENOENT
+			       ? err_set(rc, "no EK certificate at NV 0x%08x", TPM_NV_EK_CERT_RSA)
+			       : rc;
+	trc = Esys_NV_ReadPublic(esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
+	if (trc != TSS2_RC_SUCCESS)
+		return tpm_fail(trc, "TPM2_NV_ReadPublic");
+	size = pub->nvPublic.dataSize;
+	Esys_Free(pub);
+	cert = malloc(size ? size : 1);
+	if (!cert)
+		return err_set(-ENOMEM, "out of memory");
+	while (done < size) {
+		TPM2B_MAX_NV_BUFFER *data = NULL;
+		UINT16 chunk = (UINT16)(size - done > 512 ? 512 : size - done);
+
+		trc = Esys_NV_Read(esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+				   chunk, (UINT16)done, &data);
+		if (trc != TSS2_RC_SUCCESS) {
+			free(cert);
+			return tpm_fail(trc, "TPM2_NV_Read");
+		}
+		memcpy(cert + done, data->buffer, data->size);
+		done += data->size;
+		Esys_Free(data);
+	}
+	*ret = cert;
+	*ret_len = size;
 	return 0;
 }

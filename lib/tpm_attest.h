@@ -18,6 +18,8 @@
 #define TPM_HANDLE_EK  0x81010001
 #define TPM_HANDLE_AK  0x81010002
 
+#define TPM_NV_EK_CERT_RSA 0x01c00002 /* the RSA 2048 EK certificate (TCG EK profile) */
+
 #define TPM_ATTEST_MAX 1024 /* TPMS_ATTEST of a quote: well under this */
 #define TPM_SIG_MAX    1024
 
@@ -34,7 +36,7 @@ struct ak_info {
 };
 
 /*
- * Makes sure the EK (ECC P-256, TCG default template, 0x81010001) and the AK
+ * Makes sure the EK (RSA 2048, TCG default template L-1, 0x81010001) and the AK
  * (restricted ECDSA P-256 signing key, a primary in the endorsement
  * hierarchy, 0x81010002) exist, creating and persisting what is missing.
  * @create false: only look them up (-ENOENT when absent).
@@ -49,6 +51,9 @@ int tpm_keys_ensure(struct tpm *tpm, bool create, struct ak_info *ret);
  */
 int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_len,
 			    const uint8_t *enc, size_t enc_len, uint8_t *ret, size_t *ret_len);
+
+/* The EK certificate (DER) from its NV index, malloc'd; -ENOENT when there is none. */
+int tpm_ek_certificate(struct tpm *tpm, uint8_t **ret, size_t *ret_len);
 
 /* A quote as the TPM returned it, with the PCR values it covers. */
 struct tpm_quote {

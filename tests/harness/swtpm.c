@@ -63,12 +63,28 @@ static pid_t spawn(const struct swtpm *s, bool started)
 	_exit(127);
 }
 
+static int start_on_state(struct swtpm *s, bool started);
+
 int swtpm_start(struct swtpm *s, bool started)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->state_dir, sizeof(s->state_dir), "/tmp/measured-swtpm.XXXXXX");
 	if (!mkdtemp(s->state_dir))
 		return -errno;
+	return start_on_state(s, started);
+}
+
+int swtpm_start_in(struct swtpm *s, const char *state_dir, bool started)
+{
+	memset(s, 0, sizeof(*s));
+	if (strlen(state_dir) >= sizeof(s->state_dir))
+		return -ENAMETOOLONG;
+	strcpy(s->state_dir, state_dir);
+	return start_on_state(s, started);
+}
+
+static int start_on_state(struct swtpm *s, bool started)
+{
 	srand((unsigned)(getpid() ^ time(NULL)));
 	for (int attempt = 0; attempt < 20; attempt++) {
 		int status;

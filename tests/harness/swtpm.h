@@ -19,6 +19,8 @@ struct swtpm {
 
 /* Starts swtpm. With @started, it answers as if TPM2_Startup(CLEAR) had been sent. */
 int swtpm_start(struct swtpm *s, bool started);
+/* The same on an existing state folder (e.g. made by swtpm_setup); it is removed at stop. */
+int swtpm_start_in(struct swtpm *s, const char *state_dir, bool started);
 /* Kills swtpm and removes its state. */
 void swtpm_stop(struct swtpm *s);
 
