@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "attestd.h"
 #include "err.h"
@@ -91,6 +93,25 @@ int ad_server_init(struct ad_server *s, const struct ad_config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->listen_fd[0] = s->listen_fd[1] = -1;
+	if (cfg->tls_cert) {
+		SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+		s->tls = ctx;
+		if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+		    SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key ? cfg->tls_key : cfg->tls_cert,
+						SSL_FILETYPE_PEM) != 1)
+			return err_set(-EINVAL, "TLS: cannot load %s and its key", cfg->tls_cert);
+		if (cfg->tls_client_ca) {
+			if (SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1)
+				return err_set(-EINVAL, "TLS: cannot load %s", cfg->tls_client_ca);
+			/* verifiers must show a certificate from this CA */
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+					   NULL);
+		}
+		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
 	if (cfg->listen && (s->listen_fd[0] = listen_tcp(cfg->listen)) < 0)
 		return s->listen_fd[0];
 	if (cfg->socket && (s->listen_fd[1] = listen_unix(cfg->socket)) < 0)
@@ -104,6 +125,7 @@ static void conn_drop(struct ad_server *s, unsigned i)
 
 	if (c->state == CONN_QUEUED)
 		s->queued--;
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c->body);
 	free(c->out);
@@ -202,6 +224,62 @@ static void request_complete(struct ad_server *s, struct conn *c)
 	c->hdr_got = 0;
 }
 
+/* read()/send() or their TLS counterparts; -1 with errno EAGAIN when it would block. */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+	int n, e;
+
+	if (!c->ssl)
+		return read(c->fd, buf, len);
+	n = SSL_read(c->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	c->tls_wants_write = e == SSL_ERROR_WANT_WRITE;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
+{
+	int n, e;
+
+	if (!c->ssl)
+		return send(c->fd, buf, len, MSG_NOSIGNAL);
+	n = SSL_write(c->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+/* Drives the TLS handshake; an unknown client certificate ends the connection here. */
+static void conn_handshake(struct conn *c)
+{
+	int n = SSL_accept(c->ssl), e;
+
+	if (n == 1) {
+		c->handshaking = false;
+		c->tls_wants_write = false;
+		return;
+	}
+	e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		c->tls_wants_write = e == SSL_ERROR_WANT_WRITE;
+		return;
+	}
+	log_info("TLS handshake refused: %s", ERR_reason_error_string(ERR_get_error()));
+	ERR_clear_error();
+	c->state = CONN_CLOSING;
+}
+
 /* Reads what is there; a frame longer than a request can be is refused at its header. */
 static void conn_read(struct ad_server *s, struct conn *c)
 {
@@ -209,9 +287,9 @@ static void conn_read(struct ad_server *s, struct conn *c)
 		ssize_t n;
 
 		if (c->hdr_got < 4) {
-			n = read(c->fd, c->hdr + c->hdr_got, 4 - c->hdr_got);
+			n = conn_recv(c, c->hdr + c->hdr_got, 4 - c->hdr_got);
 		} else {
-			n = read(c->fd, c->body + c->body_got, c->body_len - c->body_got);
+			n = conn_recv(c, c->body + c->body_got, c->body_len - c->body_got);
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -251,7 +329,7 @@ static void conn_read(struct ad_server *s, struct conn *c)
 static void conn_write(struct ad_server *s, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = conn_send(c, c->out + c->out_off, c->out_len - c->out_off);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -267,7 +345,7 @@ static void conn_write(struct ad_server *s, struct conn *c)
 	c->deadline_ms = ad_now_ms() + (int64_t)s->cfg->read_timeout_ms;
 }
 
-static void accept_all(struct ad_server *s, int lfd)
+static void accept_all(struct ad_server *s, int lfd, bool tls)
 {
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -278,10 +356,22 @@ static void accept_all(struct ad_server *s, int lfd)
 			close(fd); /* full: the client retries */
 			continue;
 		}
-		s->conn[s->n_conns++] = (struct conn){
+		s->conn[s->n_conns] = (struct conn){
 			.fd = fd,
 			.state = CONN_READ,
 			.deadline_ms = ad_now_ms() + (int64_t)s->cfg->read_timeout_ms};
+		if (tls) {
+			SSL *ssl = SSL_new(s->tls);
+
+			if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+				SSL_free(ssl);
+				close(fd);
+				continue;
+			}
+			s->conn[s->n_conns].ssl = ssl;
+			s->conn[s->n_conns].handshaking = true;
+		}
+		s->n_conns++;
 	}
 }
 
@@ -318,6 +408,9 @@ int ad_server_run(struct ad_server *s, volatile int *stop)
 				   : c->state == CONN_WRITE ? POLLOUT
 							    : 0;
 
+			if (c->ssl && (c->handshaking || c->tls_wants_write) && ev)
+				ev |= POLLIN | POLLOUT; /* TLS may need either way */
+
 			pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
 			if (c->state == CONN_READ && c->deadline_ms - now < wait)
 				wait = c->deadline_ms - now < 0 ? 0 : c->deadline_ms - now;
@@ -337,7 +430,7 @@ int ad_server_run(struct ad_server *s, volatile int *stop)
 		n = 0;
 		for (int l = 0; l < 2; l++)
 			if (s->listen_fd[l] >= 0 && (pfd[n++].revents & POLLIN))
-				accept_all(s, s->listen_fd[l]);
+				accept_all(s, s->listen_fd[l], l == 0 && s->tls);
 		/* connections accepted just now are not in pfd; they are polled next round */
 		for (unsigned i = 0; i < polled; i++, n++) {
 			struct conn *c = &s->conn[i];
@@ -345,7 +438,11 @@ int ad_server_run(struct ad_server *s, volatile int *stop)
 			if (pfd[n].revents & (POLLERR | POLLHUP | POLLNVAL) &&
 			    c->state != CONN_WRITE && !(pfd[n].revents & POLLIN))
 				c->state = CONN_CLOSING;
-			else if (c->state == CONN_READ && (pfd[n].revents & (POLLIN | POLLHUP)))
+			else if (c->state == CONN_READ && c->handshaking &&
+				 (pfd[n].revents & (POLLIN | POLLOUT | POLLHUP)))
+				conn_handshake(c);
+			else if (c->state == CONN_READ &&
+				 (pfd[n].revents & (POLLIN | POLLOUT | POLLHUP)))
 				conn_read(s, c);
 			else if (c->state == CONN_WRITE && (pfd[n].revents & POLLOUT))
 				conn_write(s, c);
@@ -365,4 +462,6 @@ void ad_server_close(struct ad_server *s)
 		unlink(s->cfg->socket);
 	tpm_close(s->tpm);
 	s->tpm = NULL;
+	SSL_CTX_free(s->tls);
+	s->tls = NULL;
 }

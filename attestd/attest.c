@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attest.h"
+#include "attest_client.h"
 #include "err.h"
 
 static const struct attest_cmd commands[] = {
@@ -38,6 +39,9 @@ int main(int argc, char **argv)
 		{"tcti", required_argument, NULL, 'T'},
 		{"state", required_argument, NULL, 'S'},
 		{"ek-ca", required_argument, NULL, 'E'},
+		{"tls-ca", required_argument, NULL, 'A'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'},
 		{"json", no_argument, NULL, 'j'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -48,7 +52,7 @@ int main(int argc, char **argv)
 
 	log_set_prog("attest");
 	/* stop at the subcommand; it parses its own options */
-	while ((c = getopt_long(argc, argv, "+T:S:E:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+T:S:E:A:C:K:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'T':
 			opts.tcti = optarg;
@@ -58,6 +62,15 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			opts.ek_ca = optarg;
+			break;
+		case 'A':
+			opts.tls_ca = optarg;
+			break;
+		case 'C':
+			opts.tls_cert = optarg;
+			break;
+		case 'K':
+			opts.tls_key = optarg;
 			break;
 		case 'j':
 			opts.json = true;
@@ -75,6 +88,10 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		return ATTEST_EXIT_USAGE;
+	}
+	if (opts.tls_ca && attest_client_tls(opts.tls_ca, opts.tls_cert, opts.tls_key) < 0) {
+		fprintf(stderr, "attest: %s\n", err_msg());
 		return ATTEST_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {

@@ -17,6 +17,7 @@ struct attest_opts {
 	bool json;
 	const char *state; /* --state DIR: enrolled keys, last accepted evidence */
 	const char *ek_ca; /* --ek-ca FILE: CA certificates the EK certificate must chain to */
+	const char *tls_ca, *tls_cert, *tls_key; /* TLS to attestd over TCP */
 };
 
 struct attest_cmd {

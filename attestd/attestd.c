@@ -32,7 +32,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: attestd [--tcti CONF] [--provision] [--listen HOST:PORT] [--socket PATH]\n"
 		"               [--user NAME] [--batch-ms N] [--firmware-log F] [--ima-log F]\n"
-		"               [--cel-log F] [--read-timeout-ms N] [--batch-max N]\n");
+		"               [--cel-log F] [--read-timeout-ms N] [--batch-max N]\n"
+		"               [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n");
 }
 
 static int drop_privileges(const char *user)
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
 		{"cel-log", required_argument, NULL, 'c'},
 		{"read-timeout-ms", required_argument, NULL, 'R'},
 		{"batch-max", required_argument, NULL, 'B'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'},
+		{"tls-client-ca", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -100,6 +104,15 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			cfg.log_path[ATTEST_LOG_TCG] = optarg;
+			break;
+		case 'C':
+			cfg.tls_cert = optarg;
+			break;
+		case 'K':
+			cfg.tls_key = optarg;
+			break;
+		case 'A':
+			cfg.tls_client_ca = optarg;
 			break;
 		case 'B':
 			cfg.batch_max = (unsigned)strtoul(optarg, NULL, 10);

@@ -22,6 +22,7 @@ struct ad_config {
 	unsigned batch_max;	  /* at most this many share a quote (1: one quote per request) */
 	unsigned read_timeout_ms; /* a whole request must arrive within this */
 	const char *user;	  /* drop to this user after setup */
+	const char *tls_cert, *tls_key, *tls_client_ca; /* TLS on the TCP listener */
 };
 
 enum conn_state { CONN_READ, CONN_QUEUED, CONN_WRITE, CONN_CLOSING };
@@ -36,6 +37,9 @@ struct conn {
 	int64_t deadline_ms;
 	int64_t queued_ms; /* when its quote request was queued: oldest served first */
 	struct attest_request req;
+	void *ssl;	  /* SSL *, on a TLS connection */
+	bool handshaking; /* TLS handshake not finished */
+	bool tls_wants_write;
 	uint8_t *out; /* frame being written */
 	size_t out_len, out_off;
 	bool close_after_write;
@@ -44,6 +48,7 @@ struct conn {
 struct ad_server {
 	const struct ad_config *cfg;
 	struct tpm *tpm; /* NULL while the TPM is unreachable; reopened on demand */
+	void *tls;	 /* SSL_CTX *, or NULL */
 	int listen_fd[2];
 	struct conn conn[AD_MAX_CONNS];
 	unsigned n_conns;

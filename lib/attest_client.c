@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* attestd client and evidence files. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,10 +12,101 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "attest_client.h"
 #include "cborutil.h"
 #include "err.h"
 #include "fileio.h"
+
+static SSL_CTX *client_tls;
+
+int attest_client_tls(const char *ca, const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		SSL_CTX_free(ctx);
+		return err_set(-EINVAL, "TLS: cannot load the CA %s", ca);
+	}
+	if (cert && (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+		     SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1)) {
+		SSL_CTX_free(ctx);
+		return err_set(-EINVAL, "TLS: cannot load the client certificate %s", cert);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_free(client_tls);
+	client_tls = ctx;
+	return 0;
+}
+
+/* Blocking TLS over @fd (timeouts from SO_RCVTIMEO/SNDTIMEO), the peer checked for @host. */
+static int tls_exchange(int fd, const char *host, int timeout_ms, const uint8_t *out,
+			size_t out_len, uint8_t **ret_body, size_t *ret_len)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	SSL *ssl = SSL_new(client_tls);
+	uint8_t hdr[4], *body = NULL;
+	size_t got = 0;
+	uint32_t len = 0;
+	int rc = 0;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct in6_addr ip;
+	bool is_ip = inet_pton(AF_INET, host, &ip) == 1 || inet_pton(AF_INET6, host, &ip) == 1;
+
+	if (!ssl || SSL_set_fd(ssl, fd) != 1 ||
+	    (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1
+		   : SSL_set1_host(ssl, host) != 1 || SSL_set_tlsext_host_name(ssl, host) != 1) ||
+	    SSL_connect(ssl) != 1) {
+		long v = ssl ? SSL_get_verify_result(ssl) : 0;
+
+		rc = err_set(-ECONNREFUSED, "TLS handshake with %s failed: %s", host,
+			     v != X509_V_OK ? X509_verify_cert_error_string(v)
+					    : ERR_reason_error_string(ERR_get_error()));
+		goto out;
+	}
+	if (SSL_write(ssl, out, (int)out_len) != (int)out_len) {
+		rc = err_set(-EIO, "TLS write failed");
+		goto out;
+	}
+	for (got = 0; got < 4;) {
+		int n = SSL_read(ssl, hdr + got, (int)(4 - got));
+
+		if (n <= 0) {
+			rc = err_set(-ECONNRESET, "attestd closed the TLS connection");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	len = attest_frame_length(hdr);
+	if (len == 0 || len > ATTEST_RESPONSE_MAX || !(body = malloc(len))) {
+		rc = err_set(-EMSGSIZE, "response frame of %u bytes", len);
+		goto out;
+	}
+	for (got = 0; got < len;) {
+		int n = SSL_read(ssl, body + got, (int)(len - got > 1 << 30 ? 1 << 30 : len - got));
+
+		if (n <= 0) {
+			rc = err_set(-ECONNRESET, "attestd closed the TLS connection");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	*ret_body = body;
+	*ret_len = len;
+	body = NULL;
+out:
+	free(body);
+	if (ssl)
+		SSL_shutdown(ssl);
+	SSL_free(ssl);
+	return rc;
+}
 
 static int connect_to(const char *where)
 {
@@ -125,6 +217,21 @@ int attest_call(const char *where, const struct attest_request *req, int timeout
 	if (fd < 0) {
 		free(frame);
 		return fd;
+	}
+	if (client_tls && strncmp(where, "unix:", 5) != 0) {
+		char host[256];
+		const char *colon = strrchr(where, ':');
+
+		snprintf(host, sizeof(host), "%.*s",
+			 colon ? (int)(colon - where) : (int)strlen(where), where);
+		if (host[0] == '[') { /* [v6]:port */
+			memmove(host, host + 1, strlen(host));
+			host[strcspn(host, "]")] = '\0';
+		}
+		rc = tls_exchange(fd, host, timeout_ms, frame, len + 4, ret_body, ret_len);
+		close(fd);
+		free(frame);
+		return rc;
 	}
 	rc = io_all(fd, frame, len + 4, true, deadline);
 	if (rc == 0)
