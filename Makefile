@@ -17,12 +17,12 @@ CC      ?= cc
 BUILD   ?= build
 FUZZ_SECONDS ?= 60
 
-PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib
+PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Itests/harness $(PKG_CFLAGS) -MMD -MP
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Itests/harness -I$(BUILD)/gen/cmld $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SAN),1)
 override CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=address,undefined
@@ -37,7 +37,16 @@ ATTEST_SRC := attestd/attest.c $(wildcard attestd/attest_*.c)
 ATTESTD_SRC := attestd/attestd.c $(wildcard attestd/ad_*.c)
 PCRPREDICT_SRC := $(wildcard pcrpredict/*.c)
 INIT_SRC := $(wildcard initramfs/*.c)
-PROGRAMS := $(BUILD)/attest $(BUILD)/attestd $(BUILD)/pcrpredict $(BUILD)/measured-init
+CMLD_SRC := cmld/cmld.c $(wildcard cmld/cm_*.c)
+CONTROL_SRC := cmld/control.c
+PROGRAMS := $(BUILD)/attest $(BUILD)/attestd $(BUILD)/pcrpredict $(BUILD)/measured-init \
+	$(BUILD)/cmld $(BUILD)/control
+
+# cmld's schemas: C from protoc-c, built into their own archive
+PROTOS := $(wildcard cmld/*.proto)
+PROTO_C := $(PROTOS:cmld/%.proto=$(BUILD)/gen/cmld/%.pb-c.c)
+PROTO_H := $(PROTO_C:.c=.h)
+LIBPROTO := $(BUILD)/libcmlproto.a
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
@@ -53,13 +62,27 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 .PHONY: all check test deps fuzz bench e2e demo install clean format
 all: $(PROGRAMS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBMEASURED): $(LIB_OBJ)
 	@$(AR) rcs $@ $^
+
+$(BUILD)/gen/cmld/%.pb-c.c $(BUILD)/gen/cmld/%.pb-c.h: cmld/%.proto $(PROTOS)
+	@mkdir -p $(BUILD)/gen/cmld
+	@echo "  PROTOC  $<"
+	@protoc-c --proto_path=cmld --c_out=$(BUILD)/gen/cmld $<
+
+$(LIBPROTO): $(PROTO_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
+	@$(AR) rcs $@ $^
+
+$(BUILD)/cmld: $(CMLD_SRC:%.c=$(BUILD)/obj/%.o) $(LIBPROTO) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
+
+$(BUILD)/control: $(CONTROL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBPROTO) $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -73,7 +96,7 @@ $(BUILD)/gen/ima_tcb_policy.c: policies/ima-tcb.policy
 	@mkdir -p $(dir $@)
 	@{ echo 'const char ima_tcb_policy[] ='; sed 's/.*/\t"&\\n"/' $<; echo ';'; } > $@
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -83,11 +106,11 @@ $(BUILD)/attestd: $(ATTESTD_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
 $(BUILD)/pcrpredict: $(PCRPREDICT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ima_tcb_policy.o $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS_OBJ) $(LIBPROTO) $(LIBMEASURED)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
-$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) $(LIBMEASURED)
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) $(LIBPROTO) $(LIBMEASURED)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
@@ -104,10 +127,12 @@ deps:
 
 # libFuzzer harnesses: clang, instrumented library sources compiled in.
 FUZZ_EXTRA_fuzz_ima_policy := pcrpredict/ima_policy.c
+FUZZ_EXTRA_fuzz_pbtext := $(PROTO_C:$(BUILD)/%=build/%)
+FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) cmld/cm_control.c cmld/cm_store.c
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ipcrpredict $(PKG_CFLAGS) \
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ipcrpredict -Icmld -Ibuild/gen/cmld $(PKG_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
@@ -137,7 +162,8 @@ install: $(PROGRAMS)
 		$(DESTDIR)$(DATADIR)/boot/rootfs
 	install -m 0755 $(BUILD)/attest $(BUILD)/pcrpredict $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(BUILD)/attestd $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/attestd $(BUILD)/cmld $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/control $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(BUILD)/measured-init initramfs/mkinitramfs.sh $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 policies/*.policy policies/*.profile $(DESTDIR)$(DATADIR)/policies/
 	install -m 0755 boot/*.sh $(DESTDIR)$(DATADIR)/boot/
