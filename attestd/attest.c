@@ -27,7 +27,8 @@ static const struct attest_cmd commands[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: attest [--tcti CONF] [--state DIR] [--ek-ca CA] [--tls-ca CA] [--tls-cert C --tls-key K]\n"
+	fprintf(out, "usage: attest [--tcti CONF] [--state DIR] [--ek-ca CA] [--tls-ca CA] "
+		     "[--tls-cert C --tls-key K]\n"
 		     "              [--json] [-v] COMMAND "
 		     "...\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)

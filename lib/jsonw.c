@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Streaming JSON writer. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "jsonw.h"
@@ -109,6 +110,21 @@ void jw_uint(struct jw *j, uint64_t v)
 {
 	jw_value_start(j);
 	fprintf(j->out, "%" PRIu64, v);
+}
+
+void jw_int(struct jw *j, int64_t v)
+{
+	jw_value_start(j);
+	fprintf(j->out, "%" PRId64, v);
+}
+
+void jw_double(struct jw *j, double v)
+{
+	jw_value_start(j);
+	if (isfinite(v))
+		fprintf(j->out, "%.17g", v);
+	else
+		fputs("null", j->out); /* JSON has no inf/nan */
 }
 
 void jw_bool(struct jw *j, bool v)

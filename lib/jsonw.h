@@ -31,6 +31,8 @@ void jw_string(struct jw *j, const char *s);
 void jw_string_n(struct jw *j, const char *s, size_t n);
 void jw_hex(struct jw *j, const uint8_t *data, size_t n);
 void jw_uint(struct jw *j, uint64_t v);
+void jw_int(struct jw *j, int64_t v);
+void jw_double(struct jw *j, double v);
 void jw_bool(struct jw *j, bool v);
 void jw_null(struct jw *j);
 /* Ends the document with a newline. */

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "fileio.h"
+#include "jsonw.h"
 
 #define PBTEXT_MAX_DEPTH 32
 #define PBTEXT_MAX_FILE	 (1u << 20)
@@ -70,7 +71,8 @@ static bool take(struct cursor *c, char ch)
 
 static bool is_ident_char(char ch, bool first)
 {
-	return isalpha((unsigned char)ch) || ch == '_' || (!first && (isdigit((unsigned char)ch) || ch == '.'));
+	return isalpha((unsigned char)ch) || ch == '_' ||
+	       (!first && (isdigit((unsigned char)ch) || ch == '.'));
 }
 
 /* An identifier into @buf; 0 when there is none here. */
@@ -102,7 +104,8 @@ static size_t read_number_token(struct cursor *c, char *buf, size_t size)
 	while (c->p + n < c->end && n + 1 < size) {
 		char ch = c->p[n];
 		if (isalnum((unsigned char)ch) || ch == '.' || ch == '_' ||
-		    ((ch == '-' || ch == '+') && (n == 0 || c->p[n - 1] == 'e' || c->p[n - 1] == 'E')))
+		    ((ch == '-' || ch == '+') &&
+		     (n == 0 || c->p[n - 1] == 'e' || c->p[n - 1] == 'E')))
 			n++;
 		else
 			break;
@@ -145,14 +148,33 @@ static int read_one_string(struct cursor *c, uint8_t **out, size_t *len, size_t 
 				return syntax(c, "unterminated string");
 			char e = *c->p++;
 			switch (e) {
-			case 'n': byte = '\n'; break;
-			case 't': byte = '\t'; break;
-			case 'r': byte = '\r'; break;
-			case 'a': byte = '\a'; break;
-			case 'b': byte = '\b'; break;
-			case 'f': byte = '\f'; break;
-			case 'v': byte = '\v'; break;
-			case '\\': case '\'': case '"': case '?': byte = (uint8_t)e; break;
+			case 'n':
+				byte = '\n';
+				break;
+			case 't':
+				byte = '\t';
+				break;
+			case 'r':
+				byte = '\r';
+				break;
+			case 'a':
+				byte = '\a';
+				break;
+			case 'b':
+				byte = '\b';
+				break;
+			case 'f':
+				byte = '\f';
+				break;
+			case 'v':
+				byte = '\v';
+				break;
+			case '\\':
+			case '\'':
+			case '"':
+			case '?':
+				byte = (uint8_t)e;
+				break;
 			case 'x': {
 				int v = 0, digits = 0, h;
 				while (digits < 2 && c->p < c->end && (h = hexval(*c->p)) >= 0) {
@@ -168,7 +190,8 @@ static int read_one_string(struct cursor *c, uint8_t **out, size_t *len, size_t 
 			default:
 				if (e >= '0' && e <= '7') {
 					int v = e - '0', digits = 1;
-					while (digits < 3 && c->p < c->end && *c->p >= '0' && *c->p <= '7') {
+					while (digits < 3 && c->p < c->end && *c->p >= '0' &&
+					       *c->p <= '7') {
 						v = v * 8 + (*c->p++ - '0');
 						digits++;
 					}
@@ -531,13 +554,11 @@ static int check_required(struct cursor *c, const ProtobufCMessageDescriptor *de
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
 		if (f->label == PROTOBUF_C_LABEL_REQUIRED && !seen[i] && !f->default_value)
-			return syntax(c, "%s: required field '%s' is missing", desc->name,
-				      f->name);
+			return syntax(c, "%s: required field '%s' is missing", desc->name, f->name);
 		if (f->label == PROTOBUF_C_LABEL_REQUIRED && !seen[i] &&
 		    f->type == PROTOBUF_C_TYPE_STRING) {
 			/* a required string with a default still needs a pointer we own */
-			return syntax(c, "%s: required field '%s' is missing", desc->name,
-				      f->name);
+			return syntax(c, "%s: required field '%s' is missing", desc->name, f->name);
 		}
 	}
 	return 0;
@@ -603,8 +624,8 @@ static int parse_message(struct cursor *c, const ProtobufCMessageDescriptor *des
 int pbtext_parse(const ProtobufCMessageDescriptor *desc, const char *text, size_t len,
 		 const char *source, ProtobufCMessage **ret)
 {
-	struct cursor c = {.p = text, .end = text + len, .source = source ? source : "input",
-			   .line = 1};
+	struct cursor c = {
+		.p = text, .end = text + len, .source = source ? source : "input", .line = 1};
 
 	if (memchr(text, '\0', len))
 		return err_set(-EINVAL, "%s: contains a NUL byte", c.source);
@@ -633,11 +654,21 @@ static void write_escaped(FILE *out, const uint8_t *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		uint8_t ch = s[i];
 		switch (ch) {
-		case '\n': fputs("\\n", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '\r': fputs("\\r", out); break;
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
 		default:
 			if (ch < 0x20 || ch >= 0x7f)
 				fprintf(out, "\\%03o", ch);
@@ -765,4 +796,84 @@ int pbtext_format(const ProtobufCMessage *msg, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+/* ---- JSON ---- */
+
+static void json_value(struct jw *j, const ProtobufCFieldDescriptor *f, const void *v)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		jw_int(j, *(const int32_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		jw_uint(j, *(const uint32_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		jw_int(j, *(const int64_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		jw_uint(j, *(const uint64_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		jw_double(j, *(const float *)v);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		jw_double(j, *(const double *)v);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		jw_bool(j, *(const protobuf_c_boolean *)v);
+		break;
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)v);
+		if (ev)
+			jw_string(j, ev->name);
+		else
+			jw_int(j, *(const int *)v);
+		break;
+	}
+	case PROTOBUF_C_TYPE_STRING:
+		jw_string(j, *(char *const *)v);
+		break;
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *b = v;
+		jw_hex(j, b->data, b->len);
+		break;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE:
+		pbtext_json(*(ProtobufCMessage *const *)v, j);
+		break;
+	}
+}
+
+void pbtext_json(const ProtobufCMessage *msg, struct jw *j)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	jw_object_begin(j);
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)((const char *)msg + f->quantifier_offset);
+			const char *array = *(char *const *)((const char *)msg + f->offset);
+			if (!n)
+				continue;
+			jw_key(j, f->name);
+			jw_array_begin(j);
+			for (size_t k = 0; k < n; k++)
+				json_value(j, f, array + k * scalar_size(f->type));
+			jw_array_end(j);
+		} else if (field_present(msg, f)) {
+			jw_key(j, f->name);
+			json_value(j, f, (const char *)msg + f->offset);
+		}
+	}
+	jw_object_end(j);
 }

@@ -30,6 +30,13 @@ int pbtext_parse(const ProtobufCMessageDescriptor *desc, const char *text, size_
 int pbtext_parse_file(const ProtobufCMessageDescriptor *desc, const char *path,
 		      ProtobufCMessage **ret);
 
+struct jw;
+/*
+ * Writes @msg as a JSON object: field names as keys, enums by name, bytes as
+ * hex, repeated fields as arrays; absent optional fields are left out.
+ */
+void pbtext_json(const ProtobufCMessage *msg, struct jw *j);
+
 /* Prints @msg in text format into a new NUL-terminated buffer. */
 int pbtext_format(const ProtobufCMessage *msg, char **ret, size_t *ret_len);
 

@@ -110,22 +110,23 @@ static void test_seed_container_example(void **state)
 /* The GuestOS mounts snippet of the same document, inside a full GuestOS config. */
 static void test_guestos_config(void **state)
 {
-	static const char text[] = "name: \"debos\"\n"
-				   "hardware: \"x86\"\n"
-				   "version: 3\n"
-				   "# the seed's mount, as given\n"
-				   "mounts {\n"
-				   "image_file: \"enc_root\"\n"
-				   "mount_point: \"/\"\n"
-				   "fs_type: \"ext4\"\n"
-				   "mount_type: EMPTY\n"
-				   "}\n"
-				   "mounts: { image_file: 'root' mount_point: \"/\" fs_type: \"squashfs\" "
-				   "mount_type: SHARED image_size: 4096 "
-				   "image_sha2_256: \"ab\" \"cd\" }\n"
-				   "init_param: [\"--a\", \"b\\tc\\x41\\101\"]\n"
-				   "description { en: \"Debian\" de: \"Debian \\303\\244\" }\n"
-				   "icon: \"\\000\\377\\n\"\n";
+	static const char text[] =
+		"name: \"debos\"\n"
+		"hardware: \"x86\"\n"
+		"version: 3\n"
+		"# the seed's mount, as given\n"
+		"mounts {\n"
+		"image_file: \"enc_root\"\n"
+		"mount_point: \"/\"\n"
+		"fs_type: \"ext4\"\n"
+		"mount_type: EMPTY\n"
+		"}\n"
+		"mounts: { image_file: 'root' mount_point: \"/\" fs_type: \"squashfs\" "
+		"mount_type: SHARED image_size: 4096 "
+		"image_sha2_256: \"ab\" \"cd\" }\n"
+		"init_param: [\"--a\", \"b\\tc\\x41\\101\"]\n"
+		"description { en: \"Debian\" de: \"Debian \\303\\244\" }\n"
+		"icon: \"\\000\\377\\n\"\n";
 	GuestOSConfig *g = (GuestOSConfig *)parse_ok(&guest_osconfig__descriptor, text);
 
 	(void)state;
@@ -180,18 +181,22 @@ static void test_bad_configs_name_line_and_field(void **state)
 	char deep[400];
 
 	(void)state;
-	parse_fails(d, "name: \"a\"\nguest_os: \"b\"\ncolour: 1\n", "t.conf:3: unknown field 'colour'");
+	parse_fails(d, "name: \"a\"\nguest_os: \"b\"\ncolour: 1\n",
+		    "t.conf:3: unknown field 'colour'");
 	parse_fails(d, "name: \"a\"\nguest_os: \"b\"\n", "required field 'color' is missing");
 	parse_fails(d, "guest_os: \"b\" color: 1", "required field 'name'");
-	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 1\n\ntype: VM", "t.conf:3: field 'type': 'VM'");
+	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 1\n\ntype: VM",
+		    "t.conf:3: field 'type': 'VM'");
 	parse_fails(d, "name: \"a\" name: \"b\"", "field 'name' given twice");
-	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 4294967296", "field 'color': 4294967296 is out of range");
+	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 4294967296",
+		    "field 'color': 4294967296 is out of range");
 	parse_fails(d, "name: \"a\" guest_os: \"b\" color: -1", "field 'color': -1 is negative");
 	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 12abc", "'12abc' is not an integer");
 	parse_fails(d, "name: \"a\nguest_os: \"b\"", "t.conf:1: unterminated string");
 	parse_fails(d, "name: a", "field 'name': expected a quoted string");
 	parse_fails(d, "name \"a\"", "field 'name': expected ':'");
-	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 1 userns: maybe", "'maybe' is not true or false");
+	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 1 userns: maybe",
+		    "'maybe' is not true or false");
 	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 1 vtpm { state_path: \"x\"",
 		    "ContainerVtpm: missing '}'");
 	parse_fails(d, "name: \"a\" guest_os: \"b\" color: 1 vtpm { }",

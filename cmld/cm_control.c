@@ -1,0 +1,1089 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket: a Unix stream socket (mode 0600; peers must be root or
+ * cmld's own user, checked with SO_PEERCRED).  Each message is a 4-byte
+ * big-endian length and a packed ControllerToDaemon; each answer a
+ * DaemonToController framed the same way.  CONTAINER_EXEC_CMD turns the
+ * connection into a terminal session: EXEC_OUTPUT messages carry what the
+ * command writes, EXEC_INPUT what the user types, EXEC_END its exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cm_device.h"
+#include "cmld.h"
+#include "err.h"
+#include "fileio.h"
+#include "pbtext.h"
+
+#define FRAME_MAX (8u << 20)
+#define MAX_CONNS 64
+
+struct cm_conn {
+	int fd;
+	uint8_t hdr[4];
+	size_t hdr_len;
+	uint8_t *body;
+	size_t body_len, body_want;
+	/* exec session */
+	int pty_master;
+	pid_t exec_pid;
+	int exec_status;
+	bool exec_done;
+	bool pty_hup; /* the command's side of the terminal is closed */
+	bool dead;
+	struct cm_conn *next;
+};
+
+typedef DaemonToController Reply;
+
+/* ---- sending ---- */
+
+static int send_frame(int fd, const uint8_t *data, size_t len)
+{
+	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			  (uint8_t)len};
+	const uint8_t *parts[2] = {hdr, data};
+	size_t sizes[2] = {4, len};
+
+	for (int i = 0; i < 2; i++) {
+		size_t off = 0;
+		while (off < sizes[i]) {
+			ssize_t n = send(fd, parts[i] + off, sizes[i] - off, MSG_NOSIGNAL);
+			if (n < 0 && errno == EAGAIN) {
+				struct pollfd p = {.fd = fd, .events = POLLOUT};
+				if (poll(&p, 1, 5000) <= 0)
+					return -ETIMEDOUT;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			off += (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static void reply_send(struct cm_conn *conn, const Reply *m)
+{
+	size_t len = daemon_to_controller__get_packed_size(m);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf) {
+		conn->dead = true;
+		return;
+	}
+	daemon_to_controller__pack(m, buf);
+	if (send_frame(conn->fd, buf, len) < 0)
+		conn->dead = true;
+	free(buf);
+}
+
+static void respond(struct cm_conn *conn, DaemonToController__Response response, const char *reason)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+
+	m.code = DAEMON_TO_CONTROLLER__CODE__RESPONSE;
+	m.has_response = 1;
+	m.response = response;
+	if (reason)
+		m.reason = (char *)reason;
+	reply_send(conn, &m);
+}
+
+static void respond_result(struct cm_conn *conn, int r)
+{
+	if (r < 0)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+	else
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK, NULL);
+}
+
+/* ---- commands ---- */
+
+static bool allowed_when_provisioned(ControllerToDaemon__Command cmd)
+{
+	switch (cmd) {
+	case CONTROLLER_TO_DAEMON__COMMAND__LIST_CONTAINERS:
+	case CONTROLLER_TO_DAEMON__COMMAND__LIST_GUESTOS_CONFIGS:
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_STATUS:
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_CONFIG:
+	case CONTROLLER_TO_DAEMON__COMMAND__CREATE_CONTAINER:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_START:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_STOP:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UPDATE_CONFIG:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_CHANGE_TOKEN_PIN:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_LIST_IFACES:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_CMLD_HANDLES_PIN:
+	case CONTROLLER_TO_DAEMON__COMMAND__REBOOT_DEVICE:
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_PROVISIONED:
+	case CONTROLLER_TO_DAEMON__COMMAND__PUSH_GUESTOS_CONFIG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void fill_status(ContainerStatus *s, const struct cm_container *c)
+{
+	container_status__init(s);
+	s->uuid = (char *)c->uuid;
+	s->name = c->config->name;
+	s->type = c->config->type;
+	s->state = c->state;
+	s->uptime = c->started ? (uint64_t)(time(NULL) - c->started) : 0;
+	s->created = (uint64_t)c->created;
+	s->guestos = c->config->guest_os;
+	s->trust_level = c->trust;
+	s->cryptfs_mode = CRYPTFS_MODE__NOT_IMPLEMENTED;
+}
+
+/* The containers a request names (all when it names none); NULL entries end it. */
+static int resolve(struct cmld *d, const ControllerToDaemon *req, struct cm_container ***ret,
+		   size_t *ret_n, bool all_if_none)
+{
+	struct cm_container **list;
+	size_t n = 0, cap = req->n_container_uuids;
+
+	if (!cap && all_if_none)
+		for (struct cm_container *c = d->containers; c; c = c->next)
+			cap++;
+	list = calloc(cap + 1, sizeof(*list));
+	if (!list)
+		return err_set(-ENOMEM, "out of memory");
+	if (!req->n_container_uuids && all_if_none) {
+		for (struct cm_container *c = d->containers; c; c = c->next)
+			list[n++] = c;
+	}
+	for (size_t i = 0; i < req->n_container_uuids; i++) {
+		struct cm_container *c = cm_container_find(d, req->container_uuids[i]);
+		if (!c) {
+			free(list);
+			return err_set(-ENOENT, "no container '%s'", req->container_uuids[i]);
+		}
+		list[n++] = c;
+	}
+	if (!n && !all_if_none) {
+		free(list);
+		return err_set(-EINVAL, "no container given");
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+static void cmd_list(struct cmld *d, struct cm_conn *conn)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	char *uuids[4096];
+	size_t n = 0;
+
+	for (struct cm_container *c = d->containers; c && n < 4096; c = c->next)
+		uuids[n++] = c->uuid;
+	m.code = DAEMON_TO_CONTROLLER__CODE__CONTAINERS_LIST;
+	m.n_container_uuids = n;
+	m.container_uuids = uuids;
+	reply_send(conn, &m);
+}
+
+static void cmd_status(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	struct cm_container **list;
+	size_t n;
+
+	if (resolve(d, req, &list, &n, true) < 0) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	ContainerStatus *st = calloc(n + 1, sizeof(*st));
+	ContainerStatus **ptrs = calloc(n + 1, sizeof(*ptrs));
+	if (st && ptrs) {
+		for (size_t i = 0; i < n; i++) {
+			fill_status(&st[i], list[i]);
+			ptrs[i] = &st[i];
+		}
+		m.code = DAEMON_TO_CONTROLLER__CODE__CONTAINER_STATUS;
+		m.n_container_status = n;
+		m.container_status = ptrs;
+		reply_send(conn, &m);
+	}
+	free(st);
+	free(ptrs);
+	free(list);
+}
+
+static void send_configs(struct cm_conn *conn, struct cm_container **list, size_t n)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	ContainerConfig **cfgs = calloc(n + 1, sizeof(*cfgs));
+	char **uuids = calloc(n + 1, sizeof(*uuids));
+
+	if (cfgs && uuids) {
+		for (size_t i = 0; i < n; i++) {
+			cfgs[i] = list[i]->config;
+			uuids[i] = list[i]->uuid;
+		}
+		m.code = DAEMON_TO_CONTROLLER__CODE__CONTAINER_CONFIG;
+		m.n_container_configs = n;
+		m.container_configs = cfgs;
+		m.n_container_uuids = n;
+		m.container_uuids = uuids;
+		reply_send(conn, &m);
+	}
+	free(cfgs);
+	free(uuids);
+}
+
+static void cmd_config(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
+{
+	struct cm_container **list;
+	size_t n;
+
+	if (resolve(d, req, &list, &n, true) < 0) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	send_configs(conn, list, n);
+	free(list);
+}
+
+static void cmd_list_guestos(struct cmld *d, struct cm_conn *conn)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	GuestOSConfig **list = NULL;
+	size_t n = 0;
+
+	cm_guestos_list(d, &list, &n);
+	m.code = DAEMON_TO_CONTROLLER__CODE__GUESTOS_CONFIGS_LIST;
+	m.n_guestos_configs = n;
+	m.guestos_configs = list;
+	reply_send(conn, &m);
+	for (size_t i = 0; i < n; i++)
+		protobuf_c_message_free_unpacked(&list[i]->base, NULL);
+	free(list);
+}
+
+/* Parses (and, when signed, verifies) a container config sent by control. */
+static int config_from_request(struct cmld *d, const ControllerToDaemon *req, ContainerConfig **ret)
+{
+	ProtobufCMessage *m;
+	GuestOSConfig *g;
+	int r;
+
+	if (!req->has_container_config_file)
+		return err_set(-EINVAL, "no container config given");
+	if (req->has_container_config_signature != req->has_container_config_certificate)
+		return err_set(-EINVAL, "a signed config needs both signature and certificate");
+	if (req->has_container_config_signature &&
+	    (r = cm_signature_verify(d, req->container_config_file.data,
+				     req->container_config_file.len,
+				     req->container_config_signature.data,
+				     req->container_config_signature.len,
+				     req->container_config_certificate.data,
+				     req->container_config_certificate.len)) < 0)
+		return err_wrap(r, "container config");
+	if ((r = pbtext_parse(&container_config__descriptor,
+			      (const char *)req->container_config_file.data,
+			      req->container_config_file.len, "container config", &m)) < 0)
+		return r;
+	*ret = (ContainerConfig *)m;
+	if (!(g = cm_guestos_load(d, (*ret)->guest_os))) {
+		r = err_set(-ENOENT, "GuestOS '%s' is not installed", (*ret)->guest_os);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return r;
+	}
+	protobuf_c_message_free_unpacked(&g->base, NULL);
+	return 0;
+}
+
+static int write_signature_files(struct cmld *d, const char *uuid, const ControllerToDaemon *req)
+{
+	char path[4096];
+	int r;
+
+	if (!req->has_container_config_signature)
+		return 0;
+	cm_store_path(d, path, sizeof(path), "containers/%s.sig", uuid);
+	if ((r = file_write_atomic(path, req->container_config_signature.data,
+				   req->container_config_signature.len, 0600)) < 0)
+		return r;
+	cm_store_path(d, path, sizeof(path), "containers/%s.cert", uuid);
+	return file_write_atomic(path, req->container_config_certificate.data,
+				 req->container_config_certificate.len, 0600);
+}
+
+static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
+{
+	ContainerConfig *cfg;
+	char uuid[CM_UUID_LEN + 1], path[4096], created[32];
+	int r;
+
+	if ((r = config_from_request(d, req, &cfg)) < 0) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	if ((r = cm_uuid_random(uuid)) < 0)
+		goto fail;
+	cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
+	if (mkdir(path, 0700) < 0) {
+		r = err_set(-errno, "mkdir %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
+	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
+	if ((r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
+	    (r = cm_token_create(d, uuid)) < 0 || (r = write_signature_files(d, uuid, req)) < 0 ||
+	    (r = cm_store_save_config(d, uuid, cfg)) < 0 ||
+	    (r = cm_store_load_containers(d, true)) < 0)
+		goto fail;
+	protobuf_c_message_free_unpacked(&cfg->base, NULL);
+	struct cm_container *c = cm_container_find(d, uuid);
+	if (!c) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, "created, but not loaded");
+		return;
+	}
+	log_info("container %s (%s) created", c->config->name, uuid);
+	send_configs(conn, &c, 1);
+	return;
+fail:
+	protobuf_c_message_free_unpacked(&cfg->base, NULL);
+	respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+}
+
+static int container_remove(struct cmld *d, struct cm_container *c)
+{
+	static const char *const files[] = {"containers/%s.conf", "containers/%s.sig",
+					    "containers/%s.cert", "tokens/%s.p12"};
+	char path[4096];
+	int r;
+
+	if (c->state != CONTAINER_STATE__STOPPED)
+		return err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
+			       cm_state_name(c->state));
+	/* the config first: a crash half way leaves no half container behind */
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		cm_store_path(d, path, sizeof(path), files[i], c->uuid);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return err_set(-errno, "unlink %s: %s", path, strerror(errno));
+	}
+	cm_store_path(d, path, sizeof(path), "containers/%s", c->uuid);
+	r = cm_rmtree(path);
+	log_info("container %s (%s) removed", c->config->name, c->uuid);
+	cm_container_unlink(d, c);
+	cm_container_free(c);
+	return r;
+}
+
+static void cmd_wipe_device(struct cmld *d, struct cm_conn *conn)
+{
+	int r = 0;
+
+	for (struct cm_container *c = d->containers; c; c = c->next)
+		if (c->state != CONTAINER_STATE__STOPPED) {
+			r = err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
+				    cm_state_name(c->state));
+			respond_result(conn, r);
+			return;
+		}
+	while (d->containers && r == 0)
+		r = container_remove(d, d->containers);
+	respond_result(conn, r);
+}
+
+static const char *start_pin(const ControllerToDaemon *req)
+{
+	if (req->container_start_params && req->container_start_params->key)
+		return req->container_start_params->key;
+	return req->device_pin;
+}
+
+/*
+ * Checks the container's token.  Returns 0, or answers @wrong / LOCKED_TILL_REBOOT
+ * itself and returns < 0.
+ */
+static int token_gate(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+		      const char *pin, DaemonToController__Response wrong)
+{
+	switch (c->config->token_type) {
+	case CONTAINER_TOKEN_TYPE__NONE:
+		return 0;
+	case CONTAINER_TOKEN_TYPE__SOFT:
+		break;
+	default:
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL,
+			"token types USB and PKCS11 are not supported");
+		return -ENOTSUP;
+	}
+	if (c->pin_failures >= CM_TOKEN_MAX_TRIES) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_LOCKED_TILL_REBOOT,
+			"too many wrong PINs");
+		return -EPERM;
+	}
+	int r = cm_token_check(d, c->uuid, pin);
+	if (r == 0) {
+		c->pin_failures = 0;
+		return 0;
+	}
+	if (r == -EACCES && ++c->pin_failures >= CM_TOKEN_MAX_TRIES) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_LOCKED_TILL_REBOOT,
+			"too many wrong PINs");
+		return r;
+	}
+	if (r == -EACCES) {
+		respond(conn, wrong, "wrong PIN");
+		return r;
+	}
+	respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL, err_msg());
+	return r;
+}
+
+static void cmd_start(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+		      const ControllerToDaemon *req)
+{
+	bool setup = req->container_start_params && req->container_start_params->setup;
+	int r;
+
+	if (c->state != CONTAINER_STATE__STOPPED) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EEXIST,
+			cm_state_name(c->state));
+		return;
+	}
+	if (token_gate(d, conn, c, start_pin(req),
+		       DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_PASSWD_WRONG) < 0)
+		return;
+	r = cm_container_start(d, c, setup);
+	if (r < 0)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL, err_msg());
+	else
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_OK, NULL);
+}
+
+static void cmd_stop(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+		     const ControllerToDaemon *req)
+{
+	if (c->state == CONTAINER_STATE__STOPPED || c->state == CONTAINER_STATE__SHUTTING_DOWN) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_FAILED_NOT_RUNNING,
+			cm_state_name(c->state));
+		return;
+	}
+	if (token_gate(d, conn, c, start_pin(req),
+		       DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_PASSWD_WRONG) < 0)
+		return;
+	if (cm_container_stop(d, c) < 0)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_FAILED_NOT_RUNNING,
+			err_msg());
+	else
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK, NULL);
+}
+
+static void cmd_change_pin(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+			   const ControllerToDaemon *req)
+{
+	int r;
+
+	if (c->config->token_type != CONTAINER_TOKEN_TYPE__SOFT) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_FAILED,
+			"the container has no softtoken");
+		return;
+	}
+	if (c->pin_failures >= CM_TOKEN_MAX_TRIES) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_LOCKED_TILL_REBOOT,
+			"too many wrong PINs");
+		return;
+	}
+	r = cm_token_change_pin(d, c->uuid, req->device_pin, req->device_newpin);
+	if (r == -EACCES)
+		c->pin_failures++;
+	if (r < 0)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_FAILED, err_msg());
+	else
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_SUCCESSFUL, NULL);
+}
+
+static int strv_add(char ***v, size_t *n, const char *s)
+{
+	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!grown || !(grown[*n] = strdup(s))) {
+		if (grown)
+			*v = grown;
+		return err_set(-ENOMEM, "out of memory");
+	}
+	*v = grown;
+	(*n)++;
+	return 0;
+}
+
+static void strv_del(char **v, size_t *n, const char *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(v[i], s)) {
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+			(*n)--;
+			return;
+		}
+}
+
+static void cmd_iface(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+		      const ControllerToDaemon *req, bool assign)
+{
+	const AssignInterfaceParams *p = req->assign_iface_params;
+	int r;
+
+	if (!p || !p->iface_name) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, "no interface given");
+		return;
+	}
+	r = cm_net_iface_move(d, c, p->iface_name, assign);
+	if (r == 0) {
+		if (assign)
+			r = strv_add(&c->ifaces, &c->n_ifaces, p->iface_name);
+		else
+			strv_del(c->ifaces, &c->n_ifaces, p->iface_name);
+	}
+	if (r == 0 && p->persistent) {
+		if (assign)
+			r = strv_add(&c->config->net_ifaces, &c->config->n_net_ifaces, p->iface_name);
+		else
+			strv_del(c->config->net_ifaces, &c->config->n_net_ifaces, p->iface_name);
+		if (r == 0)
+			r = cm_store_save_config(d, c->uuid, c->config);
+	}
+	respond_result(conn, r);
+}
+
+static void cmd_ifaces(struct cm_conn *conn, struct cm_container *c)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	char **names = calloc(c->config->n_net_ifaces + c->n_ifaces + 1, sizeof(*names));
+	size_t n = 0;
+
+	if (!names)
+		return;
+	for (size_t i = 0; i < c->config->n_net_ifaces; i++)
+		names[n++] = c->config->net_ifaces[i];
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= !strcmp(names[k], c->ifaces[i]);
+		if (!dup)
+			names[n++] = c->ifaces[i];
+	}
+	m.code = DAEMON_TO_CONTROLLER__CODE__CONTAINER_IFACES;
+	m.n_container_ifaces = n;
+	m.container_ifaces = names;
+	reply_send(conn, &m);
+	free(names);
+}
+
+static void cmd_update_config(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+			      const ControllerToDaemon *req)
+{
+	ContainerConfig *cfg;
+	int r = config_from_request(d, req, &cfg);
+
+	if (r == 0) {
+		r = cm_store_save_config(d, c->uuid, cfg);
+		if (r == 0)
+			r = write_signature_files(d, c->uuid, req);
+		protobuf_c_message_free_unpacked(&cfg->base, NULL);
+	}
+	respond_result(conn, r);
+}
+
+static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
+		     const ControllerToDaemon *req)
+{
+	int master, slave;
+	char **argv;
+	pid_t pid;
+
+	if (!req->exec_command || conn->exec_pid) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+			req->exec_command ? "a command already runs on this connection"
+					  : "no command given");
+		return;
+	}
+	argv = calloc(req->n_exec_args + 2, sizeof(*argv));
+	if (!argv)
+		return;
+	argv[0] = req->exec_command;
+	for (size_t i = 0; i < req->n_exec_args; i++)
+		argv[i + 1] = req->exec_args[i];
+	if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
+		free(argv);
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, strerror(errno));
+		return;
+	}
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+	int r = cm_container_exec(d, c, argv, slave, &pid);
+	close(slave);
+	free(argv);
+	if (r < 0) {
+		close(master);
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	conn->pty_master = master;
+	conn->exec_pid = pid;
+	conn->exec_done = false;
+}
+
+static void cmd_exec_input(struct cm_conn *conn, const ControllerToDaemon *req)
+{
+	if (conn->pty_master < 0 || !req->exec_input)
+		return;
+	if (fd_write_all(conn->pty_master, req->exec_input, strlen(req->exec_input)) < 0)
+		log_debug("exec input: %s", err_msg());
+}
+
+/* Commands that take one container. */
+static void handle_container_cmd(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
+{
+	struct cm_container **list, *c;
+	size_t n;
+	int r;
+
+	if (resolve(d, req, &list, &n, false) < 0) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	c = list[0];
+	free(list);
+	switch (req->command) {
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_START:
+		cmd_start(d, conn, c, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_STOP:
+		cmd_stop(d, conn, c, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_FREEZE:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UNFREEZE:
+		r = cm_container_freeze(d, c,
+					req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_FREEZE);
+		respond_result(conn, r);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_WIPE:
+		respond_result(conn, cm_container_wipe(d, c));
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ALLOWAUDIO:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_DENYAUDIO:
+		c->allow_audio = req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ALLOWAUDIO;
+		respond_result(conn, 0);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ASSIGNIFACE:
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UNASSIGNIFACE:
+		cmd_iface(d, conn, c, req,
+			  req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ASSIGNIFACE);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_LIST_IFACES:
+		cmd_ifaces(conn, c);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_EXEC_CMD:
+		cmd_exec(d, conn, c, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UPDATE_CONFIG:
+		cmd_update_config(d, conn, c, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_CHANGE_TOKEN_PIN:
+		cmd_change_pin(d, conn, c, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__REMOVE_CONTAINER:
+		respond_result(conn, container_remove(d, c));
+		break;
+	default:
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_UNSUPPORTED, NULL);
+	}
+}
+
+static void cmd_reboot(struct cmld *d, struct cm_conn *conn)
+{
+	for (struct cm_container *c = d->containers; c; c = c->next)
+		if (c->init_pid && c->state != CONTAINER_STATE__SHUTTING_DOWN)
+			cm_container_stop(d, c);
+	d->rebooting = true;
+	respond_result(conn, 0);
+}
+
+void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	int r;
+
+	err_clear();
+	if (d->provisioned && !allowed_when_provisioned(req->command)) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_UNSUPPORTED,
+			"not allowed once the device is provisioned");
+		return;
+	}
+	switch (req->command) {
+	case CONTROLLER_TO_DAEMON__COMMAND__LIST_CONTAINERS:
+		cmd_list(d, conn);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__LIST_GUESTOS_CONFIGS:
+		cmd_list_guestos(d, conn);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_STATUS:
+		cmd_status(d, conn, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_CONFIG:
+		cmd_config(d, conn, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__PUSH_GUESTOS_CONFIG:
+		r = cm_guestos_push(d, req->guestos_config_file.data, req->guestos_config_file.len,
+				    req->guestos_config_signature.data,
+				    req->guestos_config_signature.len,
+				    req->guestos_config_certificate.data,
+				    req->guestos_config_certificate.len);
+		respond(conn,
+			r < 0 ? DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_FAILED
+			      : DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_COMPLETED,
+			r < 0 ? err_msg() : NULL);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__RELOAD_CONTAINERS:
+		respond_result(conn, cm_store_load_containers(d, true));
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CREATE_CONTAINER:
+		cmd_create(d, conn, req);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__REGISTER_LOCALCA:
+	case CONTROLLER_TO_DAEMON__COMMAND__REGISTER_NEWCA:
+		r = req->has_guestos_rootcert
+			    ? cm_ca_register(d, req->guestos_rootcert.data, req->guestos_rootcert.len)
+			    : err_set(-EINVAL, "no certificate given");
+		respond(conn,
+			r < 0 ? DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_REGISTER_CA_ERROR
+			      : DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_REGISTER_CA_OK,
+			r < 0 ? err_msg() : NULL);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__REMOVE_GUESTOS:
+		respond_result(conn, req->guestos_name ? cm_guestos_remove(d, req->guestos_name)
+						       : err_set(-EINVAL, "no GuestOS name given"));
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__WIPE_DEVICE:
+		cmd_wipe_device(d, conn);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__REBOOT_DEVICE:
+		cmd_reboot(d, conn);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__SET_PROVISIONED:
+		respond_result(conn, cm_set_provisioned(d));
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_PROVISIONED:
+		m.code = DAEMON_TO_CONTROLLER__CODE__DEVICE_PROVISIONED_STATE;
+		m.has_device_is_provisioned = 1;
+		m.device_is_provisioned = d->provisioned;
+		reply_send(conn, &m);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__PULL_DEVICE_CSR: {
+		uint8_t *csr;
+		size_t len;
+		if ((r = cm_device_csr(d, &csr, &len)) < 0) {
+			respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__DEVICE_PROVISIONING_ERROR,
+				err_msg());
+			break;
+		}
+		m.code = DAEMON_TO_CONTROLLER__CODE__DEVICE_CSR;
+		m.has_device_csr = 1;
+		m.device_csr.data = csr;
+		m.device_csr.len = len;
+		reply_send(conn, &m);
+		free(csr);
+		break;
+	}
+	case CONTROLLER_TO_DAEMON__COMMAND__PUSH_DEVICE_CERT:
+		r = req->has_device_cert
+			    ? cm_device_cert_push(d, req->device_cert.data, req->device_cert.len)
+			    : err_set(-EINVAL, "no certificate given");
+		respond(conn,
+			r < 0 ? DAEMON_TO_CONTROLLER__RESPONSE__DEVICE_CERT_ERROR
+			      : DAEMON_TO_CONTROLLER__RESPONSE__DEVICE_CERT_OK,
+			r < 0 ? err_msg() : NULL);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_CMLD_HANDLES_PIN:
+		m.code = DAEMON_TO_CONTROLLER__CODE__CONTAINER_CMLD_HANDLES_PIN;
+		m.has_container_cmld_handles_pin = 1;
+		m.container_cmld_handles_pin = 0;
+		reply_send(conn, &m);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_EXEC_INPUT:
+		cmd_exec_input(conn, req);
+		break;
+	default:
+		handle_container_cmd(d, conn, req);
+	}
+}
+
+/* ---- connections and the poll loop ---- */
+
+int cm_control_listen(struct cmld *d)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char dir[sizeof(addr.sun_path)];
+	int fd;
+
+	if (strlen(d->socket_path) >= sizeof(addr.sun_path))
+		return err_set(-ENAMETOOLONG, "socket path too long: %s", d->socket_path);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", d->socket_path);
+	snprintf(dir, sizeof(dir), "%s", d->socket_path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return err_set(-errno, "mkdir %s: %s", dir, strerror(errno));
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set(-errno, "socket: %s", strerror(errno));
+	unlink(d->socket_path);
+	mode_t old = umask(0177); /* the socket is born 0600 */
+	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old);
+	if (r < 0 || listen(fd, 16) < 0) {
+		r = err_set(-errno, "%s: %s", d->socket_path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	d->listen_fd = fd;
+	return 0;
+}
+
+static void conn_accept(struct cmld *d)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	size_t n = 0;
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		log_warn("control: refused a peer with uid %d", (int)cred.uid);
+		close(fd);
+		return;
+	}
+	for (struct cm_conn *c = d->conns; c; c = c->next)
+		n++;
+	struct cm_conn *c = n < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->pty_master = -1;
+	c->next = d->conns;
+	d->conns = c;
+}
+
+static void conn_free(struct cm_conn *c)
+{
+	close(c->fd);
+	if (c->pty_master >= 0)
+		close(c->pty_master);
+	if (c->exec_pid > 0 && !c->exec_done)
+		kill(c->exec_pid, SIGKILL);
+	if (c->body)
+		OPENSSL_cleanse(c->body, c->body_len); /* may hold a PIN */
+	free(c->body);
+	free(c);
+}
+
+/* Reads what is there; handles each complete frame. */
+static void conn_readable(struct cmld *d, struct cm_conn *c)
+{
+	for (;;) {
+		ssize_t n;
+		if (c->hdr_len < 4) {
+			n = recv(c->fd, c->hdr + c->hdr_len, 4 - c->hdr_len, 0);
+		} else {
+			n = recv(c->fd, c->body + c->body_len, c->body_want - c->body_len, 0);
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			c->dead = true;
+			return;
+		}
+		if (c->hdr_len < 4) {
+			c->hdr_len += (size_t)n;
+			if (c->hdr_len < 4)
+				continue;
+			c->body_want = (size_t)c->hdr[0] << 24 | (size_t)c->hdr[1] << 16 |
+				       (size_t)c->hdr[2] << 8 | c->hdr[3];
+			if (c->body_want > FRAME_MAX) {
+				respond(c, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+					"message too large");
+				c->dead = true;
+				return;
+			}
+			c->body = malloc(c->body_want ? c->body_want : 1);
+			c->body_len = 0;
+			if (!c->body) {
+				c->dead = true;
+				return;
+			}
+		} else {
+			c->body_len += (size_t)n;
+		}
+		if (c->hdr_len == 4 && c->body_len == c->body_want) {
+			ControllerToDaemon *req =
+				controller_to_daemon__unpack(NULL, c->body_len, c->body);
+			if (!req)
+				respond(c, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+					"malformed control message");
+			else
+				cm_control_handle(d, c, req);
+			if (req)
+				controller_to_daemon__free_unpacked(req, NULL);
+			OPENSSL_cleanse(c->body, c->body_len);
+			free(c->body);
+			c->body = NULL;
+			c->hdr_len = c->body_len = c->body_want = 0;
+			if (c->dead)
+				return;
+		}
+	}
+}
+
+static void exec_forward_output(struct cm_conn *c)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+
+	while ((n = read(c->pty_master, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		Reply m = DAEMON_TO_CONTROLLER__INIT;
+		m.code = DAEMON_TO_CONTROLLER__CODE__EXEC_OUTPUT;
+		m.has_exec_output = 1;
+		m.exec_output.data = buf;
+		m.exec_output.len = (size_t)n;
+		reply_send(c, &m);
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN))
+		c->pty_hup = true; /* EIO: every holder of the terminal is gone */
+}
+
+static void exec_finish(struct cm_conn *c)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	char reason[64];
+
+	exec_forward_output(c);
+	close(c->pty_master);
+	c->pty_master = -1;
+	m.code = DAEMON_TO_CONTROLLER__CODE__EXEC_END;
+	m.has_exec_exit_status = 1;
+	m.exec_exit_status = WIFEXITED(c->exec_status) ? WEXITSTATUS(c->exec_status) : 128;
+	snprintf(reason, sizeof(reason), "exit status %d", m.exec_exit_status);
+	m.exec_end_reason = reason;
+	reply_send(c, &m);
+	c->exec_pid = 0;
+	c->pty_hup = false;
+}
+
+/* SIGCHLD: container inits, exec sessions, and helpers. */
+static void reap_children(struct cmld *d)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			d->quit = true;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (struct cm_container *c = d->containers; c; c = c->next) {
+			if (c->init_pid == pid)
+				cm_container_reaped(d, c, status);
+			else if (c->vtpm_pid == pid)
+				c->vtpm_pid = 0;
+		}
+		for (struct cm_conn *c = d->conns; c; c = c->next)
+			if (c->exec_pid == pid) {
+				c->exec_status = status;
+				c->exec_done = true;
+			}
+	}
+}
+
+int cm_control_poll(struct cmld *d, int timeout_ms)
+{
+	struct pollfd fds[2 + 2 * MAX_CONNS];
+	struct cm_conn *owners[2 + 2 * MAX_CONNS];
+	nfds_t n = 0;
+
+	fds[n++] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
+	fds[n++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
+	for (struct cm_conn *c = d->conns; c; c = c->next) {
+		owners[n] = c;
+		fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+		if (c->pty_master >= 0 && !c->pty_hup) {
+			owners[n] = c;
+			fds[n++] = (struct pollfd){.fd = c->pty_master, .events = POLLIN};
+		}
+	}
+	if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
+		return err_set(-errno, "poll: %s", strerror(errno));
+	if (fds[1].revents)
+		reap_children(d);
+	for (nfds_t i = 2; i < n; i++) {
+		struct cm_conn *c = owners[i];
+		if (!fds[i].revents || c->dead)
+			continue;
+		if (fds[i].fd == c->fd)
+			conn_readable(d, c);
+		else if (fds[i].fd == c->pty_master)
+			exec_forward_output(c);
+	}
+	for (struct cm_conn *c = d->conns; c; c = c->next)
+		if (c->exec_pid && c->exec_done)
+			exec_finish(c);
+	if (fds[0].revents)
+		conn_accept(d);
+	for (struct cm_conn **p = &d->conns; *p;) {
+		if ((*p)->dead) {
+			struct cm_conn *dead = *p;
+			*p = dead->next;
+			conn_free(dead);
+		} else {
+			p = &(*p)->next;
+		}
+	}
+	return 0;
+}
+
+void cm_control_close(struct cmld *d)
+{
+	while (d->conns) {
+		struct cm_conn *c = d->conns;
+		d->conns = c->next;
+		conn_free(c);
+	}
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		unlink(d->socket_path);
+	}
+}

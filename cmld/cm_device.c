@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provisioning: pull_csr answers a CSR (CN = the device UUID) for an EC P-256
+ * key that cmld makes once (tokens/device.key); push_cert takes the signed
+ * certificate back only if its key is that key and it chains to a registered
+ * CA (tokens/device.cert).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "cm_device.h"
+#include "cmld.h"
+#include "err.h"
+#include "fileio.h"
+
+static EVP_PKEY *device_key(struct cmld *d)
+{
+	char path[4096];
+	EVP_PKEY *key = NULL;
+	BIO *bio;
+	uint8_t *pem;
+	size_t len;
+
+	cm_store_path(d, path, sizeof(path), "tokens/device.key");
+	if (file_read_all(path, 1 << 16, &pem, &len) == 0) {
+		bio = BIO_new_mem_buf(pem, (int)len);
+		key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		OPENSSL_cleanse(pem, len);
+		free(pem);
+		return key;
+	}
+	if (!(key = EVP_EC_gen("P-256")))
+		return NULL;
+	bio = BIO_new(BIO_s_mem());
+	char *data;
+	if (!bio || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+		BIO_free(bio);
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	long n = BIO_get_mem_data(bio, &data);
+	if (file_write_atomic(path, data, (size_t)n, 0600) < 0) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	BIO_free(bio);
+	return key;
+}
+
+static int device_uuid(struct cmld *d, char out[CM_UUID_LEN + 1])
+{
+	char path[4096];
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	cm_store_path(d, path, sizeof(path), "tokens/device.uuid");
+	if (file_read_all(path, 64, &buf, &len) == 0 && len >= CM_UUID_LEN) {
+		memcpy(out, buf, CM_UUID_LEN);
+		out[CM_UUID_LEN] = '\0';
+		free(buf);
+		return 0;
+	}
+	if ((r = cm_uuid_random(out)) < 0)
+		return r;
+	return file_write_atomic(path, out, CM_UUID_LEN, 0600);
+}
+
+int cm_device_csr(struct cmld *d, uint8_t **ret, size_t *ret_len)
+{
+	char uuid[CM_UUID_LEN + 1], *data;
+	EVP_PKEY *key = device_key(d);
+	X509_REQ *req = X509_REQ_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	int r = -EIO;
+
+	if (!key || !req || !bio || device_uuid(d, uuid) < 0)
+		goto out;
+	X509_NAME *name = X509_REQ_get_subject_name(req);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)uuid, -1, -1, 0);
+	if (!X509_REQ_set_pubkey(req, key) || !X509_REQ_sign(req, key, EVP_sha256()) ||
+	    !PEM_write_bio_X509_REQ(bio, req))
+		goto out;
+	long n = BIO_get_mem_data(bio, &data);
+	if (!(*ret = malloc((size_t)n)))
+		goto out;
+	memcpy(*ret, data, (size_t)n);
+	*ret_len = (size_t)n;
+	r = 0;
+out:
+	if (r < 0)
+		err_set(r, "cannot make the device CSR");
+	EVP_PKEY_free(key);
+	X509_REQ_free(req);
+	BIO_free(bio);
+	return r;
+}
+
+int cm_device_cert_push(struct cmld *d, const uint8_t *pem, size_t len)
+{
+	void *leaf = NULL;
+	EVP_PKEY *key;
+	char path[4096];
+	int r;
+
+	cm_store_path(d, path, sizeof(path), "tokens/device.key");
+	if (access(path, F_OK) < 0)
+		return err_set(-ENOENT, "no device key yet: pull the CSR first");
+	if ((r = cm_cert_verify(d, pem, len, &leaf)) < 0)
+		return r;
+	key = device_key(d);
+	if (!key || EVP_PKEY_eq(key, X509_get0_pubkey(leaf)) != 1)
+		r = err_set(-EPERM, "the certificate is not for this device's key");
+	EVP_PKEY_free(key);
+	X509_free(leaf);
+	if (r < 0)
+		return r;
+	cm_store_path(d, path, sizeof(path), "tokens/device.cert");
+	return file_write_atomic(path, pem, len, 0644);
+}

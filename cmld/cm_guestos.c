@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * GuestOS store: guestos/<name>/<name>.conf + .sig + .cert and the images.
+ * A config is installed only when its signature verifies with a certificate
+ * that chains to a registered CA, it is not older than the installed one, and
+ * every image it lists has the listed size and SHA-256.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmld.h"
+#include "digest.h"
+#include "err.h"
+#include "fileio.h"
+#include "hex.h"
+#include "pbtext.h"
+
+#define GUESTOS_CONF_MAX (1u << 20)
+
+static bool name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 64 || s[0] == '.')
+		return false;
+	for (; *s; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *s))
+			return false;
+	return true;
+}
+
+/* Mounts whose image ships with the GuestOS (the rest are per container). */
+static bool mount_has_image(const GuestOSMount *m)
+{
+	return m->mount_type != GUEST_OSMOUNT__TYPE__EMPTY &&
+	       m->mount_type != GUEST_OSMOUNT__TYPE__OVERLAY_RW;
+}
+
+GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name)
+{
+	char path[4096];
+	ProtobufCMessage *m;
+
+	if (!name_ok(name))
+		return NULL;
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf", name, name);
+	if (access(path, F_OK) < 0)
+		return NULL;
+	if (pbtext_parse_file(&guest_osconfig__descriptor, path, &m) < 0)
+		return NULL;
+	return (GuestOSConfig *)m;
+}
+
+static int image_digest(const char *path, uint64_t *ret_size, uint8_t out[32])
+{
+	const struct hash_alg *alg = hash_alg_by_name("sha256");
+	uint8_t outs[1][DIGEST_MAX];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(-EINVAL, "%s: not a regular file", path);
+	}
+	r = digest_fd_multi(fd, &alg, 1, outs, NULL, NULL);
+	close(fd);
+	if (r < 0)
+		return r;
+	memcpy(out, outs[0], 32);
+	*ret_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Checks one image file against the mount's size and SHA-256. */
+static int check_image(const GuestOSMount *m, const char *path, uint8_t digest[32])
+{
+	uint8_t want[32];
+	size_t want_len;
+	uint64_t size = 0;
+	char hex[65];
+	int r;
+
+	if (!m->image_sha2_256 || hex_decode(m->image_sha2_256, want, sizeof(want), &want_len) < 0 ||
+	    want_len != 32)
+		return err_set(-EINVAL, "image '%s': no valid image_sha2_256 in the config",
+			       m->image_file);
+	if ((r = image_digest(path, &size, digest)) < 0)
+		return r;
+	if (m->has_image_size && size != m->image_size)
+		return err_set(-EBADMSG, "image '%s': %llu bytes, the config says %llu",
+			       m->image_file, (unsigned long long)size,
+			       (unsigned long long)m->image_size);
+	if (memcmp(digest, want, 32)) {
+		hex_encode(digest, 32, hex);
+		return err_set(-EBADMSG, "image '%s': SHA-256 %s, the config says %s",
+			       m->image_file, hex, m->image_sha2_256);
+	}
+	return 0;
+}
+
+int cm_guestos_check_images(struct cmld *d, const GuestOSConfig *g, uint8_t (*ret_digests)[32])
+{
+	char path[4096];
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; i < g->n_mounts; i++) {
+		const GuestOSMount *m = g->mounts[i];
+		uint8_t digest[32];
+		if (!mount_has_image(m))
+			continue;
+		cm_store_path(d, path, sizeof(path), "guestos/%s/%s.img", g->name, m->image_file);
+		if ((r = check_image(m, path, digest)) < 0)
+			return r;
+		if (ret_digests)
+			memcpy(ret_digests[k], digest, 32);
+		k++;
+	}
+	return 0;
+}
+
+/* Copies @src to @dst, both regular files. */
+static int copy_file(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
+	char buf[1 << 16];
+	ssize_t n;
+
+	if (in < 0)
+		return err_set(-errno, "%s: %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		r = err_set(-errno, "%s: %s", dst, strerror(errno));
+		close(in);
+		return r;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if ((r = fd_write_all(out, buf, (size_t)n)) < 0)
+			break;
+	}
+	if (n < 0)
+		r = err_set(-errno, "%s: %s", src, strerror(errno));
+	if (r == 0 && fsync(out) < 0)
+		r = err_set(-errno, "%s: %s", dst, strerror(errno));
+	close(in);
+	close(out);
+	return r;
+}
+
+/* The folder update_base_url names: "file:///x" or "/x". */
+static const char *image_source(const GuestOSConfig *g)
+{
+	const char *u = g->update_base_url;
+
+	if (!u)
+		return NULL;
+	if (!strncmp(u, "file://", 7))
+		return u + 7;
+	return u[0] == '/' ? u : NULL;
+}
+
+/* Fetches (when there is a source) and checks every image into "<img>.new". */
+static int stage_images(struct cmld *d, const GuestOSConfig *g)
+{
+	const char *src = image_source(g);
+	char from[4096], to[4096];
+	uint8_t digest[32];
+	int r;
+
+	if (g->update_base_url && !src)
+		return err_set(-EINVAL, "update_base_url '%s': only file:// or a folder is supported",
+			       g->update_base_url);
+	for (size_t i = 0; i < g->n_mounts; i++) {
+		const GuestOSMount *m = g->mounts[i];
+		if (!mount_has_image(m))
+			continue;
+		if (!name_ok(m->image_file))
+			return err_set(-EINVAL, "image_file '%s' is not a plain name", m->image_file);
+		cm_store_path(d, to, sizeof(to), "guestos/%s/%s.img.new", g->name, m->image_file);
+		if (src)
+			snprintf(from, sizeof(from), "%s/%s.img", src, m->image_file);
+		else
+			cm_store_path(d, from, sizeof(from), "guestos/%s/%s.img", g->name,
+				      m->image_file);
+		if ((r = copy_file(from, to)) < 0 || (r = check_image(m, to, digest)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void unstage_images(struct cmld *d, const GuestOSConfig *g, bool commit)
+{
+	char staged[4096], final[4096];
+
+	for (size_t i = 0; i < g->n_mounts; i++) {
+		const GuestOSMount *m = g->mounts[i];
+		if (!mount_has_image(m) || !name_ok(m->image_file))
+			continue;
+		cm_store_path(d, staged, sizeof(staged), "guestos/%s/%s.img.new", g->name,
+			      m->image_file);
+		cm_store_path(d, final, sizeof(final), "guestos/%s/%s.img", g->name, m->image_file);
+		if (commit)
+			rename(staged, final);
+		else
+			unlink(staged);
+	}
+}
+
+static int write_files(struct cmld *d, const char *name, const uint8_t *conf, size_t conf_len,
+		       const uint8_t *sig, size_t sig_len, const uint8_t *cert, size_t cert_len)
+{
+	char path[4096];
+	int r;
+
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.sig", name, name);
+	if ((r = file_write_atomic(path, sig, sig_len, 0644)) < 0)
+		return r;
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.cert", name, name);
+	if ((r = file_write_atomic(path, cert, cert_len, 0644)) < 0)
+		return r;
+	/* the config last: it is what makes the GuestOS installed */
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf", name, name);
+	return file_write_atomic(path, conf, conf_len, 0644);
+}
+
+static int same_as_installed(struct cmld *d, const char *name, const uint8_t *conf, size_t len)
+{
+	char path[4096];
+	uint8_t *old;
+	size_t old_len;
+	int same;
+
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf", name, name);
+	if (file_read_all(path, GUESTOS_CONF_MAX, &old, &old_len) < 0)
+		return 0;
+	same = old_len == len && !memcmp(old, conf, len);
+	free(old);
+	return same;
+}
+
+int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const uint8_t *sig,
+		    size_t sig_len, const uint8_t *cert, size_t cert_len)
+{
+	ProtobufCMessage *m;
+	GuestOSConfig *g, *old;
+	char path[4096];
+	int r;
+
+	if (!conf || !sig || !cert || !sig_len || !cert_len)
+		return err_set(-EINVAL, "a GuestOS needs its config, signature and certificate");
+	if ((r = cm_signature_verify(d, conf, conf_len, sig, sig_len, cert, cert_len)) < 0)
+		return err_wrap(r, "GuestOS config");
+	if ((r = pbtext_parse(&guest_osconfig__descriptor, (const char *)conf, conf_len,
+			      "guestos.conf", &m)) < 0)
+		return r;
+	g = (GuestOSConfig *)m;
+	if (!name_ok(g->name)) {
+		r = err_set(-EINVAL, "GuestOS name '%s' is not a plain name", g->name);
+		goto out;
+	}
+	old = cm_guestos_load(d, g->name);
+	if (old) {
+		uint64_t old_version = old->version;
+		protobuf_c_message_free_unpacked(&old->base, NULL);
+		if (g->version < old_version) {
+			r = err_set(-EPERM, "GuestOS %s version %llu is older than the installed %llu",
+				    g->name, (unsigned long long)g->version,
+				    (unsigned long long)old_version);
+			goto out;
+		}
+		if (g->version == old_version) {
+			if (same_as_installed(d, g->name, conf, conf_len))
+				r = 0; /* pushed again: nothing to do */
+			else
+				r = err_set(-EPERM,
+					    "GuestOS %s version %llu is installed with another config",
+					    g->name, (unsigned long long)old_version);
+			goto out;
+		}
+	}
+	cm_store_path(d, path, sizeof(path), "guestos/%s", g->name);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		r = err_set(-errno, "mkdir %s: %s", path, strerror(errno));
+		goto out;
+	}
+	r = stage_images(d, g);
+	if (r == 0)
+		r = write_files(d, g->name, conf, conf_len, sig, sig_len, cert, cert_len);
+	unstage_images(d, g, r == 0);
+out:
+	protobuf_c_message_free_unpacked(&g->base, NULL);
+	return r;
+}
+
+int cm_guestos_list(struct cmld *d, GuestOSConfig ***ret, size_t *ret_n)
+{
+	char path[4096];
+	GuestOSConfig **list = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	DIR *dir;
+
+	cm_store_path(d, path, sizeof(path), "guestos");
+	dir = opendir(path);
+	if (!dir)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	while ((e = readdir(dir))) {
+		GuestOSConfig *g, **grown;
+		if (e->d_name[0] == '.' || !(g = cm_guestos_load(d, e->d_name)))
+			continue;
+		grown = realloc(list, (n + 1) * sizeof(*list));
+		if (!grown) {
+			protobuf_c_message_free_unpacked(&g->base, NULL);
+			break;
+		}
+		list = grown;
+		list[n++] = g;
+	}
+	closedir(dir);
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int cm_guestos_remove(struct cmld *d, const char *name)
+{
+	char path[4096];
+
+	if (!name_ok(name))
+		return err_set(-EINVAL, "'%s' is not a GuestOS name", name);
+	for (struct cm_container *c = d->containers; c; c = c->next)
+		if (!strcmp(c->config->guest_os, name))
+			return err_set(-EBUSY, "GuestOS %s is used by container %s (%s)", name,
+				       c->config->name, c->uuid);
+	cm_store_path(d, path, sizeof(path), "guestos/%s", name);
+	if (access(path, F_OK) < 0)
+		return err_set(-ENOENT, "no GuestOS %s", name);
+	return cm_rmtree(path);
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Container networking with iproute2's ip(8): loopback up, one veth pair per
+ * vnet_config (root side if_rootns_name, generated when absent; configure:
+ * 10.233.<n>.<4i+1>/30 outside, .<4i+2> inside), and host interfaces moved in
+ * (net_ifaces at start, assign_iface at run time) and back out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmld.h"
+#include "err.h"
+
+/* Runs ip(8) with @argv, in the network namespace of @netns_pid when > 0. */
+static int ip_run(pid_t netns_pid, char *const argv[])
+{
+	int status, errp[2];
+	char msg[256] = "";
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return err_set(-errno, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return err_set(-errno, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		cm_child_reset_signals();
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(errp[1], 2);
+		if (netns_pid > 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", netns_pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+				_exit(126);
+		}
+		execvp("ip", argv);
+		_exit(127);
+	}
+	close(errp[1]);
+	n = read(errp[0], msg, sizeof(msg) - 1);
+	close(errp[0]);
+	msg[n > 0 ? n : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		char cmd[256] = "";
+		for (int i = 0; argv[i]; i++)
+			snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
+				 argv[i]);
+		return err_set(-EIO, "'%s' failed: %s", cmd, msg[0] ? msg : "no reason given");
+	}
+	return 0;
+}
+
+static bool ifname_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 15)
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ' ' || *s == ':' || (unsigned char)*s < 0x21)
+			return false;
+	return true;
+}
+
+static int veth_add(struct cm_container *c, size_t i, ContainerVnetConfig *v)
+{
+	char root_name[16], pid[16], addr_out[32], addr_in[32];
+	unsigned net = (c->uid_base >> 16) & 0xff;
+	int r;
+
+	if (!ifname_ok(v->if_name))
+		return err_set(-EINVAL, "vnet_configs: '%s' is not an interface name", v->if_name);
+	if (v->if_rootns_name && ifname_ok(v->if_rootns_name))
+		snprintf(root_name, sizeof(root_name), "%s", v->if_rootns_name);
+	else
+		snprintf(root_name, sizeof(root_name), "cml%.6s%zu", c->uuid, i);
+	snprintf(pid, sizeof(pid), "%d", c->init_pid);
+	if (v->if_mac) {
+		char *const argv[] = {"ip", "link", "add", root_name, "type", "veth", "peer",
+				      "name", v->if_name, "address", v->if_mac, "netns", pid, NULL};
+		r = ip_run(0, argv);
+	} else {
+		char *const argv[] = {"ip",   "link",	 "add",	    root_name, "type", "veth", "peer",
+				      "name", v->if_name, "netns", pid,	      NULL};
+		r = ip_run(0, argv);
+	}
+	if (r < 0)
+		return r;
+	char *const up_out[] = {"ip", "link", "set", root_name, "up", NULL};
+	char *const up_in[] = {"ip", "link", "set", v->if_name, "up", NULL};
+	if ((r = ip_run(0, up_out)) < 0)
+		return r;
+	if (!v->configure)
+		return 0;
+	snprintf(addr_out, sizeof(addr_out), "10.233.%u.%zu/30", net, 4 * i + 1);
+	snprintf(addr_in, sizeof(addr_in), "10.233.%u.%zu/30", net, 4 * i + 2);
+	char *const set_out[] = {"ip", "addr", "add", addr_out, "dev", root_name, NULL};
+	char *const set_in[] = {"ip", "addr", "add", addr_in, "dev", v->if_name, NULL};
+	if ((r = ip_run(0, set_out)) < 0 || (r = ip_run(c->init_pid, set_in)) < 0 ||
+	    (r = ip_run(c->init_pid, up_in)) < 0)
+		return r;
+	return 0;
+}
+
+int cm_net_iface_move(struct cmld *d, struct cm_container *c, const char *iface, bool into)
+{
+	char pid[16];
+
+	(void)d;
+	if (!ifname_ok(iface))
+		return err_set(-EINVAL, "'%s' is not an interface name", iface);
+	if (!c->init_pid || !c->config->netns)
+		return err_set(-ESRCH, "container %s has no network namespace running",
+			       c->config->name);
+	if (into) {
+		snprintf(pid, sizeof(pid), "%d", c->init_pid);
+		char *const argv[] = {"ip", "link", "set", "dev", (char *)iface, "netns", pid, NULL};
+		return ip_run(0, argv);
+	}
+	/* back to cmld's own namespace, seen from inside the container's */
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	char *const argv[] = {"ip", "link", "set", "dev", (char *)iface, "netns", pid, NULL};
+	return ip_run(c->init_pid, argv);
+}
+
+int cm_net_setup(struct cmld *d, struct cm_container *c)
+{
+	int r;
+
+	if (!c->config->netns)
+		return 0;
+	char *const lo[] = {"ip", "link", "set", "lo", "up", NULL};
+	if ((r = ip_run(c->init_pid, lo)) < 0)
+		return r;
+	for (size_t i = 0; i < c->config->n_vnet_configs; i++)
+		if ((r = veth_add(c, i, c->config->vnet_configs[i])) < 0)
+			return r;
+	for (size_t i = 0; i < c->config->n_net_ifaces; i++)
+		if ((r = cm_net_iface_move(d, c, c->config->net_ifaces[i], true)) < 0)
+			return r;
+	return 0;
+}

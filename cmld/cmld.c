@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* cmld: the container manager daemon (see cmld.h and README.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cmld.h"
+#include "err.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: cmld [--data-dir DIR] [--socket PATH] [--run-dir DIR]\n"
+		     "            [--stop-timeout-ms MS] [--allow-reboot] [-v]\n"
+		     "defaults: --data-dir /data/cml --socket /run/socket/cml-control "
+		     "--run-dir /run/cml --stop-timeout-ms 10000\n");
+}
+
+static bool any_running(struct cmld *d)
+{
+	for (struct cm_container *c = d->containers; c; c = c->next)
+		if (c->init_pid)
+			return true;
+	return false;
+}
+
+static int serve(struct cmld *d)
+{
+	bool stopping = false;
+
+	while (!(stopping && !any_running(d))) {
+		if ((d->quit || d->rebooting) && !stopping) {
+			log_info("stopping every container");
+			for (struct cm_container *c = d->containers; c; c = c->next)
+				if (c->init_pid && c->state != CONTAINER_STATE__SHUTTING_DOWN)
+					cm_container_stop(d, c);
+			stopping = true;
+		}
+		int timeout = cm_runtime_tick(d);
+		if (cm_control_poll(d, timeout < 0 ? 1000 : timeout) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"data-dir", required_argument, NULL, 'd'},
+		{"socket", required_argument, NULL, 's'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"stop-timeout-ms", required_argument, NULL, 't'},
+		{"allow-reboot", no_argument, NULL, 'R'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cmld d = {
+		.data_dir = "/data/cml",
+		.socket_path = "/run/socket/cml-control",
+		.run_dir = "/run/cml",
+		.stop_timeout_ms = 10000,
+		.listen_fd = -1,
+		.signal_fd = -1,
+	};
+	sigset_t mask;
+	int c, r;
+
+	log_set_prog("cmld");
+	log_set_level(LOG_LEVEL_INFO);
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': d.data_dir = optarg; break;
+		case 's': d.socket_path = optarg; break;
+		case 'r': d.run_dir = optarg; break;
+		case 't': d.stop_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'R': d.allow_reboot = true; break;
+		case 'v': log_set_level(LOG_LEVEL_DEBUG); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d.signal_fd < 0 || (r = cm_store_init(&d)) < 0 || (r = cm_runtime_init(&d)) < 0 ||
+	    (r = cm_store_load_containers(&d, false)) < 0 || (r = cm_control_listen(&d)) < 0) {
+		log_err("%s", err_msg());
+		return 1;
+	}
+	cm_runtime_cleanup_stale(&d);
+	log_info("serving %s (data in %s, %s)", d.socket_path, d.data_dir,
+		 d.provisioned ? "provisioned" : "not provisioned");
+	r = serve(&d);
+	cm_control_close(&d);
+	while (d.containers) {
+		struct cm_container *ct = d.containers;
+		d.containers = ct->next;
+		cm_container_free(ct);
+	}
+	if (r == 0 && d.rebooting) {
+		log_info("every container stopped: %s", d.allow_reboot ? "rebooting" : "exiting");
+		sync();
+		if (d.allow_reboot)
+			reboot(RB_AUTOBOOT);
+	}
+	return r < 0 ? 1 : 0;
+}

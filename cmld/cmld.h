@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmld: the container manager daemon.  One process, one poll loop; containers
+ * are addressed by UUID or name.  Modules:
+ *   cm_store    data folder layout, container configs on disk, CA store
+ *   cm_guestos  signed GuestOS configs and their images
+ *   cm_token    the per-container softtoken (PKCS#12, trust|me compatible)
+ *   cm_runtime  namespaces, mounts, cgroups, start/stop/freeze/run
+ *   cm_net      veth pairs and assigned interfaces
+ *   cm_vtpm     one swtpm per container
+ *   cm_control  the control socket and its commands
+ */
+#ifndef MEASURED_CMLD_H
+#define MEASURED_CMLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "container.pb-c.h"
+#include "control.pb-c.h"
+#include "guestos.pb-c.h"
+
+#define CM_UUID_LEN 36
+
+struct cm_exec;
+
+struct cm_container {
+	char uuid[CM_UUID_LEN + 1];
+	ContainerConfig *config; /* as loaded; update_config takes effect on reload */
+	ContainerState state;
+	ContainerTrust trust;
+	pid_t init_pid;	    /* in cmld's PID namespace, 0 when stopped */
+	int init_pidfd;	    /* -1 when stopped */
+	time_t started, created;
+	struct timespec stop_deadline; /* SIGKILL after this, when stopping */
+	bool setup_mode;
+	bool allow_audio;
+	uint32_t uid_base; /* host uid of the container's root (user namespace) */
+	char **ifaces;	   /* interfaces moved in at run time */
+	size_t n_ifaces;
+	pid_t vtpm_pid;
+	unsigned vtpm_port;
+	unsigned pin_failures;
+	struct cm_container *next;
+};
+
+struct cmld {
+	const char *data_dir;
+	const char *socket_path;
+	const char *run_dir; /* runtime state: /run/cml */
+	unsigned stop_timeout_ms;
+	bool allow_reboot;
+	bool provisioned;
+	bool quit;
+	bool rebooting; /* reboot asked: quit once every container stopped */
+	int signal_fd;	/* SIGCHLD, SIGTERM, SIGINT */
+	struct cm_container *containers;
+	int listen_fd;
+	struct cm_conn *conns;
+};
+
+/* ---- cm_store.c ---- */
+int cm_store_init(struct cmld *d);
+/* Loads every containers/<uuid>.conf; containers already known keep their runtime state. */
+int cm_store_load_containers(struct cmld *d, bool only_stopped);
+int cm_store_save_config(struct cmld *d, const char *uuid, const ContainerConfig *c);
+int cm_store_path(const struct cmld *d, char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+struct cm_container *cm_container_find(struct cmld *d, const char *uuid_or_name);
+void cm_container_free(struct cm_container *c);
+void cm_container_unlink(struct cmld *d, struct cm_container *c);
+int cm_uuid_random(char out[CM_UUID_LEN + 1]);
+int cm_set_provisioned(struct cmld *d);
+/* Removes a folder tree (no symlinks followed); missing is fine. */
+int cm_rmtree(const char *path);
+/* Adds a PEM CA certificate to the trusted store (tokens/ca). */
+int cm_ca_register(struct cmld *d, const uint8_t *pem, size_t len);
+/* Verifies @cert_pem chains to a registered CA; returns the leaf (caller frees). */
+int cm_cert_verify(struct cmld *d, const uint8_t *cert_pem, size_t len, void **ret_x509);
+/* Verifies a detached signature (SHA-256, RSA or ECDSA) of @data by a registered-CA cert. */
+int cm_signature_verify(struct cmld *d, const uint8_t *data, size_t len, const uint8_t *sig,
+			size_t sig_len, const uint8_t *cert_pem, size_t cert_len);
+
+/* ---- cm_guestos.c ---- */
+/* Installs a signed GuestOS config; images come from its update_base_url (file:// or a folder). */
+int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const uint8_t *sig,
+		    size_t sig_len, const uint8_t *cert, size_t cert_len);
+/* The installed config of @name (NULL if none); caller frees. */
+GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name);
+int cm_guestos_list(struct cmld *d, GuestOSConfig ***ret, size_t *ret_n);
+int cm_guestos_remove(struct cmld *d, const char *name);
+/* Checks every image of @g by size and SHA-256; the digests go to @ret_digests (32 each). */
+int cm_guestos_check_images(struct cmld *d, const GuestOSConfig *g, uint8_t (*ret_digests)[32]);
+
+/* ---- cm_token.c ---- */
+#define CM_TOKEN_DEFAULT_PIN "trustme"
+#define CM_TOKEN_MAX_TRIES   3
+int cm_token_create(struct cmld *d, const char *uuid);
+/* 0 when @pin opens the token, -EACCES when it does not. */
+int cm_token_check(struct cmld *d, const char *uuid, const char *pin);
+int cm_token_change_pin(struct cmld *d, const char *uuid, const char *pin, const char *newpin);
+
+/* ---- cm_runtime.c ---- */
+int cm_runtime_init(struct cmld *d);
+int cm_container_start(struct cmld *d, struct cm_container *c, bool setup);
+/* Asks init to stop; the poll loop kills it after the timeout and reaps it. */
+int cm_container_stop(struct cmld *d, struct cm_container *c);
+int cm_container_freeze(struct cmld *d, struct cm_container *c, bool freeze);
+/* Called when init exits: cleans up and sets STOPPED. */
+void cm_container_reaped(struct cmld *d, struct cm_container *c, int status);
+/* Kills what is left of containers from an earlier cmld (their cgroups). */
+void cm_runtime_cleanup_stale(struct cmld *d);
+/* Forks @argv inside @c with @pty_slave as its terminal; returns the pid. */
+int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[], int pty_slave,
+		      pid_t *ret_pid);
+/* Sends SIGKILL to containers past their stop deadline; returns ms until the next deadline. */
+int cm_runtime_tick(struct cmld *d);
+int cm_container_wipe(struct cmld *d, struct cm_container *c);
+
+/* ---- cm_net.c ---- */
+int cm_net_setup(struct cmld *d, struct cm_container *c);
+int cm_net_iface_move(struct cmld *d, struct cm_container *c, const char *iface, bool into);
+
+/* ---- cm_vtpm.c ---- */
+/* The environment that points the container's TSS at its vTPM (none without one). */
+int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_env);
+/* Starts swtpm in the container's network namespace (after clone). */
+int cm_vtpm_start(struct cmld *d, struct cm_container *c);
+void cm_vtpm_stop(struct cmld *d, struct cm_container *c);
+
+/* ---- cm_control.c ---- */
+int cm_control_listen(struct cmld *d);
+/* One pass of the poll loop over the control socket, its connections and exec sessions. */
+int cm_control_poll(struct cmld *d, int timeout_ms);
+void cm_control_close(struct cmld *d);
+/* Handles one decoded request; the answers go to @send (several for EXEC). */
+struct cm_conn;
+void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req);
+
+const char *cm_state_name(ContainerState s);
+/* In a forked child before exec: the signal mask and dispositions cmld set, undone. */
+void cm_child_reset_signals(void);
+
+#endif
