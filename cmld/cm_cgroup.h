@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct cm_cgroup {
-	char v2[1024];	     /* <v2 root>/cml/<uuid> */
+	char v2[1024];	      /* <v2 root>/cml/<uuid> */
 	char v1_memory[1024]; /* v1 memory cgroup, "" when the limit is on v2 or absent */
 };
 

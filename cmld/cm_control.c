@@ -294,12 +294,11 @@ static int config_from_request(struct cmld *d, const ControllerToDaemon *req, Co
 	if (req->has_container_config_signature != req->has_container_config_certificate)
 		return err_set(-EINVAL, "a signed config needs both signature and certificate");
 	if (req->has_container_config_signature &&
-	    (r = cm_signature_verify(d, req->container_config_file.data,
-				     req->container_config_file.len,
-				     req->container_config_signature.data,
-				     req->container_config_signature.len,
-				     req->container_config_certificate.data,
-				     req->container_config_certificate.len)) < 0)
+	    (r = cm_signature_verify(
+		     d, req->container_config_file.data, req->container_config_file.len,
+		     req->container_config_signature.data, req->container_config_signature.len,
+		     req->container_config_certificate.data,
+		     req->container_config_certificate.len)) < 0)
 		return err_wrap(r, "container config");
 	if ((r = pbtext_parse(&container_config__descriptor,
 			      (const char *)req->container_config_file.data,
@@ -358,7 +357,8 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	protobuf_c_message_free_unpacked(&cfg->base, NULL);
 	struct cm_container *c = cm_container_find(d, uuid);
 	if (!c) {
-		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, "created, but not loaded");
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+			"created, but not loaded");
 		return;
 	}
 	log_info("container %s (%s) created", c->config->name, uuid);
@@ -420,8 +420,8 @@ static const char *start_pin(const ControllerToDaemon *req)
  * Checks the container's token.  Returns 0, or answers @wrong / LOCKED_TILL_REBOOT
  * itself and returns < 0.
  */
-static int token_gate(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
-		      const char *pin, DaemonToController__Response wrong)
+static int token_gate(struct cmld *d, struct cm_conn *conn, struct cm_container *c, const char *pin,
+		      DaemonToController__Response wrong)
 {
 	switch (c->config->token_type) {
 	case CONTAINER_TOKEN_TYPE__NONE:
@@ -514,9 +514,11 @@ static void cmd_change_pin(struct cmld *d, struct cm_conn *conn, struct cm_conta
 	if (r == -EACCES)
 		c->pin_failures++;
 	if (r < 0)
-		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_FAILED, err_msg());
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_FAILED,
+			err_msg());
 	else
-		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_SUCCESSFUL, NULL);
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_SUCCESSFUL,
+			NULL);
 }
 
 static int strv_add(char ***v, size_t *n, const char *s)
@@ -563,7 +565,8 @@ static void cmd_iface(struct cmld *d, struct cm_conn *conn, struct cm_container 
 	}
 	if (r == 0 && p->persistent) {
 		if (assign)
-			r = strv_add(&c->config->net_ifaces, &c->config->n_net_ifaces, p->iface_name);
+			r = strv_add(&c->config->net_ifaces, &c->config->n_net_ifaces,
+				     p->iface_name);
 		else
 			strv_del(c->config->net_ifaces, &c->config->n_net_ifaces, p->iface_name);
 		if (r == 0)
@@ -659,7 +662,8 @@ static void cmd_exec_input(struct cm_conn *conn, const ControllerToDaemon *req)
 }
 
 /* Commands that take one container. */
-static void handle_container_cmd(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
+static void handle_container_cmd(struct cmld *d, struct cm_conn *conn,
+				 const ControllerToDaemon *req)
 {
 	struct cm_container **list, *c;
 	size_t n;
@@ -680,8 +684,8 @@ static void handle_container_cmd(struct cmld *d, struct cm_conn *conn, const Con
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_FREEZE:
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UNFREEZE:
-		r = cm_container_freeze(d, c,
-					req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_FREEZE);
+		r = cm_container_freeze(
+			d, c, req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_FREEZE);
 		respond_result(conn, r);
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_WIPE:
@@ -689,7 +693,8 @@ static void handle_container_cmd(struct cmld *d, struct cm_conn *conn, const Con
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ALLOWAUDIO:
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_DENYAUDIO:
-		c->allow_audio = req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ALLOWAUDIO;
+		c->allow_audio =
+			req->command == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ALLOWAUDIO;
 		respond_result(conn, 0);
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ASSIGNIFACE:
@@ -751,11 +756,10 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 		cmd_config(d, conn, req);
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__PUSH_GUESTOS_CONFIG:
-		r = cm_guestos_push(d, req->guestos_config_file.data, req->guestos_config_file.len,
-				    req->guestos_config_signature.data,
-				    req->guestos_config_signature.len,
-				    req->guestos_config_certificate.data,
-				    req->guestos_config_certificate.len);
+		r = cm_guestos_push(
+			d, req->guestos_config_file.data, req->guestos_config_file.len,
+			req->guestos_config_signature.data, req->guestos_config_signature.len,
+			req->guestos_config_certificate.data, req->guestos_config_certificate.len);
 		respond(conn,
 			r < 0 ? DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_FAILED
 			      : DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_COMPLETED,
@@ -769,9 +773,9 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__REGISTER_LOCALCA:
 	case CONTROLLER_TO_DAEMON__COMMAND__REGISTER_NEWCA:
-		r = req->has_guestos_rootcert
-			    ? cm_ca_register(d, req->guestos_rootcert.data, req->guestos_rootcert.len)
-			    : err_set(-EINVAL, "no certificate given");
+		r = req->has_guestos_rootcert ? cm_ca_register(d, req->guestos_rootcert.data,
+							       req->guestos_rootcert.len)
+					      : err_set(-EINVAL, "no certificate given");
 		respond(conn,
 			r < 0 ? DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_REGISTER_CA_ERROR
 			      : DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_REGISTER_CA_OK,

@@ -85,7 +85,8 @@ int cm_device_csr(struct cmld *d, uint8_t **ret, size_t *ret_len)
 	if (!key || !req || !bio || device_uuid(d, uuid) < 0)
 		goto out;
 	X509_NAME *name = X509_REQ_get_subject_name(req);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)uuid, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)uuid, -1, -1,
+				   0);
 	if (!X509_REQ_set_pubkey(req, key) || !X509_REQ_sign(req, key, EVP_sha256()) ||
 	    !PEM_write_bio_X509_REQ(bio, req))
 		goto out;

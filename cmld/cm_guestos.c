@@ -28,7 +28,8 @@ static bool name_ok(const char *s)
 	if (!*s || strlen(s) > 64 || s[0] == '.')
 		return false;
 	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *s))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+			    *s))
 			return false;
 	return true;
 }
@@ -86,8 +87,8 @@ static int check_image(const GuestOSMount *m, const char *path, uint8_t digest[3
 	char hex[65];
 	int r;
 
-	if (!m->image_sha2_256 || hex_decode(m->image_sha2_256, want, sizeof(want), &want_len) < 0 ||
-	    want_len != 32)
+	if (!m->image_sha2_256 ||
+	    hex_decode(m->image_sha2_256, want, sizeof(want), &want_len) < 0 || want_len != 32)
 		return err_set(-EINVAL, "image '%s': no valid image_sha2_256 in the config",
 			       m->image_file);
 	if ((r = image_digest(path, &size, digest)) < 0)
@@ -174,14 +175,16 @@ static int stage_images(struct cmld *d, const GuestOSConfig *g)
 	int r;
 
 	if (g->update_base_url && !src)
-		return err_set(-EINVAL, "update_base_url '%s': only file:// or a folder is supported",
+		return err_set(-EINVAL,
+			       "update_base_url '%s': only file:// or a folder is supported",
 			       g->update_base_url);
 	for (size_t i = 0; i < g->n_mounts; i++) {
 		const GuestOSMount *m = g->mounts[i];
 		if (!mount_has_image(m))
 			continue;
 		if (!name_ok(m->image_file))
-			return err_set(-EINVAL, "image_file '%s' is not a plain name", m->image_file);
+			return err_set(-EINVAL, "image_file '%s' is not a plain name",
+				       m->image_file);
 		cm_store_path(d, to, sizeof(to), "guestos/%s/%s.img.new", g->name, m->image_file);
 		if (src)
 			snprintf(from, sizeof(from), "%s/%s.img", src, m->image_file);
@@ -269,7 +272,8 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 		uint64_t old_version = old->version;
 		protobuf_c_message_free_unpacked(&old->base, NULL);
 		if (g->version < old_version) {
-			r = err_set(-EPERM, "GuestOS %s version %llu is older than the installed %llu",
+			r = err_set(-EPERM,
+				    "GuestOS %s version %llu is older than the installed %llu",
 				    g->name, (unsigned long long)g->version,
 				    (unsigned long long)old_version);
 			goto out;
@@ -278,9 +282,10 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 			if (same_as_installed(d, g->name, conf, conf_len))
 				r = 0; /* pushed again: nothing to do */
 			else
-				r = err_set(-EPERM,
-					    "GuestOS %s version %llu is installed with another config",
-					    g->name, (unsigned long long)old_version);
+				r = err_set(
+					-EPERM,
+					"GuestOS %s version %llu is installed with another config",
+					g->name, (unsigned long long)old_version);
 			goto out;
 		}
 	}

@@ -89,12 +89,13 @@ static int veth_add(struct cm_container *c, size_t i, ContainerVnetConfig *v)
 		snprintf(root_name, sizeof(root_name), "cml%.6s%zu", c->uuid, i);
 	snprintf(pid, sizeof(pid), "%d", c->init_pid);
 	if (v->if_mac) {
-		char *const argv[] = {"ip", "link", "add", root_name, "type", "veth", "peer",
-				      "name", v->if_name, "address", v->if_mac, "netns", pid, NULL};
+		char *const argv[] = {"ip",	 "link",  "add",  root_name,  "type",
+				      "veth",	 "peer",  "name", v->if_name, "address",
+				      v->if_mac, "netns", pid,	  NULL};
 		r = ip_run(0, argv);
 	} else {
-		char *const argv[] = {"ip",   "link",	 "add",	    root_name, "type", "veth", "peer",
-				      "name", v->if_name, "netns", pid,	      NULL};
+		char *const argv[] = {"ip",   "link", "add",	  root_name, "type", "veth",
+				      "peer", "name", v->if_name, "netns",   pid,    NULL};
 		r = ip_run(0, argv);
 	}
 	if (r < 0)
@@ -127,7 +128,8 @@ int cm_net_iface_move(struct cmld *d, struct cm_container *c, const char *iface,
 			       c->config->name);
 	if (into) {
 		snprintf(pid, sizeof(pid), "%d", c->init_pid);
-		char *const argv[] = {"ip", "link", "set", "dev", (char *)iface, "netns", pid, NULL};
+		char *const argv[] = {"ip",	     "link",  "set", "dev",
+				      (char *)iface, "netns", pid,   NULL};
 		return ip_run(0, argv);
 	}
 	/* back to cmld's own namespace, seen from inside the container's */

@@ -90,7 +90,8 @@ static void __attribute__((noreturn, format(printf, 1, 2))) child_fail(const cha
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n > 0 && write(child_err_fd, msg, (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1)) < 0) {
+	if (n > 0 && write(child_err_fd, msg,
+			   (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1)) < 0) {
 		/* nothing more to do: the parent sees the exit status */
 	}
 	_exit(127);
@@ -224,7 +225,8 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 				 upper, work);
 		}
 		if (mount("overlay", target, "overlay", 0, opts) < 0)
-			child_fail("overlay for %s on %s: %s", name, m->mount_point, strerror(errno));
+			child_fail("overlay for %s on %s: %s", name, m->mount_point,
+				   strerror(errno));
 		break;
 	}
 	case GUEST_OSMOUNT__TYPE__BIND_FILE:
@@ -332,8 +334,8 @@ static void __attribute__((noreturn)) child_main(struct start_plan *p)
 	if (cfg->userns && unshare(CLONE_NEWUSER) < 0)
 		child_fail("user namespace: %s", strerror(errno));
 	child_wait_go(p, cfg->userns ? 'U' : 'R');
-	if (cfg->userns && (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
-			    setresuid(0, 0, 0) < 0))
+	if (cfg->userns &&
+	    (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0))
 		child_fail("becoming root of the user namespace: %s", strerror(errno));
 	execve(p->argv[0], p->argv, p->envp);
 	child_fail("exec %s: %s", p->argv[0], strerror(errno));
@@ -410,7 +412,8 @@ static int make_data_images(struct cmld *d, struct cm_container *c, const GuestO
 		if (m->mount_type != GUEST_OSMOUNT__TYPE__EMPTY &&
 		    m->mount_type != GUEST_OSMOUNT__TYPE__OVERLAY_RW)
 			continue;
-		cm_store_path(d, path, sizeof(path), "containers/%s/%s.img", c->uuid, m->image_file);
+		cm_store_path(d, path, sizeof(path), "containers/%s/%s.img", c->uuid,
+			      m->image_file);
 		if (access(path, F_OK) == 0)
 			continue;
 		if (strcmp(m->fs_type, "ext4"))
@@ -487,7 +490,8 @@ static int build_exec(struct start_plan *p, char **vtpm_env, size_t n_vtpm_env)
 	r |= strv_push(&p->argv, &na, p->g->init_path);
 	for (size_t i = 0; i < p->g->n_init_param; i++)
 		r |= strv_push(&p->argv, &na, p->g->init_param[i]);
-	r |= strv_push(&p->envp, &ne, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	r |= strv_push(&p->envp, &ne,
+		       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	r |= strv_push(&p->envp, &ne, "container=cml");
 	for (size_t i = 0; i < p->g->n_init_env; i++)
 		r |= strv_push(&p->envp, &ne, p->g->init_env[i]);
@@ -800,8 +804,8 @@ int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[]
 	pid_t pid;
 
 	(void)d;
-	if (!c->init_pid || (c->state != CONTAINER_STATE__RUNNING &&
-			     c->state != CONTAINER_STATE__SETUP))
+	if (!c->init_pid ||
+	    (c->state != CONTAINER_STATE__RUNNING && c->state != CONTAINER_STATE__SETUP))
 		return err_set(-ESRCH, "container %s is not running", c->config->name);
 	pid = fork();
 	if (pid < 0)
@@ -830,8 +834,8 @@ int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[]
 		if (pty_slave > 2)
 			close(pty_slave);
 		if (chdir("/") < 0 ||
-		    (c->config->userns && (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
-					   setresuid(0, 0, 0) < 0)))
+		    (c->config->userns &&
+		     (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)))
 			_exit(126);
 		clearenv();
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);

@@ -18,8 +18,7 @@
 #include "err.h"
 #include "fileio.h"
 
-static int token_write(struct cmld *d, const char *uuid, EVP_PKEY *key, X509 *cert,
-		       const char *pin)
+static int token_write(struct cmld *d, const char *uuid, EVP_PKEY *key, X509 *cert, const char *pin)
 {
 	PKCS12 *p12 = PKCS12_create(pin, uuid, key, cert, NULL, 0, 0, 0, 0, 0);
 	unsigned char *der = NULL;
@@ -51,7 +50,8 @@ int cm_token_create(struct cmld *d, const char *uuid)
 	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
 	X509_gmtime_adj(X509_getm_notAfter(cert), 20L * 365 * 24 * 3600);
 	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)uuid, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)uuid, -1, -1,
+				   0);
 	X509_set_issuer_name(cert, name);
 	X509_set_pubkey(cert, key);
 	if (!X509_sign(cert, key, EVP_sha256()))

@@ -126,8 +126,8 @@ static int vtpm_manufacture(ContainerVtpm *v)
 	if (access(state, F_OK) == 0)
 		return 0;
 	for (size_t i = 0; i < v->n_pcr_banks; i++)
-		snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s",
-			 i ? "," : "", v->pcr_banks[i]);
+		snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s", i ? "," : "",
+			 v->pcr_banks[i]);
 	argv[n++] = "swtpm_setup";
 	if (tpm2)
 		argv[n++] = "--tpm2";

@@ -75,14 +75,30 @@ int main(int argc, char **argv)
 	log_set_level(LOG_LEVEL_INFO);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': d.data_dir = optarg; break;
-		case 's': d.socket_path = optarg; break;
-		case 'r': d.run_dir = optarg; break;
-		case 't': d.stop_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'R': d.allow_reboot = true; break;
-		case 'v': log_set_level(LOG_LEVEL_DEBUG); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'd':
+			d.data_dir = optarg;
+			break;
+		case 's':
+			d.socket_path = optarg;
+			break;
+		case 'r':
+			d.run_dir = optarg;
+			break;
+		case 't':
+			d.stop_timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'R':
+			d.allow_reboot = true;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

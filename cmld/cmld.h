@@ -31,8 +31,8 @@ struct cm_container {
 	ContainerConfig *config; /* as loaded; update_config takes effect on reload */
 	ContainerState state;
 	ContainerTrust trust;
-	pid_t init_pid;	    /* in cmld's PID namespace, 0 when stopped */
-	int init_pidfd;	    /* -1 when stopped */
+	pid_t init_pid; /* in cmld's PID namespace, 0 when stopped */
+	int init_pidfd; /* -1 when stopped */
 	time_t started, created;
 	struct timespec stop_deadline; /* SIGKILL after this, when stopping */
 	bool setup_mode;

@@ -46,11 +46,13 @@ static void usage(FILE *out)
 	      "  remove C | wipe C | wipe_device\n"
 	      "  start C [--setup] | stop C | freeze C | unfreeze C | change_pin C\n"
 	      "  run C COMMAND [ARG...]\n"
-	      "  assign_iface --iface IF C [--persistent] | unassign_iface --iface IF C [--persistent]\n"
+	      "  assign_iface --iface IF C [--persistent] | unassign_iface --iface IF C "
+	      "[--persistent]\n"
 	      "  allow_audio C | deny_audio C\n"
 	      "  ca_register CA.cert | push_guestos_config CONF SIG CERT | remove_guestos NAME\n"
 	      "  pull_csr FILE | push_cert FILE | set_provisioned | get_provisioned | reboot\n"
-	      "C is a container UUID or name (the first match).\n",
+	      "C is a container UUID or name (the first match).\n"
+	      "--pin-file gives the PINs, one line per prompt (change_pin: current, then new).\n",
 	      out);
 }
 
@@ -170,8 +172,8 @@ static int print_reply(const Reply *m, const char *pull_csr_file)
 		return m->has_response && response_ok(m->response) ? 0 : 1;
 	}
 	case DAEMON_TO_CONTROLLER__CODE__DEVICE_CSR:
-		if (pull_csr_file &&
-		    file_write_atomic(pull_csr_file, m->device_csr.data, m->device_csr.len, 0644) < 0) {
+		if (pull_csr_file && file_write_atomic(pull_csr_file, m->device_csr.data,
+						       m->device_csr.len, 0644) < 0) {
 			fprintf(stderr, "control: %s\n", err_msg());
 			return 1;
 		}
@@ -229,17 +231,20 @@ static char *read_pin(const char *prompt)
 	size_t len;
 
 	if (opts.pin_file) {
-		FILE *f = fopen(opts.pin_file, "re");
+		/* one line per prompt: change_pin reads the current PIN, then the new one */
+		static FILE *f;
+		if (!f)
+			f = fopen(opts.pin_file, "re");
 		if (!f || !fgets(buf, sizeof(buf), f)) {
 			fprintf(stderr, "control: cannot read a PIN from %s\n", opts.pin_file);
 			exit(2);
 		}
-		fclose(f);
 	} else {
 		struct termios old, quiet;
 		int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
 		if (tty < 0) {
-			fprintf(stderr, "control: no terminal for the PIN prompt (use --pin-file)\n");
+			fprintf(stderr,
+				"control: no terminal for the PIN prompt (use --pin-file)\n");
 			exit(2);
 		}
 		dprintf(tty, "%s", prompt);
@@ -330,7 +335,8 @@ static int run_session(int fd)
 				return 2;
 			}
 			int status = -1;
-			if (m->code == DAEMON_TO_CONTROLLER__CODE__EXEC_OUTPUT && m->has_exec_output) {
+			if (m->code == DAEMON_TO_CONTROLLER__CODE__EXEC_OUTPUT &&
+			    m->has_exec_output) {
 				fd_write_all(1, m->exec_output.data, m->exec_output.len);
 			} else if (m->code == DAEMON_TO_CONTROLLER__CODE__EXEC_END) {
 				status = m->has_exec_exit_status ? m->exec_exit_status : 1;
@@ -405,8 +411,10 @@ static void bad_usage(const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"pin-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"pin-file", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	Request req = CONTROLLER_TO_DAEMON__INIT;
@@ -419,11 +427,21 @@ int main(int argc, char **argv)
 	log_set_prog("control");
 	while ((c = getopt_long(argc, argv, "+s:jp:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': opts.socket_path = optarg; break;
-		case 'j': opts.json = true; break;
-		case 'p': opts.pin_file = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's':
+			opts.socket_path = optarg;
+			break;
+		case 'j':
+			opts.json = true;
+			break;
+		case 'p':
+			opts.pin_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind >= argc)
@@ -465,7 +483,8 @@ int main(int argc, char **argv)
 		req.has_container_config_file = 1;
 		req.container_config_file = read_arg_file(rest[k]);
 		if (n_rest == k + 3) {
-			req.has_container_config_signature = req.has_container_config_certificate = 1;
+			req.has_container_config_signature = req.has_container_config_certificate =
+				1;
 			req.container_config_signature = read_arg_file(rest[k + 1]);
 			req.container_config_certificate = read_arg_file(rest[k + 2]);
 		}

@@ -13,7 +13,7 @@ cd "$out"
 
 if [ ! -f ca.pem ]; then
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-		-out ca.pem -days 3650 -subj "/CN=measured test GuestOS CA" \
+		-out ca.pem -days 3650 -subj "/CN=measured test GuestOS CA for $name" \
 		-addext basicConstraints=critical,CA:true -addext keyUsage=keyCertSign 2>/dev/null
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sign.key \
 		-out sign.csr -subj "/CN=measured test GuestOS signer" 2>/dev/null
@@ -40,7 +40,7 @@ chmod 0755 "$root/init"
 echo "$name $version" >"$root/etc/guestos-release"
 img="images-$name-$version/root.img"
 rm -f "$img"
-E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -d "$root" -U clear -E hash_seed=0b0c0d0e-0000-4000-8000-000000000000 "$img" 8M
+E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext4 -d "$root" -U clear -E hash_seed=0b0c0d0e-0000-4000-8000-000000000000 "$img" 8M >/dev/null
 size=$(stat -c %s "$img")
 sha=$(sha256sum "$img" | cut -d' ' -f1)
 

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmld and control on this machine (root; namespaces, overlayfs, loop
+ * devices): a signed test GuestOS (tests/harness/mkguestos.sh) is pushed and
+ * containers are created, started, used, frozen, stopped, wiped and removed
+ * through control, as a user would.  Also: PIN handling, GuestOS refusals,
+ * bad configs, two containers at once, cmld killed and restarted, a crashing
+ * init, veth and assigned interfaces, FIFOs, the memory limit, the vTPM,
+ * provisioned mode.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static char dir[64];	  /* everything of this test */
+static char gos[128];	  /* GuestOS fixtures */
+static char data[128];	  /* cmld --data-dir */
+static char sock[160];	  /* cmld --socket */
+static char pinfile[128]; /* "trustme" */
+static pid_t cmld_pid;
+
+static void cmld_start(const char *data_dir, const char *socket_path)
+{
+	char run[160];
+
+	snprintf(run, sizeof(run), "%s/run", dir);
+	cmld_pid = fork();
+	if (cmld_pid == 0) {
+		char log[160];
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		snprintf(log, sizeof(log), "%s/cmld.log", dir);
+		freopen(log, "a", stderr);
+		execl(bin_path("cmld"), "cmld", "--data-dir", data_dir, "--socket", socket_path,
+		      "--run-dir", run, "--stop-timeout-ms", "2000", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(socket_path, F_OK) < 0; i++)
+		usleep(10000);
+	usleep(20000);
+}
+
+static void cmld_kill(int sig)
+{
+	int status;
+
+	if (cmld_pid <= 0)
+		return;
+	kill(cmld_pid, sig);
+	waitpid(cmld_pid, &status, 0);
+	cmld_pid = 0;
+}
+
+/* control with our socket; returns its exit status, stdout (and stderr) in *out. */
+static int ctl(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ctl(char **out, const char *fmt, ...)
+{
+	char args[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return sh(out, "%s --socket %s --pin-file %s %s 2>&1 </dev/null", bin_path("control"), sock,
+		  pinfile, args);
+}
+
+/* Whether @text has a line starting with @want (stderr's reason may come first). */
+static bool has_line(const char *text, const char *want)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, want, strlen(want)))
+			return true;
+	return false;
+}
+
+/* control must print the response @want. */
+static void ctl_expect(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ctl_expect(const char *want, const char *fmt, ...)
+{
+	char args[4096], *out = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	ctl(&out, "%s", args);
+	if (!out || !has_line(out, want))
+		fail_msg("control %s: wanted %s, got: %s", args, want, out ? out : "(nothing)");
+	free(out);
+}
+
+static char *container_create(const char *config_text)
+{
+	char conf[160], *out = NULL, *uuid;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/new.conf", dir);
+	f = fopen(conf, "w");
+	fputs(config_text, f);
+	fclose(f);
+	assert_int_equal(ctl(&out, "create %s", conf), 0);
+	assert_non_null(strstr(out, "# uuid "));
+	uuid = strndup(strstr(out, "# uuid ") + 7, 36);
+	free(out);
+	return uuid;
+}
+
+static char *state_of(const char *c)
+{
+	char *out = NULL, *s, *st;
+
+	ctl(&out, "state %s", c);
+	st = out ? strstr(out, "state: ") : NULL;
+	s = st ? strndup(st + 7, strcspn(st + 7, "\n")) : strdup("?");
+	free(out);
+	return s;
+}
+
+static void wait_state(const char *c, const char *want)
+{
+	char *s = NULL;
+
+	for (int i = 0; i < 500; i++) {
+		free(s);
+		s = state_of(c);
+		if (!strcmp(s, want))
+			break;
+		usleep(10000);
+	}
+	if (strcmp(s, want))
+		fail_msg("container %s is %s, not %s", c, s, want);
+	free(s);
+}
+
+/* Output of a command run in the container (through control run). */
+static char *in_container(const char *c, const char *cmd)
+{
+	char *out = NULL;
+	int rc = ctl(&out, "run %s /bin/sh -c '%s'", c, cmd);
+
+	if (rc != 0)
+		fail_msg("run %s in %s: exit %d: %s", cmd, c, rc, out ? out : "");
+	return out;
+}
+
+static const char *cgroup_root(void)
+{
+	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup"
+								       : "/sys/fs/cgroup/unified";
+}
+
+/* The host PID of a container's init (the one that is 1 in its namespace). */
+static int init_pid_of(const char *uuid)
+{
+	char *out = NULL;
+	int pid;
+
+	sh(&out,
+	   "for p in $(cat %s/cml/%s/cgroup.procs); do grep -qE '^NSpid:.*[[:space:]]1$' "
+	   "/proc/$p/status && echo $p; done",
+	   cgroup_root(), uuid);
+	pid = out ? atoi(out) : 0;
+	free(out);
+	return pid;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/measured-cmld.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(gos, sizeof(gos), "%s/gos", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(sock, sizeof(sock), "%s/cml-control", dir);
+	snprintf(pinfile, sizeof(pinfile), "%s/pin", dir);
+	if (sh(NULL, "echo trustme > %s && mkdir %s && tests/harness/mkguestos.sh %s testos 2 "
+		     ">/dev/null && tests/harness/mkguestos.sh %s testos 1 >/dev/null && "
+		     "mv %s/testos.conf %s/testos-1.conf && mv %s/testos.sig %s/testos-1.sig && "
+		     "tests/harness/mkguestos.sh %s testos 2 >/dev/null",
+		     pinfile, gos, gos, gos, gos, gos, gos, gos, gos) != 0)
+		return -1;
+	cmld_start(data, sock);
+	if (ctl(NULL, "ca_register %s/ca.pem", gos) != 0 ||
+	    ctl(NULL, "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
+		gos) != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cmld_kill(SIGTERM);
+	if (!getenv("KEEP_TMP"))
+		sh(NULL, "rm -rf %s", dir);
+	return 0;
+}
+
+/* create -> start -> write -> stop -> start -> the data is still there. */
+static void test_lifecycle(void **state)
+{
+	char *c = container_create("name: \"life\"\nguest_os: \"testos\"\ncolor: 0\n"), *out;
+	char path[256];
+	struct stat st;
+
+	(void)state;
+	wait_state(c, "STOPPED");
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	wait_state(c, "RUNNING");
+	ctl_expect("CONTAINER_START_EEXIST", "start %s", c);
+	out = in_container(c, "echo on-data > /data/f && echo on-root > /note && hostname && "
+			      "cat /etc/guestos-release && id -u");
+	assert_non_null(strstr(out, "life"));
+	assert_non_null(strstr(out, "testos 2"));
+	assert_non_null(strstr(out, "\n0"));
+	free(out);
+	ctl_expect("CONTAINER_STOP_OK", "stop life");
+	wait_state(c, "STOPPED");
+	ctl_expect("CONTAINER_STOP_FAILED_NOT_RUNNING", "stop %s", c);
+	/* the data images are files on the host, the cgroup is gone */
+	snprintf(path, sizeof(path), "%s/containers/%s/data.img", data, c);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/cml/%s", cgroup_root(), c);
+	assert_int_not_equal(access(path, F_OK), 0);
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	out = in_container(c, "cat /data/f /note");
+	assert_non_null(strstr(out, "on-data"));
+	assert_non_null(strstr(out, "on-root"));
+	free(out);
+	/* the command's exit status comes back */
+	assert_int_equal(ctl(NULL, "run %s /bin/sh -c 'exit 7'", c), 7);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	/* wipe: the data goes, the container stays */
+	ctl_expect("CMD_OK", "wipe %s", c);
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	out = in_container(c, "ls /data; test -e /note && echo still || echo gone");
+	assert_null(strstr(out, "f\r\n"));
+	assert_non_null(strstr(out, "gone"));
+	free(out);
+	ctl_expect("CMD_FAILED", "remove %s", c); /* running */
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", c);
+	snprintf(path, sizeof(path), "%s/containers/%s.conf", data, c);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/containers/%s", data, c);
+	assert_int_not_equal(access(path, F_OK), 0);
+	ctl_expect("CMD_FAILED", "state %s", c);
+	free(c);
+}
+
+static void test_freeze_unfreeze(void **state)
+{
+	char *c = container_create("name: \"cold\"\nguest_os: \"testos\"\ncolor: 0\n"), path[256];
+	char *out = NULL;
+
+	(void)state;
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	ctl_expect("CMD_FAILED", "unfreeze %s", c);
+	ctl_expect("CMD_OK", "freeze %s", c);
+	wait_state(c, "FROZEN");
+	snprintf(path, sizeof(path), "%s/cml/%s/cgroup.freeze", cgroup_root(), c);
+	sh(&out, "cat %s", path);
+	assert_string_equal(out, "1\n");
+	free(out);
+	ctl_expect("CMD_OK", "unfreeze %s", c);
+	wait_state(c, "RUNNING");
+	out = in_container(c, "echo thawed");
+	assert_non_null(strstr(out, "thawed"));
+	free(out);
+	/* a frozen container still stops */
+	ctl_expect("CMD_OK", "freeze %s", c);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+static void test_pin_and_lockout(void **state)
+{
+	char *c = container_create("name: \"pin\"\nguest_os: \"testos\"\ncolor: 0\n");
+	char *n = container_create("name: \"nopin\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: NONE\n");
+	char wrong[160], newpin[160];
+
+	(void)state;
+	snprintf(wrong, sizeof(wrong), "%s/wrong", dir);
+	snprintf(newpin, sizeof(newpin), "%s/new", dir);
+	sh(NULL, "echo wrong > %s; printf '1234\\n5678\\n' > %s", wrong, newpin);
+	/* change_pin reads both PINs from the file: the old one, then the new one */
+	sh(NULL, "printf 'trustme\\n' > %s.old", newpin);
+	ctl_expect("CONTAINER_START_PASSWD_WRONG", "--pin-file %s start %s", wrong, c);
+	ctl_expect("CONTAINER_START_PASSWD_WRONG", "--pin-file %s start %s", wrong, c);
+	ctl_expect("CONTAINER_LOCKED_TILL_REBOOT", "--pin-file %s start %s", wrong, c);
+	ctl_expect("CONTAINER_LOCKED_TILL_REBOOT", "start %s", c); /* even the right one now */
+	assert_string_equal(state_of(c), "STOPPED");
+	/* token type NONE needs no PIN at all */
+	ctl_expect("CONTAINER_START_OK", "--pin-file %s start %s", wrong, n);
+	ctl_expect("CONTAINER_STOP_OK", "--pin-file %s stop %s", wrong, n);
+	wait_state(n, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", n);
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+	free(n);
+}
+
+static void test_change_pin(void **state)
+{
+	char *c = container_create("name: \"repin\"\nguest_os: \"testos\"\ncolor: 0\n");
+	char oldnew[160], newfile[160];
+
+	(void)state;
+	snprintf(oldnew, sizeof(oldnew), "%s/oldnew", dir);
+	snprintf(newfile, sizeof(newfile), "%s/newpin", dir);
+	/* the PIN file gives one PIN per prompt: the current one, then the new one */
+	sh(NULL, "printf 'trustme\\n' > %s; printf 'n3w-pin\\n' > %s", oldnew, newfile);
+	assert_int_equal(sh(NULL,
+			    "{ echo trustme; echo n3w-pin; } > %s.both && %s --socket %s "
+			    "--pin-file %s.both change_pin %s | grep -qx "
+			    "CONTAINER_CHANGE_PIN_SUCCESSFUL",
+			    oldnew, bin_path("control"), sock, oldnew, c),
+			 0);
+	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", c); /* trustme is old now */
+	ctl_expect("CONTAINER_START_OK", "--pin-file %s start %s", newfile, c);
+	ctl_expect("CONTAINER_STOP_OK", "--pin-file %s stop %s", newfile, c);
+	wait_state(c, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+static void test_bad_configs(void **state)
+{
+	char conf[160], *out = NULL, *before = NULL, *after = NULL;
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "%s/bad.conf", dir);
+	ctl(&before, "list");
+	sh(NULL, "printf 'name: \"x\"\\nguest_os: \"testos\"\\ncolour: 1\\n' > %s", conf);
+	assert_int_equal(ctl(&out, "create %s", conf), 1);
+	assert_non_null(strstr(out, "CMD_FAILED"));
+	assert_non_null(strstr(out, ":3: unknown field 'colour' in ContainerConfig"));
+	free(out);
+	sh(NULL, "printf 'name: \"x\"\\nguest_os: \"nosuchos\"\\ncolor: 1\\n' > %s", conf);
+	assert_int_equal(ctl(&out, "create %s", conf), 1);
+	assert_non_null(strstr(out, "GuestOS 'nosuchos' is not installed"));
+	free(out);
+	sh(NULL, "printf 'name: \"x\"\\nguest_os: \"testos\"\\n' > %s", conf);
+	assert_int_equal(ctl(&out, "create %s", conf), 1);
+	assert_non_null(strstr(out, "required field 'color' is missing"));
+	free(out);
+	ctl(&after, "list");
+	assert_string_equal(before, after); /* nothing was created */
+	free(before);
+	free(after);
+	/* control refuses a bad command line itself */
+	assert_int_equal(ctl(NULL, "frobnicate"), 2);
+	assert_int_equal(ctl(NULL, "start"), 2);
+}
+
+static void test_guestos_refusals(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	/* older than installed (2) */
+	assert_int_equal(ctl(&out, "push_guestos_config %s/testos-1.conf %s/testos-1.sig "
+				   "%s/testos.cert",
+			     gos, gos, gos),
+			 1);
+	assert_non_null(strstr(out, "GUESTOS_MGR_INSTALL_FAILED"));
+	assert_non_null(strstr(out, "version 1 is older than the installed 2"));
+	free(out);
+	/* the same config again is fine */
+	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
+		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos, gos);
+	/* a changed config no longer matches its signature */
+	sh(NULL, "sed 's/testos/evilos/' %s/testos.conf > %s/evil.conf", gos, dir);
+	assert_int_equal(ctl(&out, "push_guestos_config %s/evil.conf %s/testos.sig %s/testos.cert",
+			     dir, gos, gos),
+			 1);
+	assert_non_null(strstr(out, "signature does not verify"));
+	free(out);
+	/* signed by a CA nobody registered */
+	sh(NULL, "mkdir -p %s/other && tests/harness/mkguestos.sh %s/other otheros 1 >/dev/null",
+	   dir, dir);
+	assert_int_equal(ctl(&out, "push_guestos_config %s/other/otheros.conf "
+				   "%s/other/otheros.sig %s/other/otheros.cert",
+			     dir, dir, dir),
+			 1);
+	assert_non_null(strstr(out, "certificate not trusted"));
+	free(out);
+	/* registered CA, but the image is not what the signed config lists */
+	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/other/ca.pem", dir);
+	sh(NULL, "printf X | dd of=%s/other/images-otheros-1/root.img bs=1 seek=2000 conv=notrunc "
+		 "2>/dev/null",
+	   dir);
+	assert_int_equal(ctl(&out, "push_guestos_config %s/other/otheros.conf "
+				   "%s/other/otheros.sig %s/other/otheros.cert",
+			     dir, dir, dir),
+			 1);
+	if (!strstr(out, "image 'root': SHA-256"))
+		fail_msg("push of a changed image: %s", out);
+	free(out);
+	ctl(&out, "list_guestos");
+	assert_null(strstr(out, "otheros"));
+	free(out);
+	/* a non-CA certificate is not a CA */
+	assert_int_equal(ctl(&out, "ca_register %s/sign.pem", gos), 1);
+	assert_non_null(strstr(out, "GUESTOS_MGR_REGISTER_CA_ERROR"));
+	free(out);
+	/* in use: not removed */
+	char *c = container_create("name: \"user\"\nguest_os: \"testos\"\ncolor: 0\n");
+	assert_int_equal(ctl(&out, "remove_guestos testos"), 1);
+	assert_non_null(strstr(out, "used by container user"));
+	free(out);
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+static void test_two_containers(void **state)
+{
+	char *a = container_create("name: \"alpha\"\nguest_os: \"testos\"\ncolor: 1\n");
+	char *b = container_create("name: \"beta\"\nguest_os: \"testos\"\ncolor: 2\n");
+	char *out;
+
+	(void)state;
+	ctl_expect("CONTAINER_START_OK", "start alpha");
+	ctl_expect("CONTAINER_START_OK", "start beta");
+	free(in_container("alpha", "echo A > /data/who"));
+	free(in_container("beta", "echo B > /data/who"));
+	out = in_container("alpha", "hostname; cat /data/who");
+	assert_non_null(strstr(out, "alpha\r\nA"));
+	free(out);
+	out = in_container("beta", "hostname; cat /data/who; ps | wc -l");
+	assert_non_null(strstr(out, "beta\r\nB"));
+	free(out);
+	assert_int_not_equal(init_pid_of(a), init_pid_of(b));
+	ctl_expect("CONTAINER_STOP_OK", "stop alpha");
+	ctl_expect("CONTAINER_STOP_OK", "stop beta");
+	wait_state(a, "STOPPED");
+	wait_state(b, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", a);
+	ctl_expect("CMD_OK", "remove %s", b);
+	free(a);
+	free(b);
+}
+
+/* init dies: the container is STOPPED and cleaned up. */
+static void test_init_crash(void **state)
+{
+	char *c = container_create("name: \"crash\"\nguest_os: \"testos\"\ncolor: 0\n"), path[256];
+	int pid;
+
+	(void)state;
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	pid = init_pid_of(c);
+	assert_true(pid > 1);
+	kill(pid, SIGKILL);
+	wait_state(c, "STOPPED");
+	snprintf(path, sizeof(path), "%s/cml/%s", cgroup_root(), c);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/run/%s", dir, c);
+	assert_int_not_equal(access(path, F_OK), 0);
+	ctl_expect("CONTAINER_START_OK", "start %s", c); /* and it starts again */
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+/* Whether @pid runs (a zombie whose parent went away does not). */
+static bool alive(int pid)
+{
+	char path[64], line[128] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return !strstr(line, ") Z ");
+}
+
+/* cmld killed with containers running: restarted, it finds them STOPPED, configs intact. */
+static void test_cmld_restart(void **state)
+{
+	char *c = container_create("name: \"survivor\"\nguest_os: \"testos\"\ncolor: 7\n"
+				   "ram_limit: 64\nfifos: \"f0\"\n");
+	char *before = NULL, *after = NULL;
+	int pid;
+
+	(void)state;
+	ctl(&before, "config %s", c);
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	pid = init_pid_of(c);
+	assert_true(pid > 1);
+	cmld_kill(SIGKILL);
+	cmld_start(data, sock);
+	wait_state(c, "STOPPED");
+	/* the old container's processes are gone */
+	for (int i = 0; i < 100 && alive(pid); i++)
+		usleep(10000);
+	assert_false(alive(pid));
+	ctl(&after, "config %s", c);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	char *out = in_container(c, "ls -l /dev/cfifos; cat /proc/1/cgroup");
+	assert_non_null(strstr(out, "f0"));
+	free(out);
+	/* 64 MiB ram_limit: memory.max on v2, else the v1 memory cgroup */
+	assert_int_equal(sh(NULL,
+			    "cat %s/cml/%s/memory.max 2>/dev/null | grep -qx 67108864 || "
+			    "cat /sys/fs/cgroup/memory/$(sed -n 's/^[0-9]*:memory://p' "
+			    "/proc/self/cgroup)/cml-%s/memory.limit_in_bytes | grep -qx 67108864",
+			    cgroup_root(), c, c),
+			 0);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+static void test_network(void **state)
+{
+	char *c = container_create("name: \"net\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "vnet_configs { if_name: \"eth0\" configure: true "
+				   "if_rootns_name: \"mtest0\" }\n");
+	char *out = NULL;
+	int pid;
+
+	(void)state;
+	sh(NULL, "ip link del mtest1 2>/dev/null; ip link add mtest1 type veth peer name mtest2");
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	pid = init_pid_of(c);
+	sh(&out, "ip -o -4 addr show dev mtest0");
+	assert_non_null(strstr(out, "10.233."));
+	free(out);
+	sh(&out, "nsenter -t %d -n ip -o -4 addr show dev eth0", pid);
+	assert_non_null(strstr(out, "10.233."));
+	free(out);
+	/* a host interface moves in and out */
+	ctl_expect("CMD_OK", "assign_iface --iface mtest2 %s", c);
+	sh(&out, "nsenter -t %d -n ip -o link show mtest2", pid);
+	assert_non_null(strstr(out, "mtest2"));
+	free(out);
+	ctl(&out, "ifaces %s", c);
+	assert_non_null(strstr(out, "mtest2"));
+	free(out);
+	assert_int_not_equal(sh(NULL, "ip link show mtest2 >/dev/null 2>&1"), 0);
+	ctl_expect("CMD_OK", "unassign_iface --iface mtest2 %s", c);
+	assert_int_equal(sh(NULL, "ip link show mtest2 >/dev/null 2>&1"), 0);
+	ctl_expect("CMD_FAILED", "assign_iface --iface nosuch0 %s", c);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	assert_int_not_equal(sh(NULL, "ip link show mtest0 >/dev/null 2>&1"), 0);
+	sh(NULL, "ip link del mtest1 2>/dev/null");
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+/* The container's vTPM: a swtpm made with certificates, reachable only from inside. */
+static void test_vtpm(void **state)
+{
+	char conf[512], *c, *out = NULL;
+	int pid;
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "name: \"tpm\"\nguest_os: \"testos\"\ncolor: 0\n"
+		 "vtpm { state_path: \"%s/vtpm\" create_certs: true pcr_banks: \"sha256\" }\n",
+		 dir);
+	c = container_create(conf);
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	pid = init_pid_of(c);
+	out = in_container(c, "tr \"\\\\0\" \"\\\\n\" < /proc/1/environ | grep TCTI");
+	assert_non_null(strstr(out, "TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=2321"));
+	free(out);
+	/* from the container's network namespace, a TPM with one sha256 bank and an EK cert */
+	assert_int_equal(sh(&out,
+			    "nsenter -t %d -n tpm2_getcap -T swtpm:host=127.0.0.1,port=2321 pcrs "
+			    "2>&1",
+			    pid),
+			 0);
+	assert_non_null(strstr(out, "sha256: [ 0, 1, 2"));
+	assert_non_null(strstr(out, "sha1: [ ]"));
+	free(out);
+	assert_int_equal(sh(NULL,
+			    "nsenter -t %d -n tpm2_nvread -T swtpm:host=127.0.0.1,port=2321 "
+			    "0x01c00002 2>/dev/null | openssl x509 -inform der -noout",
+			    pid),
+			 0);
+	/* from the host's namespace: nothing there */
+	assert_int_not_equal(sh(NULL, "tpm2_pcrread -T swtpm:host=127.0.0.1,port=2321 >/dev/null "
+				      "2>&1"),
+			     0);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	/* persistent: the state survives for the next start */
+	assert_int_equal(sh(NULL, "test -s %s/vtpm/tpm2-00.permall", dir), 0);
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+static void test_setup_mode(void **state)
+{
+	char *c = container_create("name: \"setup\"\nguest_os: \"testos\"\ncolor: 0\n"), *out;
+
+	(void)state;
+	ctl_expect("CONTAINER_START_OK", "start %s --setup", c);
+	wait_state(c, "SETUP");
+	out = in_container(c, "cat /setup/etc/guestos-release");
+	assert_non_null(strstr(out, "testos 2"));
+	free(out);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+/* Provisioned mode: a separate cmld and data folder, since it cannot be undone. */
+static void test_provisioned(void **state)
+{
+	char pdata[160], psock[160], saved[160], *out = NULL;
+	pid_t main_cmld = cmld_pid;
+
+	(void)state;
+	snprintf(pdata, sizeof(pdata), "%s/pdata", dir);
+	snprintf(psock, sizeof(psock), "%s/pcml", dir);
+	snprintf(saved, sizeof(saved), "%s", sock);
+	snprintf(sock, sizeof(sock), "%s", psock);
+	cmld_start(pdata, psock);
+	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/ca.pem", gos);
+	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
+		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos, gos);
+	char *c = container_create("name: \"prov\"\nguest_os: \"testos\"\ncolor: 0\n");
+	ctl_expect("DEVICE_CSR", "pull_csr %s/device.csr", dir);
+	assert_int_equal(sh(NULL, "openssl req -in %s/device.csr -noout -verify 2>/dev/null", dir),
+			 0);
+	ctl_expect("not provisioned", "get_provisioned");
+	ctl_expect("CMD_OK", "set_provisioned");
+	ctl_expect("provisioned", "get_provisioned");
+	ctl_expect("CMD_UNSUPPORTED", "remove %s", c);
+	ctl_expect("CMD_UNSUPPORTED", "wipe_device");
+	ctl_expect("CMD_UNSUPPORTED", "ca_register %s/ca.pem", gos);
+	ctl_expect("CMD_UNSUPPORTED", "run %s /bin/true", c);
+	ctl_expect("CMD_UNSUPPORTED", "freeze %s", c);
+	ctl_expect("CMD_UNSUPPORTED", "pull_csr %s/x.csr", dir);
+	/* what stays allowed */
+	ctl(&out, "list");
+	assert_non_null(strstr(out, "prov"));
+	free(out);
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	/* it persists across a restart of cmld */
+	cmld_kill(SIGTERM);
+	cmld_start(pdata, psock);
+	ctl_expect("provisioned", "get_provisioned");
+	ctl_expect("CMD_UNSUPPORTED", "remove %s", c);
+	/* reboot: stops everything and cmld ends (no --allow-reboot: no actual reboot) */
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	ctl_expect("CMD_OK", "reboot");
+	int status;
+	for (int i = 0; i < 500 && waitpid(cmld_pid, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	assert_int_not_equal(kill(cmld_pid, 0), 0);
+	cmld_pid = main_cmld;
+	snprintf(sock, sizeof(sock), "%s", saved);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lifecycle),	 cmocka_unit_test(test_freeze_unfreeze),
+		cmocka_unit_test(test_pin_and_lockout), cmocka_unit_test(test_change_pin),
+		cmocka_unit_test(test_bad_configs),	 cmocka_unit_test(test_guestos_refusals),
+		cmocka_unit_test(test_two_containers),	 cmocka_unit_test(test_init_crash),
+		cmocka_unit_test(test_cmld_restart),	 cmocka_unit_test(test_network),
+		cmocka_unit_test(test_vtpm),		 cmocka_unit_test(test_setup_mode),
+		cmocka_unit_test(test_provisioned),
+	};
+	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER=test_vtpm */
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
