@@ -376,7 +376,7 @@ int cm_cert_verify(struct cmld *d, const uint8_t *cert_pem, size_t len, void **r
 	}
 	/* intermediates may follow the leaf in the same PEM */
 	bio = BIO_new_mem_buf(cert_pem, (int)len);
-	PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	X509_free(PEM_read_bio_X509(bio, NULL, NULL, NULL));
 	while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
 		sk_X509_push(chain, extra);
 	BIO_free(bio);

@@ -69,12 +69,16 @@ static int ctl(char **out, const char *fmt, ...)
 {
 	char args[4096];
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	return sh(out, "%s --socket %s --pin-file %s %s 2>&1 </dev/null", bin_path("control"), sock,
-		  pinfile, args);
+	r = sh(out, "%s --socket %s --pin-file %s %s 2>&1 </dev/null", bin_path("control"), sock,
+	       pinfile, args);
+	if (out && *out && strstr(*out, "Sanitizer"))
+		fail_msg("control %s: %s", args, *out);
+	return r;
 }
 
 /* Whether @text has a line starting with @want (stderr's reason may come first). */
@@ -87,7 +91,8 @@ static bool has_line(const char *text, const char *want)
 }
 
 /* control must print the response @want. */
-static void ctl_expect(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ctl_expect(const char *want, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void ctl_expect(const char *want, const char *fmt, ...)
 {
 	char args[4096], *out = NULL;
@@ -159,7 +164,7 @@ static char *in_container(const char *c, const char *cmd)
 static const char *cgroup_root(void)
 {
 	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup"
-								       : "/sys/fs/cgroup/unified";
+								      : "/sys/fs/cgroup/unified";
 }
 
 /* The host PID of a container's init (the one that is 1 in its namespace). */
@@ -187,11 +192,12 @@ static int setup(void **state)
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(sock, sizeof(sock), "%s/cml-control", dir);
 	snprintf(pinfile, sizeof(pinfile), "%s/pin", dir);
-	if (sh(NULL, "echo trustme > %s && mkdir %s && tests/harness/mkguestos.sh %s testos 2 "
-		     ">/dev/null && tests/harness/mkguestos.sh %s testos 1 >/dev/null && "
-		     "mv %s/testos.conf %s/testos-1.conf && mv %s/testos.sig %s/testos-1.sig && "
-		     "tests/harness/mkguestos.sh %s testos 2 >/dev/null",
-		     pinfile, gos, gos, gos, gos, gos, gos, gos, gos) != 0)
+	if (sh(NULL,
+	       "echo trustme > %s && mkdir %s && tests/harness/mkguestos.sh %s testos 2 "
+	       ">/dev/null && tests/harness/mkguestos.sh %s testos 1 >/dev/null && "
+	       "mv %s/testos.conf %s/testos-1.conf && mv %s/testos.sig %s/testos-1.sig && "
+	       "tests/harness/mkguestos.sh %s testos 2 >/dev/null",
+	       pinfile, gos, gos, gos, gos, gos, gos, gos, gos) != 0)
 		return -1;
 	cmld_start(data, sock);
 	if (ctl(NULL, "ca_register %s/ca.pem", gos) != 0 ||
@@ -205,6 +211,11 @@ static int teardown(void **state)
 {
 	(void)state;
 	cmld_kill(SIGTERM);
+	/* cmld's own sanitizer reports land in its log */
+	if (sh(NULL, "grep -q Sanitizer %s/cmld.log", dir) == 0) {
+		sh(NULL, "cat %s/cmld.log >&2", dir);
+		return -1;
+	}
 	if (!getenv("KEEP_TMP"))
 		sh(NULL, "rm -rf %s", dir);
 	return 0;
@@ -308,7 +319,7 @@ static void test_pin_and_lockout(void **state)
 	ctl_expect("CONTAINER_START_PASSWD_WRONG", "--pin-file %s start %s", wrong, c);
 	ctl_expect("CONTAINER_LOCKED_TILL_REBOOT", "--pin-file %s start %s", wrong, c);
 	ctl_expect("CONTAINER_LOCKED_TILL_REBOOT", "start %s", c); /* even the right one now */
-	assert_string_equal(state_of(c), "STOPPED");
+	wait_state(c, "STOPPED");
 	/* token type NONE needs no PIN at all */
 	ctl_expect("CONTAINER_START_OK", "--pin-file %s start %s", wrong, n);
 	ctl_expect("CONTAINER_STOP_OK", "--pin-file %s stop %s", wrong, n);
@@ -378,8 +389,9 @@ static void test_guestos_refusals(void **state)
 
 	(void)state;
 	/* older than installed (2) */
-	assert_int_equal(ctl(&out, "push_guestos_config %s/testos-1.conf %s/testos-1.sig "
-				   "%s/testos.cert",
+	assert_int_equal(ctl(&out,
+			     "push_guestos_config %s/testos-1.conf %s/testos-1.sig "
+			     "%s/testos.cert",
 			     gos, gos, gos),
 			 1);
 	assert_non_null(strstr(out, "GUESTOS_MGR_INSTALL_FAILED"));
@@ -387,7 +399,8 @@ static void test_guestos_refusals(void **state)
 	free(out);
 	/* the same config again is fine */
 	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
-		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos, gos);
+		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
+		   gos);
 	/* a changed config no longer matches its signature */
 	sh(NULL, "sed 's/testos/evilos/' %s/testos.conf > %s/evil.conf", gos, dir);
 	assert_int_equal(ctl(&out, "push_guestos_config %s/evil.conf %s/testos.sig %s/testos.cert",
@@ -398,19 +411,22 @@ static void test_guestos_refusals(void **state)
 	/* signed by a CA nobody registered */
 	sh(NULL, "mkdir -p %s/other && tests/harness/mkguestos.sh %s/other otheros 1 >/dev/null",
 	   dir, dir);
-	assert_int_equal(ctl(&out, "push_guestos_config %s/other/otheros.conf "
-				   "%s/other/otheros.sig %s/other/otheros.cert",
+	assert_int_equal(ctl(&out,
+			     "push_guestos_config %s/other/otheros.conf "
+			     "%s/other/otheros.sig %s/other/otheros.cert",
 			     dir, dir, dir),
 			 1);
 	assert_non_null(strstr(out, "certificate not trusted"));
 	free(out);
 	/* registered CA, but the image is not what the signed config lists */
 	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/other/ca.pem", dir);
-	sh(NULL, "printf X | dd of=%s/other/images-otheros-1/root.img bs=1 seek=2000 conv=notrunc "
-		 "2>/dev/null",
+	sh(NULL,
+	   "printf X | dd of=%s/other/images-otheros-1/root.img bs=1 seek=2000 conv=notrunc "
+	   "2>/dev/null",
 	   dir);
-	assert_int_equal(ctl(&out, "push_guestos_config %s/other/otheros.conf "
-				   "%s/other/otheros.sig %s/other/otheros.cert",
+	assert_int_equal(ctl(&out,
+			     "push_guestos_config %s/other/otheros.conf "
+			     "%s/other/otheros.sig %s/other/otheros.cert",
 			     dir, dir, dir),
 			 1);
 	if (!strstr(out, "image 'root': SHA-256"))
@@ -650,7 +666,8 @@ static void test_provisioned(void **state)
 	cmld_start(pdata, psock);
 	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/ca.pem", gos);
 	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
-		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos, gos);
+		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
+		   gos);
 	char *c = container_create("name: \"prov\"\nguest_os: \"testos\"\ncolor: 0\n");
 	ctl_expect("DEVICE_CSR", "pull_csr %s/device.csr", dir);
 	assert_int_equal(sh(NULL, "openssl req -in %s/device.csr -noout -verify 2>/dev/null", dir),
@@ -691,12 +708,18 @@ static void test_provisioned(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lifecycle),	 cmocka_unit_test(test_freeze_unfreeze),
-		cmocka_unit_test(test_pin_and_lockout), cmocka_unit_test(test_change_pin),
-		cmocka_unit_test(test_bad_configs),	 cmocka_unit_test(test_guestos_refusals),
-		cmocka_unit_test(test_two_containers),	 cmocka_unit_test(test_init_crash),
-		cmocka_unit_test(test_cmld_restart),	 cmocka_unit_test(test_network),
-		cmocka_unit_test(test_vtpm),		 cmocka_unit_test(test_setup_mode),
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_freeze_unfreeze),
+		cmocka_unit_test(test_pin_and_lockout),
+		cmocka_unit_test(test_change_pin),
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_guestos_refusals),
+		cmocka_unit_test(test_two_containers),
+		cmocka_unit_test(test_init_crash),
+		cmocka_unit_test(test_cmld_restart),
+		cmocka_unit_test(test_network),
+		cmocka_unit_test(test_vtpm),
+		cmocka_unit_test(test_setup_mode),
 		cmocka_unit_test(test_provisioned),
 	};
 	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER=test_vtpm */
