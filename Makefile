@@ -128,12 +128,12 @@ deps:
 # libFuzzer harnesses: clang, instrumented library sources compiled in.
 FUZZ_EXTRA_fuzz_ima_policy := pcrpredict/ima_policy.c
 FUZZ_EXTRA_fuzz_pbtext := $(PROTO_C:$(BUILD)/%=build/%)
-FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) cmld/cm_control.c cmld/cm_store.c
+FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) $(wildcard cmld/cm_*.c)
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ipcrpredict -Icmld -Ibuild/gen/cmld $(PKG_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+		-fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) $(if $(filter fuzz_control,$*),-lutil)
 
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_BIN)

@@ -890,18 +890,27 @@ static void conn_accept(struct cmld *d)
 	}
 	for (struct cm_conn *c = d->conns; c; c = c->next)
 		n++;
-	struct cm_conn *c = n < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+	struct cm_conn *c = n < MAX_CONNS ? cm_conn_new(fd) : NULL;
 	if (!c) {
 		close(fd);
 		return;
 	}
-	c->fd = fd;
-	c->pty_master = -1;
 	c->next = d->conns;
 	d->conns = c;
 }
 
-static void conn_free(struct cm_conn *c)
+struct cm_conn *cm_conn_new(int fd)
+{
+	struct cm_conn *c = calloc(1, sizeof(*c));
+
+	if (c) {
+		c->fd = fd;
+		c->pty_master = -1;
+	}
+	return c;
+}
+
+void cm_conn_free(struct cm_conn *c)
 {
 	close(c->fd);
 	if (c->pty_master >= 0)
@@ -912,6 +921,16 @@ static void conn_free(struct cm_conn *c)
 		OPENSSL_cleanse(c->body, c->body_len); /* may hold a PIN */
 	free(c->body);
 	free(c);
+}
+
+/* Frees a decoded request; its PINs are wiped first. */
+static void request_free(ControllerToDaemon *req)
+{
+	if (req->device_pin)
+		OPENSSL_cleanse(req->device_pin, strlen(req->device_pin));
+	if (req->device_newpin)
+		OPENSSL_cleanse(req->device_newpin, strlen(req->device_newpin));
+	controller_to_daemon__free_unpacked(req, NULL);
 }
 
 /* Reads what is there; handles each complete frame. */
@@ -960,7 +979,7 @@ static void conn_readable(struct cmld *d, struct cm_conn *c)
 			else
 				cm_control_handle(d, c, req);
 			if (req)
-				controller_to_daemon__free_unpacked(req, NULL);
+				request_free(req);
 			OPENSSL_cleanse(c->body, c->body_len);
 			free(c->body);
 			c->body = NULL;
@@ -1000,7 +1019,8 @@ static void exec_finish(struct cm_conn *c)
 	c->pty_master = -1;
 	m.code = DAEMON_TO_CONTROLLER__CODE__EXEC_END;
 	m.has_exec_exit_status = 1;
-	m.exec_exit_status = WIFEXITED(c->exec_status) ? WEXITSTATUS(c->exec_status) : 128;
+	m.exec_exit_status = WIFEXITED(c->exec_status) ? WEXITSTATUS(c->exec_status)
+						       : 128 + WTERMSIG(c->exec_status);
 	snprintf(reason, sizeof(reason), "exit status %d", m.exec_exit_status);
 	m.exec_end_reason = reason;
 	reply_send(c, &m);
@@ -1071,7 +1091,7 @@ int cm_control_poll(struct cmld *d, int timeout_ms)
 		if ((*p)->dead) {
 			struct cm_conn *dead = *p;
 			*p = dead->next;
-			conn_free(dead);
+			cm_conn_free(dead);
 		} else {
 			p = &(*p)->next;
 		}
@@ -1084,7 +1104,7 @@ void cm_control_close(struct cmld *d)
 	while (d->conns) {
 		struct cm_conn *c = d->conns;
 		d->conns = c->next;
-		conn_free(c);
+		cm_conn_free(c);
 	}
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);

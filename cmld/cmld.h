@@ -135,9 +135,12 @@ int cm_control_listen(struct cmld *d);
 /* One pass of the poll loop over the control socket, its connections and exec sessions. */
 int cm_control_poll(struct cmld *d, int timeout_ms);
 void cm_control_close(struct cmld *d);
-/* Handles one decoded request; the answers go to @send (several for EXEC). */
+/* Handles one decoded request; the answers go to @conn (several for EXEC). */
 struct cm_conn;
 void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req);
+/* A connection over a connected socket @fd (cmld accepts them; the fuzzer makes one). */
+struct cm_conn *cm_conn_new(int fd);
+void cm_conn_free(struct cm_conn *c);
 
 const char *cm_state_name(ContainerState s);
 /* In a forked child before exec: the signal mask and dispositions cmld set, undone. */

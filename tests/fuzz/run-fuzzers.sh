@@ -20,6 +20,8 @@ for bin in "$@"; do
 	fuzz_ima_policy) cp tests/fuzz/seeds/ima_policy/* "$corpus"/ ;;
 	fuzz_quote) cp tests/fuzz/seeds/quote/* "$corpus"/ ;;
 	fuzz_attest_proto) cp tests/fuzz/seeds/attest/* "$corpus"/ ;;
+	fuzz_pbtext) cp tests/fuzz/seeds/pbtext/* "$corpus"/ ;;
+	fuzz_control) cp tests/fuzz/seeds/control/* "$corpus"/ ;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
