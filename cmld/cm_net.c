@@ -17,52 +17,6 @@
 #include "cmld.h"
 #include "err.h"
 
-/* Runs ip(8) with @argv, in the network namespace of @netns_pid when > 0. */
-static int ip_run(pid_t netns_pid, char *const argv[])
-{
-	int status, errp[2];
-	char msg[256] = "";
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(errp, O_CLOEXEC) < 0)
-		return err_set(-errno, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0)
-		return err_set(-errno, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		cm_child_reset_signals();
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(errp[1], 2);
-		if (netns_pid > 0) {
-			char path[64];
-			snprintf(path, sizeof(path), "/proc/%d/ns/net", netns_pid);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-				_exit(126);
-		}
-		execvp("ip", argv);
-		_exit(127);
-	}
-	close(errp[1]);
-	n = read(errp[0], msg, sizeof(msg) - 1);
-	close(errp[0]);
-	msg[n > 0 ? n : 0] = '\0';
-	msg[strcspn(msg, "\n")] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		char cmd[256] = "";
-		for (int i = 0; argv[i]; i++)
-			snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
-				 argv[i]);
-		return err_set(-EIO, "'%s' failed: %s", cmd, msg[0] ? msg : "no reason given");
-	}
-	return 0;
-}
-
 static bool ifname_ok(const char *s)
 {
 	size_t len = strlen(s);
@@ -92,17 +46,17 @@ static int veth_add(struct cm_container *c, size_t i, ContainerVnetConfig *v)
 		char *const argv[] = {"ip",	 "link",  "add",  root_name,  "type",
 				      "veth",	 "peer",  "name", v->if_name, "address",
 				      v->if_mac, "netns", pid,	  NULL};
-		r = ip_run(0, argv);
+		r = cm_run(0, argv);
 	} else {
 		char *const argv[] = {"ip",   "link", "add",	  root_name, "type", "veth",
 				      "peer", "name", v->if_name, "netns",   pid,    NULL};
-		r = ip_run(0, argv);
+		r = cm_run(0, argv);
 	}
 	if (r < 0)
 		return r;
 	char *const up_out[] = {"ip", "link", "set", root_name, "up", NULL};
 	char *const up_in[] = {"ip", "link", "set", v->if_name, "up", NULL};
-	if ((r = ip_run(0, up_out)) < 0)
+	if ((r = cm_run(0, up_out)) < 0)
 		return r;
 	if (!v->configure)
 		return 0;
@@ -110,8 +64,8 @@ static int veth_add(struct cm_container *c, size_t i, ContainerVnetConfig *v)
 	snprintf(addr_in, sizeof(addr_in), "10.233.%u.%zu/30", net, 4 * i + 2);
 	char *const set_out[] = {"ip", "addr", "add", addr_out, "dev", root_name, NULL};
 	char *const set_in[] = {"ip", "addr", "add", addr_in, "dev", v->if_name, NULL};
-	if ((r = ip_run(0, set_out)) < 0 || (r = ip_run(c->init_pid, set_in)) < 0 ||
-	    (r = ip_run(c->init_pid, up_in)) < 0)
+	if ((r = cm_run(0, set_out)) < 0 || (r = cm_run(c->init_pid, set_in)) < 0 ||
+	    (r = cm_run(c->init_pid, up_in)) < 0)
 		return r;
 	return 0;
 }
@@ -130,12 +84,12 @@ int cm_net_iface_move(struct cmld *d, struct cm_container *c, const char *iface,
 		snprintf(pid, sizeof(pid), "%d", c->init_pid);
 		char *const argv[] = {"ip",	     "link",  "set", "dev",
 				      (char *)iface, "netns", pid,   NULL};
-		return ip_run(0, argv);
+		return cm_run(0, argv);
 	}
 	/* back to cmld's own namespace, seen from inside the container's */
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	char *const argv[] = {"ip", "link", "set", "dev", (char *)iface, "netns", pid, NULL};
-	return ip_run(c->init_pid, argv);
+	return cm_run(c->init_pid, argv);
 }
 
 int cm_net_setup(struct cmld *d, struct cm_container *c)
@@ -145,7 +99,7 @@ int cm_net_setup(struct cmld *d, struct cm_container *c)
 	if (!c->config->netns)
 		return 0;
 	char *const lo[] = {"ip", "link", "set", "lo", "up", NULL};
-	if ((r = ip_run(c->init_pid, lo)) < 0)
+	if ((r = cm_run(c->init_pid, lo)) < 0)
 		return r;
 	for (size_t i = 0; i < c->config->n_vnet_configs; i++)
 		if ((r = veth_add(c, i, c->config->vnet_configs[i])) < 0)

@@ -368,11 +368,21 @@ static int write_id_maps(struct cm_container *c)
 	return write_file(path, map);
 }
 
-static int run_argv(char *const argv[])
+/*
+ * Runs @argv (stdin and stdout /dev/null) and waits; in the network namespace
+ * of @netns_pid when > 0.  A failure names the command and its first line of
+ * stderr.
+ */
+int cm_run(pid_t netns_pid, char *const argv[])
 {
-	int status;
-	pid_t pid = fork();
+	int status, errp[2];
+	char msg[256] = "";
+	ssize_t n;
+	pid_t pid;
 
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return err_set(-errno, "pipe: %s", strerror(errno));
+	pid = fork();
 	if (pid < 0)
 		return err_set(-errno, "fork: %s", strerror(errno));
 	if (pid == 0) {
@@ -380,13 +390,40 @@ static int run_argv(char *const argv[])
 		cm_child_reset_signals();
 		dup2(null, 0);
 		dup2(null, 1);
+		dup2(errp[1], 2);
+		if (netns_pid > 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/ns/net", netns_pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+				_exit(126);
+		}
 		execvp(argv[0], argv);
 		_exit(127);
 	}
+	close(errp[1]);
+	/* keep the start, drain the rest: a chatty child must not block on a full pipe */
+	size_t have = 0;
+	char sink[4096];
+	while ((n = read(errp[0], have < sizeof(msg) - 1 ? msg + have : sink,
+			 have < sizeof(msg) - 1 ? sizeof(msg) - 1 - have : sizeof(sink))) != 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && have < sizeof(msg) - 1)
+			have += (size_t)n;
+	}
+	close(errp[0]);
+	msg[have] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(-EIO, "%s failed (status %d)", argv[0], status);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		char cmd[256] = "";
+		for (int i = 0; argv[i]; i++)
+			snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
+				 argv[i]);
+		return err_set(-EIO, "'%s' failed: %s", cmd, msg[0] ? msg : "no reason given");
+	}
 	return 0;
 }
 
@@ -431,7 +468,7 @@ static int make_data_images(struct cmld *d, struct cm_container *c, const GuestO
 		unsigned uid = c->config->userns ? c->uid_base : 0;
 		snprintf(owner, sizeof(owner), "root_owner=%u:%u", uid, uid);
 		char *const argv[] = {"mkfs.ext4", "-q", "-F", "-E", owner, path, NULL};
-		if ((r = run_argv(argv)) < 0) {
+		if ((r = cm_run(0, argv)) < 0) {
 			unlink(path);
 			return r;
 		}

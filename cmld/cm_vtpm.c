@@ -89,30 +89,6 @@ int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_e
 	return 0;
 }
 
-static int run_wait(char *const argv[])
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return err_set(-errno, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		cm_child_reset_signals();
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(-EIO, "%s failed (exit status %d)", argv[0],
-			       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
-}
-
 /* swtpm_setup on an empty state folder. */
 static int vtpm_manufacture(ContainerVtpm *v)
 {
@@ -148,7 +124,7 @@ static int vtpm_manufacture(ContainerVtpm *v)
 	}
 	argv[n++] = "--not-overwrite";
 	argv[n] = NULL;
-	return err_wrap(run_wait((char *const *)argv), "vTPM manufacture");
+	return err_wrap(cm_run(0, (char *const *)argv), "vTPM manufacture");
 }
 
 /* Whether @pid's network namespace has a TCP socket listening on @port. */

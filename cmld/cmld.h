@@ -145,5 +145,7 @@ void cm_conn_free(struct cm_conn *c);
 const char *cm_state_name(ContainerState s);
 /* In a forked child before exec: the signal mask and dispositions cmld set, undone. */
 void cm_child_reset_signals(void);
+/* Runs @argv and waits, in @netns_pid's network namespace when > 0; errors name its stderr. */
+int cm_run(pid_t netns_pid, char *const argv[]);
 
 #endif

@@ -70,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!req)
 		return 0;
-	if (!spawns(req->command) && (conn = cm_conn_new(open("/dev/null", O_WRONLY | O_CLOEXEC)))) {
+	if (!spawns(req->command) &&
+	    (conn = cm_conn_new(open("/dev/null", O_WRONLY | O_CLOEXEC)))) {
 		cm_control_handle(&daemon_state, conn, req);
 		cm_conn_free(conn);
 	}
