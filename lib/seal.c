@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TPM sealing: see seal.h.  The SRK is created transient for each call;
+ * on swtpm and real TPMs an ECC P-256 primary takes milliseconds, and no
+ * persistent handle has to be managed or can be squatted.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <tss2/tss2_mu.h>
+
+#include "err.h"
+#include "seal.h"
+
+/* TCG EK/SRK profile: the ECC P-256 storage root key template. */
+static void srk_template(TPM2B_PUBLIC *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->publicArea.type = TPM2_ALG_ECC;
+	t->publicArea.nameAlg = TPM2_ALG_SHA256;
+	t->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+					 TPMA_OBJECT_SENSITIVEDATAORIGIN |
+					 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA |
+					 TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	t->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	t->publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	t->publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	t->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	t->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	t->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	t->publicArea.unique.ecc.x.size = 32;
+	t->publicArea.unique.ecc.y.size = 32;
+}
+
+static int srk_create(struct tpm *tpm, ESYS_TR *ret)
+{
+	TPM2B_SENSITIVE_CREATE sensitive = {0};
+	TPM2B_DATA outside = {0};
+	TPML_PCR_SELECTION creation_pcr = {0};
+	TPM2B_PUBLIC tmpl;
+	TSS2_RC rc;
+
+	srk_template(&tmpl);
+	rc = Esys_CreatePrimary(tpm_esys(tpm), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &sensitive, &tmpl, &outside, &creation_pcr, ret, NULL,
+				NULL, NULL, NULL);
+	return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(rc, "TPM2_CreatePrimary (SRK)");
+}
+
+static int set_auth(TPM2B_AUTH *auth, const char *pin)
+{
+	size_t len = pin ? strlen(pin) : 0;
+
+	if (len > sizeof(auth->buffer))
+		return err_set(-EINVAL, "PIN longer than %zu bytes", sizeof(auth->buffer));
+	auth->size = (UINT16)len;
+	if (len)
+		memcpy(auth->buffer, pin, len);
+	return 0;
+}
+
+int tpm_seal(struct tpm *tpm, const uint8_t *secret, size_t len, const uint8_t policy[32],
+	     const char *pin, struct sealed_object *ret)
+{
+	ESYS_CONTEXT *esys = tpm_esys(tpm);
+	TPM2B_SENSITIVE_CREATE sensitive = {0};
+	TPM2B_PUBLIC tmpl = {0};
+	TPM2B_DATA outside = {0};
+	TPML_PCR_SELECTION creation_pcr = {0};
+	TPM2B_PUBLIC *pub = NULL;
+	TPM2B_PRIVATE *priv = NULL;
+	ESYS_TR srk;
+	TSS2_RC rc;
+	int r;
+
+	if (len == 0 || len > SEAL_SECRET_MAX || len > sizeof(sensitive.sensitive.data.buffer))
+		return err_set(-EINVAL, "secret of %zu bytes (1..%d)", len, SEAL_SECRET_MAX);
+	if ((r = set_auth(&sensitive.sensitive.userAuth, pin)) < 0)
+		return r;
+	sensitive.sensitive.data.size = (UINT16)len;
+	memcpy(sensitive.sensitive.data.buffer, secret, len);
+	tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
+	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
+	/* no userWithAuth: only the policy opens it; the PIN counts toward lockout */
+	tmpl.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
+	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	tmpl.publicArea.authPolicy.size = 32;
+	memcpy(tmpl.publicArea.authPolicy.buffer, policy, 32);
+	if ((r = srk_create(tpm, &srk)) < 0)
+		goto out;
+	rc = Esys_Create(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+			 &tmpl, &outside, &creation_pcr, &priv, &pub, NULL, NULL, NULL);
+	Esys_FlushContext(esys, srk);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(rc, "TPM2_Create (sealed object)");
+		goto out;
+	}
+	ret->pub_len = ret->priv_len = 0;
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, ret->pub, sizeof(ret->pub), &ret->pub_len) ||
+	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, ret->priv, sizeof(ret->priv), &ret->priv_len))
+		r = err_set(-EIO, "marshalling the sealed object");
+out:
+	OPENSSL_cleanse(&sensitive, sizeof(sensitive));
+	Esys_Free(pub);
+	Esys_Free(priv);
+	return r;
+}
+
+/* Maps the TPM's refusal of Unseal to what an operator needs to hear. */
+static int unseal_refused(TSS2_RC rc)
+{
+	TSS2_RC base = rc & 0xfff;
+
+	if (base & TPM2_RC_FMT1) {
+		switch (base & 0xbf) {
+		case TPM2_RC_POLICY_FAIL & 0xbf:
+		case TPM2_RC_VALUE & 0xbf:
+			return err_set(-EACCES, "PCR policy does not hold");
+		case TPM2_RC_AUTH_FAIL & 0xbf:
+		case TPM2_RC_BAD_AUTH & 0xbf:
+			return err_set(-EPERM, "wrong PIN");
+		}
+	}
+	if ((rc & 0xffff) == TPM2_RC_LOCKOUT)
+		return err_set(-ENOLCK, "the TPM is locked out (too many wrong PINs)");
+	if ((rc & 0xffff) == TPM2_RC_PCR_CHANGED)
+		return err_set(-EAGAIN, "a PCR changed during the policy session");
+	return tpm_fail(rc, "TPM2_Unseal");
+}
+
+int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pcr_selection *sel,
+	       const char *pin, uint8_t *ret, size_t *ret_len)
+{
+	ESYS_CONTEXT *esys = tpm_esys(tpm);
+	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+	TPM2B_PUBLIC pub = {0};
+	TPM2B_PRIVATE priv = {0};
+	TPM2B_DIGEST empty = {0};
+	TPML_PCR_SELECTION pcrs;
+	TPM2B_SENSITIVE_DATA *out = NULL;
+	TPM2B_AUTH auth = {0};
+	ESYS_TR srk, key = ESYS_TR_NONE, session = ESYS_TR_NONE;
+	size_t off = 0;
+	TSS2_RC rc;
+	int r;
+
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(obj->pub, obj->pub_len, &off, &pub) ||
+	    off != obj->pub_len)
+		return err_set(-EBADMSG, "sealed object: public part is not a TPM2B_PUBLIC");
+	off = 0;
+	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(obj->priv, obj->priv_len, &off, &priv) ||
+	    off != obj->priv_len)
+		return err_set(-EBADMSG, "sealed object: private part is not a TPM2B_PRIVATE");
+	if ((r = set_auth(&auth, pin)) < 0 || (r = srk_create(tpm, &srk)) < 0)
+		return r;
+	rc = Esys_Load(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &key);
+	Esys_FlushContext(esys, srk);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_Load (sealed object; sealed on another TPM?)");
+	tpm_pcr_selection_to_tpml(sel, &pcrs);
+	rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
+				   &session);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(rc, "TPM2_StartAuthSession");
+		goto out;
+	}
+	/* an empty pcrDigest: the TPM takes its current values, the object's policy judges */
+	rc = Esys_PolicyPCR(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty, &pcrs);
+	if (rc == TSS2_RC_SUCCESS && pin)
+		rc = Esys_PolicyAuthValue(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail(rc, "policy session");
+		goto out;
+	}
+	if (pin)
+		Esys_TR_SetAuth(esys, key, &auth);
+	rc = Esys_Unseal(esys, key, session, ESYS_TR_NONE, ESYS_TR_NONE, &out);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = unseal_refused(rc);
+		goto out;
+	}
+	if (out->size > SEAL_SECRET_MAX) {
+		r = err_set(-EPROTO, "unsealed %u bytes", out->size);
+	} else {
+		memcpy(ret, out->buffer, out->size);
+		*ret_len = out->size;
+		r = 0;
+	}
+	OPENSSL_cleanse(out->buffer, out->size);
+out:
+	OPENSSL_cleanse(&auth, sizeof(auth));
+	Esys_Free(out);
+	if (session != ESYS_TR_NONE)
+		Esys_FlushContext(esys, session);
+	Esys_FlushContext(esys, key);
+	return r;
+}
