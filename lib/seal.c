@@ -89,8 +89,8 @@ int tpm_seal(struct tpm *tpm, const uint8_t *secret, size_t len, const uint8_t p
 	memcpy(tmpl.publicArea.authPolicy.buffer, policy, 32);
 	if ((r = srk_create(tpm, &srk)) < 0)
 		goto out;
-	rc = Esys_Create(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-			 &tmpl, &outside, &creation_pcr, &priv, &pub, NULL, NULL, NULL);
+	rc = Esys_Create(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &tmpl,
+			 &outside, &creation_pcr, &priv, &pub, NULL, NULL, NULL);
 	Esys_FlushContext(esys, srk);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_fail(rc, "TPM2_Create (sealed object)");

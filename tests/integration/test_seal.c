@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "policy_digest.h"
 #include "seal.h"
+#include "sealed_file.h"
 #include "swtpm.h"
 #include "testutil.h"
 #include "tpm.h"
@@ -53,8 +54,7 @@ static void selection(struct pcr_selection *sel)
 }
 
 /* The policy over @values (PolicyPCR, + PolicyAuthValue with @pin). */
-static void policy_over(const char *pcrs, const struct pcr_banks *values, bool pin,
-			uint8_t out[32])
+static void policy_over(const char *pcrs, const struct pcr_banks *values, bool pin, uint8_t out[32])
 {
 	struct pcr_selection sel;
 	struct policy p;
@@ -151,6 +151,17 @@ static void test_pin(void **state)
 	current(&values);
 	policy_for(&values, true, policy);
 	assert_int_equal(tpm_seal(tpm, secret, sizeof(secret), policy, "1234", &obj), 0);
+	/* through the sealed key file and back */
+	struct sealed_file f = {.pin = true, .obj = obj}, g;
+	char path[] = "/tmp/measured-sealed.XXXXXX";
+	selection(&f.pcrs);
+	memcpy(f.policy, policy, 32);
+	close(mkstemp(path));
+	assert_int_equal(sealed_file_save(path, &f), 0);
+	assert_int_equal(sealed_file_load(path, &g), 0);
+	unlink(path);
+	assert_true(g.pin);
+	obj = g.obj;
 	assert_int_equal(unseal(&obj, "1234"), 0);
 	assert_int_equal(unseal(&obj, "4321"), -EPERM);
 	assert_int_equal(unseal(&obj, "1234"), 0);

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sealed key file, version 1, all integers big-endian:
+ *   "MSEALKEY" | u16 version | u16 flags (bit 0: PIN) |
+ *   u16 n + n bytes PCR selection text ("sha256:0,1,7") |
+ *   32 bytes policy digest | u16 n + TPM2B_PUBLIC | u16 n + TPM2B_PRIVATE |
+ *   32 bytes SHA-256 of everything before.
+ * The checksum catches damage.  Tampering gains nothing: the TPM checks the
+ * private part's integrity and binds it to the public part (whose authPolicy
+ * decides), so a changed selection or flag only makes the policy fail.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "digest.h"
+#include "err.h"
+#include "fileio.h"
+#include "sealed_file.h"
+
+#define MAGIC	  "MSEALKEY"
+#define MAGIC_LEN 8
+#define FLAG_PIN  0x0001
+
+static void put16(uint8_t **p, size_t v)
+{
+	(*p)[0] = (uint8_t)(v >> 8);
+	(*p)[1] = (uint8_t)v;
+	*p += 2;
+}
+
+static void put_bytes(uint8_t **p, const void *data, size_t len)
+{
+	memcpy(*p, data, len);
+	*p += len;
+}
+
+int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_len)
+{
+	char sel[256];
+	size_t sel_len, len;
+	uint8_t *buf, *p;
+	int r;
+
+	if ((r = pcr_selection_format(&f->pcrs, sel, sizeof(sel))) < 0)
+		return r;
+	sel_len = strlen(sel);
+	len = MAGIC_LEN + 4 + 2 + sel_len + 32 + 2 + f->obj.pub_len + 2 + f->obj.priv_len + 32;
+	if (!(buf = malloc(len)))
+		return err_set(-ENOMEM, "out of memory");
+	p = buf;
+	put_bytes(&p, MAGIC, MAGIC_LEN);
+	put16(&p, SEALED_FILE_VERSION);
+	put16(&p, f->pin ? FLAG_PIN : 0);
+	put16(&p, sel_len);
+	put_bytes(&p, sel, sel_len);
+	put_bytes(&p, f->policy, 32);
+	put16(&p, f->obj.pub_len);
+	put_bytes(&p, f->obj.pub, f->obj.pub_len);
+	put16(&p, f->obj.priv_len);
+	put_bytes(&p, f->obj.priv, f->obj.priv_len);
+	digest_buf(hash_alg_by_name("sha256"), buf, (size_t)(p - buf), p);
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+static int take(struct cursor *c, size_t n, const char *what, const uint8_t **ret)
+{
+	if (c->left < n)
+		return err_set(-EBADMSG, "sealed key file: truncated in %s", what);
+	*ret = c->p;
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+/* A u16 length and that many bytes, at most @max. */
+static int take_sized(struct cursor *c, size_t max, const char *what, const uint8_t **ret,
+		      size_t *ret_len)
+{
+	const uint8_t *n = NULL;
+	int r;
+
+	if ((r = take(c, 2, what, &n)) < 0)
+		return r;
+	*ret_len = (size_t)n[0] << 8 | n[1];
+	if (*ret_len > max)
+		return err_set(-EBADMSG, "sealed key file: %s of %zu bytes (at most %zu)", what,
+			       *ret_len, max);
+	return take(c, *ret_len, what, ret);
+}
+
+int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
+{
+	struct cursor c = {buf, len};
+	const uint8_t *p = NULL, *sel = NULL, *pub = NULL, *priv = NULL;
+	uint8_t sum[DIGEST_MAX];
+	size_t sel_len, pub_len, priv_len;
+	char text[256];
+	unsigned version, flags;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len < MAGIC_LEN + 32 || memcmp(buf, MAGIC, MAGIC_LEN))
+		return err_set(-EBADMSG, "not a sealed key file (no MSEALKEY magic)");
+	digest_buf(hash_alg_by_name("sha256"), buf, len - 32, sum);
+	if (CRYPTO_memcmp(sum, buf + len - 32, 32))
+		return err_set(-EBADMSG, "sealed key file: checksum mismatch (damaged)");
+	c.left -= 32;
+	if ((r = take(&c, MAGIC_LEN + 4, "header", &p)) < 0)
+		return r;
+	version = (unsigned)p[8] << 8 | p[9];
+	flags = (unsigned)p[10] << 8 | p[11];
+	if (version != SEALED_FILE_VERSION)
+		return err_set(-EPROTONOSUPPORT, "sealed key file: version %u (this reads %d)",
+			       version, SEALED_FILE_VERSION);
+	if (flags & ~FLAG_PIN)
+		return err_set(-EBADMSG, "sealed key file: unknown flags 0x%04x", flags);
+	if ((r = take_sized(&c, sizeof(text) - 1, "PCR selection", &sel, &sel_len)) < 0 ||
+	    (r = take(&c, 32, "policy digest", &p)) < 0 ||
+	    (r = take_sized(&c, sizeof(ret->obj.pub), "public part", &pub, &pub_len)) < 0 ||
+	    (r = take_sized(&c, sizeof(ret->obj.priv), "private part", &priv, &priv_len)) < 0)
+		return r;
+	if (c.left)
+		return err_set(-EBADMSG, "sealed key file: %zu stray bytes", c.left);
+	memcpy(text, sel, sel_len);
+	text[sel_len] = '\0';
+	if (pcr_selection_parse(text, &ret->pcrs) < 0)
+		return err_wrap(-EBADMSG, "sealed key file: PCR selection");
+	ret->pin = flags & FLAG_PIN;
+	memcpy(ret->policy, p, 32);
+	memcpy(ret->obj.pub, pub, pub_len);
+	ret->obj.pub_len = pub_len;
+	memcpy(ret->obj.priv, priv, priv_len);
+	ret->obj.priv_len = priv_len;
+	return 0;
+}
+
+int sealed_file_save(const char *path, const struct sealed_file *f)
+{
+	uint8_t *buf;
+	size_t len;
+	int r = sealed_file_encode(f, &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = file_write_atomic(path, buf, len, 0600);
+	free(buf);
+	return r;
+}
+
+int sealed_file_load(const char *path, struct sealed_file *ret)
+{
+	uint8_t *buf;
+	size_t len;
+	int r = file_read_all(path, 1 << 16, &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = sealed_file_decode(buf, len, ret);
+	free(buf);
+	return r < 0 ? err_wrap(r, "%s", path) : 0;
+}

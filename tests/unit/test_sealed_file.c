@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/* The sealed key file: round trip, and each kind of damage named. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "digest.h"
+#include "err.h"
+#include "sealed_file.h"
+
+static void sample(struct sealed_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(pcr_selection_parse("sha256:0,1,2,3,4,5,6,7,8,9,11,13", &f->pcrs), 0);
+	f->pin = true;
+	memset(f->policy, 0xab, 32);
+	f->obj.pub_len = 90;
+	memset(f->obj.pub, 0x11, f->obj.pub_len);
+	f->obj.priv_len = 126;
+	memset(f->obj.priv, 0x22, f->obj.priv_len);
+}
+
+/* Fixes the trailing checksum after a deliberate change. */
+static void reseal_sum(uint8_t *buf, size_t len)
+{
+	digest_buf(hash_alg_by_name("sha256"), buf, len - 32, buf + len - 32);
+}
+
+static void test_round_trip(void **state)
+{
+	struct sealed_file f, g;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	sample(&f);
+	assert_int_equal(sealed_file_encode(&f, &buf, &len), 0);
+	assert_memory_equal(buf, "MSEALKEY\0\1\0\1", 12);
+	assert_int_equal(sealed_file_decode(buf, len, &g), 0);
+	assert_memory_equal(&f, &g, sizeof(f));
+	free(buf);
+}
+
+static void expect_error(const uint8_t *buf, size_t len, const char *words)
+{
+	struct sealed_file g;
+
+	assert_true(sealed_file_decode(buf, len, &g) < 0);
+	if (!strstr(err_msg(), words))
+		fail_msg("wanted '%s' in: %s", words, err_msg());
+}
+
+static void test_damage_named(void **state)
+{
+	struct sealed_file f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	sample(&f);
+	assert_int_equal(sealed_file_encode(&f, &buf, &len), 0);
+	expect_error(buf, 7, "no MSEALKEY magic");
+	buf[40] ^= 1;
+	expect_error(buf, len, "checksum mismatch");
+	buf[40] ^= 1;
+	buf[9] = 2; /* version 2 */
+	reseal_sum(buf, len);
+	expect_error(buf, len, "version 2");
+	buf[9] = 1;
+	buf[11] = 0x80; /* unknown flag */
+	reseal_sum(buf, len);
+	expect_error(buf, len, "unknown flags");
+	buf[11] = 1;
+	buf[12] = 0x10; /* a 4 KiB selection */
+	reseal_sum(buf, len);
+	expect_error(buf, len, "PCR selection of 4128 bytes");
+	buf[12] = 0;
+	buf[14] = 'x'; /* "xha256:..." */
+	reseal_sum(buf, len);
+	expect_error(buf, len, "PCR selection");
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_damage_named),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
