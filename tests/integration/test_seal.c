@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "err.h"
 #include "fileio.h"
+#include "luks.h"
 #include "policy_digest.h"
 #include "seal.h"
 #include "sealed_file.h"
@@ -198,6 +199,52 @@ static void test_policy_equals_tpm2_createpolicy(void **state)
 	free(theirs);
 }
 
+/*
+ * The use: a LUKS2 image's passphrase sealed to the PCRs.  Unsealed, it opens a
+ * key slot (ours, and cryptsetup's --test-passphrase); after PCR 13 changes
+ * nothing comes out of the TPM.
+ */
+static void test_luks_passphrase_sealed(void **state)
+{
+	const struct luks_kdf fast = {.type = "pbkdf2", .iterations = 1000};
+	char img[] = "/tmp/measured-luks.XXXXXX", *out = NULL;
+	struct pcr_selection sel;
+	struct pcr_banks values;
+	struct sealed_object obj;
+	uint8_t policy[32], pass[SEAL_SECRET_MAX];
+	size_t len = 0;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(img);
+	assert_int_equal(ftruncate(fd, 32 << 20), 0);
+	close(fd);
+	assert_int_equal(luks_format(img, secret, sizeof(secret), &fast), 0);
+	assert_int_equal(sh(&out, "cryptsetup isLuks --type luks2 %s", img), 0);
+	free(out);
+	current(&values);
+	policy_for(&values, false, policy);
+	assert_int_equal(tpm_seal(tpm, secret, sizeof(secret), policy, NULL, &obj), 0);
+	selection(&sel);
+	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, pass, &len), 0);
+	assert_int_equal(luks_check_passphrase(img, pass, len), 0);
+	assert_int_equal(luks_check_passphrase(img, (const uint8_t *)"guess", 5), -EPERM);
+	/* cryptsetup agrees: the unsealed bytes open the volume */
+	assert_int_equal(file_write_atomic("/tmp/measured-luks.key", pass, len, 0600), 0);
+	assert_int_equal(sh(&out,
+			    "cryptsetup open --test-passphrase --key-file /tmp/measured-luks.key "
+			    "%s 2>&1",
+			    img),
+			 0);
+	free(out);
+	unlink("/tmp/measured-luks.key");
+	extend13("a changed rootfs", NULL);
+	len = 0;
+	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, pass, &len), -EACCES);
+	assert_int_equal(len, 0);
+	unlink(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_predicted_before_it_holds),
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_policy_equals_tpm2_createpolicy),
+		cmocka_unit_test(test_luks_passphrase_sealed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
