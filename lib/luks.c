@@ -66,8 +66,7 @@ int luks_check_passphrase(const char *path, const uint8_t *pass, size_t pass_len
 		return err_set(r, "%s: not a LUKS2 volume", path);
 	}
 	/* no name: the key slot is opened and checked, nothing is activated */
-	r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, (const char *)pass, pass_len,
-					 0);
+	r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, (const char *)pass, pass_len, 0);
 	crypt_free(cd);
 	if (r == -EPERM)
 		return err_set(-EPERM, "%s: the passphrase opens no key slot", path);
