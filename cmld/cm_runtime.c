@@ -375,7 +375,7 @@ static int write_id_maps(struct cm_container *c)
  */
 int cm_run(pid_t netns_pid, char *const argv[])
 {
-	int status, errp[2];
+	int status, errp[2], r;
 	char msg[256] = "";
 	ssize_t n;
 	pid_t pid;
@@ -383,8 +383,12 @@ int cm_run(pid_t netns_pid, char *const argv[])
 	if (pipe2(errp, O_CLOEXEC) < 0)
 		return err_set(-errno, "pipe: %s", strerror(errno));
 	pid = fork();
-	if (pid < 0)
-		return err_set(-errno, "fork: %s", strerror(errno));
+	if (pid < 0) {
+		r = err_set(-errno, "fork: %s", strerror(errno));
+		close(errp[0]);
+		close(errp[1]);
+		return r;
+	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 		cm_child_reset_signals();

@@ -115,7 +115,6 @@ static int unseal_refused(TSS2_RC rc)
 	if (base & TPM2_RC_FMT1) {
 		switch (base & 0xbf) {
 		case TPM2_RC_POLICY_FAIL & 0xbf:
-		case TPM2_RC_VALUE & 0xbf:
 			return err_set(-EACCES, "PCR policy does not hold");
 		case TPM2_RC_AUTH_FAIL & 0xbf:
 		case TPM2_RC_BAD_AUTH & 0xbf:
@@ -152,7 +151,7 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(obj->priv, obj->priv_len, &off, &priv) ||
 	    off != obj->priv_len)
 		return err_set(-EBADMSG, "sealed object: private part is not a TPM2B_PRIVATE");
-	if ((r = set_auth(&auth, pin)) < 0 || (r = srk_create(tpm, &srk)) < 0)
+	if ((r = srk_create(tpm, &srk)) < 0)
 		return r;
 	rc = Esys_Load(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &key);
 	Esys_FlushContext(esys, srk);
@@ -174,8 +173,11 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 		r = tpm_fail(rc, "policy session");
 		goto out;
 	}
-	if (pin)
+	if (pin) {
+		if ((r = set_auth(&auth, pin)) < 0)
+			goto out;
 		Esys_TR_SetAuth(esys, key, &auth);
+	}
 	rc = Esys_Unseal(esys, key, session, ESYS_TR_NONE, ESYS_TR_NONE, &out);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = unseal_refused(rc);

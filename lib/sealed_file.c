@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <tss2/tss2_mu.h>
 
 #include "digest.h"
 #include "err.h"
@@ -98,6 +99,24 @@ static int take_sized(struct cursor *c, size_t max, const char *what, const uint
 	return take(c, *ret_len, what, ret);
 }
 
+/*
+ * The stored digest is a copy of the public part's authPolicy (kept readable
+ * without a TSS); a file where the two differ was not written by us.
+ */
+static int policy_matches_public(const uint8_t *pub, size_t len, const uint8_t policy[32])
+{
+	TPM2B_PUBLIC tpub = {0}; /* the unmarshaller wants it zeroed */
+	size_t off = 0;
+
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(pub, len, &off, &tpub) != TSS2_RC_SUCCESS || off != len)
+		return err_set(-EBADMSG, "sealed key file: public part is not a TPM2B_PUBLIC");
+	if (tpub.publicArea.authPolicy.size != 32 ||
+	    memcmp(tpub.publicArea.authPolicy.buffer, policy, 32))
+		return err_set(-EBADMSG,
+			       "sealed key file: policy digest differs from the public part's");
+	return 0;
+}
+
 int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 {
 	struct cursor c = {buf, len};
@@ -135,6 +154,8 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	text[sel_len] = '\0';
 	if (pcr_selection_parse(text, &ret->pcrs) < 0)
 		return err_wrap(-EBADMSG, "sealed key file: PCR selection");
+	if ((r = policy_matches_public(pub, pub_len, p)) < 0)
+		return r;
 	ret->pin = flags & FLAG_PIN;
 	memcpy(ret->policy, p, 32);
 	memcpy(ret->obj.pub, pub, pub_len);

@@ -207,7 +207,7 @@ static void test_policy_equals_tpm2_createpolicy(void **state)
 static void test_luks_passphrase_sealed(void **state)
 {
 	const struct luks_kdf fast = {.type = "pbkdf2", .iterations = 1000};
-	char img[] = "/tmp/measured-luks.XXXXXX", *out = NULL;
+	char img[] = "/tmp/measured-luks.XXXXXX", key[] = "/tmp/measured-key.XXXXXX", *out = NULL;
 	struct pcr_selection sel;
 	struct pcr_banks values;
 	struct sealed_object obj;
@@ -230,14 +230,12 @@ static void test_luks_passphrase_sealed(void **state)
 	assert_int_equal(luks_check_passphrase(img, pass, len), 0);
 	assert_int_equal(luks_check_passphrase(img, (const uint8_t *)"guess", 5), -EPERM);
 	/* cryptsetup agrees: the unsealed bytes open the volume */
-	assert_int_equal(file_write_atomic("/tmp/measured-luks.key", pass, len, 0600), 0);
-	assert_int_equal(sh(&out,
-			    "cryptsetup open --test-passphrase --key-file /tmp/measured-luks.key "
-			    "%s 2>&1",
-			    img),
-			 0);
+	close(mkstemp(key));
+	assert_int_equal(file_write_atomic(key, pass, len, 0600), 0);
+	assert_int_equal(
+		sh(&out, "cryptsetup open --test-passphrase --key-file %s %s 2>&1", key, img), 0);
 	free(out);
-	unlink("/tmp/measured-luks.key");
+	unlink(key);
 	extend13("a changed rootfs", NULL);
 	len = 0;
 	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, pass, &len), -EACCES);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <tss2/tss2_mu.h>
 
 #include "digest.h"
 #include "err.h"
@@ -19,8 +20,16 @@ static void sample(struct sealed_file *f)
 	assert_int_equal(pcr_selection_parse("sha256:0,1,2,3,4,5,6,7,8,9,11,13", &f->pcrs), 0);
 	f->pin = true;
 	memset(f->policy, 0xab, 32);
-	f->obj.pub_len = 90;
-	memset(f->obj.pub, 0x11, f->obj.pub_len);
+	TPM2B_PUBLIC pub = {0};
+	pub.publicArea.type = TPM2_ALG_KEYEDHASH;
+	pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+	pub.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+	pub.publicArea.authPolicy.size = 32;
+	memcpy(pub.publicArea.authPolicy.buffer, f->policy, 32);
+	f->obj.pub_len = 0;
+	assert_int_equal(
+		Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, f->obj.pub, sizeof(f->obj.pub), &f->obj.pub_len),
+		0);
 	f->obj.priv_len = 126;
 	memset(f->obj.priv, 0x22, f->obj.priv_len);
 }
@@ -83,6 +92,10 @@ static void test_damage_named(void **state)
 	buf[14] = 'x'; /* "xha256:..." */
 	reseal_sum(buf, len);
 	expect_error(buf, len, "PCR selection");
+	buf[14] = 's';
+	buf[14 + 32] ^= 1; /* the stored policy digest no longer the object's */
+	reseal_sum(buf, len);
+	expect_error(buf, len, "policy digest differs");
 	free(buf);
 }
 
