@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* Growing arrays. */
+/* Growing arrays; pages for secrets. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+
+#include <openssl/crypto.h>
 
 #include "err.h"
 #include "mem.h"
@@ -23,4 +26,27 @@ int array_grow(void **array, size_t *cap, size_t n, size_t elem, size_t first)
 	*array = p;
 	*cap = ncap;
 	return 0;
+}
+
+void *secret_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		err_set(-ENOMEM, "no memory for a secret of %zu bytes", size);
+		return NULL;
+	}
+	/* best effort: a low RLIMIT_MEMLOCK must not stop an unlock */
+	(void)mlock(p, size);
+	(void)madvise(p, size, MADV_DONTDUMP);
+	return p;
+}
+
+void secret_free(void *p, size_t size)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, size);
+	munlock(p, size);
+	munmap(p, size);
 }

@@ -71,6 +71,14 @@ int policy_pcr(struct policy *p, const struct pcr_selection *sel, const struct p
 	return policy_update(p, TPM_CC_PolicyPCR, buf, n + p->alg->size);
 }
 
+int policy_authorize(struct policy *p, const uint8_t *key_name, size_t name_len)
+{
+	int rc = policy_update(p, TPM_CC_PolicyAuthorize, key_name, name_len);
+
+	/* the second step hashes the (empty) policyRef: H(digest || "") */
+	return rc < 0 ? rc : digest_buf(p->alg, p->digest, p->alg->size, p->digest);
+}
+
 int policy_auth_value(struct policy *p)
 {
 	return policy_update(p, TPM_CC_PolicyAuthValue, NULL, 0);

@@ -40,6 +40,11 @@ int policy_pcr_values_digest(const struct policy *p, const struct pcr_selection 
 
 /* TPM2_PolicyPCR: H(old || TPM_CC_PolicyPCR || TPML_PCR_SELECTION || pcrDigest). */
 int policy_pcr(struct policy *p, const struct pcr_selection *sel, const struct pcr_banks *values);
+/*
+ * TPM2_PolicyAuthorize with an empty policyRef: H(H(old || CC || keyName) || ""),
+ * @key_name being the signer's TPM name (nameAlg || H(TPMT_PUBLIC)).
+ */
+int policy_authorize(struct policy *p, const uint8_t *key_name, size_t name_len);
 /* TPM2_PolicyAuthValue: H(old || TPM_CC_PolicyAuthValue). */
 int policy_auth_value(struct policy *p);
 

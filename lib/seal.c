@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
 
+#include "digest.h"
 #include "err.h"
 #include "seal.h"
 
@@ -128,8 +129,64 @@ static int unseal_refused(TSS2_RC rc)
 	return tpm_fail(rc, "TPM2_Unseal");
 }
 
+/*
+ * The TPM checks the signer's approval of the session's current digest:
+ * LoadExternal (owner hierarchy, so the ticket is not a NULL ticket),
+ * VerifySignature, PolicyAuthorize with the ticket.
+ */
+static int policy_authorized(ESYS_CONTEXT *esys, ESYS_TR session,
+			     const struct seal_authorization *a)
+{
+	TPM2B_PUBLIC signer = *a->signer;
+	TPM2B_DIGEST ahash = {.size = 32}, approved = {.size = 32};
+	TPM2B_NONCE ref = {0};
+	TPMT_SIGNATURE sig = {.sigAlg = TPM2_ALG_ECDSA};
+	TPMT_TK_VERIFIED *ticket = NULL;
+	TPM2B_NAME *name = NULL;
+	ESYS_TR key = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	memcpy(approved.buffer, a->approved, 32);
+	digest_buf(hash_alg_by_id(TPM2_ALG_SHA256), a->approved, 32, ahash.buffer);
+	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	sig.signature.ecdsa.signatureR.size = 32;
+	memcpy(sig.signature.ecdsa.signatureR.buffer, a->sig_r, 32);
+	sig.signature.ecdsa.signatureS.size = 32;
+	memcpy(sig.signature.ecdsa.signatureS.buffer, a->sig_s, 32);
+	rc = Esys_LoadExternal(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &signer,
+			       ESYS_TR_RH_OWNER, &key);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_LoadExternal (policy signer)");
+	rc = Esys_VerifySignature(esys, key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ahash, &sig,
+				  &ticket);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_fail(rc, "TPM2_VerifySignature");
+		r = err_wrap(-EBADMSG, "the TPM refused the policy signature");
+		goto out;
+	}
+	if ((rc = Esys_TR_GetName(esys, key, &name)) != TSS2_RC_SUCCESS) {
+		r = tpm_fail(rc, "signer name");
+		goto out;
+	}
+	rc = Esys_PolicyAuthorize(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				  &approved, &ref, name, ticket);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_fail(rc, "TPM2_PolicyAuthorize");
+		r = err_wrap(-EACCES, "PCR policy does not hold (not the signed one)");
+		goto out;
+	}
+	r = 0;
+out:
+	Esys_Free(ticket);
+	Esys_Free(name);
+	Esys_FlushContext(esys, key);
+	return r;
+}
+
 int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pcr_selection *sel,
-	       const char *pin, uint8_t *ret, size_t *ret_len)
+	       const struct seal_authorization *authz, const char *pin, uint8_t *ret,
+	       size_t *ret_len)
 {
 	ESYS_CONTEXT *esys = tpm_esys(tpm);
 	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
@@ -167,10 +224,15 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 	}
 	/* an empty pcrDigest: the TPM takes its current values, the object's policy judges */
 	rc = Esys_PolicyPCR(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty, &pcrs);
-	if (rc == TSS2_RC_SUCCESS && pin)
-		rc = Esys_PolicyAuthValue(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
 	if (rc != TSS2_RC_SUCCESS) {
-		r = tpm_fail(rc, "policy session");
+		r = tpm_fail(rc, "TPM2_PolicyPCR");
+		goto out;
+	}
+	if (authz && (r = policy_authorized(esys, session, authz)) < 0)
+		goto out;
+	if (pin &&
+	    (rc = Esys_PolicyAuthValue(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE))) {
+		r = tpm_fail(rc, "TPM2_PolicyAuthValue");
 		goto out;
 	}
 	if (pin) {

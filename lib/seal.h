@@ -34,12 +34,25 @@ int tpm_seal(struct tpm *tpm, const uint8_t *secret, size_t len, const uint8_t p
 	     const char *pin, struct sealed_object *ret);
 
 /*
- * Unseals @obj with a PolicyPCR session over @sel (+ PolicyAuthValue and @pin
- * when @pin is not NULL).  Errors: -EACCES "PCR policy does not hold",
- * -EPERM wrong PIN, -ENOLCK the TPM is in dictionary-attack lockout.
+ * For objects sealed to PolicyAuthorize(signer): the signer's public key and
+ * one approval of a PolicyPCR digest, signed ECDSA-P256-SHA256 over
+ * SHA-256(approved || empty policyRef) (authorize.h makes them).
+ */
+struct seal_authorization {
+	const TPM2B_PUBLIC *signer;
+	const uint8_t *approved;      /* 32 bytes */
+	const uint8_t *sig_r, *sig_s; /* 32 bytes each */
+};
+
+/*
+ * Unseals @obj with a PolicyPCR session over @sel, then PolicyAuthorize when
+ * @authz is given, then PolicyAuthValue and @pin when @pin is not NULL.
+ * Errors: -EACCES "PCR policy does not hold", -EPERM wrong PIN, -ENOLCK the
+ * TPM is in dictionary-attack lockout, -EBADMSG the TPM refused the signature.
  * The secret goes to @ret (SEAL_SECRET_MAX bytes); the caller wipes it.
  */
 int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pcr_selection *sel,
-	       const char *pin, uint8_t *ret, size_t *ret_len);
+	       const struct seal_authorization *authz, const char *pin, uint8_t *ret,
+	       size_t *ret_len);
 
 #endif

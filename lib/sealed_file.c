@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Sealed key file, version 1, all integers big-endian:
- *   "MSEALKEY" | u16 version | u16 flags (bit 0: PIN) |
+ *   "MSEALKEY" | u16 version | u16 flags (bit 0: PIN, 1: values, 2: authorized) |
  *   u16 n + n bytes PCR selection text ("sha256:0,1,7") |
- *   32 bytes policy digest | u16 n + TPM2B_PUBLIC | u16 n + TPM2B_PRIVATE |
+ *   32 bytes policy digest | [the selected PCR values] | [u16 n + signer's name] |
+ *   u16 n + TPM2B_PUBLIC | u16 n + TPM2B_PRIVATE |
  *   32 bytes SHA-256 of everything before.
  * The checksum catches damage.  Tampering gains nothing: the TPM checks the
  * private part's integrity and binds it to the public part (whose authPolicy
@@ -21,9 +22,12 @@
 #include "fileio.h"
 #include "sealed_file.h"
 
-#define MAGIC	  "MSEALKEY"
-#define MAGIC_LEN 8
-#define FLAG_PIN  0x0001
+#define MAGIC		"MSEALKEY"
+#define MAGIC_LEN	8
+#define FLAG_PIN	0x0001
+#define FLAG_VALUES	0x0002
+#define FLAG_AUTHORIZED 0x0004
+#define FLAGS_KNOWN	(FLAG_PIN | FLAG_VALUES | FLAG_AUTHORIZED)
 
 static void put16(uint8_t **p, size_t v)
 {
@@ -38,6 +42,41 @@ static void put_bytes(uint8_t **p, const void *data, size_t len)
 	*p += len;
 }
 
+/* Bytes of the selected values: banks in selection order, PCRs ascending. */
+static size_t values_size(const struct pcr_selection *sel)
+{
+	size_t n = 0;
+
+	for (unsigned b = 0; b < sel->count; b++)
+		n += (size_t)__builtin_popcount(sel->bank[b].mask) * sel->bank[b].alg->size;
+	return n;
+}
+
+/* Copies the selected values between @banks and the flat form at @flat. */
+static int values_flat(struct pcr_banks *banks, const struct pcr_selection *sel, uint8_t *flat,
+		       bool to_flat)
+{
+	for (unsigned b = 0; b < sel->count; b++) {
+		const struct hash_alg *alg = sel->bank[b].alg;
+		struct pcr_bank *bank =
+			to_flat ? pcr_banks_find(banks, alg) : pcr_banks_add(banks, alg);
+		if (!bank)
+			return err_set(-EINVAL, "sealed key file: no %s values", alg->name);
+		for (unsigned i = 0; i < PCR_COUNT; i++) {
+			if (!(sel->bank[b].mask & (1u << i)))
+				continue;
+			if (to_flat) {
+				memcpy(flat, bank->value[i], alg->size);
+			} else {
+				memcpy(bank->value[i], flat, alg->size);
+				bank->extended |= 1u << i;
+			}
+			flat += alg->size;
+		}
+	}
+	return 0;
+}
+
 int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_len)
 {
 	char sel[256];
@@ -48,16 +87,32 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 	if ((r = pcr_selection_format(&f->pcrs, sel, sizeof(sel))) < 0)
 		return r;
 	sel_len = strlen(sel);
+	if (f->authorizer_len > sizeof(f->authorizer))
+		return err_set(-EINVAL, "signer name of %zu bytes", f->authorizer_len);
 	len = MAGIC_LEN + 4 + 2 + sel_len + 32 + 2 + f->obj.pub_len + 2 + f->obj.priv_len + 32;
+	len += (f->has_values ? values_size(&f->pcrs) : 0) +
+	       (f->authorizer_len ? 2 + f->authorizer_len : 0);
 	if (!(buf = malloc(len)))
 		return err_set(-ENOMEM, "out of memory");
 	p = buf;
 	put_bytes(&p, MAGIC, MAGIC_LEN);
 	put16(&p, SEALED_FILE_VERSION);
-	put16(&p, f->pin ? FLAG_PIN : 0);
+	put16(&p, (f->pin ? FLAG_PIN : 0) | (f->has_values ? FLAG_VALUES : 0) |
+			  (f->authorizer_len ? FLAG_AUTHORIZED : 0));
 	put16(&p, sel_len);
 	put_bytes(&p, sel, sel_len);
 	put_bytes(&p, f->policy, 32);
+	if (f->has_values) {
+		if ((r = values_flat((struct pcr_banks *)&f->values, &f->pcrs, p, true)) < 0) {
+			free(buf);
+			return r;
+		}
+		p += values_size(&f->pcrs);
+	}
+	if (f->authorizer_len) {
+		put16(&p, f->authorizer_len);
+		put_bytes(&p, f->authorizer, f->authorizer_len);
+	}
 	put16(&p, f->obj.pub_len);
 	put_bytes(&p, f->obj.pub, f->obj.pub_len);
 	put16(&p, f->obj.priv_len);
@@ -120,9 +175,9 @@ static int policy_matches_public(const uint8_t *pub, size_t len, const uint8_t p
 int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 {
 	struct cursor c = {buf, len};
-	const uint8_t *p = NULL, *sel = NULL, *pub = NULL, *priv = NULL;
+	const uint8_t *p = NULL, *sel = NULL, *pub = NULL, *priv = NULL, *vals = NULL, *name = NULL;
 	uint8_t sum[DIGEST_MAX];
-	size_t sel_len, pub_len, priv_len;
+	size_t sel_len, pub_len, priv_len, name_len = 0;
 	char text[256];
 	unsigned version, flags;
 	int r;
@@ -141,23 +196,39 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	if (version != SEALED_FILE_VERSION)
 		return err_set(-EPROTONOSUPPORT, "sealed key file: version %u (this reads %d)",
 			       version, SEALED_FILE_VERSION);
-	if (flags & ~FLAG_PIN)
+	if (flags & ~FLAGS_KNOWN)
 		return err_set(-EBADMSG, "sealed key file: unknown flags 0x%04x", flags);
-	if ((r = take_sized(&c, sizeof(text) - 1, "PCR selection", &sel, &sel_len)) < 0 ||
-	    (r = take(&c, 32, "policy digest", &p)) < 0 ||
+	if ((r = take_sized(&c, sizeof(text) - 1, "PCR selection", &sel, &sel_len)) < 0)
+		return r;
+	memcpy(text, sel, sel_len);
+	text[sel_len] = '\0';
+	if (pcr_selection_parse(text, &ret->pcrs) < 0)
+		return err_wrap(-EBADMSG, "sealed key file: PCR selection");
+	if ((r = take(&c, 32, "policy digest", &p)) < 0 ||
+	    ((flags & FLAG_VALUES) &&
+	     (r = take(&c, values_size(&ret->pcrs), "PCR values", &vals)) < 0) ||
+	    ((flags & FLAG_AUTHORIZED) &&
+	     (r = take_sized(&c, sizeof(ret->authorizer), "signer name", &name, &name_len)) < 0) ||
 	    (r = take_sized(&c, sizeof(ret->obj.pub), "public part", &pub, &pub_len)) < 0 ||
 	    (r = take_sized(&c, sizeof(ret->obj.priv), "private part", &priv, &priv_len)) < 0)
 		return r;
 	if (c.left)
 		return err_set(-EBADMSG, "sealed key file: %zu stray bytes", c.left);
-	memcpy(text, sel, sel_len);
-	text[sel_len] = '\0';
-	if (pcr_selection_parse(text, &ret->pcrs) < 0)
-		return err_wrap(-EBADMSG, "sealed key file: PCR selection");
+	if ((flags & FLAG_AUTHORIZED) && name_len == 0)
+		return err_set(-EBADMSG, "sealed key file: authorized, but no signer name");
 	if ((r = policy_matches_public(pub, pub_len, p)) < 0)
 		return r;
 	ret->pin = flags & FLAG_PIN;
 	memcpy(ret->policy, p, 32);
+	if (vals) {
+		pcr_banks_init(&ret->values);
+		if ((r = values_flat(&ret->values, &ret->pcrs, (uint8_t *)vals, false)) < 0)
+			return r;
+		ret->has_values = true;
+	}
+	if (name)
+		memcpy(ret->authorizer, name, name_len);
+	ret->authorizer_len = name_len;
 	memcpy(ret->obj.pub, pub, pub_len);
 	ret->obj.pub_len = pub_len;
 	memcpy(ret->obj.priv, priv, priv_len);

@@ -20,6 +20,10 @@ struct sealed_file {
 	struct pcr_selection pcrs; /* what the unseal session selects */
 	bool pin;		   /* the policy ends in PolicyAuthValue */
 	uint8_t policy[32];	   /* the object's authPolicy, for display and checks */
+	bool has_values;	   /* @values: what the PCRs were sealed to (diagnostics) */
+	struct pcr_banks values;
+	size_t authorizer_len; /* > 0: PolicyAuthorize by the key with this TPM name */
+	uint8_t authorizer[2 + DIGEST_MAX];
 	struct sealed_object obj;
 };
 

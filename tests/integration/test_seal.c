@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "authorize.h"
 #include "digest.h"
 #include "err.h"
 #include "fileio.h"
@@ -100,7 +101,7 @@ static int unseal(const struct sealed_object *obj, const char *pin)
 	int r;
 
 	selection(&sel);
-	r = tpm_unseal(tpm, obj, &sel, pin, out, &len);
+	r = tpm_unseal(tpm, obj, &sel, NULL, pin, out, &len);
 	if (r == 0) {
 		assert_int_equal(len, sizeof(secret));
 		assert_memory_equal(out, secret, len);
@@ -226,7 +227,7 @@ static void test_luks_passphrase_sealed(void **state)
 	policy_for(&values, false, policy);
 	assert_int_equal(tpm_seal(tpm, secret, sizeof(secret), policy, NULL, &obj), 0);
 	selection(&sel);
-	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, pass, &len), 0);
+	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, NULL, pass, &len), 0);
 	assert_int_equal(luks_check_passphrase(img, pass, len), 0);
 	assert_int_equal(luks_check_passphrase(img, (const uint8_t *)"guess", 5), -EPERM);
 	/* cryptsetup agrees: the unsealed bytes open the volume */
@@ -238,9 +239,165 @@ static void test_luks_passphrase_sealed(void **state)
 	unlink(key);
 	extend13("a changed rootfs", NULL);
 	len = 0;
-	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, pass, &len), -EACCES);
+	assert_int_equal(tpm_unseal(tpm, &obj, &sel, NULL, NULL, pass, &len), -EACCES);
 	assert_int_equal(len, 0);
 	unlink(img);
+}
+
+static void make_signer(const char *path, struct policy_signer *ret)
+{
+	char *out = NULL;
+
+	assert_int_equal(
+		sh(&out, "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s",
+		   path),
+		0);
+	free(out);
+	assert_int_equal(policy_signer_load(path, ret), 0);
+}
+
+static int unseal_signed(const struct sealed_object *obj, const struct policy_signer *signer,
+			 const struct signed_policy *sp, const char *pin)
+{
+	struct seal_authorization a = {&signer->pub, sp->approved, sp->sig_r, sp->sig_s};
+	uint8_t out[SEAL_SECRET_MAX];
+	size_t len = 0;
+	int r = tpm_unseal(tpm, obj, &sp->pcrs, &a, pin, out, &len);
+
+	if (r == 0)
+		assert_memory_equal(out, secret, sizeof(secret));
+	return r;
+}
+
+/*
+ * The update flow: sealed once to PolicyAuthorize(vendor key); each release's
+ * predicted PCRs are signed; the TPM opens on any signed chain, not on an
+ * unsigned one, nor with a forged signature or another vendor's.
+ */
+static void test_authorized_update(void **state)
+{
+	char vendor[] = "/tmp/measured-vendor.XXXXXX", other[] = "/tmp/measured-other.XXXXXX";
+	struct policy_signer key, rogue;
+	struct signed_policy v1 = {0}, v2 = {0}, forged, theirs = {0};
+	struct sealed_object obj;
+	struct policy pol;
+	TPM2B_NAME *tpm_name = NULL;
+	ESYS_TR h;
+
+	(void)state;
+	close(mkstemp(vendor));
+	close(mkstemp(other));
+	make_signer(vendor, &key);
+	make_signer(other, &rogue);
+	/* the TPM names the loaded key as we do */
+	TPM2B_PUBLIC pub = key.pub;
+	assert_int_equal(Esys_LoadExternal(tpm_esys(tpm), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					   NULL, &pub, ESYS_TR_RH_OWNER, &h),
+			 0);
+	assert_int_equal(Esys_TR_GetName(tpm_esys(tpm), h, &tpm_name), 0);
+	assert_int_equal(tpm_name->size, sizeof(key.name));
+	assert_memory_equal(tpm_name->name, key.name, sizeof(key.name));
+	Esys_Free(tpm_name);
+	Esys_FlushContext(tpm_esys(tpm), h);
+
+	policy_init(&pol, hash_alg_by_name("sha256"));
+	assert_int_equal(policy_authorize(&pol, key.name, sizeof(key.name)), 0);
+	assert_int_equal(tpm_seal(tpm, secret, sizeof(secret), pol.digest, NULL, &obj), 0);
+
+	/* release 1: the chain as it is now */
+	selection(&v1.pcrs);
+	current(&v1.values);
+	assert_int_equal(signed_policy_sign(&key, &v1), 0);
+	assert_int_equal(signed_policy_verify(&key, &v1), 0);
+	assert_int_equal(unseal_signed(&obj, &key, &v1, NULL), 0);
+
+	/* release 2 is predicted and signed before it boots */
+	selection(&v2.pcrs);
+	current(&v2.values);
+	extend13("rootfs v2", &v2.values);
+	assert_int_equal(signed_policy_sign(&key, &v2), 0);
+	assert_int_equal(unseal_signed(&obj, &key, &v2, NULL), -EACCES);
+	extend13("rootfs v2", NULL);
+	assert_int_equal(unseal_signed(&obj, &key, &v1, NULL), -EACCES);
+	assert_int_equal(unseal_signed(&obj, &key, &v2, NULL), 0);
+
+	/* through its JSON file form */
+	char *json = NULL;
+	assert_int_equal(signed_policy_to_json(&v2, &json), 0);
+	if (signed_policy_from_json(json, strlen(json), &theirs) < 0)
+		fail_msg("%s\n%s", err_msg(), json);
+	free(json);
+	assert_int_equal(signed_policy_verify(&key, &theirs), 0);
+	assert_int_equal(unseal_signed(&obj, &key, &theirs, NULL), 0);
+
+	/* a forged signature: software and TPM refuse it */
+	forged = v2;
+	forged.sig_s[5] ^= 1;
+	assert_int_equal(signed_policy_verify(&key, &forged), -EBADMSG);
+	assert_int_equal(unseal_signed(&obj, &key, &forged, NULL), -EBADMSG);
+	/* another vendor's signature on the right chain: the object names ours */
+	forged = v2;
+	assert_int_equal(signed_policy_sign(&rogue, &forged), 0);
+	assert_int_equal(unseal_signed(&obj, &rogue, &forged, NULL), -EACCES);
+	/* an unsigned chain (extended further, nobody approved it) */
+	extend13("rootfs nobody signed", NULL);
+	assert_int_equal(unseal_signed(&obj, &key, &v2, NULL), -EACCES);
+
+	/* with a PIN: PolicyAuthorize, then PolicyAuthValue */
+	struct signed_policy v3 = {0};
+	selection(&v3.pcrs);
+	current(&v3.values);
+	assert_int_equal(signed_policy_sign(&key, &v3), 0);
+	assert_int_equal(policy_auth_value(&pol), 0);
+	assert_int_equal(tpm_seal(tpm, secret, sizeof(secret), pol.digest, "2468", &obj), 0);
+	assert_int_equal(unseal_signed(&obj, &key, &v3, "2468"), 0);
+	assert_int_equal(unseal_signed(&obj, &key, &v3, "1111"), -EPERM);
+	policy_signer_free(&key);
+	policy_signer_free(&rogue);
+	unlink(vendor);
+	unlink(other);
+}
+
+/*
+ * Our PolicyAuthorize digest equals tpm2_policyauthorize's (a TPM trial
+ * session) for the same key name and approved policy.
+ */
+static void test_authorize_equals_tpm2_policyauthorize(void **state)
+{
+	char dir[] = "/tmp/measured-pa.XXXXXX", *out = NULL;
+	struct policy_signer key;
+	struct policy pol;
+	uint8_t *theirs = NULL;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	make_signer(path, &key);
+	snprintf(path, sizeof(path), "%s/name.bin", dir);
+	assert_int_equal(file_write_atomic(path, key.name, sizeof(key.name), 0600), 0);
+	snprintf(path, sizeof(path), "%s/approved.bin", dir);
+	assert_int_equal(file_write_atomic(path, "0123456789abcdef0123456789abcdef", 32, 0600), 0);
+	assert_int_equal(
+		sh(&out,
+		   "cd %s && export TPM2TOOLS_TCTI='%s' && "
+		   "tpm2_startauthsession -S s.ctx && "
+		   "tpm2_policyauthorize -S s.ctx -L out.bin -i approved.bin -n name.bin && "
+		   "tpm2_flushcontext s.ctx",
+		   dir, sw.tcti),
+		0);
+	free(out);
+	snprintf(path, sizeof(path), "%s/out.bin", dir);
+	assert_int_equal(file_read_all(path, 64, &theirs, &len), 0);
+	policy_init(&pol, hash_alg_by_name("sha256"));
+	assert_int_equal(policy_authorize(&pol, key.name, sizeof(key.name)), 0);
+	assert_int_equal(len, 32);
+	assert_memory_equal(pol.digest, theirs, 32);
+	free(theirs);
+	policy_signer_free(&key);
+	assert_int_equal(sh(&out, "rm -rf %s", dir), 0);
+	free(out);
 }
 
 int main(void)
@@ -251,6 +408,8 @@ int main(void)
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_policy_equals_tpm2_createpolicy),
 		cmocka_unit_test(test_luks_passphrase_sealed),
+		cmocka_unit_test(test_authorized_update),
+		cmocka_unit_test(test_authorize_equals_tpm2_policyauthorize),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
