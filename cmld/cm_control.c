@@ -340,6 +340,10 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
 		return;
 	}
+	if (cfg->token_type == CONTAINER_TOKEN_TYPE__TPM && !d->seal.tcti) {
+		r = err_set(-ENOTSUP, "token type TPM needs cmld --tpm");
+		goto fail;
+	}
 	if ((r = cm_uuid_random(uuid)) < 0)
 		goto fail;
 	cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
@@ -351,6 +355,7 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
 	if ((r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
 	    (r = cm_token_create(d, uuid)) < 0 || (r = write_signature_files(d, uuid, req)) < 0 ||
+	    (cm_sealed(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
 	    (r = cm_store_save_config(d, uuid, cfg)) < 0 ||
 	    (r = cm_store_load_containers(d, true)) < 0)
 		goto fail;
@@ -372,7 +377,8 @@ fail:
 static int container_remove(struct cmld *d, struct cm_container *c)
 {
 	static const char *const files[] = {"containers/%s.conf", "containers/%s.sig",
-					    "containers/%s.cert", "tokens/%s.p12"};
+					    "containers/%s.cert", "tokens/%s.p12",
+					    "containers/%s.sealed"};
 	char path[4096];
 	int r;
 
@@ -428,6 +434,12 @@ static int token_gate(struct cmld *d, struct cm_conn *conn, struct cm_container 
 		return 0;
 	case CONTAINER_TOKEN_TYPE__SOFT:
 		break;
+	case CONTAINER_TOKEN_TYPE__TPM:
+		if (cm_sealed(d, c->config))
+			return 0; /* the TPM checks the PIN when it unseals (and counts failures) */
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL,
+			"token type TPM needs cmld --tpm");
+		return -ENOTSUP;
 	default:
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL,
 			"token types USB and PKCS11 are not supported");
@@ -470,8 +482,17 @@ static void cmd_start(struct cmld *d, struct cm_conn *conn, struct cm_container 
 	if (token_gate(d, conn, c, start_pin(req),
 		       DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_PASSWD_WRONG) < 0)
 		return;
-	r = cm_container_start(d, c, setup);
-	if (r < 0)
+	r = cm_container_start(d, c, setup, start_pin(req));
+	if (r < 0 && c->unlock_rc == -EACCES)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_UNLOCK_FAILED,
+			err_msg());
+	else if (r < 0 && c->unlock_rc == -EPERM)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_PASSWD_WRONG,
+			err_msg());
+	else if (r < 0 && c->unlock_rc == -ENOLCK)
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_LOCKED_TILL_REBOOT,
+			err_msg());
+	else if (r < 0)
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL, err_msg());
 	else
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_OK, NULL);
@@ -500,9 +521,23 @@ static void cmd_change_pin(struct cmld *d, struct cm_conn *conn, struct cm_conta
 {
 	int r;
 
+	if (c->config->token_type == CONTAINER_TOKEN_TYPE__TPM && cm_sealed(d, c->config)) {
+		r = cm_seal_change_pin(d, c, req->device_pin, req->device_newpin);
+		if (r == -ENOLCK)
+			respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_LOCKED_TILL_REBOOT,
+				err_msg());
+		else if (r < 0)
+			respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_FAILED,
+				err_msg());
+		else
+			respond(conn,
+				DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_SUCCESSFUL,
+				NULL);
+		return;
+	}
 	if (c->config->token_type != CONTAINER_TOKEN_TYPE__SOFT) {
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_FAILED,
-			"the container has no softtoken");
+			"the container has no PIN");
 		return;
 	}
 	if (c->pin_failures >= CM_TOKEN_MAX_TRIES) {

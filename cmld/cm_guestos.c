@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cml_measure.h"
 #include "cmld.h"
 #include "digest.h"
 #include "err.h"
@@ -35,12 +36,6 @@ static bool name_ok(const char *s)
 }
 
 /* Mounts whose image ships with the GuestOS (the rest are per container). */
-static bool mount_has_image(const GuestOSMount *m)
-{
-	return m->mount_type != GUEST_OSMOUNT__TYPE__EMPTY &&
-	       m->mount_type != GUEST_OSMOUNT__TYPE__OVERLAY_RW;
-}
-
 GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name)
 {
 	char path[4096];
@@ -114,7 +109,7 @@ int cm_guestos_check_images(struct cmld *d, const GuestOSConfig *g, uint8_t (*re
 	for (size_t i = 0; i < g->n_mounts; i++) {
 		const GuestOSMount *m = g->mounts[i];
 		uint8_t digest[32];
-		if (!mount_has_image(m))
+		if (!cml_mount_has_image(m))
 			continue;
 		cm_store_path(d, path, sizeof(path), "guestos/%s/%s.img", g->name, m->image_file);
 		if ((r = check_image(m, path, digest)) < 0)
@@ -180,7 +175,7 @@ static int stage_images(struct cmld *d, const GuestOSConfig *g)
 			       g->update_base_url);
 	for (size_t i = 0; i < g->n_mounts; i++) {
 		const GuestOSMount *m = g->mounts[i];
-		if (!mount_has_image(m))
+		if (!cml_mount_has_image(m))
 			continue;
 		if (!name_ok(m->image_file))
 			return err_set(-EINVAL, "image_file '%s' is not a plain name",
@@ -203,7 +198,7 @@ static void unstage_images(struct cmld *d, const GuestOSConfig *g, bool commit)
 
 	for (size_t i = 0; i < g->n_mounts; i++) {
 		const GuestOSMount *m = g->mounts[i];
-		if (!mount_has_image(m) || !name_ok(m->image_file))
+		if (!cml_mount_has_image(m) || !name_ok(m->image_file))
 			continue;
 		cm_store_path(d, staged, sizeof(staged), "guestos/%s/%s.img.new", g->name,
 			      m->image_file);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cm_cgroup.h"
+#include "cml_measure.h"
 #include "cmld.h"
 #include "err.h"
 #include "fileio.h"
@@ -146,8 +147,17 @@ static void mount_image(const char *image, const char *target, const char *fstyp
 			const char *data)
 {
 	char dev[64];
-	int loop = loop_attach(image, ro, dev, sizeof(dev));
+	int loop;
 
+	if (!strncmp(image, "/dev/mapper/", 12)) {
+		/* an unlocked LUKS2 data image: already a block device */
+		if (mount(image, target, fstype, (ro ? MS_RDONLY : 0) | MS_NODEV | MS_NOSUID,
+			  data) < 0)
+			child_fail("mount %s (%s) on %s: %s", image, fstype, target,
+				   strerror(errno));
+		return;
+	}
+	loop = loop_attach(image, ro, dev, sizeof(dev));
 	if (loop < 0)
 		child_fail("loop device for %s: %s", image, strerror(errno));
 	if (mount(dev, target, fstype, (ro ? MS_RDONLY : 0) | MS_NODEV | MS_NOSUID, data) < 0)
@@ -160,6 +170,7 @@ struct start_plan {
 	struct cm_container *c;
 	const GuestOSConfig *g;
 	bool setup;
+	bool sealed;	  /* data images are unlocked LUKS2 mappings */
 	char root[1024];  /* where the root is assembled */
 	char stage[1024]; /* per-image mounts before they are placed */
 	char fifos[1024];
@@ -175,7 +186,10 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 			     m->mount_type == GUEST_OSMOUNT__TYPE__OVERLAY_RW;
 
 	snprintf(target, sizeof(target), "%s%s", p->root, m->mount_point);
-	if (per_container)
+	if (per_container && p->sealed) {
+		strcpy(image, "/dev/mapper/");
+		cm_seal_mapping(p->c, index, image + 12, sizeof(image) - 12);
+	} else if (per_container)
 		cm_store_path(p->d, image, sizeof(image), "containers/%s/%s.img", p->c->uuid, name);
 	else
 		cm_store_path(p->d, image, sizeof(image), "guestos/%s/%s.img", p->g->name, name);
@@ -431,8 +445,7 @@ int cm_run(pid_t netns_pid, char *const argv[])
 	return 0;
 }
 
-/* The size of a per-container image: image_sizes (MiB) over the GuestOS default. */
-static uint64_t data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m)
+uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m)
 {
 	for (size_t i = 0; i < cfg->n_image_sizes; i++)
 		if (!strcmp(cfg->image_sizes[i]->image_name, m->image_file)) {
@@ -444,14 +457,36 @@ static uint64_t data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m
 	return m->def_size;
 }
 
+int cm_mkfs_ext4(const char *path, uint64_t bytes, unsigned uid)
+{
+	char owner[64];
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600), r;
+
+	if (fd < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	r = ftruncate(fd, (off_t)bytes);
+	close(fd);
+	if (r < 0) {
+		r = err_set(-errno, "%s: %s", path, strerror(errno));
+		unlink(path);
+		return r;
+	}
+	snprintf(owner, sizeof(owner), "root_owner=%u:%u", uid, uid);
+	char *const argv[] = {"mkfs.ext4", "-q", "-F", "-E", owner, (char *)path, NULL};
+	if ((r = cm_run(0, argv)) < 0)
+		unlink(path);
+	return r;
+}
+
+/* Plain data images (no TPM to seal their key): made at first start. */
 static int make_data_images(struct cmld *d, struct cm_container *c, const GuestOSConfig *g)
 {
-	char path[4096], owner[64];
+	char path[4096];
+	int r;
 
 	for (size_t i = 0; i < g->n_mounts; i++) {
 		const GuestOSMount *m = g->mounts[i];
-		if (m->mount_type != GUEST_OSMOUNT__TYPE__EMPTY &&
-		    m->mount_type != GUEST_OSMOUNT__TYPE__OVERLAY_RW)
+		if (cml_mount_has_image(m))
 			continue;
 		cm_store_path(d, path, sizeof(path), "containers/%s/%s.img", c->uuid,
 			      m->image_file);
@@ -460,22 +495,9 @@ static int make_data_images(struct cmld *d, struct cm_container *c, const GuestO
 		if (strcmp(m->fs_type, "ext4"))
 			return err_set(-ENOTSUP, "image '%s': data images are ext4, not %s",
 				       m->image_file, m->fs_type);
-		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return err_set(-errno, "%s: %s", path, strerror(errno));
-		int r = ftruncate(fd, (off_t)(data_image_mib(c->config, m) << 20));
-		close(fd);
-		if (r < 0) {
-			unlink(path);
-			return err_set(-errno, "%s: %s", path, strerror(errno));
-		}
-		unsigned uid = c->config->userns ? c->uid_base : 0;
-		snprintf(owner, sizeof(owner), "root_owner=%u:%u", uid, uid);
-		char *const argv[] = {"mkfs.ext4", "-q", "-F", "-E", owner, path, NULL};
-		if ((r = cm_run(0, argv)) < 0) {
-			unlink(path);
+		if ((r = cm_mkfs_ext4(path, cm_data_image_mib(c->config, m) << 20,
+				      c->config->userns ? c->uid_base : 0)) < 0)
 			return r;
-		}
 	}
 	return 0;
 }
@@ -619,9 +641,9 @@ out:
 	return r;
 }
 
-int cm_container_start(struct cmld *d, struct cm_container *c, bool setup)
+int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const char *pin)
 {
-	struct start_plan p = {.d = d, .c = c, .setup = setup};
+	struct start_plan p = {.d = d, .c = c, .setup = setup, .sealed = cm_sealed(d, c->config)};
 	GuestOSConfig *g;
 	struct cm_cgroup cg;
 	char dir[1024];
@@ -640,8 +662,10 @@ int cm_container_start(struct cmld *d, struct cm_container *c, bool setup)
 	p.g = g;
 	c->state = CONTAINER_STATE__STARTING;
 	cm_store_path(d, dir, sizeof(dir), "containers/%s", c->uuid);
-	if ((r = mkdir_one(dir, 0700)) < 0 || (r = cm_guestos_check_images(d, g, NULL)) < 0 ||
-	    (r = make_data_images(d, c, g)) < 0)
+	if ((r = mkdir_one(dir, 0700)) < 0 || (r = cm_guestos_check_images(d, g, NULL)) < 0)
+		goto out;
+	r = p.sealed ? cm_seal_open(d, c, g, pin) : make_data_images(d, c, g);
+	if (r < 0 || (r = cm_measure_start(d, c, g)) < 0)
 		goto out;
 	run_path(d, c, dir, sizeof(dir), "");
 	if ((r = mkdir_one(dir, 0700)) < 0)
@@ -658,6 +682,8 @@ out:
 	strv_free(p.argv);
 	strv_free(p.envp);
 	if (r < 0) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", err_msg()); /* the cleanup may record its own */
 		c->state = CONTAINER_STATE__STOPPED;
 		if (c->init_pid > 0) {
 			kill(c->init_pid, SIGKILL);
@@ -665,6 +691,7 @@ out:
 				;
 		}
 		cm_container_reaped(d, c, 0);
+		err_set(r, "%s", why);
 	} else {
 		c->state = setup ? CONTAINER_STATE__SETUP : CONTAINER_STATE__RUNNING;
 		c->setup_mode = setup;
@@ -743,6 +770,7 @@ void cm_container_reaped(struct cmld *d, struct cm_container *c, int status)
 	cm_vtpm_stop(d, c);
 	run_path(d, c, dir, sizeof(dir), "");
 	cm_rmtree(dir);
+	cm_seal_close(d, c);
 	if (c->init_pidfd >= 0)
 		close(c->init_pidfd);
 	c->init_pidfd = -1;
@@ -802,6 +830,7 @@ void cm_runtime_cleanup_stale(struct cmld *d)
 		char dir[1024];
 		run_path(d, c, dir, sizeof(dir), "");
 		cm_rmtree(dir);
+		cm_seal_close(d, c);
 	}
 }
 

@@ -12,13 +12,44 @@
 
 #include "cmld.h"
 #include "err.h"
+#include "kvconf.h"
+#include "measure.h"
+
+/* policies/seal-boot.profile: firmware and its configuration, GRUB, the rootfs */
+#define CM_SEAL_DEFAULT_PCRS "sha256:0,1,2,3,4,5,6,7,8,9,13"
+
+static int seal_profile_load(const char *path, struct pcr_selection *ret)
+{
+	static const char *const known[] = {"pcrs", "pin", NULL};
+	struct kvconf conf;
+	const char *pcrs;
+	int r;
+
+	if ((r = kvconf_load(path, &conf)) < 0)
+		return r;
+	if ((r = kvconf_check_keys(&conf, known)) == 0) {
+		if (!(pcrs = kvconf_get(&conf, "pcrs")))
+			r = err_set(-EINVAL, "%s: no \"pcrs = ...\" line", path);
+		else if ((r = pcr_selection_parse(pcrs, ret)) < 0)
+			r = err_wrap(r, "%s: pcrs", path);
+	}
+	kvconf_free(&conf);
+	return r;
+}
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: cmld [--data-dir DIR] [--socket PATH] [--run-dir DIR]\n"
-		     "            [--stop-timeout-ms MS] [--allow-reboot] [-v]\n"
-		     "defaults: --data-dir /data/cml --socket /run/socket/cml-control "
-		     "--run-dir /run/cml --stop-timeout-ms 10000\n");
+	fprintf(out,
+		"usage: cmld [--data-dir DIR] [--socket PATH] [--run-dir DIR]\n"
+		"            [--stop-timeout-ms MS] [--allow-reboot] [-v]\n"
+		"            [--tpm TCTI [--seal-profile FILE] [--seal-reference REF.json]\n"
+		"             [--policy-signer KEY.pem [--signed-policies DIR]]\n"
+		"             [--cel PATH] [--luks-pbkdf2-iterations N]]\n"
+		"defaults: --data-dir /data/cml --socket /run/socket/cml-control "
+		"--run-dir /run/cml --stop-timeout-ms 10000\n"
+		"          --seal-profile: pcrs = %s; --signed-policies DIR/signed-policies;\n"
+		"          --cel %s\n",
+		CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH);
 }
 
 static bool any_running(struct cmld *d)
@@ -58,8 +89,17 @@ int main(int argc, char **argv)
 		{"allow-reboot", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		{"tpm", required_argument, NULL, 'T'},
+		{"seal-profile", required_argument, NULL, 'P'},
+		{"seal-reference", required_argument, NULL, 'F'},
+		{"policy-signer", required_argument, NULL, 'S'},
+		{"signed-policies", required_argument, NULL, 'D'},
+		{"cel", required_argument, NULL, 'C'},
+		{"luks-pbkdf2-iterations", required_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *profile = NULL;
+	char signed_dir[4096];
 	struct cmld d = {
 		.data_dir = "/data/cml",
 		.socket_path = "/run/socket/cml-control",
@@ -67,6 +107,7 @@ int main(int argc, char **argv)
 		.stop_timeout_ms = 10000,
 		.listen_fd = -1,
 		.signal_fd = -1,
+		.seal.cel_path = MEASURED_CEL_PATH,
 	};
 	sigset_t mask;
 	int c, r;
@@ -93,6 +134,27 @@ int main(int argc, char **argv)
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
+		case 'T':
+			d.seal.tcti = optarg;
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'F':
+			d.seal.reference = optarg;
+			break;
+		case 'S':
+			d.seal.signer = optarg;
+			break;
+		case 'D':
+			d.seal.signed_dir = optarg;
+			break;
+		case 'C':
+			d.seal.cel_path = optarg;
+			break;
+		case 'I':
+			d.seal.pbkdf2_iterations = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -104,6 +166,16 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	r = profile ? seal_profile_load(profile, &d.seal.pcrs)
+		    : pcr_selection_parse(CM_SEAL_DEFAULT_PCRS, &d.seal.pcrs);
+	if (r < 0) {
+		log_err("%s", err_msg());
+		return 2;
+	}
+	if (!d.seal.signed_dir) {
+		snprintf(signed_dir, sizeof(signed_dir), "%s/signed-policies", d.data_dir);
+		d.seal.signed_dir = signed_dir;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

@@ -8,6 +8,8 @@
  *   cm_runtime  namespaces, mounts, cgroups, start/stop/freeze/run
  *   cm_net      veth pairs and assigned interfaces
  *   cm_vtpm     one swtpm per container
+ *   cm_seal     TPM-sealed LUKS2 data images
+ *   cm_measure  PCR 11: what a container runs, before it runs
  *   cm_control  the control socket and its commands
  */
 #ifndef MEASURED_CMLD_H
@@ -19,6 +21,7 @@
 #include <time.h>
 
 #include "container.pb-c.h"
+#include "pcr.h"
 #include "control.pb-c.h"
 #include "guestos.pb-c.h"
 
@@ -43,7 +46,19 @@ struct cm_container {
 	pid_t vtpm_pid;
 	unsigned vtpm_port;
 	unsigned pin_failures;
+	int unlock_rc; /* why the last start's unseal failed (cm_seal_open), else 0 */
 	struct cm_container *next;
+};
+
+/* Sealing: all NULL/0 without a TPM (then container data is not encrypted). */
+struct cm_seal_conf {
+	const char *tcti;	    /* --tpm */
+	struct pcr_selection pcrs;  /* from --seal-profile (pcrs = ...) */
+	const char *reference;	    /* --seal-reference: pcrpredict's predicted values */
+	const char *signer;	    /* --policy-signer: seal to PolicyAuthorize(this key) */
+	const char *signed_dir;	    /* --signed-policies: approvals tried at unlock */
+	const char *cel_path;	    /* where the PCR 11 events are logged */
+	uint32_t pbkdf2_iterations; /* --luks-pbkdf2-iterations (tests); 0: argon2id */
 };
 
 struct cmld {
@@ -59,6 +74,7 @@ struct cmld {
 	struct cm_container *containers;
 	int listen_fd;
 	struct cm_conn *conns;
+	struct cm_seal_conf seal;
 };
 
 /* ---- cm_store.c ---- */
@@ -104,7 +120,8 @@ int cm_token_change_pin(struct cmld *d, const char *uuid, const char *pin, const
 
 /* ---- cm_runtime.c ---- */
 int cm_runtime_init(struct cmld *d);
-int cm_container_start(struct cmld *d, struct cm_container *c, bool setup);
+/* @pin unlocks a token-type TPM container's key.  Sealed-key refusals: see cm_seal_open. */
+int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const char *pin);
 /* Asks init to stop; the poll loop kills it after the timeout and reaps it. */
 int cm_container_stop(struct cmld *d, struct cm_container *c);
 int cm_container_freeze(struct cmld *d, struct cm_container *c, bool freeze);
@@ -130,6 +147,27 @@ int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_e
 int cm_vtpm_start(struct cmld *d, struct cm_container *c);
 void cm_vtpm_stop(struct cmld *d, struct cm_container *c);
 
+/* ---- cm_seal.c ---- */
+/* Whether @cfg's data images are LUKS2 with a TPM-sealed passphrase. */
+bool cm_sealed(const struct cmld *d, const ContainerConfig *cfg);
+/* Seals a new random passphrase (default PIN for token type TPM) to containers/<uuid>.sealed. */
+int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg);
+/*
+ * Unseals, creates missing data images, activates each as
+ * /dev/mapper/cml-<uuid>-<mount index>.  -EACCES: the PCR policy does not
+ * hold (the message names the PCRs that differ); -EPERM: wrong or missing
+ * PIN; -ENOLCK: the TPM is locked out.  Nothing stays open on failure.
+ */
+int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g, const char *pin);
+void cm_seal_close(struct cmld *d, struct cm_container *c);
+void cm_seal_mapping(const struct cm_container *c, size_t index, char *buf, size_t size);
+/* Re-seals the passphrase under @newpin (needs the PCRs to hold and @pin). */
+int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin);
+
+/* ---- cm_measure.c ---- */
+/* Extends PCR 11 with lib/cml_measure's events (images checked already), logging CEL records. */
+int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig *g);
+
 /* ---- cm_control.c ---- */
 int cm_control_listen(struct cmld *d);
 /* One pass of the poll loop over the control socket, its connections and exec sessions. */
@@ -145,6 +183,10 @@ void cm_conn_free(struct cm_conn *c);
 const char *cm_state_name(ContainerState s);
 /* In a forked child before exec: the signal mask and dispositions cmld set, undone. */
 void cm_child_reset_signals(void);
+/* The size of a per-container image in MiB (image_sizes over the GuestOS default). */
+uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m);
+/* An empty ext4 file system in a new file @path of @bytes, root owned by @uid. */
+int cm_mkfs_ext4(const char *path, uint64_t bytes, unsigned uid);
 /* Runs @argv and waits, in @netns_pid's network namespace when > 0; errors name its stderr. */
 int cm_run(pid_t netns_pid, char *const argv[]);
 

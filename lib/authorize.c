@@ -88,7 +88,8 @@ int policy_signer_load(const char *path, struct policy_signer *ret)
 		EVP_PKEY_free(pkey);
 		return err_set(-EINVAL, "%s: the policy signer must be an ECC P-256 key", path);
 	}
-	if ((r = signer_public(pkey, &ret->pub)) < 0 || (r = signer_name(&ret->pub, ret->name)) < 0) {
+	if ((r = signer_public(pkey, &ret->pub)) < 0 ||
+	    (r = signer_name(&ret->pub, ret->name)) < 0) {
 		EVP_PKEY_free(pkey);
 		return err_wrap(r, "%s", path);
 	}
@@ -173,8 +174,9 @@ int signed_policy_verify(const struct policy_signer *key, const struct signed_po
 	ctx = EVP_PKEY_CTX_new(key->pkey, NULL);
 	if (der_len <= 0 || !ctx || EVP_PKEY_verify_init(ctx) <= 0 ||
 	    EVP_PKEY_verify(ctx, der, (size_t)der_len, ahash, sizeof(ahash)) != 1)
-		r = err_set(-EBADMSG, "signed policy: the signature does not verify with the signer's "
-				      "key");
+		r = err_set(-EBADMSG,
+			    "signed policy: the signature does not verify with the signer's "
+			    "key");
 	else
 		r = 0;
 out:
@@ -233,7 +235,8 @@ static int json_hex(struct json_object *doc, const char *key, uint8_t *out, size
 
 	if (!json_object_object_get_ex(doc, key, &v) || !json_object_is_type(v, json_type_string) ||
 	    hex_decode(json_object_get_string(v), out, n, &len) < 0 || len != n)
-		return err_set(-EINVAL, "signed policy: \"%s\" is not a %zu-byte hex value", key, n);
+		return err_set(-EINVAL, "signed policy: \"%s\" is not a %zu-byte hex value", key,
+			       n);
 	return 0;
 }
 
@@ -241,7 +244,8 @@ static int from_doc(struct json_object *doc, const char *text, struct signed_pol
 {
 	struct json_object *v, *sig;
 
-	if (!json_object_object_get_ex(doc, "version", &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_object_get_ex(doc, "version", &v) ||
+	    !json_object_is_type(v, json_type_int))
 		return err_set(-EINVAL, "signed policy: no \"version\"");
 	if (json_object_get_int64(v) != SIGNED_POLICY_VERSION)
 		return err_set(-EPROTONOSUPPORT, "signed policy: version %lld (this reads %d)",
@@ -257,7 +261,8 @@ static int from_doc(struct json_object *doc, const char *text, struct signed_pol
 	    !json_object_object_get_ex(sig, "alg", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), "ecdsa-p256-sha256"))
-		return err_set(-EINVAL, "signed policy: \"signature\" is not an ecdsa-p256-sha256 one");
+		return err_set(-EINVAL,
+			       "signed policy: \"signature\" is not an ecdsa-p256-sha256 one");
 	if (json_hex(sig, "r", ret->sig_r, 32) < 0 || json_hex(sig, "s", ret->sig_s, 32) < 0)
 		return -EINVAL;
 	if (pcr_values_from_json(text, "signed policy", &ret->values) < 0)
@@ -265,7 +270,8 @@ static int from_doc(struct json_object *doc, const char *text, struct signed_pol
 	for (unsigned b = 0; b < ret->pcrs.count; b++) {
 		struct pcr_bank *bank = pcr_banks_find(&ret->values, ret->pcrs.bank[b].alg);
 		if (!bank || (bank->extended & ret->pcrs.bank[b].mask) != ret->pcrs.bank[b].mask)
-			return err_set(-EINVAL, "signed policy: \"pcrs\" lacks %s values it selects",
+			return err_set(-EINVAL,
+				       "signed policy: \"pcrs\" lacks %s values it selects",
 				       ret->pcrs.bank[b].alg->name);
 	}
 	return 0;

@@ -21,16 +21,16 @@
 #define SIGNED_POLICY_VERSION 1
 
 struct policy_signer {
-	TPM2B_PUBLIC pub;		 /* the public key as the TPM loads it */
-	uint8_t name[2 + 32];		 /* its TPM name: sha256 nameAlg || H(TPMT_PUBLIC) */
-	struct evp_pkey_st *pkey;	 /* OpenSSL's view (private when loaded from one) */
+	TPM2B_PUBLIC pub;	  /* the public key as the TPM loads it */
+	uint8_t name[2 + 32];	  /* its TPM name: sha256 nameAlg || H(TPMT_PUBLIC) */
+	struct evp_pkey_st *pkey; /* OpenSSL's view (private when loaded from one) */
 };
 
 /* One approval: these PCR values (a PolicyPCR digest) may open the signer's secrets. */
 struct signed_policy {
 	struct pcr_selection pcrs;
 	struct pcr_banks values;
-	uint8_t approved[32]; /* PolicyPCR(pcrs, values), SHA-256 */
+	uint8_t approved[32];	      /* PolicyPCR(pcrs, values), SHA-256 */
 	uint8_t sig_r[32], sig_s[32]; /* ECDSA over SHA-256(approved || empty policyRef) */
 };
 

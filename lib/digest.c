@@ -168,3 +168,18 @@ out:
 	free(buf);
 	return rc;
 }
+
+int digest_per_bank(const struct hash_alg *alg, const uint8_t *value,
+		    const struct hash_alg *const *banks, unsigned n, struct alg_digest *ret)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		ret[i].alg = banks[i];
+		if (banks[i] == alg)
+			memcpy(ret[i].value, value, alg->size);
+		else
+			rc = digest_buf(banks[i], value, alg->size, ret[i].value);
+	}
+	return rc;
+}

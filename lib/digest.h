@@ -53,6 +53,13 @@ typedef void (*progress_fn)(uint64_t done, uint64_t total, void *arg);
 /* One-shot digest of a buffer. */
 int digest_buf(const struct hash_alg *alg, const void *data, size_t len, uint8_t *out);
 /*
+ * One digest per bank for a value that is itself an @alg digest (a verity
+ * root hash, a signed image hash): the value in @alg's bank, H_bank(value)
+ * in the others -- so every bank records the same measured thing.
+ */
+int digest_per_bank(const struct hash_alg *alg, const uint8_t *value,
+		    const struct hash_alg *const *banks, unsigned n, struct alg_digest *ret);
+/*
  * Digest of everything readable from @fd, streamed in large blocks, in every
  * algorithm of @algs at once (one read pass). @outs[i] receives algs[i]'s digest.
  */

@@ -60,10 +60,20 @@ out:
 	return r;
 }
 
+/* libcryptsetup's messages go to our log (debug), not straight to stderr. */
+static void luks_log(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	log_debug("libcryptsetup%s: %.*s", level == CRYPT_LOG_ERROR ? " error" : "",
+		  (int)strcspn(msg, "\n"), msg);
+}
+
 static int luks_load(const char *path, struct crypt_device **ret)
 {
-	int r = crypt_init(ret, path);
+	int r;
 
+	crypt_set_log_callback(NULL, luks_log, NULL);
+	r = crypt_init(ret, path);
 	if (r < 0)
 		return err_set(r, "%s: %s", path, strerror(-r));
 	if ((r = crypt_load(*ret, CRYPT_LUKS2, NULL)) < 0) {
@@ -206,7 +216,7 @@ int luks_open(const char *path, const char *name, const uint8_t *pass, size_t pa
 	crypt_free(cd);
 	if (r == -EPERM)
 		return err_set(-EPERM, "%s: the passphrase opens no key slot", path);
-	if (r == -ENOTSUP || r == -ENODEV || r == -ENOENT)
+	if (r == -ENOTSUP || (r < 0 && access("/dev/mapper/control", F_OK) < 0))
 		return err_set(-ENODEV,
 			       "%s: activating needs device-mapper with dm-crypt, which this "
 			       "kernel lacks",
@@ -223,7 +233,11 @@ int luks_close(const char *name)
 		return 0;
 	if (r < 0)
 		return err_set(r, "%s: %s", name, strerror(-r));
-	r = crypt_deactivate(cd, name);
+	/* the last mount of a dead namespace may still be letting go */
+	for (int i = 0; i < 50 && (r = crypt_deactivate(cd, name)) == -EBUSY; i++)
+		usleep(20 * 1000);
+	if (r == -EBUSY)
+		r = crypt_deactivate_by_name(cd, name, CRYPT_DEACTIVATE_DEFERRED);
 	crypt_free(cd);
 	return r < 0 && r != -ENODEV ? err_set(r, "closing %s: %s", name, strerror(-r)) : 0;
 }

@@ -31,14 +31,7 @@ static int measure_verity(int fd, const struct verity_params *vp,
 {
 	int rc = verity_root_hash(fd, vp, threads, progress, arg, m->root_hash, &m->data_blocks);
 
-	for (unsigned i = 0; i < n && rc == 0; i++) {
-		m->digest[i].alg = banks[i];
-		if (banks[i] == vp->alg)
-			memcpy(m->digest[i].value, m->root_hash, vp->alg->size);
-		else
-			rc = digest_buf(banks[i], m->root_hash, vp->alg->size, m->digest[i].value);
-	}
-	return rc;
+	return rc < 0 ? rc : digest_per_bank(vp->alg, m->root_hash, banks, n, m->digest);
 }
 
 int rootfs_measure(const char *path, enum rootfs_mode mode, const struct verity_params *vp,

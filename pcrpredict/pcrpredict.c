@@ -12,6 +12,9 @@
 static const struct pp_cmd commands[] = {
 	{"rootfs", "rootfs IMAGE [--mode flat|verity] [--salt HEX|-] [--pcr 13]", pp_rootfs_run},
 	{"policy", "policy --pcrs SEL --values FILE [--pin]", pp_policy_run},
+	{"sign", "sign --key VENDOR.pem --pcrs SEL --values FILE [--out SIGNED.json]", pp_sign_run},
+	{"cml", "cml --guestos GUESTOS.conf --container CONTAINER.conf [--values FILE]",
+	 pp_cml_run},
 	{"tboot",
 	 "tboot --tboot tboot.gz [--tboot-cmdline STR] --module FILE [--cmdline STR] ... "
 	 "[--policy FILE] [--platform PROFILE] [--extpol sha256|agile|embedded]",

@@ -34,6 +34,8 @@ int pp_tboot_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_ima_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_grub_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_build_run(int argc, char **argv, const struct pp_opts *opts);
+int pp_cml_run(int argc, char **argv, const struct pp_opts *opts);
+int pp_sign_run(int argc, char **argv, const struct pp_opts *opts);
 
 /* Prints "pcrpredict CMD: <err_msg()>" and returns PP_EXIT_INPUT. */
 int pp_fail(const char *cmd);

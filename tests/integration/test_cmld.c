@@ -23,7 +23,17 @@
 
 #include <cmocka.h>
 
+#include "cml_measure.h"
+#include "digest.h"
+#include "err.h"
+#include "fileio.h"
+#include "jsonw.h"
+#include "pcr.h"
+#include "sealed_file.h"
+#include "hex.h"
+#include "swtpm.h"
 #include "testutil.h"
+#include "tpm.h"
 
 static char dir[64];	  /* everything of this test */
 static char gos[128];	  /* GuestOS fixtures */
@@ -32,10 +42,19 @@ static char sock[160];	  /* cmld --socket */
 static char pinfile[128]; /* "trustme" */
 static pid_t cmld_pid;
 
+static const char *cmld_extra[16]; /* more cmld arguments, NULL-ended */
+
 static void cmld_start(const char *data_dir, const char *socket_path)
 {
 	char run[160];
+	const char *argv[32] = {"cmld",	    "--data-dir",	 data_dir,
+				"--socket", socket_path,	 "--run-dir",
+				run,	    "--stop-timeout-ms", "2000"};
+	size_t n = 9;
 
+	for (size_t i = 0; cmld_extra[i] && n < 31; i++)
+		argv[n++] = cmld_extra[i];
+	argv[n] = NULL;
 	snprintf(run, sizeof(run), "%s/run", dir);
 	cmld_pid = fork();
 	if (cmld_pid == 0) {
@@ -43,8 +62,7 @@ static void cmld_start(const char *data_dir, const char *socket_path)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		snprintf(log, sizeof(log), "%s/cmld.log", dir);
 		freopen(log, "a", stderr);
-		execl(bin_path("cmld"), "cmld", "--data-dir", data_dir, "--socket", socket_path,
-		      "--run-dir", run, "--stop-timeout-ms", "2000", (char *)NULL);
+		execv(bin_path("cmld"), (char *const *)argv);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && access(socket_path, F_OK) < 0; i++)
@@ -705,6 +723,324 @@ static void test_provisioned(void **state)
 	free(c);
 }
 
+/* ---- sealed containers: a second cmld with --tpm on a private swtpm ---- */
+
+static struct swtpm sealtpm;
+static bool have_dm;
+/* a profile of 8 PCRs: tpm2_policypcr, which checks our sealed files, takes no more */
+#define SEAL_SEL "sha256:0,1,2,3,4,7,9,13"
+
+static void set_pins(const char *pins)
+{
+	FILE *f = fopen(pinfile, "w");
+	fputs(pins, f);
+	fclose(f);
+}
+
+/*
+ * Start must get past the unseal: with device-mapper the volume opens and the
+ * container runs (then stops); without it (this host) the key slot opened
+ * and only the activation was refused, by name.
+ */
+static void expect_unlocked(const char *c)
+{
+	char *out = NULL;
+
+	ctl(&out, "start %s", c);
+	if (have_dm) {
+		if (!has_line(out, "CONTAINER_START_OK"))
+			fail_msg("start %s: %s", c, out);
+		free(out);
+		ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+		wait_state(c, "STOPPED");
+		return;
+	}
+	if (!has_line(out, "CONTAINER_START_EINTERNAL") || !strstr(out, "device-mapper"))
+		fail_msg("start %s: wanted the device-mapper refusal after unlocking: %s", c, out);
+	free(out);
+}
+
+static void tpm_extend13(const char *what)
+{
+	char *out = NULL;
+	uint8_t d[32];
+	char hex[65];
+
+	digest_buf(hash_alg_by_name("sha256"), what, strlen(what), d);
+	hex_encode(d, 32, hex);
+	assert_int_equal(
+		sh(&out, "TPM2TOOLS_TCTI='%s' tpm2_pcrextend 13:sha256=%s", sealtpm.tcti, hex), 0);
+	free(out);
+}
+
+/* The TPM's current values of SEAL_SEL (PCR 13 extended by @then when given) as JSON. */
+static void write_values(const char *path, const char *then)
+{
+	struct pcr_selection sel;
+	struct pcr_banks v;
+	struct tpm *tpm;
+	struct jw j;
+	FILE *f = fopen(path, "w");
+
+	assert_int_equal(pcr_selection_parse(SEAL_SEL, &sel), 0);
+	assert_int_equal(tpm_open(sealtpm.tcti, 0, &tpm), 0);
+	assert_int_equal(tpm_pcr_read(tpm, &sel, &v, NULL), 0);
+	tpm_close(tpm);
+	if (then) {
+		uint8_t d[32];
+		digest_buf(hash_alg_by_name("sha256"), then, strlen(then), d);
+		pcr_bank_extend(&v.bank[0], 13, d);
+	}
+	jw_init(&j, f);
+	jw_object_begin(&j);
+	jw_key(&j, "pcrs");
+	pcr_banks_json(&j, &v, sel.bank[0].mask, false);
+	jw_object_end(&j);
+	jw_finish(&j);
+	fclose(f);
+}
+
+/*
+ * tpm2-tools, not our code, unseals the container's key from its sealed key
+ * file (SRK from the TCG template, PolicyPCR session), and cryptsetup
+ * checks that it opens the data image.
+ */
+static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
+{
+	char path[512], work[256], *out = NULL;
+	struct sealed_file f;
+
+	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
+	assert_int_equal(sealed_file_load(path, &f), 0);
+	snprintf(work, sizeof(work), "%s/t2", dir);
+	mkdir(work, 0700);
+	snprintf(path, sizeof(path), "%s/pub", work);
+	assert_int_equal(file_write_atomic(path, f.obj.pub, f.obj.pub_len, 0600), 0);
+	snprintf(path, sizeof(path), "%s/priv", work);
+	assert_int_equal(file_write_atomic(path, f.obj.priv, f.obj.priv_len, 0600), 0);
+	if (sh(&out,
+	       "cd %s && export TPM2TOOLS_TCTI='%s' && "
+	       /*
+		* the TCG template's unique: x and y of 32 zero bytes, given as
+		* tpm2-tools reads it, the C struct (sizes little-endian, 128-byte buffers)
+		*/
+	       "{ printf '\\040\\000'; head -c 128 /dev/zero; printf '\\040\\000'; "
+	       "head -c 128 /dev/zero; } > unique && "
+	       "tpm2_createprimary -Q -C o -G ecc256:aes128cfb -g sha256 -u unique -c srk.ctx -a "
+	       "'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt' && "
+	       "tpm2_flushcontext -t && tpm2_load -Q -C srk.ctx -u pub -r priv -c obj.ctx && "
+	       "tpm2_flushcontext -t && "
+	       "tpm2_startauthsession -Q --policy-session -S s.ctx && "
+	       "tpm2_policypcr -Q -S s.ctx -l %s && "
+	       "tpm2_unseal -c obj.ctx -p session:s.ctx -o key && tpm2_flushcontext s.ctx && "
+	       "tpm2_flushcontext -t && "
+	       "cryptsetup open --test-passphrase --key-file key %s/containers/%s/data.img 2>&1",
+	       work, sealtpm.tcti, SEAL_SEL, sdata, c) != 0)
+		fail_msg("tpm2-tools unseal + cryptsetup: %s", out);
+	free(out);
+	sh(NULL, "rm -rf %s", work);
+}
+
+static void sealed_cmld_start(const char *sdata, const char *ssock, const char **extra)
+{
+	static char cel[160], profile[160];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
+	snprintf(profile, sizeof(profile), "%s/seal.profile", dir);
+	f = fopen(profile, "w");
+	fprintf(f, "# test profile\npcrs = %s\npin = no\n", SEAL_SEL);
+	fclose(f);
+	cmld_extra[n++] = "--seal-profile";
+	cmld_extra[n++] = profile;
+	cmld_extra[n++] = "--tpm";
+	cmld_extra[n++] = sealtpm.tcti;
+	cmld_extra[n++] = "--cel";
+	cmld_extra[n++] = cel;
+	cmld_extra[n++] = "--luks-pbkdf2-iterations";
+	cmld_extra[n++] = "1000";
+	for (size_t i = 0; extra && extra[i]; i++)
+		cmld_extra[n++] = extra[i];
+	cmld_extra[n] = NULL;
+	cmld_start(sdata, ssock);
+	cmld_extra[0] = NULL;
+}
+
+static void test_sealed(void **state)
+{
+	char sdata[160], ssock[160], saved[160], path[512], *out = NULL;
+	pid_t main_cmld = cmld_pid;
+	struct stat st;
+
+	(void)state;
+	have_dm = sh(NULL, "grep -qw device-mapper /proc/devices") == 0;
+	assert_int_equal(swtpm_start(&sealtpm, true), 0);
+	snprintf(sdata, sizeof(sdata), "%s/sdata", dir);
+	snprintf(ssock, sizeof(ssock), "%s/scml", dir);
+	snprintf(saved, sizeof(saved), "%s", sock);
+	snprintf(sock, sizeof(sock), "%s", ssock);
+	sealed_cmld_start(sdata, ssock, NULL);
+	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/ca.pem", gos);
+	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
+		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
+		   gos);
+
+	/* token NONE: sealed to the PCRs as they are */
+	char *c = container_create(
+		"name: \"vault\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: NONE\n");
+	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	expect_unlocked(c);
+	assert_int_equal(
+		sh(&out, "cryptsetup isLuks --type luks2 %s/containers/%s/data.img", sdata, c), 0);
+	free(out);
+	tpm2_tools_unseal_opens(sdata, c);
+
+	/* the chain changes: refused, and the reason names the PCR */
+	tpm_extend13("another rootfs");
+	ctl(&out, "start %s", c);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	    !strstr(out, "PCR policy does not hold: sha256 PCR 13 differs"))
+		fail_msg("start after PCR 13 changed: %s", out);
+	free(out);
+	wait_state(c, "STOPPED");
+
+	/* token TPM: the PIN is part of the policy, the TPM counts wrong ones */
+	char *t = container_create(
+		"name: \"pinned\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: TPM\n");
+	expect_unlocked(t); /* default PIN trustme */
+	set_pins("wrong\n");
+	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", t);
+	set_pins("trustme\n2468\n");
+	ctl_expect("CONTAINER_CHANGE_PIN_SUCCESSFUL", "change_pin %s", t);
+	set_pins("2468\n");
+	expect_unlocked(t);
+	set_pins("trustme\n");
+	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", t);
+
+	/* sealed to pcrpredict's values before they hold */
+	char ref[160];
+	snprintf(ref, sizeof(ref), "%s/reference.json", dir);
+	write_values(ref, "rootfs v2");
+	cmld_kill(SIGTERM);
+	const char *with_ref[] = {"--seal-reference", ref, NULL};
+	sealed_cmld_start(sdata, ssock, with_ref);
+	char *p = container_create("name: \"ahead\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: NONE\n");
+	ctl(&out, "start %s", p);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "PCR 13 differs"))
+		fail_msg("start before the predicted chain: %s", out);
+	free(out);
+	tpm_extend13("rootfs v2");
+	expect_unlocked(p);
+
+	/* vendor-signed policies: PolicyAuthorize, no re-sealing across an update */
+	char key[160], sdir[160], vals[160];
+	snprintf(key, sizeof(key), "%s/vendor.pem", dir);
+	snprintf(sdir, sizeof(sdir), "%s/signed", dir);
+	snprintf(vals, sizeof(vals), "%s/now.json", dir);
+	assert_int_equal(sh(NULL,
+			    "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
+			    "%s && mkdir -p %s",
+			    key, sdir),
+			 0);
+	cmld_kill(SIGTERM);
+	const char *with_signer[] = {"--policy-signer", key, "--signed-policies", sdir, NULL};
+	sealed_cmld_start(sdata, ssock, with_signer);
+	char *v = container_create("name: \"vendor\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: NONE\n");
+	ctl(&out, "start %s", v);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	    !strstr(out, "no signed policy approves"))
+		fail_msg("start without a signed policy: %s", out);
+	free(out);
+	write_values(vals, NULL);
+	assert_int_equal(sh(&out, "%s sign --key %s --pcrs %s --values %s --out %s/r1.json",
+			    bin_path("pcrpredict"), key, SEAL_SEL, vals, sdir),
+			 0);
+	free(out);
+	expect_unlocked(v);
+	/* release 2 signed before it boots; release 1's approval stops fitting */
+	write_values(vals, "rootfs v3");
+	assert_int_equal(sh(&out, "%s sign --key %s --pcrs %s --values %s --out %s/r2.json",
+			    bin_path("pcrpredict"), key, SEAL_SEL, vals, sdir),
+			 0);
+	free(out);
+	tpm_extend13("rootfs v3");
+	expect_unlocked(v);
+	/* a chain nobody signed */
+	tpm_extend13("rootfs nobody signed");
+	ctl(&out, "start %s", v);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "PCR 13 differs"))
+		fail_msg("start on an unsigned chain: %s", out);
+	free(out);
+
+	/* PCR 11: the log replays to the TPM's value, and pcrpredict cml predicts it */
+	char *s = container_create("name: \"measured\"\nguest_os: \"testos\"\ncolor: 0\n");
+	char before[160], *want = NULL, *got = NULL, *replay = NULL;
+	snprintf(before, sizeof(before), "%s/pcr11.json", dir);
+	sh(&out, "TPM2TOOLS_TCTI='%s' tpm2_pcrread sha256:11 | awk '$1 == \"11:\" {print $2}'",
+	   sealtpm.tcti);
+	FILE *bf = fopen(before, "w");
+	fprintf(bf, "{\"pcrs\":{\"sha256\":{\"11\":\"%.64s\"}}}\n", out + 2);
+	fclose(bf);
+	free(out);
+	set_pins("trustme\n");
+	ctl_expect("CONTAINER_START_OK", "start %s", s);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", s);
+	wait_state(s, "STOPPED");
+	assert_int_equal(sh(&want,
+			    "%s cml --guestos %s/testos.conf --container %s/containers/%s.conf "
+			    "--values %s | awk '{print $3}'",
+			    bin_path("pcrpredict"), gos, sdata, s, before),
+			 0);
+	sh(&got,
+	   "TPM2TOOLS_TCTI='%s' tpm2_pcrread sha256:11 | awk '$1 == \"11:\" {print "
+	   "tolower(substr($2, 3))}'",
+	   sealtpm.tcti);
+	assert_int_equal(sh(&replay,
+			    "%s log --json %s/measurements.cel | jq -r '.pcrs.sha256[\"11\"]'",
+			    bin_path("attest"), dir),
+			 0);
+	assert_string_equal(want, got);
+	assert_string_equal(replay, got);
+	free(want);
+	free(got);
+	free(replay);
+
+	/* the lockout last: it blocks every PIN object of this TPM */
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	free(t);
+	t = container_create("name: \"locked\"\nguest_os: \"testos\"\ncolor: 0\n"
+			     "token_type: TPM\n");
+	set_pins("wrong\n");
+	bool locked = false;
+	for (int i = 0; i < 64 && !locked; i++) {
+		ctl(&out, "start %s", t);
+		locked = has_line(out, "CONTAINER_LOCKED_TILL_REBOOT");
+		if (!locked && !has_line(out, "CONTAINER_START_PASSWD_WRONG"))
+			fail_msg("wrong PIN %d: %s", i, out);
+		free(out);
+	}
+	assert_true(locked);
+	set_pins("2468\n");
+	ctl_expect("CONTAINER_LOCKED_TILL_REBOOT", "start %s", t);
+	set_pins("trustme\n");
+
+	cmld_kill(SIGTERM);
+	swtpm_stop(&sealtpm);
+	cmld_pid = main_cmld;
+	snprintf(sock, sizeof(sock), "%s", saved);
+	free(c);
+	free(t);
+	free(p);
+	free(v);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_vtpm),
 		cmocka_unit_test(test_setup_mode),
 		cmocka_unit_test(test_provisioned),
+		cmocka_unit_test(test_sealed),
 	};
 	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER=test_vtpm */
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

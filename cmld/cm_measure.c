@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PCR 11 at container start: what the container is about to run (its
+ * GuestOS images, checked against the signed config just before) and how it
+ * is configured, extended before init runs and logged as CEL records beside
+ * measured-init's, so that a verifier replays PCR 11 from the log and
+ * `pcrpredict cml` predicts it from the signed configs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cml_measure.h"
+#include "cmld.h"
+#include "err.h"
+#include "measure.h"
+#include "tpm.h"
+
+int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig *g)
+{
+	const struct hash_alg *algs[PCR_BANKS_MAX];
+	struct cml_event ev[CML_EVENTS_MAX];
+	struct alg_digest digests[PCR_BANKS_MAX];
+	struct pcr_selection banks;
+	struct tpm *tpm = NULL;
+	char data[128];
+	size_t n = 0;
+	int r;
+
+	if (!d->seal.tcti)
+		return 0;
+	if ((r = cml_start_events(g, c->config, ev, &n)) < 0 ||
+	    (r = tpm_open(d->seal.tcti, 0, &tpm)) < 0 || (r = tpm_pcr_banks(tpm, &banks)) < 0)
+		goto out;
+	for (unsigned i = 0; i < banks.count; i++)
+		algs[i] = banks.bank[i].alg;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (!strcmp(ev[i].type, "container-config"))
+			snprintf(data, sizeof(data), "uuid=%s", c->uuid);
+		else
+			snprintf(data, sizeof(data), "version=%llu", (unsigned long long)g->version);
+		r = digest_per_bank(hash_alg_by_name("sha256"), ev[i].sha256, algs, banks.count,
+				    digests);
+		if (r == 0)
+			r = measure_extend(tpm, CML_PCR, digests, banks.count, ev[i].type,
+					   ev[i].name, (const uint8_t *)data, strlen(data),
+					   d->seal.cel_path);
+	}
+out:
+	tpm_close(tpm);
+	return r < 0 ? err_wrap(r, "measuring container %s into PCR %d", c->config->name,
+				CML_PCR)
+		     : 0;
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sealed container data: the LUKS2 passphrase of a container's data images
+ * is a TPM-sealed secret (lib/seal), released only when the PCRs hold what
+ * it was sealed to (current or predicted values, or any chain the vendor
+ * signed) and, for token type TPM, the PIN is right.
+ *
+ *   create: 32 random bytes (hex) sealed -> containers/<uuid>.sealed
+ *   start:  unseal -> first start: LUKS2 image with an ext4 payload ->
+ *           activate each as /dev/mapper/cml-<uuid>-<mount index> -> wipe
+ *   reaped: deactivate the mappings
+ *
+ * The passphrase lives in locked pages and is wiped on every path.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "authorize.h"
+#include "cml_measure.h"
+#include "cmld.h"
+#include "err.h"
+#include "hex.h"
+#include "luks.h"
+#include "mem.h"
+#include "pcr_values.h"
+#include "policy_digest.h"
+#include "seal.h"
+#include "sealed_file.h"
+
+#define PASS_RANDOM_BYTES 32
+#define PASS_LEN	  (2 * PASS_RANDOM_BYTES)
+#define LUKS_HEADER_MIB	  16 /* LUKS2's default metadata + key slot area */
+
+bool cm_sealed(const struct cmld *d, const ContainerConfig *cfg)
+{
+	return d->seal.tcti && (cfg->token_type == CONTAINER_TOKEN_TYPE__NONE ||
+				cfg->token_type == CONTAINER_TOKEN_TYPE__TPM);
+}
+
+static void sealed_path(const struct cmld *d, const char *uuid, char *buf, size_t size)
+{
+	cm_store_path(d, buf, size, "containers/%s.sealed", uuid);
+}
+
+void cm_seal_mapping(const struct cm_container *c, size_t index, char *buf, size_t size)
+{
+	snprintf(buf, size, "cml-%s-%zu", c->uuid, index);
+}
+
+/* The policy a new secret is sealed to; the values used go to @f for diagnostics. */
+static int seal_policy(struct cmld *d, struct tpm *tpm, struct sealed_file *f)
+{
+	struct policy pol;
+	int r;
+
+	policy_init(&pol, hash_alg_by_name("sha256"));
+	if (d->seal.signer) {
+		struct policy_signer s;
+		if ((r = policy_signer_load(d->seal.signer, &s)) < 0)
+			return r;
+		r = policy_authorize(&pol, s.name, sizeof(s.name));
+		memcpy(f->authorizer, s.name, sizeof(s.name));
+		f->authorizer_len = sizeof(s.name);
+		policy_signer_free(&s);
+	} else {
+		r = d->seal.reference ? pcr_values_load(d->seal.reference, &f->pcrs, &f->values)
+				      : tpm_pcr_read(tpm, &f->pcrs, &f->values, NULL);
+		f->has_values = r == 0;
+		if (r == 0)
+			r = policy_pcr(&pol, &f->pcrs, &f->values);
+	}
+	if (r == 0 && f->pin)
+		r = policy_auth_value(&pol);
+	memcpy(f->policy, pol.digest, 32);
+	return r;
+}
+
+static int seal_to_file(struct cmld *d, const char *uuid, const uint8_t *pass, size_t len,
+			const char *pin, const struct sealed_file *like)
+{
+	struct sealed_file f = {.pcrs = d->seal.pcrs, .pin = pin != NULL};
+	struct tpm *tpm = NULL;
+	char path[4096];
+	int r;
+
+	if (like)
+		f = *like; /* a new PIN, the same policy */
+	f.pin = pin != NULL;
+	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0)
+		return r;
+	if ((!like && (r = seal_policy(d, tpm, &f)) < 0) ||
+	    (r = tpm_seal(tpm, pass, len, f.policy, pin, &f.obj)) < 0)
+		goto out;
+	sealed_path(d, uuid, path, sizeof(path));
+	r = sealed_file_save(path, &f);
+out:
+	tpm_close(tpm);
+	return r;
+}
+
+int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
+{
+	uint8_t random[PASS_RANDOM_BYTES];
+	char *pass = secret_alloc(PASS_LEN + 1);
+	int r;
+
+	if (!pass)
+		return -ENOMEM;
+	if (RAND_bytes(random, sizeof(random)) != 1) {
+		r = err_set(-EIO, "no random bytes for the volume passphrase");
+	} else {
+		hex_encode(random, sizeof(random), pass);
+		r = seal_to_file(d, uuid, (uint8_t *)pass, PASS_LEN,
+				 cfg->token_type == CONTAINER_TOKEN_TYPE__TPM ? CM_TOKEN_DEFAULT_PIN
+									      : NULL,
+				 NULL);
+	}
+	OPENSSL_cleanse(random, sizeof(random));
+	secret_free(pass, PASS_LEN + 1);
+	return r;
+}
+
+/* "PCR 13 differs (sealed to 1a2b3c4d5e6f7a8b…, now 9c8d…)" for each PCR that differs. */
+static int explain_mismatch(struct tpm *tpm, const struct pcr_selection *sel,
+			    const struct pcr_banks *want, char *buf, size_t size)
+{
+	struct pcr_banks now;
+	size_t used = 0;
+	unsigned n = 0;
+
+	buf[0] = '\0';
+	if (tpm_pcr_read(tpm, sel, &now, NULL) < 0)
+		return -1;
+	for (unsigned b = 0; b < sel->count; b++) {
+		const struct hash_alg *alg = sel->bank[b].alg;
+		struct pcr_bank *w = pcr_banks_find((struct pcr_banks *)want, alg);
+		struct pcr_bank *h = pcr_banks_find(&now, alg);
+		for (unsigned i = 0; w && h && i < PCR_COUNT; i++) {
+			char a[17], z[17];
+			if (!(sel->bank[b].mask & (1u << i)) ||
+			    !memcmp(w->value[i], h->value[i], alg->size))
+				continue;
+			hex_encode(w->value[i], 8, a);
+			hex_encode(h->value[i], 8, z);
+			used += (size_t)snprintf(buf + used, used < size ? size - used : 0,
+						 "%s%s PCR %u differs (sealed to %s..., now %s...)",
+						 n++ ? "; " : "", alg->name, i, a, z);
+		}
+	}
+	return (int)n;
+}
+
+/*
+ * The signed policy (in the signed-policy folder) that approves the PCRs as
+ * they are now and verifies with the signer the object names.
+ */
+static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct sealed_file *f,
+			      struct policy_signer *signer, struct signed_policy *ret)
+{
+	char path[4096], why[1024] = "", best[1024] = "";
+	int best_n = -1, r;
+	DIR *dir;
+	struct dirent *e;
+
+	if ((r = policy_signer_load(d->seal.signer, signer)) < 0)
+		return r;
+	if (f->authorizer_len != sizeof(signer->name) ||
+	    memcmp(f->authorizer, signer->name, sizeof(signer->name)))
+		return err_set(-EACCES, "sealed to another policy signer than %s", d->seal.signer);
+	if (!(dir = opendir(d->seal.signed_dir)))
+		return err_set(-EACCES, "PCR policy does not hold: no signed policies (%s: %s)",
+			       d->seal.signed_dir, strerror(errno));
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->seal.signed_dir, e->d_name);
+		if (signed_policy_load(path, ret) < 0 || signed_policy_verify(signer, ret) < 0) {
+			log_warn("signed policy %s skipped: %s", path, err_msg());
+			continue;
+		}
+		int n = explain_mismatch(tpm, &ret->pcrs, &ret->values, why, sizeof(why));
+		if (n == 0) {
+			closedir(dir);
+			log_info("unlocking with the signed policy %s", path);
+			return 0;
+		}
+		if (n > 0 && (best_n < 0 || n < best_n)) {
+			best_n = n;
+			snprintf(best, sizeof(best), "%s: %s", e->d_name, why);
+		}
+	}
+	closedir(dir);
+	return err_set(-EACCES, "PCR policy does not hold: no signed policy approves these PCRs%s%s",
+		       best_n > 0 ? "; closest, " : "", best);
+}
+
+/* Unseals @c's passphrase into @pass (PASS_LEN bytes). */
+static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, uint8_t *pass,
+			     size_t *len, struct sealed_file *f)
+{
+	struct policy_signer signer = {0};
+	struct signed_policy sp;
+	struct seal_authorization a;
+	struct tpm *tpm = NULL;
+	char path[4096], why[1024];
+	int r;
+
+	sealed_path(d, uuid, path, sizeof(path));
+	if ((r = sealed_file_load(path, f)) < 0)
+		return r;
+	if (f->pin && (!pin || !*pin))
+		return err_set(-EPERM, "the container's key needs its PIN");
+	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0)
+		return r;
+	if (f->authorizer_len) {
+		if (!d->seal.signer) {
+			r = err_set(-EACCES, "sealed to a signed policy, but cmld has no "
+					     "--policy-signer");
+			goto out;
+		}
+		if ((r = pick_signed_policy(d, tpm, f, &signer, &sp)) < 0)
+			goto out;
+		a = (struct seal_authorization){&signer.pub, sp.approved, sp.sig_r, sp.sig_s};
+		r = tpm_unseal(tpm, &f->obj, &sp.pcrs, &a, f->pin ? pin : NULL, pass, len);
+	} else {
+		r = tpm_unseal(tpm, &f->obj, &f->pcrs, NULL, f->pin ? pin : NULL, pass, len);
+		if (r == -EACCES && f->has_values &&
+		    explain_mismatch(tpm, &f->pcrs, &f->values, why, sizeof(why)) > 0)
+			r = err_set(-EACCES, "PCR policy does not hold: %s", why);
+	}
+	if (r == 0 && *len != PASS_LEN) {
+		OPENSSL_cleanse(pass, *len);
+		r = err_set(-EPROTO, "unsealed %zu bytes, not a volume passphrase", *len);
+	}
+out:
+	policy_signer_free(&signer);
+	tpm_close(tpm);
+	return r;
+}
+
+/* A new LUKS2 data image: ext4 made in a plain file, encrypted into the payload. */
+static int create_image(struct cmld *d, struct cm_container *c, const GuestOSMount *m,
+			const char *path, const uint8_t *pass)
+{
+	struct luks_kdf kdf = {.type = d->seal.pbkdf2_iterations ? "pbkdf2" : NULL,
+			       .iterations = d->seal.pbkdf2_iterations};
+	uint64_t bytes = cm_data_image_mib(c->config, m) << 20;
+	char tmp[4200], plain[4200];
+	int fd, r;
+
+	if (strcmp(m->fs_type, "ext4"))
+		return err_set(-ENOTSUP, "image '%s': data images are ext4, not %s", m->image_file,
+			       m->fs_type);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	snprintf(plain, sizeof(plain), "%s.plain", path);
+	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(-errno, "%s: %s", tmp, strerror(errno));
+	r = ftruncate(fd, (off_t)(bytes + ((uint64_t)LUKS_HEADER_MIB << 20)));
+	close(fd);
+	if (r < 0) {
+		r = err_set(-errno, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((r = luks_format(tmp, pass, PASS_LEN, &kdf)) < 0 ||
+	    (r = cm_mkfs_ext4(plain, bytes, c->config->userns ? c->uid_base : 0)) < 0 ||
+	    (r = luks_write_payload(tmp, pass, PASS_LEN, plain)) < 0)
+		goto out;
+	if (rename(tmp, path) < 0)
+		r = err_set(-errno, "rename %s: %s", tmp, strerror(errno));
+	else
+		log_info("container %s: created the encrypted data image %s", c->config->name,
+			 m->image_file);
+out:
+	unlink(plain);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g, const char *pin)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
+	char path[4096], name[128];
+	size_t len = 0;
+	int r;
+
+	c->unlock_rc = 0;
+	if (!f || !pass) {
+		r = err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	c->unlock_rc = r = unseal_passphrase(d, c->uuid, pin, pass, &len, f);
+	if (r < 0)
+		goto out;
+	/* every missing image first, so that one failing activation leaves none half-made */
+	for (int pass_no = 0; pass_no < 2 && r == 0; pass_no++)
+		for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
+			const GuestOSMount *m = g->mounts[i];
+			if (cml_mount_has_image(m))
+				continue;
+			cm_store_path(d, path, sizeof(path), "containers/%s/%s.img", c->uuid,
+				      m->image_file);
+			if (pass_no == 0) {
+				if (access(path, F_OK) < 0)
+					r = create_image(d, c, m, path, pass);
+				continue;
+			}
+			cm_seal_mapping(c, i, name, sizeof(name));
+			r = luks_open(path, name, pass, PASS_LEN);
+		}
+	if (r < 0)
+		cm_seal_close(d, c);
+out:
+	secret_free(pass, SEAL_SECRET_MAX);
+	free(f);
+	return r;
+}
+
+void cm_seal_close(struct cmld *d, struct cm_container *c)
+{
+	char prefix[64];
+	DIR *dir = opendir("/dev/mapper");
+	struct dirent *e;
+
+	(void)d;
+	if (!dir)
+		return;
+	snprintf(prefix, sizeof(prefix), "cml-%s-", c->uuid);
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && luks_close(e->d_name) < 0)
+			log_warn("%s", err_msg());
+	closedir(dir);
+}
+
+int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
+	size_t len = 0;
+	int r;
+
+	if (!f || !pass) {
+		r = err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!newpin || !*newpin) {
+		r = err_set(-EINVAL, "the new PIN is empty");
+		goto out;
+	}
+	/* the secret comes out only if the PCRs and the old PIN allow it */
+	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0)
+		r = seal_to_file(d, c->uuid, pass, len, newpin, f);
+out:
+	secret_free(pass, SEAL_SECRET_MAX);
+	free(f);
+	return r;
+}
