@@ -22,21 +22,26 @@ guest_pcr() {
 	awk -v n="$3" '$1 == n { print tolower($2) }' "$1/pcrs-$2" 2>/dev/null
 }
 
-# Runs QEMU with a fresh swtpm. boot NAME [qemu args...]; the report lands in $E2E_WORK/NAME/rep.
+# Runs QEMU with a fresh swtpm -- or, with E2E_TPM_STATE=DIR, the TPM kept in
+# DIR across boots (a device that reboots). boot NAME [qemu args...]; the
+# report lands in $E2E_WORK/NAME/rep.
 boot() {
 	name=$1
 	shift
 	d=$E2E_WORK/$name
-	rm -rf "$d" && mkdir -p "$d/tpm" "$d/rep"
+	rm -rf "$d" && mkdir -p "$d/rep"
+	tpm=${E2E_TPM_STATE:-$d/tpm}
+	mkdir -p "$tpm"
+	rm -f "$tpm/sock"
 	truncate -s 16M "$d/scratch.img"
-	swtpm socket --tpm2 --tpmstate dir="$d/tpm" --ctrl type=unixio,path="$d/tpm/sock" \
+	swtpm socket --tpm2 --tpmstate dir="$tpm" --ctrl type=unixio,path="$tpm/sock" \
 		--terminate --log file="$d/swtpm.log" &
 	swtpm_pid=$!
 	i=0
-	while [ ! -S "$d/tpm/sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	while [ ! -S "$tpm/sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	start=$(date +%s%N)
 	timeout "$E2E_TIMEOUT" qemu-system-x86_64 -machine q35 -m 1024 -smp 1 -nographic -no-reboot \
-		-accel tcg -chardev socket,id=chrtpm,path="$d/tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
+		-accel tcg -chardev socket,id=chrtpm,path="$tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm \
 		-device tpm-tis,tpmdev=tpm0 \
 		-drive file="$d/scratch.img",if=none,id=scratch,format=raw \
 		"$@" -device virtio-blk-pci,drive=scratch </dev/null >"$d/console.log" 2>&1
@@ -59,9 +64,13 @@ boot_uefi() {
 		-drive file="$3",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root
 }
 
-# A direct kernel boot (SeaBIOS): boot_direct NAME IMAGE EXTRA_APPEND
+# A direct kernel boot (SeaBIOS): boot_direct NAME IMAGE EXTRA_APPEND [qemu args...]
+# ($E2E_INITRD picks another initramfs)
 boot_direct() {
-	boot "$1" -kernel "$E2E_VMLINUZ" -initrd "$E2E_WORK/initrd.gz" \
-		-append "$E2E_CMDLINE $3" \
-		-drive file="$2",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root
+	name=$1 image=$2 append=$3
+	shift 3
+	boot "$name" -kernel "$E2E_VMLINUZ" -initrd "${E2E_INITRD:-$E2E_WORK/initrd.gz}" \
+		-append "$E2E_CMDLINE $append" \
+		-drive file="$image",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root \
+		"$@"
 }

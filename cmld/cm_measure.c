@@ -37,7 +37,8 @@ int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig
 		if (!strcmp(ev[i].type, "container-config"))
 			snprintf(data, sizeof(data), "uuid=%s", c->uuid);
 		else
-			snprintf(data, sizeof(data), "version=%llu", (unsigned long long)g->version);
+			snprintf(data, sizeof(data), "version=%llu",
+				 (unsigned long long)g->version);
 		r = digest_per_bank(hash_alg_by_name("sha256"), ev[i].sha256, algs, banks.count,
 				    digests);
 		if (r == 0)
@@ -47,7 +48,6 @@ int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig
 	}
 out:
 	tpm_close(tpm);
-	return r < 0 ? err_wrap(r, "measuring container %s into PCR %d", c->config->name,
-				CML_PCR)
+	return r < 0 ? err_wrap(r, "measuring container %s into PCR %d", c->config->name, CML_PCR)
 		     : 0;
 }

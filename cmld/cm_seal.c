@@ -199,7 +199,8 @@ static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct seal
 		}
 	}
 	closedir(dir);
-	return err_set(-EACCES, "PCR policy does not hold: no signed policy approves these PCRs%s%s",
+	return err_set(-EACCES,
+		       "PCR policy does not hold: no signed policy approves these PCRs%s%s",
 		       best_n > 0 ? "; closest, " : "", best);
 }
 

@@ -32,7 +32,8 @@ int cml_start_events(const GuestOSConfig *g, const ContainerConfig *cfg, struct 
 				       CML_EVENTS_MAX - 1);
 		if (!m->image_sha2_256 ||
 		    hex_decode(m->image_sha2_256, ev[n].sha256, 32, &len) < 0 || len != 32)
-			return err_set(-EINVAL, "GuestOS %s: image '%s' has no valid image_sha2_256",
+			return err_set(-EINVAL,
+				       "GuestOS %s: image '%s' has no valid image_sha2_256",
 				       g->name, m->image_file);
 		ev[n].type = "guestos-image";
 		snprintf(ev[n].name, sizeof(ev[n].name), "%s/%s", g->name, m->image_file);

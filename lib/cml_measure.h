@@ -17,8 +17,8 @@
 #include "container.pb-c.h"
 #include "guestos.pb-c.h"
 
-#define CML_PCR		 11
-#define CML_EVENTS_MAX	 64
+#define CML_PCR	       11
+#define CML_EVENTS_MAX 64
 
 struct cml_event {
 	const char *type;

@@ -111,8 +111,8 @@ int pp_cml_run(int argc, char **argv, const struct pp_opts *opts)
 		struct pcr_bank *bank = pcr_banks_add(&banks, opts->banks[b]);
 		struct alg_digest d;
 		if (values)
-			memcpy(bank->value[CML_PCR], pcr_banks_find(&from, bank->alg)->value[CML_PCR],
-			       bank->alg->size);
+			memcpy(bank->value[CML_PCR],
+			       pcr_banks_find(&from, bank->alg)->value[CML_PCR], bank->alg->size);
 		for (size_t i = 0; i < n && r == 0; i++)
 			if ((r = digest_per_bank(hash_alg_by_name("sha256"), ev[i].sha256,
 						 &bank->alg, 1, &d)) == 0)

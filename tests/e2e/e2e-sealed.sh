@@ -1,0 +1,107 @@
+#!/bin/sh
+# Sealed container unlock on the measured chain (QEMU + swtpm, kept across
+# reboots like a device's TPM): boot 1 creates a container whose LUKS2 data
+# key is sealed to the PCRs, writes a secret in it; the host finds only
+# ciphertext.  Boot 2, a rootfs with one byte changed: the start is refused
+# naming PCR 13.  Boot 3, the original rootfs: it opens and the secret is there.
+. tests/e2e/lib.sh
+
+e2e_artifacts
+w=$(cd "$E2E_WORK" && pwd)
+pp=$E2E_BIN/pcrpredict
+attest=$E2E_BIN/attest
+
+# the initramfs also loads what unlocking needs: loop devices and dm-crypt
+E2E_INITRD=$w/initrd-cml.gz
+initramfs/mkinitramfs.sh --kernel "$E2E_KDIR" --init "$E2E_BIN/measured-init" \
+	--ima-policy policies/ima-tcb.policy --out "$E2E_INITRD" \
+	--modules "virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_crypt ecb xts"
+export E2E_INITRD
+
+# the rootfs: cmld, control, mkfs.ext4 and their libraries; a signed GuestOS
+# (its update_base_url is an absolute path, the same in the guest)
+gos=$w/gos
+rm -rf "$gos"
+tests/harness/mkguestos.sh "$gos" testos 1 >/dev/null
+echo trustme >"$w/pin"
+printf 'pcrs = sha256:0,1,2,3,4,5,6,7,8,9,13\npin = no\n' >"$w/seal.profile"
+printf 'name: "vault"\nguest_os: "testos"\ncolor: 0\nnetns: false\ntoken_type: NONE\n' >"$w/vault.conf"
+extras="tests/e2e/guest/cml.sh=/etc/e2e/cml.sh $w/pin=/etc/e2e/pin $w/seal.profile=/etc/e2e/seal.profile"
+extras="$extras $w/vault.conf=/etc/e2e/vault.conf"
+extras="$extras $E2E_BIN/cmld=/usr/bin/cmld $E2E_BIN/control=/usr/bin/control"
+extras="$extras $(command -v mke2fs)=/sbin/mkfs.ext4"
+for f in $(find "$gos" -type f); do extras="$extras $f=$f"; done
+tcti=$(ls /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0)
+for lib in $( (ldd "$E2E_BIN/cmld"; ldd "$E2E_BIN/control"; ldd "$(command -v mke2fs)"; ldd "$tcti") |
+	awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u) "$tcti"; do
+	extras="$extras $(readlink -f "$lib")=$lib"
+done
+args=
+for e in $extras; do args="$args --extra $e"; done
+# shellcheck disable=SC2086 # one word per --extra
+boot/mkrootfs.sh --out "$w/rootfs-cml.img" --size 160M $args
+img=$w/rootfs-cml.img
+
+export E2E_TPM_STATE=$w/sealed-tpm
+rm -rf "$E2E_TPM_STATE"
+rm -f "$w/state.img"
+truncate -s 256M "$w/state.img"
+mkfs.ext4 -q -F "$w/state.img"
+# the state disk is the guest's vdb (after the rootfs, before the report disk)
+state="-drive file=$w/state.img,if=none,id=state,format=raw -device virtio-blk-pci,drive=state"
+
+# --- boot 1: create, write the secret
+# shellcheck disable=SC2086
+if boot_direct sealed-create "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=create" $state; then
+	ok "create: boots with cmld on the kernel's TPM (${E2E_BOOT_MS} ms)"
+else
+	fail "create: boot (see $E2E_WORK/sealed-create/console.log)"
+fi
+rep=$E2E_REP
+check "create: the container is created" grep -q "# uuid" "$rep/create.out"
+check "create: it starts (CONTAINER_START_OK)" grep -q CONTAINER_START_OK "$rep/start.out"
+check "create: the secret reads back in the container" grep -q TOPSECRET-e2e-0451 "$rep/read.out"
+check "create: /data is the dm-crypt mapping" grep -q "^/dev/mapper/cml-.* /data ext4" "$rep/read.out"
+check "create: the mappings are closed after stop" sh -c "[ -f '$rep/mapper.after' ] && ! grep -q cml- '$rep/mapper.after'"
+uuid=$(sed -n 's/^# uuid \(.*\)$/\1/p' "$rep/create.out" | head -1)
+debugfs -R "dump /cml/containers/$uuid/data.img $w/data.img" "$w/state.img" 2>/dev/null
+debugfs -R "dump /cml/containers/$uuid.conf $w/vault-stored.conf" "$w/state.img" 2>/dev/null
+check "host: the data image is LUKS2" cryptsetup isLuks --type luks2 "$w/data.img"
+check "host: the secret is nowhere on the state disk in plaintext" sh -c "! grep -aq TOPSECRET-e2e-0451 '$w/state.img'"
+off=$(cryptsetup luksDump "$w/data.img" | awk '/^Data segments/ { s = 1 } s && /offset:/ { print $2; exit }')
+check "host: the payload holds no plaintext ext4 (no superblock magic at $off + 1080)" \
+	sh -c "[ -n '$off' ] && [ \"\$(od -An -tx2 -j \$(($off + 1080)) -N 2 '$w/data.img' | tr -d ' ')\" != ef53 ]"
+# PCR 11: one start since boot, replayed from the CEL log and predicted from the configs
+same "create: CEL log replays to the guest's PCR 11" \
+	"$("$attest" log --json "$rep/measurements.cel" | jq -r '.pcrs.sha256["11"]')" "$(guest_pcr "$rep" sha256 11)"
+same "create: pcrpredict cml predicts the guest's PCR 11" \
+	"$("$pp" cml --guestos "$gos/testos.conf" --container "$w/vault-stored.conf" | awk '{print $3}')" \
+	"$(guest_pcr "$rep" sha256 11)"
+
+# --- boot 2: one byte of the rootfs changed
+cp "$img" "$w/rootfs-cml-changed.img"
+printf 'X' | dd of="$w/rootfs-cml-changed.img" bs=1 seek=150000000 conv=notrunc status=none
+# shellcheck disable=SC2086
+if boot_direct sealed-changed "$w/rootfs-cml-changed.img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+	ok "changed rootfs: boots"
+else
+	fail "changed rootfs: boot (see $E2E_WORK/sealed-changed/console.log)"
+fi
+rep2=$E2E_REP
+check "changed rootfs: start answers CONTAINER_START_UNLOCK_FAILED" grep -q CONTAINER_START_UNLOCK_FAILED "$rep2/start.out"
+check "changed rootfs: the reason names PCR 13" grep -q "sha256 PCR 13 differs" "$rep2/start.out"
+check "changed rootfs: nothing was read" sh -c "[ -f '$rep2/start.out' ] && [ ! -e '$rep2/read.out' ]"
+check "changed rootfs: no mapping is left open" sh -c "[ -f '$rep2/mapper.after' ] && ! grep -q cml- '$rep2/mapper.after'"
+
+# --- boot 3: the original rootfs again
+# shellcheck disable=SC2086
+if boot_direct sealed-again "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+	ok "original rootfs: boots"
+else
+	fail "original rootfs: boot (see $E2E_WORK/sealed-again/console.log)"
+fi
+rep3=$E2E_REP
+check "original rootfs: it starts again" grep -q CONTAINER_START_OK "$rep3/start.out"
+check "original rootfs: the secret written in boot 1 is there" grep -q TOPSECRET-e2e-0451 "$rep3/read.out"
+echo "# start (unseal + LUKS open + mount + init) in the guest: $(cat "$rep3/start.ms" 2>/dev/null) ms under TCG"
+e2e_summary
