@@ -23,6 +23,7 @@ for bin in "$@"; do
 	fuzz_pbtext) cp tests/fuzz/seeds/pbtext/* "$corpus"/ ;;
 	fuzz_control) cp tests/fuzz/seeds/control/* "$corpus"/ ;;
 	fuzz_sealed_file) cp tests/fuzz/seeds/sealed/* "$corpus"/ ;;
+	fuzz_signed_policy) cp tests/fuzz/seeds/signed_policy/* "$corpus"/ ;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

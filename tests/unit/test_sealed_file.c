@@ -55,6 +55,42 @@ static void test_round_trip(void **state)
 	free(buf);
 }
 
+/* With the sealed-to values and a policy signer's name: both come back. */
+static void test_values_and_signer(void **state)
+{
+	struct sealed_file f, g;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	sample(&f);
+	f.has_values = true;
+	pcr_banks_init(&f.values);
+	struct pcr_bank *b = pcr_banks_add(&f.values, hash_alg_by_name("sha256"));
+	for (unsigned i = 0; i < PCR_COUNT; i++)
+		if (f.pcrs.bank[0].mask & (1u << i)) {
+			memset(b->value[i], (int)i + 1, 32);
+			b->extended |= 1u << i;
+		}
+	f.authorizer_len = 34;
+	memset(f.authorizer, 0x5a, 34);
+	assert_int_equal(sealed_file_encode(&f, &buf, &len), 0);
+	assert_memory_equal(buf + 10, "\0\7", 2); /* PIN | values | authorized */
+	assert_int_equal(sealed_file_decode(buf, len, &g), 0);
+	assert_true(g.has_values);
+	assert_int_equal(g.authorizer_len, 34);
+	assert_memory_equal(g.authorizer, f.authorizer, 34);
+	struct pcr_bank *gb = pcr_banks_find(&g.values, hash_alg_by_name("sha256"));
+	assert_non_null(gb);
+	assert_memory_equal(gb->value[13], b->value[13], 32);
+	assert_int_equal(gb->extended, b->extended);
+	/* cut one value short: named */
+	buf[11] = 3; /* drop the authorized flag: the name's bytes become the public part */
+	reseal_sum(buf, len);
+	assert_true(sealed_file_decode(buf, len, &g) < 0);
+	free(buf);
+}
+
 static void expect_error(const uint8_t *buf, size_t len, const char *words)
 {
 	struct sealed_file g;
@@ -81,7 +117,7 @@ static void test_damage_named(void **state)
 	reseal_sum(buf, len);
 	expect_error(buf, len, "version 2");
 	buf[9] = 1;
-	buf[11] = 0x80; /* unknown flag */
+	buf[11] = 0x81; /* unknown flag */
 	reseal_sum(buf, len);
 	expect_error(buf, len, "unknown flags");
 	buf[11] = 1;
@@ -104,6 +140,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_damage_named),
+		cmocka_unit_test(test_values_and_signer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
