@@ -146,7 +146,11 @@ $(BUILD)/tests/bench/attest_load: $(BUILD)/obj/tests/bench/attest_load.o $(LIBME
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
 
-bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima $(BUILD)/tests/bench/attest_load
+$(BUILD)/tests/bench/unlock: $(BUILD)/obj/tests/bench/unlock.o $(LIBMEASURED)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima $(BUILD)/tests/bench/attest_load $(BUILD)/tests/bench/unlock
 	@MEASURED_BIN=$(BUILD) tests/bench/run-bench.sh
 
 e2e: $(PROGRAMS)

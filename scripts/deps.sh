@@ -8,9 +8,10 @@ libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev zlib1g-dev"
 TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2fsprogs jq iproute2 busybox-static util-linux"
 E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstools kmod"
 FUZZ="clang libclang-rt-14-dev"
+BENCH="clevis clevis-tpm2" # peers measured by make bench
 
 missing=""
-for p in $BUILD $TEST $FUZZ $E2E; do
+for p in $BUILD $TEST $FUZZ $E2E $BENCH; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi

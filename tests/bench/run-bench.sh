@@ -146,4 +146,43 @@ start=$(now_ms)
 ours=$(($(now_ms) - start))
 theirs=$(time_n 1 sh -c "evmctl ima_measurement --pcrs sha1,$tmp/pcrs-sha1 --pcrs sha256,$tmp/pcrs-sha256 $tmp/ima.bin; true")
 echo "attest verify: $(awk -v t=$ours 'BEGIN { printf "%.0f", 100000 / (t / 1000) }') entries/s   evmctl: $(awk -v t=$theirs 'BEGIN { printf "%.0f", 100000 / (t / 1000) }') entries/s   ratio: $(ratio $ours $theirs)x"
+
+# Every peer here runs as the tools are used: one process per step (clevis is a
+# shell pipeline of tpm2-tools and jose); ours is the library path cmld calls.
+echo "== unlock: TPM unseal (PolicyPCR, 8 PCRs) + LUKS2 key slot check, swtpm, 20 runs each"
+n=20
+sel=sha256:0,1,2,3,4,5,6,7
+tcti=swtpm:host=127.0.0.1,port=$port
+mkdir -p "$tmp/ul"
+truncate -s 20M "$tmp/ul/img"
+ours=$("$bin/tests/bench/unlock" "$tcti" "$tmp/ul/img" "$sel" "$tmp/ul/pass" $n)
+# clevis: a JWE whose key the TPM seals to the same PCRs
+export TPM2TOOLS_TCTI=$tcti
+clevis encrypt tpm2 "{\"pcr_bank\":\"sha256\",\"pcr_ids\":\"0,1,2,3,4,5,6,7\"}" <"$tmp/ul/pass" >"$tmp/ul/jwe"
+clevis_unlock() { clevis decrypt <"$tmp/ul/jwe" | cryptsetup open --test-passphrase --key-file - "$tmp/ul/img"; }
+clevis_unlock || { echo "bench: clevis did not unlock" >&2; exit 1; }
+theirs_clevis=$(time_n $n clevis_unlock)
+# tpm2-tools: the same passphrase sealed under the same SRK template, unsealed through a policy session
+{ printf '\040\000'; head -c 128 /dev/zero; printf '\040\000'; head -c 128 /dev/zero; } >"$tmp/ul/unique"
+srk() { tpm2_createprimary -Q -C o -G ecc256:aes128cfb -g sha256 -u "$tmp/ul/unique" -c "$tmp/ul/srk.ctx" \
+	-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|decrypt'; }
+srk
+tpm2_createpolicy -Q --policy-pcr -l $sel -L "$tmp/ul/pol"
+tpm2_create -Q -C "$tmp/ul/srk.ctx" -L "$tmp/ul/pol" -a 'fixedtpm|fixedparent' -i "$tmp/ul/pass" \
+	-u "$tmp/ul/pub" -r "$tmp/ul/priv"
+tpm2_flushcontext -t
+tpm2_unlock() {
+	srk && tpm2_load -Q -C "$tmp/ul/srk.ctx" -u "$tmp/ul/pub" -r "$tmp/ul/priv" -c "$tmp/ul/obj.ctx" &&
+		tpm2_flushcontext -t &&
+		tpm2_startauthsession -Q --policy-session -S "$tmp/ul/s.ctx" &&
+		tpm2_policypcr -Q -S "$tmp/ul/s.ctx" -l $sel &&
+		tpm2_unseal -c "$tmp/ul/obj.ctx" -p session:"$tmp/ul/s.ctx" -o "$tmp/ul/key" &&
+		tpm2_flushcontext "$tmp/ul/s.ctx" && tpm2_flushcontext -t &&
+		cryptsetup open --test-passphrase --key-file "$tmp/ul/key" "$tmp/ul/img"
+}
+tpm2_unlock || { echo "bench: tpm2_unseal did not unlock" >&2; exit 1; }
+theirs_tools=$(time_n $n tpm2_unlock)
+unset TPM2TOOLS_TCTI
+per() { awk -v t="$1" -v n=$n 'BEGIN { printf "%.1f", t / n }'; }
+echo "cmld's unlock: $(per $ours) ms   clevis decrypt + cryptsetup: $(per $theirs_clevis) ms (ratio $(ratio $ours $theirs_clevis)x)   tpm2_unseal session + cryptsetup: $(per $theirs_tools) ms (ratio $(ratio $ours $theirs_tools)x)"
 kill $swtpm_pid 2>/dev/null
