@@ -17,6 +17,40 @@ e2e_artifacts() {
 	boot/mkrootfs.sh --out "$E2E_WORK/rootfs.img"
 }
 
+# The container device: an initramfs that also loads loop and dm-crypt
+# ($E2E_INITRD), a rootfs with cmld, control, mkfs.ext4 and their libraries
+# and tests/e2e/guest/cml.sh ($E2E_WORK/rootfs-cml.img), and a signed test
+# GuestOS ($CML_GOS; its update_base_url is an absolute path, the same in the
+# guest).  After e2e_artifacts.
+cml_artifacts() {
+	w=$(cd "$E2E_WORK" && pwd)
+	E2E_INITRD=$w/initrd-cml.gz
+	initramfs/mkinitramfs.sh --kernel "$E2E_KDIR" --init "$E2E_BIN/measured-init" \
+		--ima-policy policies/ima-tcb.policy --out "$E2E_INITRD" \
+		--modules "virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_crypt ecb xts"
+	export E2E_INITRD
+	CML_GOS=$w/gos
+	rm -rf "$CML_GOS"
+	tests/harness/mkguestos.sh "$CML_GOS" testos 1 >/dev/null
+	echo trustme >"$w/pin"
+	printf 'pcrs = sha256:0,1,2,3,4,5,6,7,8,9,13\npin = no\n' >"$w/seal.profile"
+	printf 'name: "vault"\nguest_os: "testos"\ncolor: 0\nnetns: false\ntoken_type: NONE\n' >"$w/vault.conf"
+	extras="tests/e2e/guest/cml.sh=/etc/e2e/cml.sh $w/pin=/etc/e2e/pin $w/seal.profile=/etc/e2e/seal.profile"
+	extras="$extras $w/vault.conf=/etc/e2e/vault.conf"
+	extras="$extras $E2E_BIN/cmld=/usr/bin/cmld $E2E_BIN/control=/usr/bin/control"
+	extras="$extras $(command -v mke2fs)=/sbin/mkfs.ext4"
+	for f in $(find "$CML_GOS" -type f); do extras="$extras $f=$f"; done
+	tcti=$(ls /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0)
+	for lib in $( (ldd "$E2E_BIN/cmld"; ldd "$E2E_BIN/control"; ldd "$(command -v mke2fs)"; ldd "$tcti") |
+		awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u) "$tcti"; do
+		extras="$extras $(readlink -f "$lib")=$lib"
+	done
+	args=
+	for e in $extras; do args="$args --extra $e"; done
+	# shellcheck disable=SC2086 # one word per --extra
+	boot/mkrootfs.sh --out "$w/rootfs-cml.img" --size 160M $args
+}
+
 # guest_pcr DIR BANK N: a PCR value from a report, lowercase
 guest_pcr() {
 	awk -v n="$3" '$1 == n { print tolower($2) }' "$1/pcrs-$2" 2>/dev/null
@@ -55,13 +89,16 @@ boot() {
 	[ -f "$d/rep/done" ]
 }
 
-# An OVMF + GRUB boot from an ESP image: boot_uefi NAME ESP ROOTFS
+# An OVMF + GRUB boot from an ESP image: boot_uefi NAME ESP ROOTFS [qemu args...]
 boot_uefi() {
-	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_WORK/$1.vars.fd"
-	boot "$1" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-		-drive if=pflash,format=raw,file="$E2E_WORK/$1.vars.fd" \
-		-drive file="$2",if=none,id=esp,format=raw -device ide-hd,drive=esp,bootindex=0 \
-		-drive file="$3",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root
+	name=$1 esp=$2 rootfs=$3
+	shift 3
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$E2E_WORK/$name.vars.fd"
+	boot "$name" -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+		-drive if=pflash,format=raw,file="$E2E_WORK/$name.vars.fd" \
+		-drive file="$esp",if=none,id=esp,format=raw -device ide-hd,drive=esp,bootindex=0 \
+		-drive file="$rootfs",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root \
+		"$@"
 }
 
 # A direct kernel boot (SeaBIOS): boot_direct NAME IMAGE EXTRA_APPEND [qemu args...]

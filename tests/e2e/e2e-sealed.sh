@@ -11,35 +11,8 @@ w=$(cd "$E2E_WORK" && pwd)
 pp=$E2E_BIN/pcrpredict
 attest=$E2E_BIN/attest
 
-# the initramfs also loads what unlocking needs: loop devices and dm-crypt
-E2E_INITRD=$w/initrd-cml.gz
-initramfs/mkinitramfs.sh --kernel "$E2E_KDIR" --init "$E2E_BIN/measured-init" \
-	--ima-policy policies/ima-tcb.policy --out "$E2E_INITRD" \
-	--modules "virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_crypt ecb xts"
-export E2E_INITRD
-
-# the rootfs: cmld, control, mkfs.ext4 and their libraries; a signed GuestOS
-# (its update_base_url is an absolute path, the same in the guest)
-gos=$w/gos
-rm -rf "$gos"
-tests/harness/mkguestos.sh "$gos" testos 1 >/dev/null
-echo trustme >"$w/pin"
-printf 'pcrs = sha256:0,1,2,3,4,5,6,7,8,9,13\npin = no\n' >"$w/seal.profile"
-printf 'name: "vault"\nguest_os: "testos"\ncolor: 0\nnetns: false\ntoken_type: NONE\n' >"$w/vault.conf"
-extras="tests/e2e/guest/cml.sh=/etc/e2e/cml.sh $w/pin=/etc/e2e/pin $w/seal.profile=/etc/e2e/seal.profile"
-extras="$extras $w/vault.conf=/etc/e2e/vault.conf"
-extras="$extras $E2E_BIN/cmld=/usr/bin/cmld $E2E_BIN/control=/usr/bin/control"
-extras="$extras $(command -v mke2fs)=/sbin/mkfs.ext4"
-for f in $(find "$gos" -type f); do extras="$extras $f=$f"; done
-tcti=$(ls /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0)
-for lib in $( (ldd "$E2E_BIN/cmld"; ldd "$E2E_BIN/control"; ldd "$(command -v mke2fs)"; ldd "$tcti") |
-	awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u) "$tcti"; do
-	extras="$extras $(readlink -f "$lib")=$lib"
-done
-args=
-for e in $extras; do args="$args --extra $e"; done
-# shellcheck disable=SC2086 # one word per --extra
-boot/mkrootfs.sh --out "$w/rootfs-cml.img" --size 160M $args
+cml_artifacts # rootfs-cml.img with cmld, initrd-cml.gz with dm-crypt, a signed GuestOS
+gos=$CML_GOS
 img=$w/rootfs-cml.img
 
 export E2E_TPM_STATE=$w/sealed-tpm

@@ -4,6 +4,8 @@
 # /dev/vdb (the report goes to /dev/vdc).  e2e.phase=create: install the GuestOS, create the sealed
 # container "vault", start it, write a secret into its LUKS2 data volume,
 # stop it.  e2e.phase=start: start it and read the secret back.
+# e2e.phase=demo (make demo): as create, with the key sealed to the PCR values
+# pcrpredict predicted (/state/reference.json; without it, nothing is done).
 r=$1
 phase= gos=
 for w in $(cat /proc/cmdline); do
@@ -16,8 +18,14 @@ mkdir -p /state /sys/fs/cgroup /run/socket
 mount -t cgroup2 none /sys/fs/cgroup
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts # control run: a pty
 mount /dev/vdb /state || { echo "no state disk"; exit 1; }
+seal_to=
+if [ "$phase" = demo ]; then
+	[ -f /state/reference.json ] || { umount /state; exit 0; }
+	seal_to="--seal-reference /state/reference.json"
+fi
+# shellcheck disable=SC2086 # no option or two words
 cmld --data-dir /state/cml --tpm device:/dev/tpmrm0 --seal-profile /etc/e2e/seal.profile \
-	--luks-pbkdf2-iterations 1000 -v 2>"$r/cmld.log" &
+	--luks-pbkdf2-iterations 1000 $seal_to -v 2>"$r/cmld.log" &
 cmld=$!
 i=0
 while [ ! -S /run/socket/cml-control ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -27,7 +35,7 @@ wait_stopped() {
 	until ctl state vault | grep -q "state: STOPPED" || [ $i -ge 200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 case $phase in
-create)
+create | demo)
 	ctl ca_register "$gos"/ca.pem >"$r/ca.out"
 	ctl push_guestos_config "$gos"/testos.conf "$gos"/testos.sig \
 		"$gos"/testos.cert >"$r/push.out"
@@ -39,7 +47,7 @@ ctl start vault >"$r/start.out"
 t1=$(cut -d' ' -f1 /proc/uptime)
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d\n", (b - a) * 1000 }' >"$r/start.ms"
 if grep -q CONTAINER_START_OK "$r/start.out"; then
-	[ "$phase" = create ] && ctl run vault /bin/sh -c 'echo TOPSECRET-e2e-0451 > /data/secret && sync' >"$r/write.out"
+	[ "$phase" != start ] && ctl run vault /bin/sh -c 'echo TOPSECRET-e2e-0451 > /data/secret && sync' >"$r/write.out"
 	ctl run vault /bin/sh -c 'cat /data/secret; grep " /data " /proc/mounts' >"$r/read.out"
 	ctl stop vault >"$r/stop.out"
 	wait_stopped
