@@ -19,10 +19,10 @@ cmdline="$E2E_CMDLINE measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.
 boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_INITRD" --out "$E2E_WORK/esp.img" \
 	--cmdline "$cmdline" --default 0 || exit 1
 state_disk() { # state_disk NAME [FILE]: an ext4 disk holding FILE, as qemu arguments
-	rm -rf "$E2E_WORK/$1.d" "$E2E_WORK/$1.img" && mkdir -p "$E2E_WORK/$1.d"
-	[ -z "${2:-}" ] || cp "$2" "$E2E_WORK/$1.d/"
+	rm -rf "$E2E_WORK/$1.files" "$E2E_WORK/$1.img" && mkdir -p "$E2E_WORK/$1.files"
+	[ -z "${2:-}" ] || cp "$2" "$E2E_WORK/$1.files/"
 	truncate -s 256M "$E2E_WORK/$1.img"
-	mkfs.ext4 -q -F -d "$E2E_WORK/$1.d" "$E2E_WORK/$1.img"
+	mkfs.ext4 -q -F -d "$E2E_WORK/$1.files" "$E2E_WORK/$1.img"
 	echo "-drive file=$E2E_WORK/$1.img,if=none,id=state,format=raw -device virtio-blk-pci,drive=state"
 }
 
