@@ -355,7 +355,7 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
 	if ((r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
 	    (r = cm_token_create(d, uuid)) < 0 || (r = write_signature_files(d, uuid, req)) < 0 ||
-	    (cm_sealed(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
+	    (cm_seal_wanted(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
 	    (r = cm_store_save_config(d, uuid, cfg)) < 0 ||
 	    (r = cm_store_load_containers(d, true)) < 0)
 		goto fail;
@@ -435,10 +435,11 @@ static int token_gate(struct cmld *d, struct cm_conn *conn, struct cm_container 
 	case CONTAINER_TOKEN_TYPE__SOFT:
 		break;
 	case CONTAINER_TOKEN_TYPE__TPM:
-		if (cm_sealed(d, c->config))
+		if (cm_sealed(d, c))
 			return 0; /* the TPM checks the PIN when it unseals (and counts failures) */
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL,
-			"token type TPM needs cmld --tpm");
+			d->seal.tcti ? "token type TPM, but the container has no sealed key"
+				     : "token type TPM needs cmld --tpm");
 		return -ENOTSUP;
 	default:
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_EINTERNAL,
@@ -521,7 +522,7 @@ static void cmd_change_pin(struct cmld *d, struct cm_conn *conn, struct cm_conta
 {
 	int r;
 
-	if (c->config->token_type == CONTAINER_TOKEN_TYPE__TPM && cm_sealed(d, c->config)) {
+	if (c->config->token_type == CONTAINER_TOKEN_TYPE__TPM && cm_sealed(d, c)) {
 		r = cm_seal_change_pin(d, c, req->device_pin, req->device_newpin);
 		if (r == -ENOLCK)
 			respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_LOCKED_TILL_REBOOT,

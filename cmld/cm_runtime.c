@@ -643,7 +643,7 @@ out:
 
 int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const char *pin)
 {
-	struct start_plan p = {.d = d, .c = c, .setup = setup, .sealed = cm_sealed(d, c->config)};
+	struct start_plan p = {.d = d, .c = c, .setup = setup, .sealed = cm_sealed(d, c)};
 	GuestOSConfig *g;
 	struct cm_cgroup cg;
 	char dir[1024];

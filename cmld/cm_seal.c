@@ -39,15 +39,24 @@
 #define PASS_LEN	  (2 * PASS_RANDOM_BYTES)
 #define LUKS_HEADER_MIB	  16 /* LUKS2's default metadata + key slot area */
 
-bool cm_sealed(const struct cmld *d, const ContainerConfig *cfg)
+static void sealed_path(const struct cmld *d, const char *uuid, char *buf, size_t size)
+{
+	cm_store_path(d, buf, size, "containers/%s.sealed", uuid);
+}
+
+bool cm_seal_wanted(const struct cmld *d, const ContainerConfig *cfg)
 {
 	return d->seal.tcti && (cfg->token_type == CONTAINER_TOKEN_TYPE__NONE ||
 				cfg->token_type == CONTAINER_TOKEN_TYPE__TPM);
 }
 
-static void sealed_path(const struct cmld *d, const char *uuid, char *buf, size_t size)
+bool cm_sealed(const struct cmld *d, const struct cm_container *c)
 {
-	cm_store_path(d, buf, size, "containers/%s.sealed", uuid);
+	char path[4096];
+
+	/* a container made before cmld had a TPM keeps its plain images */
+	sealed_path(d, c->uuid, path, sizeof(path));
+	return cm_seal_wanted(d, c->config) && access(path, F_OK) == 0;
 }
 
 void cm_seal_mapping(const struct cm_container *c, size_t index, char *buf, size_t size)
@@ -195,7 +204,7 @@ static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct seal
 		}
 		if (n > 0 && (best_n < 0 || n < best_n)) {
 			best_n = n;
-			snprintf(best, sizeof(best), "%s: %s", e->d_name, why);
+			snprintf(best, sizeof(best), "%.200s: %.800s", e->d_name, why);
 		}
 	}
 	closedir(dir);

@@ -148,8 +148,10 @@ int cm_vtpm_start(struct cmld *d, struct cm_container *c);
 void cm_vtpm_stop(struct cmld *d, struct cm_container *c);
 
 /* ---- cm_seal.c ---- */
-/* Whether @cfg's data images are LUKS2 with a TPM-sealed passphrase. */
-bool cm_sealed(const struct cmld *d, const ContainerConfig *cfg);
+/* Whether a new container of @cfg gets a sealed key (cmld has a TPM, token NONE or TPM). */
+bool cm_seal_wanted(const struct cmld *d, const ContainerConfig *cfg);
+/* Whether @c's data images are LUKS2 with a TPM-sealed passphrase (its sealed key file exists). */
+bool cm_sealed(const struct cmld *d, const struct cm_container *c);
 /* Seals a new random passphrase (default PIN for token type TPM) to containers/<uuid>.sealed. */
 int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg);
 /*

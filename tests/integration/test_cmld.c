@@ -880,11 +880,30 @@ static void test_sealed(void **state)
 	snprintf(ssock, sizeof(ssock), "%s/scml", dir);
 	snprintf(saved, sizeof(saved), "%s", sock);
 	snprintf(sock, sizeof(sock), "%s", ssock);
-	sealed_cmld_start(sdata, ssock, NULL);
+	/* a container made while cmld had no TPM keeps working, unencrypted, once it has */
+	cmld_start(sdata, ssock);
 	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/ca.pem", gos);
 	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
 		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
 		   gos);
+	char *old = container_create("name: \"old\"\nguest_os: \"testos\"\ncolor: 0\n"
+				     "token_type: NONE\n");
+	/* and without a TPM, token type TPM is refused at create, by name */
+	char tpmconf[160], *out0 = NULL;
+	snprintf(tpmconf, sizeof(tpmconf), "%s/tpm.conf", dir);
+	FILE *tf = fopen(tpmconf, "w");
+	fputs("name: \"notpm\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: TPM\n", tf);
+	fclose(tf);
+	ctl(&out0, "create %s", tpmconf);
+	if (!has_line(out0, "CMD_FAILED") || !strstr(out0, "needs cmld --tpm"))
+		fail_msg("create token TPM without a TPM: %s", out0);
+	free(out0);
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	ctl_expect("CONTAINER_START_OK", "start %s", old);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", old);
+	wait_state(old, "STOPPED");
+	free(old);
 
 	/* token NONE: sealed to the PCRs as they are */
 	char *c = container_create(
