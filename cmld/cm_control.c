@@ -670,8 +670,11 @@ static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *
 	for (size_t i = 0; i < req->n_exec_args; i++)
 		argv[i + 1] = req->exec_args[i];
 	if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "no terminal for the command (/dev/ptmx, devpts): %s",
+			 strerror(errno));
 		free(argv);
-		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, strerror(errno));
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, why);
 		return;
 	}
 	fcntl(master, F_SETFD, FD_CLOEXEC);

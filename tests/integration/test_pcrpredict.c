@@ -194,6 +194,57 @@ static void test_policy_equals_tpm2_tools(void **state)
 	swtpm_stop(&sw);
 }
 
+/*
+ * pcrpredict sign: the approved digest is pcrpredict policy's (and
+ * tpm2_createpolicy's), and OpenSSL alone verifies the signature over
+ * SHA-256(policy) -- what TPM2_VerifySignature checks for PolicyAuthorize.
+ */
+static void test_sign_verified_by_openssl(void **state)
+{
+	struct swtpm sw;
+	char *out = NULL, *theirs = NULL;
+	const char *sel = "sha256:0,1,2,7,13";
+
+	(void)state;
+	assert_int_equal(swtpm_start(&sw, true), 0);
+	assert_int_equal(sh(NULL,
+			    "cd %s && tpm2_pcrextend -T '%s' 13:sha256=%064d >/dev/null && "
+			    "tpm2_pcrread -T '%s' -o sv.bin %s >/dev/null && "
+			    "tpm2_createpolicy -T '%s' --policy-pcr -l %s -f sv.bin -L sp.bin "
+			    ">/dev/null && openssl genpkey -algorithm EC -pkeyopt "
+			    "ec_paramgen_curve:P-256 -out vendor.pem 2>/dev/null && "
+			    "openssl pkey -in vendor.pem -pubout -out vendor.pub",
+			    dir, sw.tcti, 5, sw.tcti, sel, sw.tcti, sel),
+			 0);
+	swtpm_stop(&sw);
+	assert_int_equal(sh(&out,
+			    "cd %s && %s sign --key vendor.pem --pcrs %s --values sv.bin "
+			    "--out signed.json && jq -r .policy signed.json",
+			    dir, bin_path("pcrpredict"), sel),
+			 0);
+	assert_int_equal(sh(&theirs, "xxd -p -c 64 %s/sp.bin", dir), 0);
+	assert_string_equal(out, theirs);
+	free(out);
+	free(theirs);
+	if (sh(&out,
+	       "cd %s && printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%%s\ns=INTEGER:0x%%s\n' "
+	       "$(jq -r .signature.r signed.json) $(jq -r .signature.s signed.json) >sig.cnf && "
+	       "openssl asn1parse -genconf sig.cnf -out sig.der >/dev/null && "
+	       "jq -r .policy signed.json | xxd -r -p | openssl dgst -sha256 -binary >ahash.bin && "
+	       "openssl pkeyutl -verify -pubin -inkey vendor.pub -in ahash.bin -sigfile sig.der",
+	       dir) != 0)
+		fail_msg("openssl: %s", out);
+	assert_non_null(strstr(out, "Signature Verified Successfully"));
+	free(out);
+	/* the public half cannot sign: named */
+	assert_int_equal(sh(&out,
+			    "cd %s && %s sign --key vendor.pub --pcrs %s --values sv.bin 2>&1", dir,
+			    bin_path("pcrpredict"), sel),
+			 2);
+	assert_non_null(strstr(out, "is the signer a private key?"));
+	free(out);
+}
+
 static void test_bad_input_exit_2(void **state)
 {
 	char *out = NULL, short_vals[128];
@@ -241,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_verity_equals_veritysetup),
 		cmocka_unit_test(test_flat_equals_openssl),
 		cmocka_unit_test(test_policy_equals_tpm2_tools),
+		cmocka_unit_test(test_sign_verified_by_openssl),
 		cmocka_unit_test(test_bad_input_exit_2),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
