@@ -190,7 +190,7 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 		strcpy(image, "/dev/mapper/");
 		cm_seal_mapping(p->c, index, image + 12, sizeof(image) - 12);
 	} else if (per_container)
-		cm_store_path(p->d, image, sizeof(image), "containers/%s/%s.img", p->c->uuid, name);
+		cm_data_image_path(p->d, p->c->uuid, m, image, sizeof(image));
 	else
 		cm_store_path(p->d, image, sizeof(image), "guestos/%s/%s.img", p->g->name, name);
 	snprintf(staged, sizeof(staged), "%s/%zu", p->stage, index);
@@ -457,20 +457,17 @@ uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m)
 	return m->def_size;
 }
 
-int cm_mkfs_ext4(const char *path, uint64_t bytes, unsigned uid)
+int cm_data_image_mkfs(const struct cm_container *c, const GuestOSMount *m, const char *path)
 {
+	unsigned uid = c->config->userns ? c->uid_base : 0;
 	char owner[64];
-	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600), r;
+	int r;
 
-	if (fd < 0)
-		return err_set(-errno, "%s: %s", path, strerror(errno));
-	r = ftruncate(fd, (off_t)bytes);
-	close(fd);
-	if (r < 0) {
-		r = err_set(-errno, "%s: %s", path, strerror(errno));
-		unlink(path);
+	if (strcmp(m->fs_type, "ext4"))
+		return err_set(-ENOTSUP, "image '%s': data images are ext4, not %s", m->image_file,
+			       m->fs_type);
+	if ((r = file_create_sized(path, cm_data_image_mib(c->config, m) << 20, 0600)) < 0)
 		return r;
-	}
 	snprintf(owner, sizeof(owner), "root_owner=%u:%u", uid, uid);
 	char *const argv[] = {"mkfs.ext4", "-q", "-F", "-E", owner, (char *)path, NULL};
 	if ((r = cm_run(0, argv)) < 0)
@@ -488,15 +485,8 @@ static int make_data_images(struct cmld *d, struct cm_container *c, const GuestO
 		const GuestOSMount *m = g->mounts[i];
 		if (cml_mount_has_image(m))
 			continue;
-		cm_store_path(d, path, sizeof(path), "containers/%s/%s.img", c->uuid,
-			      m->image_file);
-		if (access(path, F_OK) == 0)
-			continue;
-		if (strcmp(m->fs_type, "ext4"))
-			return err_set(-ENOTSUP, "image '%s': data images are ext4, not %s",
-				       m->image_file, m->fs_type);
-		if ((r = cm_mkfs_ext4(path, cm_data_image_mib(c->config, m) << 20,
-				      c->config->userns ? c->uid_base : 0)) < 0)
+		cm_data_image_path(d, c->uuid, m, path, sizeof(path));
+		if (access(path, F_OK) < 0 && (r = cm_data_image_mkfs(c, m, path)) < 0)
 			return r;
 	}
 	return 0;

@@ -14,11 +14,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -27,6 +25,7 @@
 #include "cml_measure.h"
 #include "cmld.h"
 #include "err.h"
+#include "fileio.h"
 #include "hex.h"
 #include "luks.h"
 #include "mem.h"
@@ -137,21 +136,20 @@ int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
 	return r;
 }
 
-/* "PCR 13 differs (sealed to 1a2b3c4d5e6f7a8b…, now 9c8d…)" for each PCR that differs. */
-static int explain_mismatch(struct tpm *tpm, const struct pcr_selection *sel,
-			    const struct pcr_banks *want, char *buf, size_t size)
+/*
+ * How many PCRs of @sel differ between @want and @now, each described in
+ * @buf: "sha256 PCR 13 differs (sealed to 1a2b3c4d5e6f7a8b..., now 9c8d...)".
+ */
+static unsigned explain_mismatch(const struct pcr_selection *sel, const struct pcr_banks *want,
+				 const struct pcr_banks *now, char *buf, size_t size)
 {
-	struct pcr_banks now;
 	size_t used = 0;
 	unsigned n = 0;
 
 	buf[0] = '\0';
-	if (tpm_pcr_read(tpm, sel, &now, NULL) < 0)
-		return -1;
 	for (unsigned b = 0; b < sel->count; b++) {
 		const struct hash_alg *alg = sel->bank[b].alg;
-		struct pcr_bank *w = pcr_banks_find((struct pcr_banks *)want, alg);
-		struct pcr_bank *h = pcr_banks_find(&now, alg);
+		const struct pcr_bank *w = pcr_banks_get(want, alg), *h = pcr_banks_get(now, alg);
 		for (unsigned i = 0; w && h && i < PCR_COUNT; i++) {
 			char a[17], z[17];
 			if (!(sel->bank[b].mask & (1u << i)) ||
@@ -164,7 +162,27 @@ static int explain_mismatch(struct tpm *tpm, const struct pcr_selection *sel,
 						 n++ ? "; " : "", alg->name, i, a, z);
 		}
 	}
-	return (int)n;
+	return n;
+}
+
+/*
+ * The TPM's values for @sel, read once per selection: every release's
+ * approval normally names the same PCRs.
+ */
+struct pcrs_now {
+	struct pcr_selection sel;
+	struct pcr_banks values;
+	bool valid;
+};
+
+static const struct pcr_banks *pcrs_now(struct tpm *tpm, const struct pcr_selection *sel,
+					struct pcrs_now *cache)
+{
+	if (cache->valid && !memcmp(&cache->sel, sel, sizeof(*sel)))
+		return &cache->values;
+	cache->valid = tpm_pcr_read(tpm, sel, &cache->values, NULL) == 0;
+	cache->sel = *sel;
+	return cache->valid ? &cache->values : NULL;
 }
 
 /*
@@ -175,19 +193,31 @@ static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct seal
 			      struct policy_signer *signer, struct signed_policy *ret)
 {
 	char path[4096], why[1024] = "", best[1024] = "";
-	int best_n = -1, r;
-	DIR *dir;
+	struct pcrs_now *now = calloc(1, sizeof(*now));
+	const struct pcr_banks *values;
+	unsigned best_n = 0, n;
+	DIR *dir = NULL;
 	struct dirent *e;
+	int r;
 
+	if (!now) {
+		r = err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((r = policy_signer_load(d->seal.signer, signer)) < 0)
-		return r;
+		goto out;
 	if (f->authorizer_len != sizeof(signer->name) ||
-	    memcmp(f->authorizer, signer->name, sizeof(signer->name)))
-		return err_set(-EACCES, "sealed to another policy signer than %s", d->seal.signer);
-	if (!(dir = opendir(d->seal.signed_dir)))
-		return err_set(-EACCES, "PCR policy does not hold: no signed policies (%s: %s)",
-			       d->seal.signed_dir, strerror(errno));
-	while ((e = readdir(dir))) {
+	    memcmp(f->authorizer, signer->name, sizeof(signer->name))) {
+		r = err_set(-EACCES, "sealed to another policy signer than %s", d->seal.signer);
+		goto out;
+	}
+	if (!(dir = opendir(d->seal.signed_dir))) {
+		r = err_set(-EACCES, "PCR policy does not hold: no signed policies (%s: %s)",
+			    d->seal.signed_dir, strerror(errno));
+		goto out;
+	}
+	r = -EACCES;
+	while (r < 0 && (e = readdir(dir))) {
 		size_t len = strlen(e->d_name);
 		if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
 			continue;
@@ -196,21 +226,28 @@ static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct seal
 			log_warn("signed policy %s skipped: %s", path, err_msg());
 			continue;
 		}
-		int n = explain_mismatch(tpm, &ret->pcrs, &ret->values, why, sizeof(why));
-		if (n == 0) {
-			closedir(dir);
-			log_info("unlocking with the signed policy %s", path);
-			return 0;
+		if (!(values = pcrs_now(tpm, &ret->pcrs, now))) {
+			r = err_wrap(-EIO, "reading the PCRs");
+			break;
 		}
-		if (n > 0 && (best_n < 0 || n < best_n)) {
+		n = explain_mismatch(&ret->pcrs, &ret->values, values, why, sizeof(why));
+		if (n == 0) {
+			log_info("unlocking with the signed policy %s", path);
+			r = 0;
+		} else if (best_n == 0 || n < best_n) {
 			best_n = n;
 			snprintf(best, sizeof(best), "%.200s: %.800s", e->d_name, why);
 		}
 	}
-	closedir(dir);
-	return err_set(-EACCES,
-		       "PCR policy does not hold: no signed policy approves these PCRs%s%s",
-		       best_n > 0 ? "; closest, " : "", best);
+	if (r == -EACCES)
+		r = err_set(-EACCES,
+			    "PCR policy does not hold: no signed policy approves these PCRs%s%s",
+			    best_n ? "; closest, " : "", best);
+out:
+	if (dir)
+		closedir(dir);
+	free(now);
+	return r;
 }
 
 /* Unseals @c's passphrase into @pass (PASS_LEN bytes). */
@@ -239,12 +276,14 @@ static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, 
 		}
 		if ((r = pick_signed_policy(d, tpm, f, &signer, &sp)) < 0)
 			goto out;
-		a = (struct seal_authorization){&signer.pub, sp.approved, sp.sig_r, sp.sig_s};
+		a = (struct seal_authorization){&signer, &sp};
 		r = tpm_unseal(tpm, &f->obj, &sp.pcrs, &a, f->pin ? pin : NULL, pass, len);
 	} else {
+		struct pcrs_now now = {0};
+		const struct pcr_banks *values;
 		r = tpm_unseal(tpm, &f->obj, &f->pcrs, NULL, f->pin ? pin : NULL, pass, len);
-		if (r == -EACCES && f->has_values &&
-		    explain_mismatch(tpm, &f->pcrs, &f->values, why, sizeof(why)) > 0)
+		if (r == -EACCES && f->has_values && (values = pcrs_now(tpm, &f->pcrs, &now)) &&
+		    explain_mismatch(&f->pcrs, &f->values, values, why, sizeof(why)) > 0)
 			r = err_set(-EACCES, "PCR policy does not hold: %s", why);
 	}
 	if (r == 0 && *len != PASS_LEN) {
@@ -265,24 +304,15 @@ static int create_image(struct cmld *d, struct cm_container *c, const GuestOSMou
 			       .iterations = d->seal.pbkdf2_iterations};
 	uint64_t bytes = cm_data_image_mib(c->config, m) << 20;
 	char tmp[4200], plain[4200];
-	int fd, r;
+	int r;
 
-	if (strcmp(m->fs_type, "ext4"))
-		return err_set(-ENOTSUP, "image '%s': data images are ext4, not %s", m->image_file,
-			       m->fs_type);
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	snprintf(plain, sizeof(plain), "%s.plain", path);
-	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_set(-errno, "%s: %s", tmp, strerror(errno));
-	r = ftruncate(fd, (off_t)(bytes + ((uint64_t)LUKS_HEADER_MIB << 20)));
-	close(fd);
-	if (r < 0) {
-		r = err_set(-errno, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if ((r = luks_format(tmp, pass, PASS_LEN, &kdf)) < 0 ||
-	    (r = cm_mkfs_ext4(plain, bytes, c->config->userns ? c->uid_base : 0)) < 0 ||
+	/* the file system first: it refuses what is not ext4 before anything is formatted */
+	if ((r = cm_data_image_mkfs(c, m, plain)) < 0)
+		return r;
+	if ((r = file_create_sized(tmp, bytes + ((uint64_t)LUKS_HEADER_MIB << 20), 0600)) < 0 ||
+	    (r = luks_format(tmp, pass, PASS_LEN, &kdf)) < 0 ||
 	    (r = luks_write_payload(tmp, pass, PASS_LEN, plain)) < 0)
 		goto out;
 	if (rename(tmp, path) < 0)
@@ -313,22 +343,19 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 	c->unlock_rc = r = unseal_passphrase(d, c->uuid, pin, pass, &len, f);
 	if (r < 0)
 		goto out;
-	/* every missing image first, so that one failing activation leaves none half-made */
-	for (int pass_no = 0; pass_no < 2 && r == 0; pass_no++)
-		for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
-			const GuestOSMount *m = g->mounts[i];
-			if (cml_mount_has_image(m))
-				continue;
-			cm_store_path(d, path, sizeof(path), "containers/%s/%s.img", c->uuid,
-				      m->image_file);
-			if (pass_no == 0) {
-				if (access(path, F_OK) < 0)
-					r = create_image(d, c, m, path, pass);
-				continue;
-			}
-			cm_seal_mapping(c, i, name, sizeof(name));
-			r = luks_open(path, name, pass, PASS_LEN);
-		}
+	/* every missing image first, so that a failing activation leaves none half-made */
+	for (size_t i = 0; i < g->n_mounts && r == 0; i++)
+		if (!cml_mount_has_image(g->mounts[i]) &&
+		    access(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)), F_OK) <
+			    0)
+			r = create_image(d, c, g->mounts[i], path, pass);
+	for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
+		if (cml_mount_has_image(g->mounts[i]))
+			continue;
+		cm_seal_mapping(c, i, name, sizeof(name));
+		r = luks_open(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)),
+			      name, pass, PASS_LEN);
+	}
 	if (r < 0)
 		cm_seal_close(d, c);
 out:

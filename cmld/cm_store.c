@@ -47,6 +47,13 @@ int cm_store_path(const struct cmld *d, char *buf, size_t size, const char *fmt,
 	return 0;
 }
 
+const char *cm_data_image_path(const struct cmld *d, const char *uuid, const GuestOSMount *m,
+			       char *buf, size_t size)
+{
+	cm_store_path(d, buf, size, "containers/%s/%s.img", uuid, m->image_file);
+	return buf;
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[4096];

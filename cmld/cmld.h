@@ -84,6 +84,9 @@ int cm_store_load_containers(struct cmld *d, bool only_stopped);
 int cm_store_save_config(struct cmld *d, const char *uuid, const ContainerConfig *c);
 int cm_store_path(const struct cmld *d, char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* containers/<uuid>/<image_file>.img, a per-container data image; returns @buf. */
+const char *cm_data_image_path(const struct cmld *d, const char *uuid, const GuestOSMount *m,
+			       char *buf, size_t size);
 struct cm_container *cm_container_find(struct cmld *d, const char *uuid_or_name);
 void cm_container_free(struct cm_container *c);
 void cm_container_unlink(struct cmld *d, struct cm_container *c);
@@ -187,8 +190,8 @@ const char *cm_state_name(ContainerState s);
 void cm_child_reset_signals(void);
 /* The size of a per-container image in MiB (image_sizes over the GuestOS default). */
 uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m);
-/* An empty ext4 file system in a new file @path of @bytes, root owned by @uid. */
-int cm_mkfs_ext4(const char *path, uint64_t bytes, unsigned uid);
+/* A new file @path holding @m's empty ext4 file system, sized and owned for @c. */
+int cm_data_image_mkfs(const struct cm_container *c, const GuestOSMount *m, const char *path);
 /* Runs @argv and waits, in @netns_pid's network namespace when > 0; errors name its stderr. */
 int cm_run(pid_t netns_pid, char *const argv[]);
 

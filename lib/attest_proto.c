@@ -174,8 +174,7 @@ static cbor_item_t *encode_quote_parts(const struct attest_response *r, cbor_ite
 		n += (unsigned)__builtin_popcount(r->sel.bank[b].mask);
 	values = cbor_new_definite_array(n);
 	for (unsigned b = 0; values && b < r->sel.count; b++) {
-		const struct pcr_bank *bank =
-			pcr_banks_find((struct pcr_banks *)&r->pcrs, r->sel.bank[b].alg);
+		const struct pcr_bank *bank = pcr_banks_get(&r->pcrs, r->sel.bank[b].alg);
 
 		for (unsigned i = 0; bank && i < PCR_COUNT; i++) {
 			cbor_item_t *v;

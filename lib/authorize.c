@@ -103,8 +103,7 @@ void policy_signer_free(struct policy_signer *s)
 	s->pkey = NULL;
 }
 
-/* aHash = SHA-256(approvedPolicy || policyRef), policyRef empty */
-static int approval_hash(const struct signed_policy *sp, uint8_t out[32])
+int signed_policy_approval_hash(const struct signed_policy *sp, uint8_t out[32])
 {
 	return digest_buf(hash_alg_by_id(TPM2_ALG_SHA256), sp->approved, 32, out);
 }
@@ -131,7 +130,8 @@ int signed_policy_sign(const struct policy_signer *key, struct signed_policy *sp
 	const BIGNUM *r_bn, *s_bn;
 	int r;
 
-	if ((r = approved_digest(sp, sp->approved)) < 0 || (r = approval_hash(sp, ahash)) < 0)
+	if ((r = approved_digest(sp, sp->approved)) < 0 ||
+	    (r = signed_policy_approval_hash(sp, ahash)) < 0)
 		return r;
 	ctx = EVP_PKEY_CTX_new(key->pkey, NULL);
 	if (!ctx || EVP_PKEY_sign_init(ctx) <= 0 ||
@@ -159,7 +159,8 @@ int signed_policy_verify(const struct policy_signer *key, const struct signed_po
 	uint8_t approved[32], ahash[32], *der = NULL;
 	int der_len, r;
 
-	if ((r = approved_digest(sp, approved)) < 0 || (r = approval_hash(sp, ahash)) < 0)
+	if ((r = approved_digest(sp, approved)) < 0 ||
+	    (r = signed_policy_approval_hash(sp, ahash)) < 0)
 		goto out;
 	if (memcmp(approved, sp->approved, 32)) {
 		r = err_set(-EBADMSG, "signed policy: its digest is not PolicyPCR of its values");
@@ -240,7 +241,7 @@ static int json_hex(struct json_object *doc, const char *key, uint8_t *out, size
 	return 0;
 }
 
-static int from_doc(struct json_object *doc, const char *text, struct signed_policy *ret)
+static int from_doc(struct json_object *doc, struct signed_policy *ret)
 {
 	struct json_object *v, *sig;
 
@@ -265,10 +266,10 @@ static int from_doc(struct json_object *doc, const char *text, struct signed_pol
 			       "signed policy: \"signature\" is not an ecdsa-p256-sha256 one");
 	if (json_hex(sig, "r", ret->sig_r, 32) < 0 || json_hex(sig, "s", ret->sig_s, 32) < 0)
 		return -EINVAL;
-	if (pcr_values_from_json(text, "signed policy", &ret->values) < 0)
+	if (pcr_values_from_json_object(doc, "signed policy", &ret->values) < 0)
 		return -EINVAL;
 	for (unsigned b = 0; b < ret->pcrs.count; b++) {
-		struct pcr_bank *bank = pcr_banks_find(&ret->values, ret->pcrs.bank[b].alg);
+		const struct pcr_bank *bank = pcr_banks_get(&ret->values, ret->pcrs.bank[b].alg);
 		if (!bank || (bank->extended & ret->pcrs.bank[b].mask) != ret->pcrs.bank[b].mask)
 			return err_set(-EINVAL,
 				       "signed policy: \"pcrs\" lacks %s values it selects",
@@ -296,7 +297,7 @@ int signed_policy_from_json(const char *text, size_t len, struct signed_policy *
 	    json_tokener_get_parse_end(tok) != len)
 		r = err_set(-EINVAL, "signed policy: not a JSON object");
 	else
-		r = from_doc(doc, copy, ret);
+		r = from_doc(doc, ret);
 	json_object_put(doc);
 	json_tokener_free(tok);
 	free(copy);

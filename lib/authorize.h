@@ -38,6 +38,8 @@ struct signed_policy {
 int policy_signer_load(const char *path, struct policy_signer *ret);
 void policy_signer_free(struct policy_signer *s);
 
+/* aHash, what the signature covers: SHA-256(approved || policyRef), policyRef empty. */
+int signed_policy_approval_hash(const struct signed_policy *sp, uint8_t out[32]);
 /* Computes @sp->approved from its selection and values, and signs it (private key). */
 int signed_policy_sign(const struct policy_signer *key, struct signed_policy *sp);
 /* Checks in software what the TPM will: approved = PolicyPCR(values), and the signature. */

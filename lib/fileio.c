@@ -139,3 +139,17 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 	free(tmp);
 	return fsync_parent_dir(path);
 }
+
+int file_create_sized(const char *path, uint64_t size, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode), rc = 0;
+
+	if (fd < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	if (ftruncate(fd, (off_t)size) < 0)
+		rc = err_set(-errno, "%s: %s", path, strerror(errno));
+	close(fd);
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}

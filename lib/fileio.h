@@ -18,6 +18,9 @@ int file_read_all(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_l
 /* Writes all of @len bytes, retrying short writes and EINTR. */
 int fd_write_all(int fd, const void *data, size_t len);
 
+/* Creates (or truncates) @path as a sparse file of @size bytes; removes it on failure. */
+int file_create_sized(const char *path, uint64_t size, mode_t mode);
+
 /*
  * Replaces @path with @data so that a reader sees the old or the new file,
  * never a mix, also across a crash: temp file in the same directory, write,

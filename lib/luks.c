@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <libcryptsetup.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -18,6 +17,24 @@
 
 #define VOLUME_KEY_BYTES 64 /* AES-256-XTS */
 
+/* libcryptsetup's messages go to our log (debug), not straight to stderr. */
+static void luks_log(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	log_debug("libcryptsetup%s: %.*s", level == CRYPT_LOG_ERROR ? " error" : "",
+		  (int)strcspn(msg, "\n"), msg);
+}
+
+static int luks_init(const char *path, struct crypt_device **ret)
+{
+	int r;
+
+	crypt_set_log_callback(NULL, luks_log, NULL);
+	if ((r = crypt_init(ret, path)) < 0)
+		return err_set(r, "%s: %s", path, strerror(-r));
+	return 0;
+}
+
 int luks_format(const char *path, const uint8_t *pass, size_t pass_len, const struct luks_kdf *kdf)
 {
 	struct crypt_pbkdf_type pbkdf = {
@@ -26,9 +43,11 @@ int luks_format(const char *path, const uint8_t *pass, size_t pass_len, const st
 	};
 	struct crypt_params_luks2 params = {.sector_size = 512};
 	struct crypt_device *cd = NULL;
-	char volume_key[VOLUME_KEY_BYTES];
+	char *volume_key = secret_alloc(VOLUME_KEY_BYTES);
 	int r;
 
+	if (!volume_key)
+		return -ENOMEM;
 	if (kdf && kdf->iterations) {
 		pbkdf.iterations = kdf->iterations;
 		pbkdf.flags = CRYPT_PBKDF_NO_BENCHMARK;
@@ -40,42 +59,32 @@ int luks_format(const char *path, const uint8_t *pass, size_t pass_len, const st
 		}
 	}
 	params.pbkdf = &pbkdf;
-	if (RAND_bytes((unsigned char *)volume_key, sizeof(volume_key)) != 1)
-		return err_set(-EIO, "no random bytes for the volume key");
-	if ((r = crypt_init(&cd, path)) < 0) {
-		r = err_set(r, "%s: %s", path, strerror(-r));
+	if (RAND_bytes((unsigned char *)volume_key, VOLUME_KEY_BYTES) != 1) {
+		r = err_set(-EIO, "no random bytes for the volume key");
 		goto out;
 	}
+	if ((r = luks_init(path, &cd)) < 0)
+		goto out;
 	if ((r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, volume_key,
-			      sizeof(volume_key), &params)) < 0) {
+			      VOLUME_KEY_BYTES, &params)) < 0) {
 		r = err_set(r, "%s: LUKS2 format: %s", path, strerror(-r));
 		goto out;
 	}
-	r = crypt_keyslot_add_by_volume_key(cd, 0, volume_key, sizeof(volume_key),
-					    (const char *)pass, pass_len);
+	r = crypt_keyslot_add_by_volume_key(cd, 0, volume_key, VOLUME_KEY_BYTES, (const char *)pass,
+					    pass_len);
 	r = r < 0 ? err_set(r, "%s: adding the key slot: %s", path, strerror(-r)) : 0;
 out:
-	OPENSSL_cleanse(volume_key, sizeof(volume_key));
+	secret_free(volume_key, VOLUME_KEY_BYTES);
 	crypt_free(cd);
 	return r;
 }
 
-/* libcryptsetup's messages go to our log (debug), not straight to stderr. */
-static void luks_log(int level, const char *msg, void *arg)
-{
-	(void)arg;
-	log_debug("libcryptsetup%s: %.*s", level == CRYPT_LOG_ERROR ? " error" : "",
-		  (int)strcspn(msg, "\n"), msg);
-}
-
 static int luks_load(const char *path, struct crypt_device **ret)
 {
-	int r;
+	int r = luks_init(path, ret);
 
-	crypt_set_log_callback(NULL, luks_log, NULL);
-	r = crypt_init(ret, path);
 	if (r < 0)
-		return err_set(r, "%s: %s", path, strerror(-r));
+		return r;
 	if ((r = crypt_load(*ret, CRYPT_LUKS2, NULL)) < 0) {
 		crypt_free(*ret);
 		*ret = NULL;
@@ -84,19 +93,31 @@ static int luks_load(const char *path, struct crypt_device **ret)
 	return 0;
 }
 
-int luks_check_passphrase(const char *path, const uint8_t *pass, size_t pass_len)
+/* Opens a key slot with @pass; activates /dev/mapper/@name unless @name is NULL. */
+static int activate(const char *path, const char *name, const uint8_t *pass, size_t pass_len)
 {
 	struct crypt_device *cd = NULL;
 	int r = luks_load(path, &cd);
 
 	if (r < 0)
 		return r;
-	/* no name: the key slot is opened and checked, nothing is activated */
-	r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, (const char *)pass, pass_len, 0);
+	r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, (const char *)pass, pass_len, 0);
 	crypt_free(cd);
 	if (r == -EPERM)
 		return err_set(-EPERM, "%s: the passphrase opens no key slot", path);
-	return r < 0 ? err_set(r, "%s: %s", path, strerror(-r)) : 0;
+	if (name && (r == -ENOTSUP || (r < 0 && access("/dev/mapper/control", F_OK) < 0)))
+		return err_set(-ENODEV,
+			       "%s: activating needs device-mapper with dm-crypt, which this "
+			       "kernel lacks",
+			       path);
+	return r < 0 ? err_set(r, "%s: activating as %s: %s", path, name ? name : "(check only)",
+			       strerror(-r))
+		     : 0;
+}
+
+int luks_check_passphrase(const char *path, const uint8_t *pass, size_t pass_len)
+{
+	return activate(path, NULL, pass, pass_len); /* no name: nothing is activated */
 }
 
 /* XTS over each 512-byte sector, the tweak being the sector number (plain64). */
@@ -175,7 +196,8 @@ int luks_write_payload(const char *path, const uint8_t *pass, size_t pass_len, c
 	}
 	r = crypt_volume_key_get(cd, CRYPT_ANY_SLOT, vk, &vk_len, (const char *)pass, pass_len);
 	if (r < 0) {
-		r = err_set(r == -EPERM ? -EPERM : r, "%s: the passphrase opens no key slot", path);
+		r = err_set(r, "%s: %s", path,
+			    r == -EPERM ? "the passphrase opens no key slot" : strerror(-r));
 		goto out;
 	}
 	data_off = (off_t)crypt_get_data_offset(cd) * 512;
@@ -207,21 +229,7 @@ out:
 
 int luks_open(const char *path, const char *name, const uint8_t *pass, size_t pass_len)
 {
-	struct crypt_device *cd = NULL;
-	int r = luks_load(path, &cd);
-
-	if (r < 0)
-		return r;
-	r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, (const char *)pass, pass_len, 0);
-	crypt_free(cd);
-	if (r == -EPERM)
-		return err_set(-EPERM, "%s: the passphrase opens no key slot", path);
-	if (r == -ENOTSUP || (r < 0 && access("/dev/mapper/control", F_OK) < 0))
-		return err_set(-ENODEV,
-			       "%s: activating needs device-mapper with dm-crypt, which this "
-			       "kernel lacks",
-			       path);
-	return r < 0 ? err_set(r, "%s: activating as %s: %s", path, name, strerror(-r)) : 0;
+	return activate(path, name, pass, pass_len);
 }
 
 int luks_close(const char *name)

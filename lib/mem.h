@@ -14,8 +14,8 @@ int array_grow(void **array, size_t *cap, size_t n, size_t elem, size_t first);
 /*
  * Memory for a secret while it lives: its own pages, locked (never swapped)
  * and left out of core dumps.  secret_free() wipes before unmapping.
- * NULL (with err_set) when no memory could be mapped; failing to lock is
- * tolerated (RLIMIT_MEMLOCK) and logged once by the caller's choice.
+ * NULL (with err_set) when no memory could be mapped.  Failing to lock
+ * (RLIMIT_MEMLOCK) is tolerated: an unlock must not fail for it.
  */
 void *secret_alloc(size_t size);
 void secret_free(void *p, size_t size);

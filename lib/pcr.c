@@ -165,12 +165,17 @@ void pcr_banks_init(struct pcr_banks *banks)
 	banks->count = 0;
 }
 
-struct pcr_bank *pcr_banks_find(struct pcr_banks *banks, const struct hash_alg *alg)
+const struct pcr_bank *pcr_banks_get(const struct pcr_banks *banks, const struct hash_alg *alg)
 {
 	for (unsigned i = 0; i < banks->count; i++)
 		if (banks->bank[i].alg == alg)
 			return &banks->bank[i];
 	return NULL;
+}
+
+struct pcr_bank *pcr_banks_find(struct pcr_banks *banks, const struct hash_alg *alg)
+{
+	return (struct pcr_bank *)pcr_banks_get(banks, alg);
 }
 
 struct pcr_bank *pcr_banks_add(struct pcr_banks *banks, const struct hash_alg *alg)

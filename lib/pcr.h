@@ -54,6 +54,8 @@ void pcr_banks_init(struct pcr_banks *banks);
 /* Adds a reset bank for @alg (or returns the existing one); NULL when full. */
 struct pcr_bank *pcr_banks_add(struct pcr_banks *banks, const struct hash_alg *alg);
 struct pcr_bank *pcr_banks_find(struct pcr_banks *banks, const struct hash_alg *alg);
+/* The same, for reading. */
+const struct pcr_bank *pcr_banks_get(const struct pcr_banks *banks, const struct hash_alg *alg);
 
 /*
  * H(the selected values of @values: banks in selection order, PCRs

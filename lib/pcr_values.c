@@ -40,12 +40,35 @@ static int bank_from_json(struct json_object *obj, const char *what, const struc
 	return 0;
 }
 
+int pcr_values_from_json_object(const struct json_object *doc, const char *what,
+				struct pcr_banks *ret)
+{
+	struct json_object *pcrs;
+	struct pcr_banks banks;
+	int rc = 0;
+
+	if (!json_object_object_get_ex(doc, "pcrs", &pcrs) ||
+	    !json_object_is_type(pcrs, json_type_object))
+		return err_set(-EINVAL, "%s: no \"pcrs\" object", what);
+	pcr_banks_init(&banks);
+	json_object_object_foreach(pcrs, name, obj)
+	{
+		const struct hash_alg *alg = hash_alg_by_name(name);
+
+		if (!alg || !json_object_is_type(obj, json_type_object))
+			return err_set(-EINVAL, "%s: pcrs.%s is not a known bank", what, name);
+		if ((rc = bank_from_json(obj, what, alg, &banks)) < 0)
+			return rc;
+	}
+	*ret = banks;
+	return 0;
+}
+
 int pcr_values_from_json(const char *text, const char *what, struct pcr_banks *ret)
 {
 	struct json_tokener *tok = json_tokener_new();
-	struct json_object *doc, *pcrs;
-	struct pcr_banks banks;
-	int rc = 0;
+	struct json_object *doc;
+	int rc;
 
 	if (!tok)
 		return err_set(-ENOMEM, "out of memory");
@@ -58,26 +81,8 @@ int pcr_values_from_json(const char *text, const char *what, struct pcr_banks *r
 		return rc;
 	}
 	json_tokener_free(tok);
-	if (!json_object_object_get_ex(doc, "pcrs", &pcrs) ||
-	    !json_object_is_type(pcrs, json_type_object)) {
-		json_object_put(doc);
-		return err_set(-EINVAL, "%s: no \"pcrs\" object", what);
-	}
-	pcr_banks_init(&banks);
-	json_object_object_foreach(pcrs, name, obj)
-	{
-		const struct hash_alg *alg = hash_alg_by_name(name);
-
-		if (!alg || !json_object_is_type(obj, json_type_object)) {
-			rc = err_set(-EINVAL, "%s: pcrs.%s is not a known bank", what, name);
-			break;
-		}
-		if ((rc = bank_from_json(obj, what, alg, &banks)) < 0)
-			break;
-	}
+	rc = pcr_values_from_json_object(doc, what, ret);
 	json_object_put(doc);
-	if (rc == 0)
-		*ret = banks;
 	return rc;
 }
 

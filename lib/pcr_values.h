@@ -19,5 +19,9 @@ int pcr_values_load(const char *path, const struct pcr_selection *sel, struct pc
 
 /* Parses the "pcrs" member of a JSON document in @text (NUL-terminated). */
 int pcr_values_from_json(const char *text, const char *what, struct pcr_banks *ret);
+/* The same for a document json-c already parsed. */
+struct json_object;
+int pcr_values_from_json_object(const struct json_object *doc, const char *what,
+				struct pcr_banks *ret);
 
 #endif

@@ -312,8 +312,7 @@ int quote_export(const char *dir, const uint8_t *attest, size_t attest_len, cons
 	memset(digests, 0, sizeof(digests));
 	tpm_pcr_selection_to_tpml(sel, &tsel);
 	for (unsigned b = 0; b < sel->count; b++) {
-		const struct pcr_bank *bank =
-			pcr_banks_find((struct pcr_banks *)values, sel->bank[b].alg);
+		const struct pcr_bank *bank = pcr_banks_get(values, sel->bank[b].alg);
 
 		for (unsigned i = 0; bank && i < PCR_COUNT; i++) {
 			TPML_DIGEST *d;

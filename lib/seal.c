@@ -10,7 +10,7 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
 
-#include "digest.h"
+#include "authorize.h"
 #include "err.h"
 #include "seal.h"
 
@@ -137,7 +137,7 @@ static int unseal_refused(TSS2_RC rc)
 static int policy_authorized(ESYS_CONTEXT *esys, ESYS_TR session,
 			     const struct seal_authorization *a)
 {
-	TPM2B_PUBLIC signer = *a->signer;
+	TPM2B_PUBLIC signer = a->signer->pub;
 	TPM2B_DIGEST ahash = {.size = 32}, approved = {.size = 32};
 	TPM2B_NONCE ref = {0};
 	TPMT_SIGNATURE sig = {.sigAlg = TPM2_ALG_ECDSA};
@@ -147,13 +147,14 @@ static int policy_authorized(ESYS_CONTEXT *esys, ESYS_TR session,
 	TSS2_RC rc;
 	int r;
 
-	memcpy(approved.buffer, a->approved, 32);
-	digest_buf(hash_alg_by_id(TPM2_ALG_SHA256), a->approved, 32, ahash.buffer);
+	memcpy(approved.buffer, a->approval->approved, 32);
+	if ((r = signed_policy_approval_hash(a->approval, ahash.buffer)) < 0)
+		return r;
 	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
 	sig.signature.ecdsa.signatureR.size = 32;
-	memcpy(sig.signature.ecdsa.signatureR.buffer, a->sig_r, 32);
+	memcpy(sig.signature.ecdsa.signatureR.buffer, a->approval->sig_r, 32);
 	sig.signature.ecdsa.signatureS.size = 32;
-	memcpy(sig.signature.ecdsa.signatureS.buffer, a->sig_s, 32);
+	memcpy(sig.signature.ecdsa.signatureS.buffer, a->approval->sig_s, 32);
 	rc = Esys_LoadExternal(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &signer,
 			       ESYS_TR_RH_OWNER, &key);
 	if (rc != TSS2_RC_SUCCESS)

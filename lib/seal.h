@@ -33,15 +33,12 @@ struct sealed_object {
 int tpm_seal(struct tpm *tpm, const uint8_t *secret, size_t len, const uint8_t policy[32],
 	     const char *pin, struct sealed_object *ret);
 
-/*
- * For objects sealed to PolicyAuthorize(signer): the signer's public key and
- * one approval of a PolicyPCR digest, signed ECDSA-P256-SHA256 over
- * SHA-256(approved || empty policyRef) (authorize.h makes them).
- */
+/* For objects sealed to PolicyAuthorize(signer): the signer and one signed approval. */
+struct policy_signer;
+struct signed_policy;
 struct seal_authorization {
-	const TPM2B_PUBLIC *signer;
-	const uint8_t *approved;      /* 32 bytes */
-	const uint8_t *sig_r, *sig_s; /* 32 bytes each */
+	const struct policy_signer *signer;   /* authorize.h */
+	const struct signed_policy *approval; /* its PCRs must be the session's */
 };
 
 /*

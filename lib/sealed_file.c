@@ -52,29 +52,36 @@ static size_t values_size(const struct pcr_selection *sel)
 	return n;
 }
 
-/* Copies the selected values between @banks and the flat form at @flat. */
-static int values_flat(struct pcr_banks *banks, const struct pcr_selection *sel, uint8_t *flat,
-		       bool to_flat)
+/* Writes the selected values of @banks at @out (values_size bytes). */
+static int values_put(const struct pcr_banks *banks, const struct pcr_selection *sel, uint8_t *out)
 {
 	for (unsigned b = 0; b < sel->count; b++) {
 		const struct hash_alg *alg = sel->bank[b].alg;
-		struct pcr_bank *bank =
-			to_flat ? pcr_banks_find(banks, alg) : pcr_banks_add(banks, alg);
+		const struct pcr_bank *bank = pcr_banks_get(banks, alg);
 		if (!bank)
 			return err_set(-EINVAL, "sealed key file: no %s values", alg->name);
-		for (unsigned i = 0; i < PCR_COUNT; i++) {
-			if (!(sel->bank[b].mask & (1u << i)))
-				continue;
-			if (to_flat) {
-				memcpy(flat, bank->value[i], alg->size);
-			} else {
-				memcpy(bank->value[i], flat, alg->size);
-				bank->extended |= 1u << i;
+		for (unsigned i = 0; i < PCR_COUNT; i++)
+			if (sel->bank[b].mask & (1u << i)) {
+				memcpy(out, bank->value[i], alg->size);
+				out += alg->size;
 			}
-			flat += alg->size;
-		}
 	}
 	return 0;
+}
+
+/* Reads values_size bytes at @in into @banks, marking those PCRs set. */
+static void values_take(struct pcr_banks *banks, const struct pcr_selection *sel, const uint8_t *in)
+{
+	pcr_banks_init(banks);
+	for (unsigned b = 0; b < sel->count; b++) {
+		struct pcr_bank *bank = pcr_banks_add(banks, sel->bank[b].alg);
+		for (unsigned i = 0; i < PCR_COUNT; i++)
+			if (sel->bank[b].mask & (1u << i)) {
+				memcpy(bank->value[i], in, bank->alg->size);
+				bank->extended |= 1u << i;
+				in += bank->alg->size;
+			}
+	}
 }
 
 int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_len)
@@ -103,7 +110,7 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 	put_bytes(&p, sel, sel_len);
 	put_bytes(&p, f->policy, 32);
 	if (f->has_values) {
-		if ((r = values_flat((struct pcr_banks *)&f->values, &f->pcrs, p, true)) < 0) {
+		if ((r = values_put(&f->values, &f->pcrs, p)) < 0) {
 			free(buf);
 			return r;
 		}
@@ -221,9 +228,7 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	ret->pin = flags & FLAG_PIN;
 	memcpy(ret->policy, p, 32);
 	if (vals) {
-		pcr_banks_init(&ret->values);
-		if ((r = values_flat(&ret->values, &ret->pcrs, (uint8_t *)vals, false)) < 0)
-			return r;
+		values_take(&ret->values, &ret->pcrs, vals);
 		ret->has_values = true;
 	}
 	if (name)

@@ -47,6 +47,11 @@ check "host: the payload holds no plaintext ext4 (no superblock magic at $off + 
 # PCR 11: one start since boot, replayed from the CEL log and predicted from the configs
 same "create: CEL log replays to the guest's PCR 11" \
 	"$("$attest" log --json "$rep/measurements.cel" | jq -r '.pcrs.sha256["11"]')" "$(guest_pcr "$rep" sha256 11)"
+v=0000000000000000000000000000000000000000000000000000000000000000
+for d in $(sha256sum "$gos/images-testos-1/root.img" "$w/vault-stored.conf" | cut -c1-64); do
+	v=$(printf %s%s "$v" "$d" | xxd -r -p | openssl dgst -sha256 -r | cut -c1-64)
+done
+same "create: guest PCR 11 = extends of sha256sum(GuestOS image), sha256sum(stored config)" "$v" "$(guest_pcr "$rep" sha256 11)"
 same "create: pcrpredict cml predicts the guest's PCR 11" \
 	"$("$pp" cml --guestos "$gos/testos.conf" --container "$w/vault-stored.conf" | awk '{print $3}')" \
 	"$(guest_pcr "$rep" sha256 11)"

@@ -670,22 +670,44 @@ static void test_setup_mode(void **state)
 	free(c);
 }
 
-/* Provisioned mode: a separate cmld and data folder, since it cannot be undone. */
-static void test_provisioned(void **state)
-{
-	char pdata[160], psock[160], saved[160], *out = NULL;
-	pid_t main_cmld = cmld_pid;
+/*
+ * A second cmld with its own data folder and socket, the test GuestOS
+ * installed; control talks to it until side_cmld_end().
+ */
+struct side_cmld {
+	char data[160], sock[160], saved_sock[160];
+	pid_t main_pid;
+};
 
-	(void)state;
-	snprintf(pdata, sizeof(pdata), "%s/pdata", dir);
-	snprintf(psock, sizeof(psock), "%s/pcml", dir);
-	snprintf(saved, sizeof(saved), "%s", sock);
-	snprintf(sock, sizeof(sock), "%s", psock);
-	cmld_start(pdata, psock);
+static void side_cmld_begin(struct side_cmld *s, const char *tag)
+{
+	s->main_pid = cmld_pid;
+	snprintf(s->data, sizeof(s->data), "%s/%sdata", dir, tag);
+	snprintf(s->sock, sizeof(s->sock), "%s/%scml", dir, tag);
+	snprintf(s->saved_sock, sizeof(s->saved_sock), "%s", sock);
+	snprintf(sock, sizeof(sock), "%s", s->sock);
+	cmld_start(s->data, s->sock);
 	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/ca.pem", gos);
 	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
 		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
 		   gos);
+}
+
+static void side_cmld_end(struct side_cmld *s)
+{
+	cmld_kill(SIGTERM);
+	cmld_pid = s->main_pid;
+	snprintf(sock, sizeof(sock), "%s", s->saved_sock);
+}
+
+/* Provisioned mode: a separate cmld and data folder, since it cannot be undone. */
+static void test_provisioned(void **state)
+{
+	struct side_cmld side;
+	char *out = NULL;
+
+	(void)state;
+	side_cmld_begin(&side, "p");
 	char *c = container_create("name: \"prov\"\nguest_os: \"testos\"\ncolor: 0\n");
 	ctl_expect("DEVICE_CSR", "pull_csr %s/device.csr", dir);
 	assert_int_equal(sh(NULL, "openssl req -in %s/device.csr -noout -verify 2>/dev/null", dir),
@@ -708,7 +730,7 @@ static void test_provisioned(void **state)
 	wait_state(c, "STOPPED");
 	/* it persists across a restart of cmld */
 	cmld_kill(SIGTERM);
-	cmld_start(pdata, psock);
+	cmld_start(side.data, side.sock);
 	ctl_expect("provisioned", "get_provisioned");
 	ctl_expect("CMD_UNSUPPORTED", "remove %s", c);
 	/* reboot: stops everything and cmld ends (no --allow-reboot: no actual reboot) */
@@ -718,8 +740,8 @@ static void test_provisioned(void **state)
 	for (int i = 0; i < 500 && waitpid(cmld_pid, &status, WNOHANG) == 0; i++)
 		usleep(10000);
 	assert_int_not_equal(kill(cmld_pid, 0), 0);
-	cmld_pid = main_cmld;
-	snprintf(sock, sizeof(sock), "%s", saved);
+	cmld_pid = 0; /* reaped above */
+	side_cmld_end(&side);
 	free(c);
 }
 
@@ -869,23 +891,15 @@ static void sealed_cmld_start(const char *sdata, const char *ssock, const char *
 
 static void test_sealed(void **state)
 {
-	char sdata[160], ssock[160], saved[160], path[512], *out = NULL;
-	pid_t main_cmld = cmld_pid;
+	struct side_cmld side;
+	char *sdata = side.data, *ssock = side.sock, path[512], *out = NULL;
 	struct stat st;
 
 	(void)state;
 	have_dm = sh(NULL, "grep -qw device-mapper /proc/devices") == 0;
 	assert_int_equal(swtpm_start(&sealtpm, true), 0);
-	snprintf(sdata, sizeof(sdata), "%s/sdata", dir);
-	snprintf(ssock, sizeof(ssock), "%s/scml", dir);
-	snprintf(saved, sizeof(saved), "%s", sock);
-	snprintf(sock, sizeof(sock), "%s", ssock);
 	/* a container made while cmld had no TPM keeps working, unencrypted, once it has */
-	cmld_start(sdata, ssock);
-	ctl_expect("GUESTOS_MGR_REGISTER_CA_OK", "ca_register %s/ca.pem", gos);
-	ctl_expect("GUESTOS_MGR_INSTALL_COMPLETED",
-		   "push_guestos_config %s/testos.conf %s/testos.sig %s/testos.cert", gos, gos,
-		   gos);
+	side_cmld_begin(&side, "s");
 	char *old = container_create("name: \"old\"\nguest_os: \"testos\"\ncolor: 0\n"
 				     "token_type: NONE\n");
 	/* and without a TPM, token type TPM is refused at create, by name */
@@ -1026,8 +1040,21 @@ static void test_sealed(void **state)
 	assert_string_equal(want, got);
 	assert_string_equal(replay, got);
 	free(want);
-	free(got);
 	free(replay);
+	/*
+	 * and by hand, from sha256sum of the GuestOS image and of the config as
+	 * cmld stores it (its canonical text form), extended with openssl
+	 */
+	assert_int_equal(sh(&want,
+			    "v=$(jq -r '.pcrs.sha256[\"11\"]' %s); for d in $(sha256sum "
+			    "%s/images-testos-2/root.img %s/containers/%s.conf | cut -c1-64); do "
+			    "v=$(printf %%s%%s $v $d | xxd -r -p | openssl dgst -sha256 -r | "
+			    "cut -c1-64); done; echo $v",
+			    before, gos, sdata, s),
+			 0);
+	assert_string_equal(want, got);
+	free(want);
+	free(got);
 
 	/* the lockout last: it blocks every PIN object of this TPM */
 	cmld_kill(SIGTERM);
@@ -1049,10 +1076,8 @@ static void test_sealed(void **state)
 	ctl_expect("CONTAINER_LOCKED_TILL_REBOOT", "start %s", t);
 	set_pins("trustme\n");
 
-	cmld_kill(SIGTERM);
+	side_cmld_end(&side);
 	swtpm_stop(&sealtpm);
-	cmld_pid = main_cmld;
-	snprintf(sock, sizeof(sock), "%s", saved);
 	free(c);
 	free(t);
 	free(p);

@@ -259,7 +259,7 @@ static void make_signer(const char *path, struct policy_signer *ret)
 static int unseal_signed(const struct sealed_object *obj, const struct policy_signer *signer,
 			 const struct signed_policy *sp, const char *pin)
 {
-	struct seal_authorization a = {&signer->pub, sp->approved, sp->sig_r, sp->sig_s};
+	struct seal_authorization a = {signer, sp};
 	uint8_t out[SEAL_SECRET_MAX];
 	size_t len = 0;
 	int r = tpm_unseal(tpm, obj, &sp->pcrs, &a, pin, out, &len);
