@@ -180,10 +180,16 @@ static void answer_keys(struct ad_server *s, struct conn *c)
 	r.ak_public_len = info.ak_public_len;
 	r.ak_name = info.ak_name;
 	r.ak_name_len = info.ak_name_len;
-	if (tpm_ek_certificate(s->tpm, &r.ek_cert, &r.ek_cert_len) < 0)
-		r.ek_cert = NULL; /* no certificate in this TPM: the verifier decides */
+	/* a slot without a certificate stays empty: the verifier decides */
+	if (tpm_ek_certificate(s->tpm, TPM_NV_EK_CERT_RSA, &r.ek_cert[ATTEST_EK_CERT_RSA],
+			       &r.ek_cert_len[ATTEST_EK_CERT_RSA]) < 0)
+		r.ek_cert[ATTEST_EK_CERT_RSA] = NULL;
+	if (tpm_ek_certificate(s->tpm, TPM_NV_EK_CERT_ECC, &r.ek_cert[ATTEST_EK_CERT_ECC],
+			       &r.ek_cert_len[ATTEST_EK_CERT_ECC]) < 0)
+		r.ek_cert[ATTEST_EK_CERT_ECC] = NULL;
 	ad_reply(c, &r);
-	free(r.ek_cert);
+	for (int i = 0; i < ATTEST_EK_CERTS; i++)
+		free(r.ek_cert[i]);
 }
 
 static void answer_activate(struct ad_server *s, struct conn *c)

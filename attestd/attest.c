@@ -12,14 +12,19 @@ static const struct attest_cmd commands[] = {
 	{"log", "log FILE [--format tcg|ima|cel] [--json] [--banks sha1,sha256] [--sha1-padded]",
 	 attest_log_run},
 	{"enroll",
-	 "enroll HOST[:PORT]|unix:PATH  (with --ek-ca CA.pem: the EK certificate must chain to it)",
+	 "enroll HOST[:PORT]|unix:PATH [--trust-on-first-use]  (the EK certificate must chain to "
+	 "--ek-ca FILE|DIR, default " ATTEST_DEFAULT_EK_CA ")",
 	 attest_enroll_run},
 	{"quote", "quote HOST[:PORT]|unix:PATH [--pcrs SEL] [--full] --out EVIDENCE",
 	 attest_quote_run},
 	{"export", "export EVIDENCE DIR", attest_export_run},
-	{"verify", "verify EVIDENCE [--ak AK.pem] [--reference REF.json] [--runtime-policy F]",
+	{"verify",
+	 "verify EVIDENCE [--ak AK.pem] [--reference REF.json] [--runtime-policy F] [--pcrs SEL] "
+	 "[--nonce HEX] [--strict]",
 	 attest_verify_run},
-	{"check", "check HOST[:PORT] [--pcrs SEL] [--reference REF.json] [--ak AK.pem]",
+	{"check",
+	 "check HOST[:PORT] [--pcrs SEL] [--reference REF.json] [--runtime-policy F] [--ak AK.pem] "
+	 "[--strict] [--full]",
 	 attest_check_run},
 };
 

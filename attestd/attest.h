@@ -5,19 +5,34 @@
 
 #include <stdbool.h>
 
+#include "attest_client.h"
+
 /* Exit codes, documented in attestd/README.md. */
 enum attest_exit {
 	ATTEST_EXIT_OK = 0,
-	ATTEST_EXIT_FAIL = 1,  /* the input or the check failed */
-	ATTEST_EXIT_USAGE = 2, /* bad command line */
+	ATTEST_EXIT_FAIL = 1,	 /* the input or the check failed */
+	ATTEST_EXIT_USAGE = 2,	 /* bad command line */
+	ATTEST_EXIT_WARNING = 3, /* verify: nothing contraindicated, but not affirming */
 };
+
+#define ATTEST_DEFAULT_PCRS  "sha256:0,1,2,3,4,5,6,7,8,9,10,11,13"
+#define ATTEST_DEFAULT_EK_CA "/etc/measured/ek-ca"
 
 struct attest_opts {
 	const char *tcti;
 	bool json;
 	const char *state; /* --state DIR: enrolled keys, last accepted evidence */
-	const char *ek_ca; /* --ek-ca FILE: CA certificates the EK certificate must chain to */
+	const char *ek_ca; /* --ek-ca FILE|DIR: CA certificates the EK certificate must chain to */
 	const char *tls_ca, *tls_cert, *tls_key; /* TLS to attestd over TCP */
+};
+
+/* What attest verify checks evidence against. */
+struct verify_args {
+	const char *ak_path, *ref_path, *policy_path;
+	struct pcr_selection pcrs; /* --pcrs: must be quoted, whatever was asked */
+	bool has_pcrs;
+	bool strict;	 /* IMA violations contraindicate */
+	bool nonce_ours; /* the nonce was checked against the verifier's own, not the file's */
 };
 
 struct attest_cmd {
@@ -32,5 +47,17 @@ int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_export_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_verify_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_check_run(int argc, char **argv, const struct attest_opts *opts);
+
+/* Verifies @ev, prints the result; returns the exit code (affirming 0, warning 3, else 1). */
+int attest_verify_evidence(const struct evidence *ev, const struct verify_args *args,
+			   const struct attest_opts *opts);
+
+/*
+ * A quote of @sel from @where with every log (only the IMA entries past the
+ * verified state in @state unless @full; from the start again when the TPM
+ * was reset since).  An error reply fails, naming the device's reason.
+ */
+int attest_quote_fetch(const char *where, const struct pcr_selection *sel, const char *state,
+		       bool full, struct evidence *ret);
 
 #endif

@@ -24,6 +24,7 @@
 #include "eventlog_tcg.h"
 #include "fileio.h"
 #include "hex.h"
+#include "mem.h"
 #include "pcr_values.h"
 #include "quote.h"
 
@@ -36,11 +37,15 @@ struct verify {
 	struct attest_response resp;
 	struct quote_info q;
 	bool quote_ok;
+	const struct verify_args *args;
 	struct json_object *ref, *policy; /* reference document, Keylime runtime policy */
+	struct pcr_banks ref_pcrs;	  /* the reference's predicted PCRs */
 	const char *state;
 	uint64_t ima_next;	   /* IMA bytes verified once this evidence is accepted */
 	struct pcr_banks ima_pcrs; /* PCR 10 after them */
 	bool ima_save;
+	size_t ima_violations; /* in this boot's list so far */
+	char ima_violation_first[300];
 };
 
 static void verdict(struct verify *v, const char *component, enum verdict st, const char *fmt, ...)
@@ -110,6 +115,94 @@ static void check_quote(struct verify *v, EVP_PKEY *ak, const uint8_t *nonce, si
 	}
 	verdict(v, "quote", AFFIRMING, "PCR values match the signed pcrDigest");
 	v->quote_ok = true;
+}
+
+/* How the device's EK was checked at enrolment (attest enroll records it). */
+static void check_identity(struct verify *v)
+{
+	char path[4200];
+	struct json_object *id, *o;
+	const char *how = NULL;
+
+	snprintf(path, sizeof(path), "%s/identity.json", v->state);
+	id = json_object_from_file(path);
+	if (id && json_object_object_get_ex(id, "ek", &o) &&
+	    json_object_is_type(o, json_type_string))
+		how = json_object_get_string(o);
+	if (how && strcmp(how, "certified") == 0 && json_object_object_get_ex(id, "issuer", &o))
+		verdict(v, "identity", AFFIRMING,
+			"EK certificate issued by %s checked at enrolment",
+			json_object_get_string(o));
+	else if (how && strcmp(how, "trust-on-first-use") == 0)
+		verdict(v, "identity", WARNING,
+			"the EK was trusted on first use (--trust-on-first-use): no certificate "
+			"says this TPM is genuine");
+	else
+		verdict(v, "identity", WARNING,
+			"%s records no EK check (enrolled before identity was recorded)", path);
+	json_object_put(id);
+}
+
+static const char *selection_why(uint32_t bit, uint32_t asked, uint32_t opt, uint32_t ref)
+{
+	return asked & bit ? "asked for"
+	       : opt & bit ? "required by --pcrs"
+	       : ref & bit ? "predicted by the reference"
+			   : "required";
+}
+
+/*
+ * The device does not choose what is checked: every PCR the verifier asked
+ * for, --pcrs requires or the reference predicts must be in the signed
+ * selection.  A quote over fewer PCRs hides the others.
+ */
+static void check_selection(struct verify *v, const struct evidence *ev)
+{
+	struct pcr_selection need = {0};
+	unsigned missing = 0, checked = 0;
+	char first[160] = "";
+
+	if (ev->has_asked)
+		for (unsigned b = 0; b < ev->asked.count; b++)
+			pcr_selection_add(&need, ev->asked.bank[b].alg, ev->asked.bank[b].mask);
+	if (v->args->has_pcrs)
+		for (unsigned b = 0; b < v->args->pcrs.count; b++)
+			pcr_selection_add(&need, v->args->pcrs.bank[b].alg,
+					  v->args->pcrs.bank[b].mask);
+	for (unsigned b = 0; b < v->ref_pcrs.count; b++)
+		pcr_selection_add(&need, v->ref_pcrs.bank[b].alg, v->ref_pcrs.bank[b].extended);
+	for (unsigned b = 0; b < need.count; b++) {
+		const struct hash_alg *alg = need.bank[b].alg;
+		uint32_t lack = need.bank[b].mask & ~pcr_selection_mask(&v->q.sel, alg);
+		const struct pcr_bank *ref = pcr_banks_get(&v->ref_pcrs, alg);
+
+		checked += (unsigned)__builtin_popcount(need.bank[b].mask);
+		if (!lack)
+			continue;
+		missing += (unsigned)__builtin_popcount(lack);
+		if (!first[0]) {
+			uint32_t bit = lack & -lack;
+
+			snprintf(first, sizeof(first), "%s PCR %d (%s)", alg->name,
+				 __builtin_ctz(bit),
+				 selection_why(
+					 bit,
+					 ev->has_asked ? pcr_selection_mask(&ev->asked, alg) : 0,
+					 v->args->has_pcrs ? pcr_selection_mask(&v->args->pcrs, alg)
+							   : 0,
+					 ref ? ref->extended : 0));
+		}
+	}
+	if (missing)
+		verdict(v, "selection", CONTRAINDICATED,
+			"%u required PCRs were not quoted, first %s: the device chose what to show",
+			missing, first);
+	else if (!ev->has_asked && !v->args->has_pcrs && !v->ref_pcrs.count)
+		verdict(v, "selection", WARNING,
+			"the evidence does not record the selection asked for; give --pcrs or "
+			"--reference");
+	else
+		verdict(v, "selection", AFFIRMING, "all %u required PCRs are quoted", checked);
 }
 
 /* The TPM clock may only move forward within a boot, and boots only add up. */
@@ -205,6 +298,12 @@ static void check_firmware_log(struct verify *v)
 	tcg_log_free(&log);
 }
 
+static bool hex_equal(struct json_object *o, const char *hex)
+{
+	return json_object_is_type(o, json_type_string) &&
+	       strcmp(json_object_get_string(o), hex) == 0;
+}
+
 static bool reference_has(struct verify *v, const char *path, const uint8_t *digest, size_t len)
 {
 	char hex[2 * DIGEST_MAX + 1];
@@ -215,16 +314,43 @@ static bool reference_has(struct verify *v, const char *path, const uint8_t *dig
 	hex_encode(digest, len, hex);
 	if (v->ref && json_object_object_get_ex(v->ref, "ima", &ima) &&
 	    json_object_object_get_ex(ima, "files", &files) &&
-	    json_object_object_get_ex(files, path, &d) &&
-	    strcmp(json_object_get_string(d), hex) == 0)
+	    json_object_object_get_ex(files, path, &d) && hex_equal(d, hex))
 		return true;
 	if (v->policy && json_object_object_get_ex(v->policy, "digests", &files) &&
 	    json_object_object_get_ex(files, path, &d) && json_object_is_type(d, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(d); i++)
-			if (strcmp(json_object_get_string(json_object_array_get_idx(d, i)), hex) ==
-			    0)
+			if (hex_equal(json_object_array_get_idx(d, i), hex))
 				return true;
 	return false;
+}
+
+/* File digests in a reference (ima.files) or a runtime policy (digests) must be hex strings. */
+static int file_digests_check(struct json_object *doc, const char *what, bool lists)
+{
+	struct json_object *files, *ima;
+
+	if (!lists && !(json_object_object_get_ex(doc, "ima", &ima) &&
+			json_object_object_get_ex(ima, "files", &files)))
+		return 0;
+	if (lists && !json_object_object_get_ex(doc, "digests", &files))
+		return 0;
+	if (!json_object_is_type(files, json_type_object))
+		return err_set(-EINVAL, "%s: %s is not an object", what,
+			       lists ? "digests" : "ima.files");
+	json_object_object_foreach(files, name, val)
+	{
+		bool ok = lists ? json_object_is_type(val, json_type_array)
+				: json_object_is_type(val, json_type_string);
+
+		for (size_t i = 0; ok && lists && i < json_object_array_length(val); i++)
+			ok = json_object_is_type(json_object_array_get_idx(val, i),
+						 json_type_string);
+		if (!ok)
+			return err_set(-EINVAL, "%s: %s.%s is not %s", what,
+				       lists ? "digests" : "ima.files", name,
+				       lists ? "a list of hex strings" : "a hex string");
+	}
+	return 0;
 }
 
 /*
@@ -257,6 +383,13 @@ static int ima_state_load(struct verify *v, uint64_t offset, struct pcr_banks *r
 				rc = -ENOENT;
 			replay->bank[b].extended |= 1u << 10;
 		}
+		/* violations seen earlier in this boot stay reported */
+		if (json_object_object_get_ex(st, "violations", &o))
+			v->ima_violations = (size_t)json_object_get_int64(o);
+		if (json_object_object_get_ex(st, "violation", &o) &&
+		    json_object_is_type(o, json_type_string))
+			snprintf(v->ima_violation_first, sizeof(v->ima_violation_first), "%s",
+				 json_object_get_string(o));
 	}
 	json_object_put(st);
 	return rc;
@@ -275,10 +408,65 @@ static void ima_state_save(struct verify *v)
 	json_object_object_add(st, "reset", json_object_new_int64(v->q.reset_count));
 	json_object_object_add(st, "offset", json_object_new_int64((int64_t)v->ima_next));
 	json_object_object_add(st, "pcr10", pcr);
+	json_object_object_add(st, "violations", json_object_new_int64((int64_t)v->ima_violations));
+	if (v->ima_violations)
+		json_object_object_add(st, "violation",
+				       json_object_new_string(v->ima_violation_first));
 	snprintf(path, sizeof(path), "%s/ima.json", v->state);
 	(void)file_write_atomic(path, json_object_to_json_string(st),
 				strlen(json_object_to_json_string(st)), 0600);
 	json_object_put(st);
+}
+
+/* Every measured file must be in the reference or the runtime policy. */
+static void check_ima_files(struct verify *v, const struct ima_list *list)
+{
+	size_t unknown = 0;
+	char first[300] = "";
+
+	for (size_t i = 0; i < list->n_events; i++) {
+		const struct ima_event *ev = &list->event[i];
+		char path[4200];
+
+		if (!ev->path || ev->violation)
+			continue;
+		snprintf(path, sizeof(path), "%.*s", (int)ev->path_len, ev->path);
+		if (strcmp(path, "boot_aggregate") == 0)
+			continue;
+		if (!reference_has(v, path, ev->file_digest, ev->file_digest_len) && unknown++ == 0)
+			snprintf(first, sizeof(first), "%.250s", path);
+	}
+	if (unknown)
+		verdict(v, "ima-files", CONTRAINDICATED,
+			"%zu measured files are not in the reference, first %s", unknown, first);
+	else
+		verdict(v, "ima-files", AFFIRMING,
+			"all %zu new measured files are in the reference", list->n_events);
+}
+
+/*
+ * A violation (a file opened for write while measured, or measured while
+ * open for write) means IMA could not vouch for what was read: its entry
+ * is all zeros and PCR 10 got all ones.  It stays reported for the boot.
+ */
+static void check_ima_violations(struct verify *v, const struct ima_list *list)
+{
+	for (size_t i = 0; i < list->n_events; i++) {
+		const struct ima_event *ev = &list->event[i];
+
+		if (!ev->violation)
+			continue;
+		if (v->ima_violations++ == 0)
+			snprintf(v->ima_violation_first, sizeof(v->ima_violation_first), "%.*s",
+				 (int)(ev->path_len < 250 ? ev->path_len : 250),
+				 ev->path ? ev->path : "?");
+	}
+	if (v->ima_violations)
+		verdict(v, "ima-violations", v->args->strict ? CONTRAINDICATED : WARNING,
+			"%zu IMA violations this boot (ToMToU or open-writers: the file read may "
+			"not be the one measured), first %s%s",
+			v->ima_violations, v->ima_violation_first,
+			v->args->strict ? " (--strict)" : "");
 }
 
 static void check_ima(struct verify *v)
@@ -286,8 +474,6 @@ static void check_ima(struct verify *v)
 	uint64_t offset = v->resp.log_offset[ATTEST_LOG_IMA];
 	struct ima_list list;
 	struct pcr_banks replay;
-	size_t unknown = 0;
-	char first[300] = "";
 
 	if (!v->resp.has_log[ATTEST_LOG_IMA]) {
 		verdict(v, "ima", WARNING, "no IMA list in the evidence");
@@ -301,44 +487,21 @@ static void check_ima(struct verify *v)
 	pcr_banks_init(&replay);
 	for (unsigned b = 0; b < v->resp.sel.count; b++)
 		pcr_banks_add(&replay, v->resp.sel.bank[b].alg);
-	if (offset && ima_state_load(v, offset, &replay) < 0) {
+	if (offset && ima_state_load(v, offset, &replay) < 0)
 		verdict(v, "ima", CONTRAINDICATED,
 			"the IMA list starts at byte %llu, where no verified state of this boot "
 			"ends",
 			(unsigned long long)offset);
-		ima_list_free(&list);
-		return;
-	}
-	if (ima_list_replay(&list, 0, &replay, NULL) < 0) {
+	else if (ima_list_replay(&list, 0, &replay, NULL) < 0)
 		verdict(v, "ima", CONTRAINDICATED, "%s", err_msg());
-		ima_list_free(&list);
-		return;
-	}
-	compare_replay(v, "ima", &replay, 1u << 10);
-	v->ima_next = offset + v->resp.log_len[ATTEST_LOG_IMA];
-	v->ima_pcrs = replay;
-	v->ima_save = true;
-	if (v->ref || v->policy) {
-		for (size_t i = 0; i < list.n_events; i++) {
-			const struct ima_event *ev = &list.event[i];
-			char path[4200];
-
-			if (!ev->path || ev->violation)
-				continue;
-			snprintf(path, sizeof(path), "%.*s", (int)ev->path_len, ev->path);
-			if (strcmp(path, "boot_aggregate") == 0)
-				continue;
-			if (!reference_has(v, path, ev->file_digest, ev->file_digest_len) &&
-			    unknown++ == 0)
-				snprintf(first, sizeof(first), "%.250s", path);
-		}
-		if (unknown)
-			verdict(v, "ima-files", CONTRAINDICATED,
-				"%zu measured files are not in the reference, first %s", unknown,
-				first);
-		else
-			verdict(v, "ima-files", AFFIRMING,
-				"all %zu new measured files are in the reference", list.n_events);
+	else {
+		compare_replay(v, "ima", &replay, 1u << 10);
+		v->ima_next = offset + v->resp.log_len[ATTEST_LOG_IMA];
+		v->ima_pcrs = replay;
+		v->ima_save = true;
+		check_ima_violations(v, &list);
+		if (v->ref || v->policy)
+			check_ima_files(v, &list);
 	}
 	ima_list_free(&list);
 }
@@ -365,51 +528,136 @@ static void check_cel(struct verify *v)
 	cel_log_free(&log);
 }
 
-/* Every PCR the reference predicts and the quote holds must be equal. */
-static void check_reference(struct verify *v, const char *text, const char *path)
+/* Every PCR the reference predicts must equal the quoted value (check_selection: it is quoted). */
+static void check_reference(struct verify *v)
 {
-	struct pcr_banks ref;
 	unsigned checked = 0;
 
-	if (pcr_values_from_json(text, path, &ref) < 0) {
-		verdict(v, "reference", CONTRAINDICATED, "%s", err_msg());
-		return;
-	}
-	for (unsigned b = 0; b < ref.count; b++)
+	for (unsigned b = 0; b < v->ref_pcrs.count; b++)
 		for (unsigned i = 0; i < PCR_COUNT; i++) {
-			const uint8_t *q = quoted(v, ref.bank[b].alg, i);
+			const struct pcr_bank *ref = &v->ref_pcrs.bank[b];
+			const uint8_t *q = quoted(v, ref->alg, i);
 
-			if (!(ref.bank[b].extended & (1u << i)) || !q)
+			if (!(ref->extended & (1u << i)) || !q)
 				continue;
 			checked++;
-			if (memcmp(q, ref.bank[b].value[i], ref.bank[b].alg->size) != 0) {
+			if (memcmp(q, ref->value[i], ref->alg->size) != 0) {
 				char comp[32];
 
 				snprintf(comp, sizeof(comp), "pcr%u", i);
 				verdict(v, comp, CONTRAINDICATED,
-					"%s PCR %u is not the predicted value",
-					ref.bank[b].alg->name, i);
+					"%s PCR %u is not the predicted value", ref->alg->name, i);
 			}
 		}
 	verdict(v, "reference", checked ? AFFIRMING : WARNING, "%u quoted PCRs compared with %s",
-		checked, path);
+		checked, v->args->ref_path);
 }
 
-static void print_result(struct verify *v, const uint8_t *nonce, size_t nonce_len)
+static void print_result(struct verify *v, const struct evidence *ev)
 {
 	struct json_object *out = json_object_new_object();
 	char hex[2 * ATTEST_NONCE_MAX + 1];
 
-	hex_encode(nonce, nonce_len, hex);
+	hex_encode(ev->nonce, ev->nonce_len, hex);
 	json_object_object_add(out, "eat_profile",
 			       json_object_new_string("tag:measured.dev,2026:attestation-result"));
 	json_object_object_add(out, "iat", json_object_new_int64((int64_t)time(NULL)));
 	json_object_object_add(out, "eat_nonce", json_object_new_string(hex));
+	/* a nonce read back from the file proves freshness only if the file is ours */
+	json_object_object_add(
+		out, "nonce-source",
+		json_object_new_string(v->args->nonce_ours ? "verifier" : "evidence-file"));
 	json_object_object_add(out, "status", json_object_new_string(verdict_name[v->overall]));
 	json_object_object_add(out, "submods", json_object_get(v->submods));
 	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(out);
+}
+
+/* The reference and the runtime policy, checked before anything is compared with them. */
+static int load_references(struct verify *v)
+{
+	const struct verify_args *a = v->args;
+	_cleanup_free_ uint8_t *text = NULL;
+	size_t len;
+	int rc;
+
+	pcr_banks_init(&v->ref_pcrs);
+	if (a->ref_path) {
+		if ((rc = file_read_all(a->ref_path, 256u << 20, &text, &len)) < 0)
+			return rc;
+		if (!(v->ref = json_tokener_parse((char *)text)))
+			return err_set(-EINVAL, "%s is not JSON", a->ref_path);
+		if ((rc = pcr_values_from_json_object(v->ref, a->ref_path, &v->ref_pcrs)) < 0 ||
+		    (rc = file_digests_check(v->ref, a->ref_path, false)) < 0)
+			return rc;
+	}
+	if (a->policy_path) {
+		if (!(v->policy = json_object_from_file(a->policy_path)))
+			return err_set(-EINVAL, "%s is not JSON", a->policy_path);
+		if ((rc = file_digests_check(v->policy, a->policy_path, true)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY *ak)
+{
+	bool save = false;
+
+	check_identity(v);
+	if (attest_response_decode(ev->body, ev->body_len, &v->resp) < 0)
+		verdict(v, "device", CONTRAINDICATED, "%s", err_msg());
+	else if (v->resp.status)
+		verdict(v, "device", CONTRAINDICATED, "attestd answered an error: %s",
+			v->resp.error);
+	else
+		check_quote(v, ak, ev->nonce, ev->nonce_len);
+	if (v->quote_ok) {
+		check_selection(v, ev);
+		check_clock(v, v->state, &save);
+		check_firmware_log(v);
+		check_ima(v);
+		check_cel(v);
+		if (v->args->ref_path)
+			check_reference(v);
+	}
+	/* warnings do not stop the state moving on: they are reported again from it */
+	if (save && v->overall != CONTRAINDICATED)
+		save_clock(v, v->state);
+	if (v->ima_save && v->overall != CONTRAINDICATED)
+		ima_state_save(v);
+	print_result(v, ev);
+	return v->overall == AFFIRMING ? ATTEST_EXIT_OK
+	       : v->overall == WARNING ? ATTEST_EXIT_WARNING
+				       : ATTEST_EXIT_FAIL;
+}
+
+int attest_verify_evidence(const struct evidence *ev, const struct verify_args *args,
+			   const struct attest_opts *opts)
+{
+	struct verify v = {.submods = json_object_new_object(), .state = opts->state, .args = args};
+	char default_ak[4200];
+	_cleanup_free_ uint8_t *pem = NULL;
+	size_t pem_len;
+	EVP_PKEY *ak = NULL;
+	int rc;
+
+	snprintf(default_ak, sizeof(default_ak), "%s/ak.pem", opts->state);
+	if (file_read_all(args->ak_path ? args->ak_path : default_ak, 1 << 16, &pem, &pem_len) <
+		    0 ||
+	    pkey_from_pem((char *)pem, pem_len, &ak) < 0 || load_references(&v) < 0) {
+		fprintf(stderr, "attest verify: %s\n", err_msg());
+		rc = ATTEST_EXIT_FAIL;
+	} else {
+		rc = check_evidence(&v, ev, ak);
+	}
+	attest_response_free(&v.resp);
+	json_object_put(v.submods);
+	json_object_put(v.ref);
+	json_object_put(v.policy);
+	EVP_PKEY_free(ak);
+	return rc;
 }
 
 int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
@@ -418,110 +666,123 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 		{"ak", required_argument, NULL, 'a'},
 		{"reference", required_argument, NULL, 'r'},
 		{"runtime-policy", required_argument, NULL, 'p'},
+		{"pcrs", required_argument, NULL, 'l'},
+		{"nonce", required_argument, NULL, 'n'},
+		{"strict", no_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
-	struct verify v = {.submods = json_object_new_object(), .state = opts->state};
-	const char *ak_path = NULL, *ref_path = NULL, *policy_path = NULL;
-	char default_ak[4200];
-	uint8_t nonce[ATTEST_NONCE_MAX], *body = NULL, *pem = NULL, *ref_text = NULL;
-	size_t nonce_len, len, pem_len, ref_len;
-	EVP_PKEY *ak = NULL;
-	bool save = false;
-	int c;
+	struct verify_args args = {0};
+	struct evidence ev = {0};
+	uint8_t nonce[ATTEST_NONCE_MAX];
+	size_t nonce_len = 0;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'a')
-			ak_path = optarg;
+			args.ak_path = optarg;
 		else if (c == 'r')
-			ref_path = optarg;
+			args.ref_path = optarg;
 		else if (c == 'p')
-			policy_path = optarg;
-		else
+			args.policy_path = optarg;
+		else if (c == 's')
+			args.strict = true;
+		else if (c == 'l' && pcr_selection_parse(optarg, &args.pcrs) == 0)
+			args.has_pcrs = true;
+		else if (c == 'n' && hex_decode(optarg, nonce, sizeof(nonce), &nonce_len) == 0)
+			args.nonce_ours = true;
+		else {
+			if (c == 'l' || c == 'n')
+				fprintf(stderr, "attest verify: %s: %s\n",
+					c == 'l' ? "--pcrs" : "--nonce", err_msg());
 			return ATTEST_EXIT_USAGE;
+		}
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "attest verify: needs one EVIDENCE file\n");
 		return ATTEST_EXIT_USAGE;
 	}
-	snprintf(default_ak, sizeof(default_ak), "%s/ak.pem", opts->state);
-	if (evidence_read(argv[optind], nonce, &nonce_len, &body, &len) < 0 ||
-	    attest_response_decode(body, len, &v.resp) < 0 ||
-	    file_read_all(ak_path ? ak_path : default_ak, 1 << 16, &pem, &pem_len) < 0 ||
-	    pkey_from_pem((char *)pem, pem_len, &ak) < 0 ||
-	    (ref_path && file_read_all(ref_path, 256u << 20, &ref_text, &ref_len) < 0)) {
+	if (evidence_read(argv[optind], &ev) < 0) {
 		fprintf(stderr, "attest verify: %s\n", err_msg());
-		free(body);
-		free(pem);
-		json_object_put(v.submods);
 		return ATTEST_EXIT_FAIL;
 	}
-	if (ref_text)
-		v.ref = json_tokener_parse((char *)ref_text);
-	if (policy_path)
-		v.policy = json_object_from_file(policy_path);
-	if (v.resp.status)
-		verdict(&v, "device", CONTRAINDICATED, "attestd answered an error: %s",
-			v.resp.error);
-	else
-		check_quote(&v, ak, nonce, nonce_len);
-	if (v.quote_ok) {
-		check_clock(&v, opts->state, &save);
-		check_firmware_log(&v);
-		check_ima(&v);
-		check_cel(&v);
-		if (ref_text)
-			check_reference(&v, (char *)ref_text, ref_path);
-		if (policy_path && !v.policy)
-			verdict(&v, "runtime-policy", CONTRAINDICATED, "%s is not JSON",
-				policy_path);
+	if (args.nonce_ours && (nonce_len != ev.nonce_len || memcmp(nonce, ev.nonce, nonce_len))) {
+		/* the file's nonce is not the one we sent: check the quote against ours */
+		memcpy(ev.nonce, nonce, nonce_len);
+		ev.nonce_len = nonce_len;
 	}
-	if (save && v.overall == AFFIRMING)
-		save_clock(&v, opts->state);
-	if (v.ima_save && v.overall == AFFIRMING)
-		ima_state_save(&v);
-	print_result(&v, nonce, nonce_len);
-	attest_response_free(&v.resp);
-	json_object_put(v.submods);
-	json_object_put(v.ref);
-	json_object_put(v.policy);
-	EVP_PKEY_free(ak);
-	free(ref_text);
-	free(body);
-	free(pem);
-	return v.overall == AFFIRMING ? ATTEST_EXIT_OK : ATTEST_EXIT_FAIL;
+	rc = attest_verify_evidence(&ev, &args, opts);
+	evidence_free(&ev);
+	return rc;
+}
+
+static int reference_pcrs(const char *path, struct pcr_banks *ret)
+{
+	_cleanup_free_ uint8_t *text = NULL;
+	size_t len;
+	int rc = file_read_all(path, 256u << 20, &text, &len);
+
+	return rc < 0 ? rc : pcr_values_from_json((char *)text, path, ret);
 }
 
 /* attest check HOST: a fresh quote, verified at once -- what an operator runs. */
 int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
 {
-	char evidence[4200], *qargv[6], *vargv[8];
-	int qargc = 0, vargc = 0, rc;
+	static const struct option longopts[] = {
+		{"ak", required_argument, NULL, 'a'},
+		{"reference", required_argument, NULL, 'r'},
+		{"runtime-policy", required_argument, NULL, 'p'},
+		{"pcrs", required_argument, NULL, 'l'},
+		{"strict", no_argument, NULL, 's'},
+		{"full", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	struct verify_args args = {.nonce_ours = true};
+	struct evidence ev = {0};
+	struct pcr_selection ask;
+	struct pcr_banks ref;
+	char path[4200];
+	bool full = false;
+	int c, rc;
 
-	if (argc < 2) {
+	if (pcr_selection_parse(ATTEST_DEFAULT_PCRS, &ask) < 0)
+		return ATTEST_EXIT_FAIL;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'a')
+			args.ak_path = optarg;
+		else if (c == 'r')
+			args.ref_path = optarg;
+		else if (c == 'p')
+			args.policy_path = optarg;
+		else if (c == 's')
+			args.strict = true;
+		else if (c == 'f')
+			full = true;
+		else if (c == 'l' && pcr_selection_parse(optarg, &args.pcrs) == 0)
+			args.has_pcrs = true;
+		else
+			return ATTEST_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
 		fprintf(stderr, "attest check: needs HOST[:PORT] [--pcrs SEL] [--reference REF] "
-				"[--runtime-policy F] [--ak AK.pem]\n");
+				"[--runtime-policy F] [--ak AK.pem] [--strict] [--full]\n");
 		return ATTEST_EXIT_USAGE;
 	}
-	snprintf(evidence, sizeof(evidence), "%s/last-evidence.cbor", opts->state);
-	qargv[qargc++] = "quote";
-	qargv[qargc++] = argv[1];
-	vargv[vargc++] = "verify";
-	for (int i = 2; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--pcrs") == 0 && qargc < 4) {
-			qargv[qargc++] = argv[i];
-			qargv[qargc++] = argv[i + 1];
-		} else if (vargc < 7) {
-			vargv[vargc++] = argv[i];
-			vargv[vargc++] = argv[i + 1];
-		}
+	/* ask for what --pcrs names and everything the reference predicts */
+	if (args.has_pcrs)
+		ask = args.pcrs;
+	if (args.ref_path && reference_pcrs(args.ref_path, &ref) == 0)
+		for (unsigned b = 0; b < ref.count; b++)
+			pcr_selection_add(&ask, ref.bank[b].alg, ref.bank[b].extended);
+	rc = attest_quote_fetch(argv[optind], &ask, opts->state, full, &ev);
+	snprintf(path, sizeof(path), "%s/last-evidence.cbor", opts->state);
+	if (rc == 0)
+		rc = evidence_write(path, &ev);
+	if (rc < 0) {
+		fprintf(stderr, "attest check: %s\n", err_msg());
+		evidence_free(&ev);
+		return ATTEST_EXIT_FAIL;
 	}
-	qargv[qargc++] = "--out";
-	qargv[qargc++] = evidence;
-	vargv[vargc++] = evidence;
-	optind = 0;
-	rc = attest_quote_run(qargc, qargv, opts);
-	if (rc != ATTEST_EXIT_OK)
-		return rc;
-	optind = 0;
-	return attest_verify_run(vargc, vargv, opts);
+	rc = attest_verify_evidence(&ev, &args, opts);
+	evidence_free(&ev);
+	return rc;
 }

@@ -256,17 +256,20 @@ int attest_call(const char *where, const struct attest_request *req, int timeout
 	return 0;
 }
 
-int evidence_write(const char *path, const uint8_t *nonce, size_t nonce_len, const uint8_t *body,
-		   size_t body_len)
+int evidence_write(const char *path, const struct evidence *ev)
 {
-	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(3);
+	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(4);
+	char asked[256];
 	uint8_t *buf;
 	size_t len;
 	int rc;
 
+	if ((rc = pcr_selection_format(&ev->asked, asked, sizeof(asked))) < 0)
+		return rc;
 	if (!m || !cbu_map_put(m, 0, cbu_build_uint(1)) ||
-	    !cbu_map_put(m, 1, cbor_build_bytestring(nonce, nonce_len)) ||
-	    !cbu_map_put(m, 2, cbor_build_bytestring(body, body_len)))
+	    !cbu_map_put(m, 1, cbor_build_bytestring(ev->nonce, ev->nonce_len)) ||
+	    !cbu_map_put(m, 2, cbor_build_bytestring(ev->body, ev->body_len)) ||
+	    !cbu_map_put(m, 3, cbor_build_string(asked)))
 		return err_set(-ENOMEM, "out of memory");
 	if ((rc = cbu_serialize(m, &buf, &len)) < 0)
 		return rc;
@@ -275,44 +278,75 @@ int evidence_write(const char *path, const uint8_t *nonce, size_t nonce_len, con
 	return rc;
 }
 
-int evidence_read(const char *path, uint8_t *nonce, size_t *nonce_len, uint8_t **ret_body,
-		  size_t *ret_len)
+static int evidence_from_map(const cbor_item_t *m, struct evidence *ev)
 {
-	uint8_t *buf, *body = NULL;
-	size_t len, used, n = 0, blen = 0;
 	const uint8_t *p, *b;
-	cbor_item_t *m = NULL;
+	const char *asked;
+	char text[256];
+	size_t n, blen, alen;
 	uint64_t version;
+	int rc;
+
+	if ((rc = cbu_get_uint(cbu_map_get(m, 0), "version", &version)) < 0)
+		return rc;
+	if (version != 1)
+		return err_set(-EBADMSG, "evidence version %llu", (unsigned long long)version);
+	if ((rc = cbu_get_bytes(cbu_map_get(m, 1), "nonce", &p, &n)) < 0)
+		return rc;
+	if (n > ATTEST_NONCE_MAX)
+		return err_set(-EBADMSG, "nonce of %zu bytes", n);
+	if ((rc = cbu_get_bytes(cbu_map_get(m, 2), "response", &b, &blen)) < 0)
+		return rc;
+	/* key 3 came later: evidence without it does not say what was asked */
+	if (cbu_map_get(m, 3)) {
+		if ((rc = cbu_get_text(cbu_map_get(m, 3), "asked selection", &asked, &alen)) < 0)
+			return rc;
+		if (alen >= sizeof(text))
+			return err_set(-EBADMSG, "asked selection of %zu bytes", alen);
+		memcpy(text, asked, alen);
+		text[alen] = '\0';
+		if ((rc = pcr_selection_parse(text, &ev->asked)) < 0)
+			return rc;
+		ev->has_asked = true;
+	}
+	memcpy(ev->nonce, p, n);
+	ev->nonce_len = n;
+	ev->body = malloc(blen ? blen : 1);
+	if (!ev->body)
+		return err_set(-ENOMEM, "out of memory");
+	memcpy(ev->body, b, blen);
+	ev->body_len = blen;
+	return 0;
+}
+
+int evidence_read(const char *path, struct evidence *ret)
+{
+	struct evidence ev = {0};
+	cbor_item_t *m = NULL;
+	uint8_t *buf;
+	size_t len, used;
 	int rc = file_read_all(path, ATTEST_RESPONSE_MAX + 1024, &buf, &len);
 
 	if (rc < 0)
 		return rc;
 	rc = cbu_load(buf, len, &m, &used);
 	if (rc == 0 && (used != len || !cbor_isa_map(m)))
-		rc = err_set(-EBADMSG, "%s: not an evidence file", path);
-	if (rc == 0 &&
-	    ((rc = cbu_get_uint(cbu_map_get(m, 0), "version", &version)) < 0 || version != 1))
-		rc = rc < 0 ? rc
-			    : err_set(-EBADMSG, "%s: evidence version %llu", path,
-				      (unsigned long long)version);
-	if (rc == 0 && (rc = cbu_get_bytes(cbu_map_get(m, 1), "nonce", &p, &n)) == 0 &&
-	    n > ATTEST_NONCE_MAX)
-		rc = err_set(-EBADMSG, "%s: nonce of %zu bytes", path, n);
-	if (rc == 0 && (rc = cbu_get_bytes(cbu_map_get(m, 2), "response", &b, &blen)) == 0) {
-		memcpy(nonce, p, n);
-		*nonce_len = n;
-		body = malloc(blen ? blen : 1);
-		if (!body)
-			rc = err_set(-ENOMEM, "out of memory");
-		else
-			memcpy(body, b, blen);
-	}
+		rc = err_set(-EBADMSG, "not an evidence file");
+	if (rc == 0)
+		rc = evidence_from_map(m, &ev);
 	if (m)
 		cbor_decref(&m);
 	free(buf);
-	if (rc < 0)
+	if (rc < 0) {
+		evidence_free(&ev);
 		return err_wrap(rc, "%s", path);
-	*ret_body = body;
-	*ret_len = blen;
+	}
+	*ret = ev;
 	return 0;
+}
+
+void evidence_free(struct evidence *ev)
+{
+	free(ev->body);
+	memset(ev, 0, sizeof(*ev));
 }

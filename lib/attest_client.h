@@ -3,6 +3,7 @@
 #ifndef MEASURED_ATTEST_CLIENT_H
 #define MEASURED_ATTEST_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,10 +24,23 @@ int attest_call(const char *where, const struct attest_request *req, int timeout
  */
 int attest_client_tls(const char *ca, const char *cert, const char *key);
 
-/* Evidence file: CBOR {0: 1, 1: nonce, 2: response body}. */
-int evidence_write(const char *path, const uint8_t *nonce, size_t nonce_len, const uint8_t *body,
-		   size_t body_len);
-int evidence_read(const char *path, uint8_t *nonce, size_t *nonce_len, uint8_t **ret_body,
-		  size_t *ret_len);
+/*
+ * Evidence file: CBOR {0: 1, 1: nonce, 2: response body, 3: asked selection}.
+ * The nonce and the selection are what the verifier sent: nothing the device
+ * says overrides them.
+ */
+struct evidence {
+	uint8_t nonce[ATTEST_NONCE_MAX];
+	size_t nonce_len;
+	struct pcr_selection asked; /* the PCRs the verifier asked to be quoted */
+	bool has_asked;		    /* false in files written before key 3 existed */
+	uint8_t *body;		    /* the response frame's body, as received */
+	size_t body_len;
+};
+
+int evidence_write(const char *path, const struct evidence *ev);
+/* Fills *ret (its body malloc'd: evidence_free) or fails naming the file and field. */
+int evidence_read(const char *path, struct evidence *ret);
+void evidence_free(struct evidence *ev);
 
 #endif

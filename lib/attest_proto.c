@@ -29,6 +29,7 @@ enum {
 	K_KEYS = 16,
 	K_CREDENTIAL = 17,
 	K_EK_CERT = 18,
+	K_EK_CERT_ECC = 19,
 };
 
 void attest_frame_header(size_t len, uint8_t out[4])
@@ -235,8 +236,10 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 	bool quote = r->status == 0 && r->attest;
 	bool keys = r->status == 0 && r->ak_public;
 	bool cred = r->status == 0 && r->credential_len;
-	bool cert = keys && r->ek_cert;
-	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0) + (cert ? 1 : 0);
+	bool cert = keys && r->ek_cert[ATTEST_EK_CERT_RSA];
+	bool cert_ecc = keys && r->ek_cert[ATTEST_EK_CERT_ECC];
+	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0) + (cert ? 1 : 0) +
+		   (cert_ecc ? 1 : 0);
 	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(n);
 	bool ok = m && cbu_map_put(m, K_VERSION, cbu_build_uint(ATTEST_PROTO_VERSION)) &&
 		  cbu_map_put(m, K_STATUS, cbu_build_uint(r->status)) &&
@@ -262,7 +265,13 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 	if (ok && cred)
 		ok = cbu_map_put(m, K_CREDENTIAL, bytes(r->credential, r->credential_len));
 	if (ok && cert)
-		ok = cbu_map_put(m, K_EK_CERT, bytes(r->ek_cert, r->ek_cert_len));
+		ok = cbu_map_put(
+			m, K_EK_CERT,
+			bytes(r->ek_cert[ATTEST_EK_CERT_RSA], r->ek_cert_len[ATTEST_EK_CERT_RSA]));
+	if (ok && cert_ecc)
+		ok = cbu_map_put(
+			m, K_EK_CERT_ECC,
+			bytes(r->ek_cert[ATTEST_EK_CERT_ECC], r->ek_cert_len[ATTEST_EK_CERT_ECC]));
 	if (!ok)
 		return err_set(-ENOMEM, "out of memory encoding a response");
 	return cbu_serialize(m, ret, ret_len);
@@ -408,8 +417,11 @@ int attest_response_decode(const uint8_t *buf, size_t len, struct attest_respons
 				       &r.ak_name_len);
 	}
 	if (rc == 0 && r.status == 0 && cbu_map_get(m, K_EK_CERT))
-		rc = dup_bytes(cbu_map_get(m, K_EK_CERT), "EK certificate", 8192, &r.ek_cert,
-			       &r.ek_cert_len);
+		rc = dup_bytes(cbu_map_get(m, K_EK_CERT), "RSA EK certificate", 8192,
+			       &r.ek_cert[ATTEST_EK_CERT_RSA], &r.ek_cert_len[ATTEST_EK_CERT_RSA]);
+	if (rc == 0 && r.status == 0 && cbu_map_get(m, K_EK_CERT_ECC))
+		rc = dup_bytes(cbu_map_get(m, K_EK_CERT_ECC), "ECC EK certificate", 8192,
+			       &r.ek_cert[ATTEST_EK_CERT_ECC], &r.ek_cert_len[ATTEST_EK_CERT_ECC]);
 	if (rc == 0 && r.status == 0 && cbu_map_get(m, K_CREDENTIAL)) {
 		const uint8_t *c;
 
@@ -438,6 +450,7 @@ void attest_response_free(struct attest_response *r)
 	free(r->ek_public);
 	free(r->ak_public);
 	free(r->ak_name);
-	free(r->ek_cert);
+	for (int i = 0; i < ATTEST_EK_CERTS; i++)
+		free(r->ek_cert[i]);
 	memset(r, 0, sizeof(*r));
 }

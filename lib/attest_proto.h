@@ -23,6 +23,8 @@
 enum attest_type { ATTEST_QUOTE = 1, ATTEST_KEYS = 2, ATTEST_ACTIVATE = 3 };
 
 #define ATTEST_CRED_MAX 512 /* a marshalled TPM2B_ID_OBJECT or TPM2B_ENCRYPTED_SECRET */
+/* EK certificates by NV slot: 0x01c00002 (RSA 2048), 0x01c0000a (ECC P-256) */
+enum attest_ek_cert { ATTEST_EK_CERT_RSA = 0, ATTEST_EK_CERT_ECC = 1, ATTEST_EK_CERTS = 2 };
 enum attest_log { ATTEST_LOG_TCG = 0, ATTEST_LOG_IMA = 1, ATTEST_LOG_CEL = 2, ATTEST_LOGS = 3 };
 
 struct attest_request {
@@ -53,8 +55,8 @@ struct attest_response {
 	/* keys */
 	uint8_t *ek_public, *ak_public, *ak_name;
 	size_t ek_public_len, ak_public_len, ak_name_len;
-	uint8_t *ek_cert; /* DER, when the TPM holds one */
-	size_t ek_cert_len;
+	uint8_t *ek_cert[ATTEST_EK_CERTS]; /* DER, from the TCG NV slots that hold one */
+	size_t ek_cert_len[ATTEST_EK_CERTS];
 	/* activate */
 	uint8_t credential[64];
 	size_t credential_len;

@@ -32,6 +32,8 @@ int hex_decode(const char *str, uint8_t *out, size_t max, size_t *ret_len)
 {
 	size_t n;
 
+	if (!str) /* json_object_get_string of a JSON null */
+		return err_set(-EINVAL, "no hex string (null)");
 	if (str[0] == '0' && (str[1] == 'x' || str[1] == 'X'))
 		str += 2;
 	n = strlen(str);

@@ -4,6 +4,14 @@
 #define MEASURED_MEM_H
 
 #include <stddef.h>
+#include <stdlib.h>
+
+/* A pointer that frees itself when it goes out of scope: _cleanup_free_ char *p = NULL; */
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 /*
  * Makes room for one more element in *@array (of @n used, *@cap allocated,

@@ -50,6 +50,22 @@ static int pcr_list_parse(const char *list, const char *bank, uint32_t *ret_mask
 	return 0;
 }
 
+int pcr_selection_add(struct pcr_selection *sel, const struct hash_alg *alg, uint32_t mask)
+{
+	unsigned i;
+
+	for (i = 0; i < sel->count && sel->bank[i].alg != alg; i++)
+		;
+	if (i == sel->count) {
+		if (sel->count == PCR_BANKS_MAX)
+			return err_set(-EINVAL, "PCR selection: too many banks");
+		sel->bank[sel->count].alg = alg;
+		sel->bank[sel->count++].mask = 0;
+	}
+	sel->bank[i].mask |= mask;
+	return 0;
+}
+
 int pcr_selection_parse(const char *text, struct pcr_selection *ret)
 {
 	struct pcr_selection sel = {0};
@@ -66,7 +82,6 @@ int pcr_selection_parse(const char *text, struct pcr_selection *ret)
 		char *colon = strchr(part, ':');
 		const struct hash_alg *alg;
 		uint32_t mask = 0;
-		unsigned i;
 
 		if (!colon) {
 			rc = err_set(-EINVAL,
@@ -82,16 +97,8 @@ int pcr_selection_parse(const char *text, struct pcr_selection *ret)
 		rc = pcr_list_parse(colon + 1, alg->name, &mask);
 		if (rc < 0)
 			goto out;
-		for (i = 0; i < sel.count && sel.bank[i].alg != alg; i++)
-			;
-		if (i == sel.count) {
-			if (sel.count == PCR_BANKS_MAX) {
-				rc = err_set(-EINVAL, "PCR selection: too many banks");
-				goto out;
-			}
-			sel.bank[sel.count++].alg = alg;
-		}
-		sel.bank[i].mask |= mask;
+		if ((rc = pcr_selection_add(&sel, alg, mask)) < 0)
+			goto out;
 	}
 	if (sel.count == 0) {
 		rc = err_set(-EINVAL, "PCR selection: empty");

@@ -27,6 +27,8 @@ struct pcr_selection {
  * ranges "0-7", or "all". Banks in the order given; a repeated bank merges.
  */
 int pcr_selection_parse(const char *text, struct pcr_selection *ret);
+/* Adds @mask of bank @alg (a new bank goes last); -EINVAL past PCR_BANKS_MAX banks. */
+int pcr_selection_add(struct pcr_selection *sel, const struct hash_alg *alg, uint32_t mask);
 /* Writes the canonical text form ("sha256:0,1,7+sha1:0") into @buf. */
 int pcr_selection_format(const struct pcr_selection *sel, char *buf, size_t size);
 /* The mask selected for @alg, 0 if the bank is not selected. */

@@ -265,20 +265,18 @@ int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_le
 	return 0;
 }
 
-int tpm_ek_certificate(struct tpm *tpm, uint8_t **ret, size_t *ret_len)
+int tpm_ek_certificate(struct tpm *tpm, uint32_t index, uint8_t **ret, size_t *ret_len)
 {
 	ESYS_CONTEXT *esys = tpm_esys(tpm);
 	TPM2B_NV_PUBLIC *pub = NULL;
 	ESYS_TR nv;
 	uint8_t *cert;
 	size_t size, done = 0;
-	int rc = persistent(tpm, TPM_NV_EK_CERT_RSA, &nv);
+	int rc = persistent(tpm, index, &nv);
 	TSS2_RC trc;
 
 	if (rc < 0)
-		return rc == -ENOENT
-			       ? err_set(rc, "no EK certificate at NV 0x%08x", TPM_NV_EK_CERT_RSA)
-			       : rc;
+		return rc == -ENOENT ? err_set(rc, "no EK certificate at NV 0x%08x", index) : rc;
 	trc = Esys_NV_ReadPublic(esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL);
 	if (trc != TSS2_RC_SUCCESS)
 		return tpm_fail(trc, "TPM2_NV_ReadPublic");

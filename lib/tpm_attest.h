@@ -19,6 +19,7 @@
 #define TPM_HANDLE_AK  0x81010002
 
 #define TPM_NV_EK_CERT_RSA 0x01c00002 /* the RSA 2048 EK certificate (TCG EK profile) */
+#define TPM_NV_EK_CERT_ECC 0x01c0000a /* the ECC NIST P-256 EK certificate */
 
 #define TPM_ATTEST_MAX 1024 /* TPMS_ATTEST of a quote: well under this */
 #define TPM_SIG_MAX    1024
@@ -52,8 +53,8 @@ int tpm_keys_ensure(struct tpm *tpm, bool create, struct ak_info *ret);
 int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_len,
 			    const uint8_t *enc, size_t enc_len, uint8_t *ret, size_t *ret_len);
 
-/* The EK certificate (DER) from its NV index, malloc'd; -ENOENT when there is none. */
-int tpm_ek_certificate(struct tpm *tpm, uint8_t **ret, size_t *ret_len);
+/* The EK certificate (DER) at NV index @nv, malloc'd; -ENOENT when there is none. */
+int tpm_ek_certificate(struct tpm *tpm, uint32_t nv, uint8_t **ret, size_t *ret_len);
 
 /* A quote as the TPM returned it, with the PCR values it covers. */
 struct tpm_quote {

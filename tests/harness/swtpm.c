@@ -118,6 +118,28 @@ static int start_on_state(struct swtpm *s, bool started)
 	return -EADDRINUSE;
 }
 
+int swtpm_start_manufactured(struct swtpm *s, const char *dir)
+{
+	char cmd[4096], state[300];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && mkdir -p ca state && "
+		 "printf 'statedir = %s/ca\\nsigningkey = %s/ca/signkey.pem\\nissuercert = "
+		 "%s/ca/issuercert.pem\\ncertserial = %s/ca/certserial\\n' > localca.conf && "
+		 "touch localca.options && "
+		 "printf 'create_certs_tool = /usr/bin/swtpm_localca\\ncreate_certs_tool_config = "
+		 "%s/localca.conf\\ncreate_certs_tool_options = %s/localca.options\\n' > "
+		 "setup.conf && "
+		 "swtpm_setup --tpm2 --tpmstate %s/state --create-ek-cert --config %s/setup.conf "
+		 "--pcr-banks sha256 >/dev/null 2>&1 && "
+		 "cat ca/issuercert.pem ca/swtpm-localca-rootca-cert.pem > ca-bundle.pem",
+		 dir, dir, dir, dir, dir, dir, dir, dir, dir);
+	if (system(cmd) != 0)
+		return -EIO;
+	snprintf(state, sizeof(state), "%s/state", dir);
+	return swtpm_start_in(s, state, true);
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

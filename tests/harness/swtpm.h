@@ -21,6 +21,12 @@ struct swtpm {
 int swtpm_start(struct swtpm *s, bool started);
 /* The same on an existing state folder (e.g. made by swtpm_setup); it is removed at stop. */
 int swtpm_start_in(struct swtpm *s, const char *state_dir, bool started);
+/*
+ * A TPM as a vendor ships it: swtpm_setup, with a private local CA, makes
+ * the EK and writes its certificate to NV.  @dir gets ca/, state/ and
+ * ca-bundle.pem (the CA chain a verifier trusts); then it is started.
+ */
+int swtpm_start_manufactured(struct swtpm *s, const char *dir);
 /* Kills swtpm and removes its state. */
 void swtpm_stop(struct swtpm *s);
 
