@@ -137,7 +137,7 @@ echo "== attest verify of a 100000-entry IMA list vs evmctl ima_measurement"
 	--firmware-log /dev/null --cel-log /dev/null &
 ad=$!
 sleep 0.3
-"$bin/attest" --state "$tmp/st" enroll 127.0.0.1:$((port + 2)) >/dev/null
+"$bin/attest" --state "$tmp/st" enroll --trust-on-first-use 127.0.0.1:$((port + 2)) >/dev/null
 "$bin/attest" --state "$tmp/st" quote 127.0.0.1:$((port + 2)) --out "$tmp/ev.cbor"
 kill $ad
 wait $ad 2>/dev/null

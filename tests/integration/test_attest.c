@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -170,7 +171,8 @@ static int setup(void **state)
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/measured-attest.XXXXXX");
-	if (!mkdtemp(dir) || swtpm_start(&sw, true) < 0 || tpm_open(sw.tcti, 0, &tpm) < 0)
+	if (!mkdtemp(dir) || swtpm_start_manufactured(&sw, dir) < 0 ||
+	    tpm_open(sw.tcti, 0, &tpm) < 0)
 		return -1;
 	if (tpm_keys_ensure(tpm, true, &info) < 0)
 		return -1;
@@ -214,7 +216,7 @@ static void test_enrol_quote_verify_affirming(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(attest(&out, "enroll %s", where), 0);
+	assert_int_equal(attest(&out, "--ek-ca ca-bundle.pem enroll %s", where), 0);
 	assert_non_null(strstr(out, "credential activated"));
 	free(out);
 	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev1.cbor", where), 0);
@@ -224,6 +226,8 @@ static void test_enrol_quote_verify_affirming(void **state)
 	assert_non_null(strstr(out, "\"firmware\""));
 	assert_non_null(strstr(out, "all 2 new measured files"));
 	assert_non_null(strstr(out, "1 quoted PCRs compared"));
+	/* the nonce came back from the file: the result says so */
+	assert_non_null(strstr(out, "\"nonce-source\":\"evidence-file\""));
 	free(out);
 	/* the same evidence against a reference predicting another PCR 13 */
 	{
@@ -249,37 +253,40 @@ static void test_enrol_quote_verify_affirming(void **state)
 static size_t ima_bytes_in(const char *evidence)
 {
 	char path[128];
-	uint8_t nonce[ATTEST_NONCE_MAX], *body;
-	size_t nonce_len, len, n;
+	struct evidence ev;
 	struct attest_response r;
+	size_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, evidence);
-	assert_int_equal(evidence_read(path, nonce, &nonce_len, &body, &len), 0);
-	assert_int_equal(attest_response_decode(body, len, &r), 0);
+	assert_int_equal(evidence_read(path, &ev), 0);
+	assert_int_equal(attest_response_decode(ev.body, ev.body_len, &r), 0);
 	n = r.log_len[ATTEST_LOG_IMA];
 	attest_response_free(&r);
-	free(body);
+	evidence_free(&ev);
 	return n;
 }
 
-/* After an accepted evidence, only new IMA entries travel, and PCR 10 replays from the state. */
-static void test_incremental_ima(void **state)
+static size_t ima_list_bytes(void)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/ima.bin", dir);
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* The device measures /usr/bin/tool once more: PCR 10 extended, the entry appended. */
+static size_t ima_append_tool(void)
 {
 	struct imabuf b = {0};
 	struct ima_list list;
 	struct tpm *tpm;
 	uint8_t d[32], th[32];
-	char path[128], *out = NULL;
+	char path[128];
+	size_t len;
 	FILE *f;
 
-	(void)state;
-	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out inc1.cbor", where),
-			 0);
-	assert_int_equal(ima_bytes_in("inc1.cbor"), 0);
-	if (attest(&out, "verify inc1.cbor --reference ref.json") != 0)
-		fail_msg("not affirming:\n%s", out);
-	free(out);
-	/* one more file measured on the device */
 	memset(d, 0xcd, sizeof(d));
 	imabuild_ng(&b, "ima-ng", "sha256", d, 32, "/usr/bin/tool", NULL, 0, 0);
 	assert_int_equal(ima_list_parse(b.data, b.len, "new", &list), 0);
@@ -293,14 +300,32 @@ static void test_incremental_ima(void **state)
 	f = fopen(path, "ab");
 	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
 	fclose(f);
+	len = b.len;
+	free(b.data);
+	return len;
+}
+
+/* After an accepted evidence, only new IMA entries travel, and PCR 10 replays from the state. */
+static void test_incremental_ima(void **state)
+{
+	char *out = NULL;
+	size_t added;
+
+	(void)state;
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out inc1.cbor", where),
+			 0);
+	assert_int_equal(ima_bytes_in("inc1.cbor"), 0);
+	if (attest(&out, "verify inc1.cbor --reference ref.json") != 0)
+		fail_msg("not affirming:\n%s", out);
+	free(out);
+	added = ima_append_tool();
 	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out inc2.cbor", where),
 			 0);
-	assert_int_equal(ima_bytes_in("inc2.cbor"), b.len);
+	assert_int_equal(ima_bytes_in("inc2.cbor"), added);
 	if (attest(&out, "verify inc2.cbor --reference ref.json") != 0)
 		fail_msg("not affirming:\n%s", out);
 	assert_non_null(strstr(out, "all 1 new measured files"));
 	free(out);
-	free(b.data);
 }
 
 /* After opening the TPM and its sockets, attestd runs as an unprivileged user and still serves. */
@@ -389,20 +414,23 @@ static void test_other_key_refused(void **state)
 static void tamper(const char *in, const char *outname, void (*edit)(struct attest_response *))
 {
 	char path[128];
-	uint8_t nonce[ATTEST_NONCE_MAX], *body, *nbody;
-	size_t nonce_len, len, nlen;
+	struct evidence ev;
 	struct attest_response r;
+	uint8_t *nbody;
+	size_t nlen;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, in);
-	assert_int_equal(evidence_read(path, nonce, &nonce_len, &body, &len), 0);
-	assert_int_equal(attest_response_decode(body, len, &r), 0);
+	assert_int_equal(evidence_read(path, &ev), 0);
+	assert_int_equal(attest_response_decode(ev.body, ev.body_len, &r), 0);
 	edit(&r);
 	assert_int_equal(attest_response_encode(&r, &nbody, &nlen), 0);
+	free(ev.body);
+	ev.body = nbody;
+	ev.body_len = nlen;
 	snprintf(path, sizeof(path), "%s/%s", dir, outname);
-	assert_int_equal(evidence_write(path, nonce, nonce_len, nbody, nlen), 0);
+	assert_int_equal(evidence_write(path, &ev), 0);
 	attest_response_free(&r);
-	free(body);
-	free(nbody);
+	evidence_free(&ev);
 }
 
 static void edit_pcr(struct attest_response *r)
@@ -528,6 +556,210 @@ static void test_concurrent_verifiers_share_quotes(void **state)
 	assert_true(batched > 0); /* some shared a quote (their nonces sit in a tree) */
 }
 
+/*
+ * A man in the middle (or the device itself) that answers a request for
+ * sha256:0-7,10,13 with a genuine quote over sha256:0,10,13 only, hiding
+ * what PCRs 1-7 hold.  It serves one connection.
+ */
+struct narrowing_proxy {
+	int listen_fd, port;
+	pthread_t thread;
+};
+
+static void *narrowing_proxy_run(void *arg)
+{
+	struct narrowing_proxy *p = arg;
+	struct attest_request req;
+	uint8_t hdr[4], buf[ATTEST_REQUEST_MAX], *body = NULL;
+	size_t len;
+	int fd = accept(p->listen_fd, NULL, NULL);
+
+	if (fd < 0 || read(fd, hdr, 4) != 4 || (len = attest_frame_length(hdr)) > sizeof(buf) ||
+	    read(fd, buf, len) != (ssize_t)len || attest_request_decode(buf, len, &req) < 0 ||
+	    pcr_selection_parse("sha256:0,10,13", &req.sel) < 0 ||
+	    attest_call(where, &req, 20000, &body, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	attest_frame_header(len, hdr);
+	if (write(fd, hdr, 4) == 4 && write(fd, body, len) == (ssize_t)len)
+		shutdown(fd, SHUT_WR);
+	free(body);
+	close(fd);
+	return NULL;
+}
+
+static void narrowing_proxy_start(struct narrowing_proxy *p)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(p->listen_fd, 4), 0);
+	assert_int_equal(getsockname(p->listen_fd, (struct sockaddr *)&sa, &sl), 0);
+	p->port = ntohs(sa.sin_port);
+	pthread_create(&p->thread, NULL, narrowing_proxy_run, p);
+}
+
+static void narrowing_proxy_stop(struct narrowing_proxy *p)
+{
+	pthread_join(p->thread, NULL);
+	close(p->listen_fd);
+}
+
+static void test_device_cannot_choose_the_pcrs(void **state)
+{
+	struct narrowing_proxy proxy;
+	char *out = NULL, path[128];
+	FILE *f;
+
+	(void)state;
+	/* the request is narrowed on the way: the quote is genuine, but not of what we asked */
+	narrowing_proxy_start(&proxy);
+	assert_int_equal(attest(&out,
+				"check 127.0.0.1:%d --pcrs sha256:0-7,10,13 --reference "
+				"ref.json 2>&1",
+				proxy.port),
+			 1);
+	narrowing_proxy_stop(&proxy);
+	assert_non_null(strstr(out, "\"quote\":{\n      \"status\":\"affirming\""));
+	assert_non_null(strstr(out, "\"selection\":{\n      \"status\":\"contraindicated\""));
+	assert_non_null(strstr(out, "7 required PCRs were not quoted, first sha256 PCR 1 (asked "
+				    "for)"));
+	free(out);
+	/* a verifier that asked for too little: the reference and --pcrs still decide */
+	snprintf(path, sizeof(path), "%s/ref-pcr4.json", dir);
+	f = fopen(path, "w");
+	fprintf(f, "{\"pcrs\":{\"sha256\":{\"4\":\"%064x\"}}}\n", 4);
+	fclose(f);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0,10,13 --out narrow.cbor", where),
+			 0);
+	assert_int_equal(attest(&out, "verify narrow.cbor --reference ref-pcr4.json"), 1);
+	assert_non_null(strstr(out, "first sha256 PCR 4 (predicted by the reference)"));
+	free(out);
+	assert_int_equal(attest(&out, "verify narrow.cbor --pcrs sha256:0-9,13"), 1);
+	assert_non_null(strstr(out, "first sha256 PCR 1 (required by --pcrs)"));
+	free(out);
+}
+
+/* Evidence checked against the verifier's own nonce, not the one stored beside it. */
+static void test_nonce_from_the_verifier(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out n.cbor", where), 0);
+	assert_int_equal(attest(&out, "verify n.cbor --nonce %064x", 7), 1);
+	assert_non_null(strstr(out, "\"freshness\":{\n      \"status\":\"contraindicated\""));
+	assert_non_null(strstr(out, "\"nonce-source\":\"verifier\""));
+	free(out);
+}
+
+/* References with nulls or non-strings are refused naming the field, never crash. */
+static void test_null_reference_values_refused(void **state)
+{
+	static const struct {
+		const char *json, *says;
+	} bad[] = {
+		{"{\"pcrs\":{\"sha256\":{\"13\":null}}}", "pcrs.sha256.13 is not a 32-byte hex"},
+		{"{\"pcrs\":{},\"ima\":{\"files\":{\"/usr/bin/tool\":null}}}",
+		 "ima.files./usr/bin/tool is not a hex string"},
+	};
+	char *out = NULL, path[128];
+
+	(void)state;
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out r.cbor", where), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "%s/ref-null.json", dir);
+		assert_int_equal(file_write_atomic(path, bad[i].json, strlen(bad[i].json), 0644),
+				 0);
+		assert_int_equal(attest(&out, "verify r.cbor --reference ref-null.json 2>&1"), 1);
+		assert_non_null(strstr(out, bad[i].says));
+		free(out);
+	}
+	snprintf(path, sizeof(path), "%s/policy-null.json", dir);
+	assert_int_equal(file_write_atomic(path, "{\"digests\":{\"/x\":[null]}}", 25, 0644), 0);
+	assert_int_equal(attest(&out, "verify r.cbor --runtime-policy policy-null.json 2>&1"), 1);
+	assert_non_null(strstr(out, "digests./x is not a list of hex strings"));
+	free(out);
+}
+
+/*
+ * IMA records a violation (all-zero entry, PCR 10 extended with all ones)
+ * when a file is measured while open for write: what was read may not be
+ * what was measured.  A warning, contraindicated under --strict, for the
+ * rest of the boot.
+ */
+static void test_ima_violation_reported(void **state)
+{
+	struct imabuf b = {0};
+	struct tpm *tpm;
+	uint8_t ones[32];
+	char path[128], *out = NULL;
+	FILE *f;
+
+	(void)state;
+	imabuild_violation(&b, "/var/lib/app/open-for-write");
+	memset(ones, 0xff, sizeof(ones));
+	assert_int_equal(tpm_open(sw.tcti, 0, &tpm), 0);
+	extend_sha256(tpm, 10, ones);
+	tpm_close(tpm);
+	snprintf(path, sizeof(path), "%s/ima.bin", dir);
+	f = fopen(path, "ab");
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	free(b.data);
+	assert_int_equal(
+		attest(&out, "check %s --pcrs sha256:0-7,10,13 --reference ref.json", where), 3);
+	assert_non_null(strstr(out, "\"status\":\"warning\""));
+	assert_non_null(strstr(out, "1 IMA violations this boot"));
+	assert_non_null(strstr(out, "first /var/lib/app/open-for-write"));
+	assert_null(strstr(out, "contraindicated"));
+	free(out);
+	/* the next check fetches nothing new, and the violation is still this boot's */
+	assert_int_equal(attest(&out,
+				"check %s --pcrs sha256:0-7,10,13 --reference ref.json "
+				"--strict",
+				where),
+			 1);
+	assert_non_null(strstr(out, "\"ima-violations\":{\n      \"status\":\"contraindicated\""));
+	assert_non_null(strstr(out, "open-for-write (--strict)"));
+	free(out);
+}
+
+/*
+ * The device booted again and measured the same chain: a new resetCount,
+ * PCRs from zero, a new IMA list.  The saved IMA offset belongs to the last
+ * boot's list, so attest check fetches this one from the start, once.
+ */
+static void rebooted_device_verifies(void)
+{
+	struct alg_digest cel_digest = {.alg = hash_alg_by_id(TPM_ALG_SHA256)};
+	struct tpm *tpm;
+	char cel[128], *out = NULL;
+
+	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
+	unlink(cel);
+	assert_int_equal(tpm_open(sw.tcti, 0, &tpm), 0);
+	make_firmware_log(tpm);
+	make_ima_list(tpm);
+	memset(cel_digest.value, 0x42, 32);
+	assert_int_equal(
+		measure_extend(tpm, 13, &cel_digest, 1, "rootfs", "/dev/vda", NULL, 0, cel), 0);
+	tpm_close(tpm);
+	/* this boot's list grows past where the last boot's verified one ended */
+	for (int i = 0; i < 4; i++)
+		ima_append_tool();
+	if (attest(&out, "check %s --pcrs sha256:0-7,10,13 --reference ref.json", where) != 0)
+		fail_msg("not affirming after a reboot:\n%s", out);
+	assert_non_null(strstr(out, "all 6 new measured files"));
+	free(out);
+	assert_int_equal(ima_bytes_in("state/last-evidence.cbor"), ima_list_bytes());
+}
+
 static void test_tpm_gone_and_back(void **state)
 {
 	char *out = NULL;
@@ -544,6 +776,8 @@ static void test_tpm_gone_and_back(void **state)
 			 1);
 	assert_non_null(strstr(out, "TPM unavailable"));
 	free(out);
+	/* an error reply is the device's refusal, not evidence */
+	assert_int_not_equal(sh(NULL, "test -e %s/ev7.cbor", dir), 0);
 	/* the same TPM state comes back on the same port: serving resumes */
 	char state_arg[300], server[64], ctrl[64];
 	snprintf(state_arg, sizeof(state_arg), "dir=%s", sw.state_dir);
@@ -563,6 +797,7 @@ static void test_tpm_gone_and_back(void **state)
 	assert_non_null(strstr(out, "\"quote\""));
 	assert_null(strstr(out, "TPM unavailable"));
 	free(out);
+	rebooted_device_verifies();
 }
 
 int main(void)
@@ -578,6 +813,10 @@ int main(void)
 		cmocka_unit_test(test_edited_pcr_and_log_refused),
 		cmocka_unit_test(test_bad_frames_and_slow_clients),
 		cmocka_unit_test(test_concurrent_verifiers_share_quotes),
+		cmocka_unit_test(test_device_cannot_choose_the_pcrs),
+		cmocka_unit_test(test_nonce_from_the_verifier),
+		cmocka_unit_test(test_null_reference_values_refused),
+		cmocka_unit_test(test_ima_violation_reported),
 		cmocka_unit_test(test_tpm_gone_and_back),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

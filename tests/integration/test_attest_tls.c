@@ -86,8 +86,10 @@ static void test_mutual_tls(void **state)
 	const char *attest = bin_path("attest");
 
 	(void)state;
-	assert_int_equal(sh(NULL, "cd %s && %s --state st " MTLS " enroll %s >/dev/null", dir,
-			    attest, where),
+	assert_int_equal(sh(NULL,
+			    "cd %s && %s --state st " MTLS
+			    " enroll --trust-on-first-use %s >/dev/null",
+			    dir, attest, where),
 			 0);
 	assert_int_equal(
 		sh(NULL, "cd %s && %s --state st " MTLS " quote %s --pcrs sha256:0 --out ev.cbor",
