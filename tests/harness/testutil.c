@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "fileio.h"
@@ -16,16 +17,42 @@
 const char *testdata_dir(void)
 {
 	const char *env = getenv("MEASURED_TESTDATA");
+	struct stat st;
 
-	return env && *env ? env : "../shared/testdata";
+	return env && *env && stat(env, &st) == 0 && S_ISDIR(st.st_mode) ? env : NULL;
 }
 
 const char *testdata_path(const char *rel)
 {
 	static char buf[4096];
 
+	if (!testdata_dir())
+		return NULL;
 	snprintf(buf, sizeof(buf), "%s/%s", testdata_dir(), rel);
 	return buf;
+}
+
+int guest_pcrs_load(const char *path, const struct hash_alg *alg, struct pcr_bank *ret)
+{
+	FILE *f = fopen(path, "r");
+	char hex[2 * DIGEST_MAX + 2];
+	unsigned pcr;
+
+	if (!f)
+		return -errno;
+	pcr_bank_init(ret, alg);
+	while (fscanf(f, "%u %129s", &pcr, hex) == 2) {
+		size_t len;
+
+		if (pcr >= PCR_COUNT || hex_decode(hex, ret->value[pcr], DIGEST_MAX, &len) < 0 ||
+		    len != alg->size) {
+			fclose(f);
+			return -EINVAL;
+		}
+		ret->extended |= 1u << pcr;
+	}
+	fclose(f);
+	return 0;
 }
 
 int yaml_pcrs_parse(const char *text, struct pcr_banks *ret)

@@ -8,16 +8,36 @@
 
 #include "pcr.h"
 
-/* The shared test data folder: $MEASURED_TESTDATA, else ../shared/testdata. */
+/*
+ * Real data the project cannot ship (firmware logs of real machines, the
+ * trust|me seeds): the folder $MEASURED_TESTDATA names, NULL when it is not
+ * set or not there.
+ */
 const char *testdata_dir(void);
-/* Joins testdata_dir() and @rel into a static buffer. */
+/* Joins testdata_dir() and @rel into a static buffer; NULL without test data. */
 const char *testdata_path(const char *rel);
+/* In a cmocka test: without test data, says why and marks the test skipped. */
+#define SKIP_WITHOUT_TESTDATA()                                                                \
+	do {                                                                                   \
+		if (!testdata_dir()) {                                                         \
+			print_message(                                                         \
+				"skipped: %s needs MEASURED_TESTDATA (real logs and seeds)\n", \
+				__func__);                                                     \
+			skip();                                                                \
+		}                                                                              \
+	} while (0)
 
 /*
  * Reads the "pcrs:" block that tpm2_eventlog prints (and that the shared
  * test data carries) from @text: every listed PCR is marked extended.
  */
 int yaml_pcrs_parse(const char *text, struct pcr_banks *ret);
+
+/*
+ * PCR values as the e2e guest reports them ("N HEX" per line, e.g.
+ * tests/data/ovmf-grub.pcrs-sha256): every listed PCR is marked extended.
+ */
+int guest_pcrs_load(const char *path, const struct hash_alg *alg, struct pcr_bank *ret);
 
 /* Runs @cmd with /bin/sh, returns its exit status and its stdout (malloc'd). */
 int run_capture(const char *cmd, char **ret_out);

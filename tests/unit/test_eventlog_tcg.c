@@ -29,6 +29,7 @@ static char **bin_files(void)
 	char dir[4096];
 	char **files;
 
+	SKIP_WITHOUT_TESTDATA();
 	snprintf(dir, sizeof(dir), "%s", testdata_path("eventlogs"));
 	files = list_files(dir, ".bin");
 	assert_non_null(files);
@@ -94,6 +95,41 @@ static void test_real_logs_replay_exactly(void **state)
 	}
 	assert_int_equal(n, 6);
 	free_list(files);
+}
+
+/*
+ * The project's own boot (tests/data, from make e2e: OVMF + GRUB under QEMU
+ * with swtpm): the log replays to the PCR values the guest read from the TPM.
+ */
+static void test_own_boot_log_replays_to_the_tpm(void **state)
+{
+	static const char *const banks[] = {"sha1", "sha256"};
+	struct logfile f;
+	struct tcg_log log;
+	struct pcr_banks got;
+
+	(void)state;
+	load("tests/data/ovmf-grub.log", &f);
+	assert_int_equal(tcg_log_parse(f.buf, f.len, f.path, &log), 0);
+	pcr_banks_init(&got);
+	assert_int_equal(tcg_log_replay(&log, &got), 0);
+	for (size_t b = 0; b < 2; b++) {
+		char path[64];
+		struct pcr_bank want;
+		const struct pcr_bank *g = pcr_banks_get(&got, hash_alg_by_name(banks[b]));
+
+		snprintf(path, sizeof(path), "tests/data/ovmf-grub.pcrs-%s", banks[b]);
+		assert_int_equal(
+			guest_pcrs_load(path, want.alg = hash_alg_by_name(banks[b]), &want), 0);
+		assert_non_null(g);
+		assert_int_equal(want.extended, 0x3ff);
+		for (unsigned i = 0; i < 10; i++)
+			if (memcmp(g->value[i], want.value[i], want.alg->size) != 0)
+				fail_msg("%s PCR %u: the replay is not what the TPM held", banks[b],
+					 i);
+	}
+	tcg_log_free(&log);
+	free(f.buf);
 }
 
 /* A parse of a prefix either fails naming an offset, or yields a prefix of the events. */
@@ -165,6 +201,7 @@ static void test_corrupted_fields(void **state)
 	size_t first;
 
 	(void)state;
+	SKIP_WITHOUT_TESTDATA();
 	load(testdata_path("eventlogs/event-arch-linux.bin"), &f);
 	copy = malloc(f.len);
 	first = 32 + (f.buf[28] | f.buf[29] << 8); /* header event size + its data */
@@ -282,6 +319,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_logs_replay_exactly),
+		cmocka_unit_test(test_own_boot_log_replays_to_the_tpm),
 		cmocka_unit_test(test_truncated_logs_fail),
 		cmocka_unit_test(test_corrupted_fields),
 		cmocka_unit_test(test_random_corruption_no_crash),

@@ -76,6 +76,7 @@ static void test_seed_container_example(void **state)
 	ContainerConfig *c;
 
 	(void)state;
+	SKIP_WITHOUT_TESTDATA();
 	assert_int_equal(file_read_all(seed, 1 << 20, &doc, &len), 0);
 	start = strstr((char *)doc, "name: \"core0\"");
 	end = strstr((char *)doc, "net_ifaces: \"eth2\"");
