@@ -2,8 +2,7 @@
 /*
  * What tboot (Intel TXT) measures, computed from the artifacts: the launch
  * policy digest, each module's measurement, and the MLE hash the SINIT ACM
- * extends.  Rules: ../docs/FORMATS.md "tboot" and shared/reference
- * measurements.md section 1.
+ * extends.  Rules: docs/FORMATS.md "tboot".
  */
 #ifndef MEASURED_TBOOT_H
 #define MEASURED_TBOOT_H

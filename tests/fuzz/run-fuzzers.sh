@@ -1,17 +1,21 @@
 #!/bin/sh
-# Runs each libFuzzer harness for SECONDS, seeded from the shared event logs
+# Runs each libFuzzer harness for SECONDS, seeded from our own event log (and
+# MEASURED_TESTDATA's real ones, when set)
 # and tests/fuzz/seeds/. Fails if any harness finds a crash, leak or timeout.
 set -eu
 secs=$1
 shift
-testdata=${MEASURED_TESTDATA:-../shared/testdata}
+testdata=${MEASURED_TESTDATA:-}
 status=0
 for bin in "$@"; do
 	name=$(basename "$bin")
 	corpus=build/fuzz/corpus-$name
 	mkdir -p "$corpus" build/fuzz/artifacts
 	case $name in
-	fuzz_tcg_log) cp "$testdata"/eventlogs/*.bin "$corpus"/ ;;
+	fuzz_tcg_log)
+		cp tests/data/ovmf-grub.log "$corpus"/
+		[ -z "$testdata" ] || cp "$testdata"/eventlogs/*.bin "$corpus"/
+		;;
 	fuzz_ima_list) cp tests/fuzz/seeds/ima/* "$corpus"/ ;;
 	fuzz_cel) cp tests/fuzz/seeds/cel/* "$corpus"/ ;;
 	fuzz_grub_cfg) cp tests/fuzz/seeds/grub/* "$corpus"/ ;;

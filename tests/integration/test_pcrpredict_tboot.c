@@ -2,7 +2,7 @@
 /*
  * pcrpredict tboot against tboot's own tools on Debian's /boot/tboot.gz:
  * lcp2_mlehash for the MLE hash, tb_polgen for module measurements, and the
- * published policy digests of shared/reference/measurements.md.
+ * policy digests tboot's documentation publishes (docs/FORMATS.md "tboot").
  */
 #include <setjmp.h>
 #include <stdarg.h>

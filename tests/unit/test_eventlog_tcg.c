@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * TCG event logs: the real logs in shared/testdata replay to exactly the PCR
- * values recorded beside them; truncated and corrupted logs fail cleanly.
+ * TCG event logs: the real logs of MEASURED_TESTDATA and our own QEMU boot's
+ * log replay to exactly the PCR values recorded beside them; truncated and
+ * corrupted logs fail cleanly.
  */
 #include <errno.h>
 #include <setjmp.h>
