@@ -21,8 +21,9 @@ PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c z
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+VERSION ?= 0.2.0
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Itests/harness -I$(BUILD)/gen/cmld $(PKG_CFLAGS) -MMD -MP
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMEASURED_VERSION='"$(VERSION)"' -Ilib -Itests/harness -I$(BUILD)/gen/cmld $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SAN),1)
 override CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=address,undefined
@@ -132,7 +133,7 @@ FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) $(wildcard cmld/cm_*.c)
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Ipcrpredict -Icmld -Ibuild/gen/cmld $(PKG_CFLAGS) \
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -DMEASURED_VERSION='"fuzz"' -Ilib -Ipcrpredict -Icmld -Ibuild/gen/cmld $(PKG_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) $(if $(filter fuzz_control,$*),-lutil)
 
 fuzz: $(FUZZ_BIN)

@@ -20,12 +20,14 @@ static const struct attest_cmd commands[] = {
 	{"export", "export EVIDENCE DIR", attest_export_run},
 	{"verify",
 	 "verify EVIDENCE [--ak AK.pem] [--reference REF.json] [--runtime-policy F] [--pcrs SEL] "
-	 "[--nonce HEX] [--strict]",
+	 "[--nonce HEX] [--strict] [--ear-key KEY.pem]",
 	 attest_verify_run},
 	{"check",
 	 "check HOST[:PORT] [--pcrs SEL] [--reference REF.json] [--runtime-policy F] [--ak AK.pem] "
-	 "[--strict] [--full]",
+	 "[--strict] [--full] [--ear-key KEY.pem]",
 	 attest_check_run},
+	{"ear", "ear verify TOKEN --key PUB.pem  (an EAR JWT: signature and claims)",
+	 attest_ear_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include <openssl/evp.h>
+
 #include "attest_client.h"
 
 /* Exit codes, documented in attestd/README.md. */
@@ -31,8 +33,9 @@ struct verify_args {
 	const char *ak_path, *ref_path, *policy_path;
 	struct pcr_selection pcrs; /* --pcrs: must be quoted, whatever was asked */
 	bool has_pcrs;
-	bool strict;	 /* IMA violations contraindicate */
-	bool nonce_ours; /* the nonce was checked against the verifier's own, not the file's */
+	bool strict;	   /* IMA violations contraindicate */
+	bool nonce_ours;   /* the nonce was checked against the verifier's own, not the file's */
+	EVP_PKEY *ear_key; /* --ear-key: print the EAR as a JWT signed with it (ES256) */
 };
 
 struct attest_cmd {
@@ -47,6 +50,10 @@ int attest_enroll_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_export_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_verify_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_check_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_ear_run(int argc, char **argv, const struct attest_opts *opts);
+
+/* A PEM private key (--ear-key). */
+int ear_key_load(const char *path, EVP_PKEY **ret);
 
 /* Verifies @ev, prints the result; returns the exit code (affirming 0, warning 3, else 1). */
 int attest_verify_evidence(const struct evidence *ev, const struct verify_args *args,

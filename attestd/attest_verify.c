@@ -19,6 +19,7 @@
 #include "attest.h"
 #include "attest_client.h"
 #include "cel.h"
+#include "ear.h"
 #include "err.h"
 #include "eventlog_ima.h"
 #include "eventlog_tcg.h"
@@ -32,7 +33,10 @@ enum verdict { AFFIRMING = 0, WARNING = 1, CONTRAINDICATED = 2 };
 static const char *const verdict_name[] = {"affirming", "warning", "contraindicated"};
 
 struct verify {
-	struct json_object *submods;
+	struct json_object *checks; /* component -> {status, reason} */
+	struct ear_vector tv;
+	bool runtime_ok; /* every IMA-measured file is in the reference */
+	char policy_id[96];
 	enum verdict overall;
 	struct attest_response resp;
 	struct quote_info q;
@@ -61,7 +65,7 @@ static void verdict(struct verify *v, const char *component, enum verdict st, co
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	/* a component keeps its worst verdict */
-	if (json_object_object_get_ex(v->submods, component, &old)) {
+	if (json_object_object_get_ex(v->checks, component, &old)) {
 		struct json_object *s;
 
 		json_object_object_get_ex(old, "status", &s);
@@ -73,7 +77,7 @@ static void verdict(struct verify *v, const char *component, enum verdict st, co
 	}
 	json_object_object_add(o, "status", json_object_new_string(verdict_name[st]));
 	json_object_object_add(o, "reason", json_object_new_string(reason));
-	json_object_object_add(v->submods, component, o);
+	json_object_object_add(v->checks, component, o);
 	if (st > v->overall)
 		v->overall = st;
 }
@@ -86,6 +90,41 @@ static const uint8_t *quoted(struct verify *v, const struct hash_alg *alg, unsig
 									     : NULL;
 }
 
+/*
+ * Which AR4SI appraisal a PCR speaks to: firmware and its configuration is
+ * the hardware; GRUB's commands and the kernel command line the
+ * configuration; what was loaded and run (boot applications, GRUB's files,
+ * IMA, container images) the executables; the root filesystem its own.
+ */
+static enum ear_category pcr_category(unsigned pcr)
+{
+	switch (pcr) {
+	case 8:
+		return EAR_CONFIGURATION;
+	case 4:
+	case 9:
+	case 10:
+	case 11:
+		return EAR_EXECUTABLES;
+	case 13:
+		return EAR_FILE_SYSTEM;
+	default:
+		return pcr < 8 || pcr == 17 || pcr == 18 ? EAR_HARDWARE : EAR_EXECUTABLES;
+	}
+}
+
+static void claim(struct verify *v, enum ear_category cat, int value)
+{
+	ear_vector_worsen(&v->tv, cat, value);
+}
+
+/* The evidence itself cannot be trusted: nothing in it can be claimed. */
+static void claim_crypto_failed(struct verify *v)
+{
+	for (int c = EAR_INSTANCE_IDENTITY; c <= EAR_HARDWARE; c++)
+		claim(v, (enum ear_category)c, EAR_CRYPTO_FAILED);
+}
+
 static void check_quote(struct verify *v, EVP_PKEY *ak, const uint8_t *nonce, size_t nonce_len)
 {
 	uint8_t root[NONCE_HASH_LEN];
@@ -93,24 +132,28 @@ static void check_quote(struct verify *v, EVP_PKEY *ak, const uint8_t *nonce, si
 	if (quote_verify_signature(v->resp.attest, v->resp.attest_len, v->resp.sig, v->resp.sig_len,
 				   ak) < 0) {
 		verdict(v, "attestation-key", CONTRAINDICATED, "%s", err_msg());
+		claim_crypto_failed(v);
 		return;
 	}
 	verdict(v, "attestation-key", AFFIRMING, "signed by the enrolled AK");
 	if (quote_parse(v->resp.attest, v->resp.attest_len, &v->q) < 0) {
 		verdict(v, "quote", CONTRAINDICATED, "%s", err_msg());
+		claim_crypto_failed(v);
 		return;
 	}
 	if (nonce_tree_root(nonce, nonce_len, &v->resp.path, root) < 0 ||
-	    v->q.extra_len != sizeof(root) || memcmp(v->q.extra, root, sizeof(root)) != 0)
+	    v->q.extra_len != sizeof(root) || memcmp(v->q.extra, root, sizeof(root)) != 0) {
+		claim_crypto_failed(v);
 		verdict(v, "freshness", CONTRAINDICATED,
 			"the quote's qualifying data is not our nonce's tree root (replayed or "
 			"foreign "
 			"evidence)");
-	else
+	} else
 		verdict(v, "freshness", AFFIRMING, "our nonce, %u-step path to the quoted root",
 			v->resp.path.len);
 	if (quote_pcr_digest_matches(&v->q, &v->resp.sel, &v->resp.pcrs) < 0) {
 		verdict(v, "quote", CONTRAINDICATED, "%s", err_msg());
+		claim_crypto_failed(v);
 		return;
 	}
 	verdict(v, "quote", AFFIRMING, "PCR values match the signed pcrDigest");
@@ -129,17 +172,21 @@ static void check_identity(struct verify *v)
 	if (id && json_object_object_get_ex(id, "ek", &o) &&
 	    json_object_is_type(o, json_type_string))
 		how = json_object_get_string(o);
-	if (how && strcmp(how, "certified") == 0 && json_object_object_get_ex(id, "issuer", &o))
+	if (how && strcmp(how, "certified") == 0 && json_object_object_get_ex(id, "issuer", &o)) {
+		claim(v, EAR_INSTANCE_IDENTITY, EAR_TRUSTWORTHY_INSTANCE);
 		verdict(v, "identity", AFFIRMING,
 			"EK certificate issued by %s checked at enrolment",
 			json_object_get_string(o));
-	else if (how && strcmp(how, "trust-on-first-use") == 0)
+	} else if (how && strcmp(how, "trust-on-first-use") == 0) {
+		claim(v, EAR_INSTANCE_IDENTITY, EAR_WARNING_GENERIC);
 		verdict(v, "identity", WARNING,
 			"the EK was trusted on first use (--trust-on-first-use): no certificate "
 			"says this TPM is genuine");
-	else
+	} else {
+		claim(v, EAR_INSTANCE_IDENTITY, EAR_WARNING_GENERIC);
 		verdict(v, "identity", WARNING,
 			"%s records no EK check (enrolled before identity was recorded)", path);
+	}
 	json_object_put(id);
 }
 
@@ -180,6 +227,9 @@ static void check_selection(struct verify *v, const struct evidence *ev)
 		if (!lack)
 			continue;
 		missing += (unsigned)__builtin_popcount(lack);
+		for (unsigned i = 0; i < PCR_COUNT; i++)
+			if (lack & (1u << i))
+				claim(v, pcr_category(i), EAR_CONTRAINDICATED_GENERIC);
 		if (!first[0]) {
 			uint32_t bit = lack & -lack;
 
@@ -224,6 +274,8 @@ static void check_clock(struct verify *v, const char *state, bool *ret_save)
 	if (json_object_object_get_ex(last, "clock", &o))
 		clock = (uint64_t)json_object_get_int64(o);
 	json_object_put(last);
+	if (v->q.reset_count < reset || (v->q.reset_count == reset && v->q.clock <= clock))
+		claim_crypto_failed(v);
 	if (v->q.reset_count < reset)
 		verdict(v, "clock", CONTRAINDICATED, "resetCount went back from %llu to %u",
 			(unsigned long long)reset, v->q.reset_count);
@@ -262,6 +314,7 @@ static void compare_replay(struct verify *v, const char *component, const struct
 				continue;
 			checked++;
 			if (memcmp(q, bank->value[i], bank->alg->size) != 0) {
+				claim(v, pcr_category(i), EAR_CONTRAINDICATED_GENERIC);
 				verdict(v, component, CONTRAINDICATED,
 					"%s PCR %u: the log's replay differs from the quoted value",
 					bank->alg->name, i);
@@ -287,14 +340,17 @@ static void check_firmware_log(struct verify *v)
 	}
 	if (tcg_log_parse(v->resp.log[ATTEST_LOG_TCG], v->resp.log_len[ATTEST_LOG_TCG],
 			  "firmware log", &log) < 0) {
+		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "firmware", CONTRAINDICATED, "%s", err_msg());
 		return;
 	}
 	pcr_banks_init(&replay);
-	if (tcg_log_replay(&log, &replay) < 0)
+	if (tcg_log_replay(&log, &replay) < 0) {
+		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "firmware", CONTRAINDICATED, "%s", err_msg());
-	else
+	} else {
 		compare_replay(v, "firmware", &replay, 0x3ff);
+	}
 	tcg_log_free(&log);
 }
 
@@ -436,6 +492,12 @@ static void check_ima_files(struct verify *v, const struct ima_list *list)
 		if (!reference_has(v, path, ev->file_digest, ev->file_digest_len) && unknown++ == 0)
 			snprintf(first, sizeof(first), "%.250s", path);
 	}
+	if (unknown) {
+		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
+	} else {
+		claim(v, EAR_EXECUTABLES, EAR_APPROVED);
+		v->runtime_ok = true;
+	}
 	if (unknown)
 		verdict(v, "ima-files", CONTRAINDICATED,
 			"%zu measured files are not in the reference, first %s", unknown, first);
@@ -462,6 +524,9 @@ static void check_ima_violations(struct verify *v, const struct ima_list *list)
 				 ev->path ? ev->path : "?");
 	}
 	if (v->ima_violations)
+		claim(v, EAR_EXECUTABLES,
+		      v->args->strict ? EAR_CONTRAINDICATED_GENERIC : EAR_WARNING_GENERIC);
+	if (v->ima_violations)
 		verdict(v, "ima-violations", v->args->strict ? CONTRAINDICATED : WARNING,
 			"%zu IMA violations this boot (ToMToU or open-writers: the file read may "
 			"not be the one measured), first %s%s",
@@ -482,19 +547,22 @@ static void check_ima(struct verify *v)
 	if (ima_list_parse(v->resp.log[ATTEST_LOG_IMA], v->resp.log_len[ATTEST_LOG_IMA], "IMA list",
 			   &list) < 0) {
 		verdict(v, "ima", CONTRAINDICATED, "%s", err_msg());
+		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
 		return;
 	}
 	pcr_banks_init(&replay);
 	for (unsigned b = 0; b < v->resp.sel.count; b++)
 		pcr_banks_add(&replay, v->resp.sel.bank[b].alg);
-	if (offset && ima_state_load(v, offset, &replay) < 0)
+	if (offset && ima_state_load(v, offset, &replay) < 0) {
+		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "ima", CONTRAINDICATED,
 			"the IMA list starts at byte %llu, where no verified state of this boot "
 			"ends",
 			(unsigned long long)offset);
-	else if (ima_list_replay(&list, 0, &replay, NULL) < 0)
+	} else if (ima_list_replay(&list, 0, &replay, NULL) < 0) {
+		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "ima", CONTRAINDICATED, "%s", err_msg());
-	else {
+	} else {
 		compare_replay(v, "ima", &replay, 1u << 10);
 		v->ima_next = offset + v->resp.log_len[ATTEST_LOG_IMA];
 		v->ima_pcrs = replay;
@@ -517,14 +585,17 @@ static void check_cel(struct verify *v)
 	}
 	if (cel_log_parse(v->resp.log[ATTEST_LOG_CEL], v->resp.log_len[ATTEST_LOG_CEL], "CEL log",
 			  &log) < 0) {
+		claim(v, EAR_FILE_SYSTEM, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "measured-log", CONTRAINDICATED, "%s", err_msg());
 		return;
 	}
 	pcr_banks_init(&replay);
-	if (cel_log_replay(&log, &replay) < 0)
+	if (cel_log_replay(&log, &replay) < 0) {
+		claim(v, EAR_FILE_SYSTEM, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "measured-log", CONTRAINDICATED, "%s", err_msg());
-	else
+	} else {
 		compare_replay(v, "measured-log", &replay, ~0u);
+	}
 	cel_log_free(&log);
 }
 
@@ -541,6 +612,10 @@ static void check_reference(struct verify *v)
 			if (!(ref->extended & (1u << i)) || !q)
 				continue;
 			checked++;
+			claim(v, pcr_category(i),
+			      memcmp(q, ref->value[i], ref->alg->size) == 0
+				      ? EAR_APPROVED
+				      : EAR_CONTRAINDICATED_GENERIC);
 			if (memcmp(q, ref->value[i], ref->alg->size) != 0) {
 				char comp[32];
 
@@ -553,33 +628,82 @@ static void check_reference(struct verify *v)
 		checked, v->args->ref_path);
 }
 
-static void print_result(struct verify *v, const struct evidence *ev)
+/*
+ * The result as an EAR claims-set (docs/PROTOCOL.md "Result"): one
+ * attester, "measured-boot", its status and trustworthiness vector, and our
+ * checks with their reasons under "ear.measured.checks".  Printed as JSON,
+ * or signed as a JWT with --ear-key.
+ */
+static int print_result(struct verify *v, const struct evidence *ev)
 {
-	struct json_object *out = json_object_new_object();
-	char hex[2 * ATTEST_NONCE_MAX + 1];
+	struct ear_appraisal a = {
+		.name = "measured-boot",
+		.status = (enum ear_tier)(v->overall + 1),
+		.tv = v->tv,
+		.policy_id = v->policy_id,
+		.extension_key = "ear.measured.checks",
+		.extension = v->checks,
+	};
+	struct json_object *out;
+	char *token = NULL;
+	int rc = 0;
 
-	hex_encode(ev->nonce, ev->nonce_len, hex);
-	json_object_object_add(out, "eat_profile",
-			       json_object_new_string("tag:measured.dev,2026:attestation-result"));
-	json_object_object_add(out, "iat", json_object_new_int64((int64_t)time(NULL)));
-	json_object_object_add(out, "eat_nonce", json_object_new_string(hex));
+	/* executables: approved at run time only if IMA's files all were, else at boot */
+	if (ear_claim_tier(a.tv.claim[EAR_EXECUTABLES]) == EAR_AFFIRMING)
+		a.tv.claim[EAR_EXECUTABLES] = v->runtime_ok ? EAR_APPROVED : EAR_APPROVED_BOOT;
+	out = ear_claims((int64_t)time(NULL), "measured attest " MEASURED_VERSION,
+			 "https://github.com/measured-boot/measured", ev->nonce, ev->nonce_len, &a,
+			 1);
 	/* a nonce read back from the file proves freshness only if the file is ours */
 	json_object_object_add(
-		out, "nonce-source",
+		out, "ear.measured.nonce-source",
 		json_object_new_string(v->args->nonce_ours ? "verifier" : "evidence-file"));
-	json_object_object_add(out, "status", json_object_new_string(verdict_name[v->overall]));
-	json_object_object_add(out, "submods", json_object_get(v->submods));
-	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+	if (v->args->ear_key)
+		rc = ear_jwt_sign(
+			json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE),
+			v->args->ear_key, &token);
+	if (rc < 0)
+		fprintf(stderr, "attest verify: %s\n", err_msg());
+	else if (token)
+		printf("%s\n", token);
+	else
+		printf("%s\n",
+		       json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	free(token);
 	json_object_put(out);
+	return rc;
+}
+
+/* What the appraisal was against: the reference, the runtime policy and the options. */
+static void policy_id(struct verify *v, const void *ref, size_t ref_len, const void *pol,
+		      size_t pol_len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t d[32];
+	char hex[65], opts[300] = "";
+
+	if (v->args->has_pcrs)
+		pcr_selection_format(&v->args->pcrs, opts, sizeof(opts));
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, ref, ref_len) != 1 || EVP_DigestUpdate(ctx, "\0", 1) != 1 ||
+	    EVP_DigestUpdate(ctx, pol, pol_len) != 1 || EVP_DigestUpdate(ctx, "\0", 1) != 1 ||
+	    EVP_DigestUpdate(ctx, opts, strlen(opts)) != 1 ||
+	    EVP_DigestUpdate(ctx, v->args->strict ? "strict" : "", v->args->strict ? 6 : 0) != 1 ||
+	    EVP_DigestFinal_ex(ctx, d, NULL) != 1)
+		memset(d, 0, sizeof(d));
+	EVP_MD_CTX_free(ctx);
+	hex_encode(d, sizeof(d), hex);
+	snprintf(v->policy_id, sizeof(v->policy_id), "urn:measured:policy:sha256:%s", hex);
 }
 
 /* The reference and the runtime policy, checked before anything is compared with them. */
 static int load_references(struct verify *v)
 {
 	const struct verify_args *a = v->args;
-	_cleanup_free_ uint8_t *text = NULL;
-	size_t len;
+	_cleanup_free_ uint8_t *text = NULL, *pol = NULL;
+	size_t len = 0, pol_len = 0;
 	int rc;
 
 	pcr_banks_init(&v->ref_pcrs);
@@ -593,11 +717,14 @@ static int load_references(struct verify *v)
 			return rc;
 	}
 	if (a->policy_path) {
-		if (!(v->policy = json_object_from_file(a->policy_path)))
+		if ((rc = file_read_all(a->policy_path, 256u << 20, &pol, &pol_len)) < 0)
+			return rc;
+		if (!(v->policy = json_tokener_parse((char *)pol)))
 			return err_set(-EINVAL, "%s is not JSON", a->policy_path);
 		if ((rc = file_digests_check(v->policy, a->policy_path, true)) < 0)
 			return rc;
 	}
+	policy_id(v, text ? text : (uint8_t *)"", len, pol ? pol : (uint8_t *)"", pol_len);
 	return 0;
 }
 
@@ -627,7 +754,8 @@ static int check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY 
 		save_clock(v, v->state);
 	if (v->ima_save && v->overall != CONTRAINDICATED)
 		ima_state_save(v);
-	print_result(v, ev);
+	if (print_result(v, ev) < 0)
+		return ATTEST_EXIT_FAIL;
 	return v->overall == AFFIRMING ? ATTEST_EXIT_OK
 	       : v->overall == WARNING ? ATTEST_EXIT_WARNING
 				       : ATTEST_EXIT_FAIL;
@@ -636,7 +764,7 @@ static int check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY 
 int attest_verify_evidence(const struct evidence *ev, const struct verify_args *args,
 			   const struct attest_opts *opts)
 {
-	struct verify v = {.submods = json_object_new_object(), .state = opts->state, .args = args};
+	struct verify v = {.checks = json_object_new_object(), .state = opts->state, .args = args};
 	char default_ak[4200];
 	_cleanup_free_ uint8_t *pem = NULL;
 	size_t pem_len;
@@ -653,7 +781,7 @@ int attest_verify_evidence(const struct evidence *ev, const struct verify_args *
 		rc = check_evidence(&v, ev, ak);
 	}
 	attest_response_free(&v.resp);
-	json_object_put(v.submods);
+	json_object_put(v.checks);
 	json_object_put(v.ref);
 	json_object_put(v.policy);
 	EVP_PKEY_free(ak);
@@ -669,6 +797,7 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 		{"pcrs", required_argument, NULL, 'l'},
 		{"nonce", required_argument, NULL, 'n'},
 		{"strict", no_argument, NULL, 's'},
+		{"ear-key", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0},
 	};
 	struct verify_args args = {0};
@@ -699,10 +828,12 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "attest verify: needs one EVIDENCE file\n");
+		EVP_PKEY_free(args.ear_key);
 		return ATTEST_EXIT_USAGE;
 	}
 	if (evidence_read(argv[optind], &ev) < 0) {
 		fprintf(stderr, "attest verify: %s\n", err_msg());
+		EVP_PKEY_free(args.ear_key);
 		return ATTEST_EXIT_FAIL;
 	}
 	if (args.nonce_ours && (nonce_len != ev.nonce_len || memcmp(nonce, ev.nonce, nonce_len))) {
@@ -712,6 +843,7 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 	}
 	rc = attest_verify_evidence(&ev, &args, opts);
 	evidence_free(&ev);
+	EVP_PKEY_free(args.ear_key);
 	return rc;
 }
 
@@ -734,6 +866,7 @@ int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
 		{"pcrs", required_argument, NULL, 'l'},
 		{"strict", no_argument, NULL, 's'},
 		{"full", no_argument, NULL, 'f'},
+		{"ear-key", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0},
 	};
 	struct verify_args args = {.nonce_ours = true};
@@ -759,12 +892,20 @@ int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
 			full = true;
 		else if (c == 'l' && pcr_selection_parse(optarg, &args.pcrs) == 0)
 			args.has_pcrs = true;
-		else
+		else if (c == 'k' && !args.ear_key && ear_key_load(optarg, &args.ear_key) == 0)
+			;
+		else {
+			if (c == 'k')
+				fprintf(stderr, "attest check: --ear-key: %s\n", err_msg());
+			EVP_PKEY_free(args.ear_key);
 			return ATTEST_EXIT_USAGE;
+		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "attest check: needs HOST[:PORT] [--pcrs SEL] [--reference REF] "
-				"[--runtime-policy F] [--ak AK.pem] [--strict] [--full]\n");
+		fprintf(stderr,
+			"attest check: needs HOST[:PORT] [--pcrs SEL] [--reference REF] "
+			"[--runtime-policy F] [--ak AK.pem] [--strict] [--full] [--ear-key K]\n");
+		EVP_PKEY_free(args.ear_key);
 		return ATTEST_EXIT_USAGE;
 	}
 	/* ask for what --pcrs names and everything the reference predicts */
@@ -779,10 +920,11 @@ int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
 		rc = evidence_write(path, &ev);
 	if (rc < 0) {
 		fprintf(stderr, "attest check: %s\n", err_msg());
-		evidence_free(&ev);
-		return ATTEST_EXIT_FAIL;
+		rc = ATTEST_EXIT_FAIL;
+	} else {
+		rc = attest_verify_evidence(&ev, &args, opts);
 	}
-	rc = attest_verify_evidence(&ev, &args, opts);
 	evidence_free(&ev);
+	EVP_PKEY_free(args.ear_key);
 	return rc;
 }

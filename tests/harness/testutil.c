@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <json-c/json.h>
+
 #include "fileio.h"
 #include "hex.h"
 #include "testutil.h"
@@ -53,6 +55,77 @@ int guest_pcrs_load(const char *path, const struct hash_alg *alg, struct pcr_ban
 	}
 	fclose(f);
 	return 0;
+}
+
+/* The measured-boot appraisal of an EAR, parsed from @out; NULL if it is not one. */
+static struct json_object *ear_appraisal(const char *out, struct json_object **ret_doc)
+{
+	struct json_object *doc = out ? json_tokener_parse(out) : NULL, *sub, *a;
+
+	*ret_doc = doc;
+	if (doc && json_object_object_get_ex(doc, "submods", &sub) &&
+	    json_object_object_get_ex(sub, "measured-boot", &a))
+		return a;
+	return NULL;
+}
+
+static const char *keep(const char *text)
+{
+	static char buf[4][256];
+	static unsigned next;
+	char *b = buf[next++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s", text ? text : "");
+	return b;
+}
+
+const char *ear_status(const char *out)
+{
+	struct json_object *doc, *a = ear_appraisal(out, &doc), *st = NULL;
+	const char *r;
+
+	if (a)
+		json_object_object_get_ex(a, "ear.status", &st);
+	r = keep(st ? json_object_get_string(st) : "");
+	json_object_put(doc);
+	return r;
+}
+
+const char *ear_check_status(const char *out, const char *component)
+{
+	struct json_object *doc, *a = ear_appraisal(out, &doc), *checks, *c, *st = NULL;
+	const char *r;
+
+	if (a && json_object_object_get_ex(a, "ear.measured.checks", &checks) &&
+	    json_object_object_get_ex(checks, component, &c))
+		json_object_object_get_ex(c, "status", &st);
+	r = keep(st ? json_object_get_string(st) : "");
+	json_object_put(doc);
+	return r;
+}
+
+int ear_tv_claim(const char *out, const char *category)
+{
+	struct json_object *doc, *a = ear_appraisal(out, &doc), *tv, *c;
+	int r = -1000;
+
+	if (a && json_object_object_get_ex(a, "ear.trustworthiness-vector", &tv) &&
+	    json_object_object_get_ex(tv, category, &c))
+		r = json_object_get_int(c);
+	json_object_put(doc);
+	return r;
+}
+
+const char *ear_top(const char *out, const char *claim)
+{
+	struct json_object *doc = out ? json_tokener_parse(out) : NULL, *c = NULL;
+	const char *r;
+
+	if (doc)
+		json_object_object_get_ex(doc, claim, &c);
+	r = keep(c ? json_object_get_string(c) : "");
+	json_object_put(doc);
+	return r;
 }
 
 int yaml_pcrs_parse(const char *text, struct pcr_banks *ret)

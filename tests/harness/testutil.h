@@ -39,6 +39,16 @@ int yaml_pcrs_parse(const char *text, struct pcr_banks *ret);
  */
 int guest_pcrs_load(const char *path, const struct hash_alg *alg, struct pcr_bank *ret);
 
+/*
+ * From attest verify's EAR JSON in @out: the status of the attester, of one
+ * of our checks (ear.measured.checks.COMPONENT), one trustworthiness claim,
+ * and a top-level claim as text.  "" / -1000 when absent or not JSON.
+ */
+const char *ear_status(const char *out);
+const char *ear_check_status(const char *out, const char *component);
+int ear_tv_claim(const char *out, const char *category);
+const char *ear_top(const char *out, const char *claim);
+
 /* Runs @cmd with /bin/sh, returns its exit status and its stdout (malloc'd). */
 int run_capture(const char *cmd, char **ret_out);
 /* run_capture() of a printf-formatted command line; @ret_out may be NULL. */

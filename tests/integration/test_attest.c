@@ -37,7 +37,7 @@
 #include "tpm_attest.h"
 
 static struct swtpm sw;
-static char dir[64], where[64];
+static char dir[64], where[64], repo[4096]; /* repo: the checkout, tests run from it */
 static pid_t attestd_pid;
 static int port;
 
@@ -170,6 +170,8 @@ static int setup(void **state)
 	char cel[128];
 
 	(void)state;
+	if (!getcwd(repo, sizeof(repo)))
+		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/measured-attest.XXXXXX");
 	if (!mkdtemp(dir) || swtpm_start_manufactured(&sw, dir) < 0 ||
 	    tpm_open(sw.tcti, 0, &tpm) < 0)
@@ -222,12 +224,12 @@ static void test_enrol_quote_verify_affirming(void **state)
 	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out ev1.cbor", where), 0);
 	if (attest(&out, "verify ev1.cbor --reference ref.json") != 0)
 		fail_msg("not affirming:\n%s", out);
-	assert_non_null(strstr(out, "\"status\":\"affirming\""));
-	assert_non_null(strstr(out, "\"firmware\""));
+	assert_string_equal(ear_status(out), "affirming");
+	assert_string_equal(ear_check_status(out, "firmware"), "affirming");
 	assert_non_null(strstr(out, "all 2 new measured files"));
 	assert_non_null(strstr(out, "1 quoted PCRs compared"));
 	/* the nonce came back from the file: the result says so */
-	assert_non_null(strstr(out, "\"nonce-source\":\"evidence-file\""));
+	assert_string_equal(ear_top(out, "ear.measured.nonce-source"), "evidence-file");
 	free(out);
 	/* the same evidence against a reference predicting another PCR 13 */
 	{
@@ -363,7 +365,7 @@ static void test_check_over_unix_socket(void **state)
 	if (attest(&out, "check unix:%s/attestd.sock --pcrs sha256:0-7,10,13 --reference ref.json",
 		   dir) != 0)
 		fail_msg("not affirming:\n%s", out);
-	assert_non_null(strstr(out, "\"status\":\"affirming\""));
+	assert_string_equal(ear_status(out), "affirming");
 	free(out);
 }
 
@@ -557,6 +559,78 @@ static void test_concurrent_verifiers_share_quotes(void **state)
 }
 
 /*
+ * The result as an EAR JWT: its signature verifies with openssl alone, its
+ * claims-set validates against the draft's schema (tests/data), and attest
+ * ear verify accepts it and refuses it edited.
+ */
+static void test_ear_jwt(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(
+		sh(NULL,
+		   "cd %s && openssl ecparam -name prime256v1 -genkey -noout -out ear.pem "
+		   "2>/dev/null && openssl ec -in ear.pem -pubout -out ear.pub 2>/dev/null",
+		   dir),
+		0);
+	assert_int_equal(attest(NULL,
+				"check %s --pcrs sha256:0-7,10,13 --reference ref.json "
+				"--ear-key ear.pem > ear.jwt",
+				where),
+			 0);
+	assert_int_equal(sh(&out,
+			    "cd %s && %s/tests/harness/jwt-verify-openssl.sh ear.jwt ear.pub "
+			    "> ear.json && /usr/bin/python3 %s/tests/harness/json-schema-check.py "
+			    "%s/tests/data/ear-claims.schema.json ear.json",
+			    dir, repo, repo, repo),
+			 0);
+	free(out);
+	assert_int_equal(sh(&out, "cat %s/ear.json", dir), 0);
+	assert_string_equal(ear_top(out, "eat_profile"), "tag:github.com,2023:veraison/ear");
+	assert_string_equal(ear_status(out), "affirming");
+	assert_int_equal(ear_tv_claim(out, "instance-identity"), 2);
+	assert_int_equal(ear_tv_claim(out, "hardware"),
+			 -1000);			       /* PCR 0-7 not predicted: no claim */
+	assert_int_equal(ear_tv_claim(out, "file-system"), 2); /* PCR 13 as predicted */
+	assert_int_equal(ear_tv_claim(out, "executables"), 2); /* every IMA file known */
+	free(out);
+	/* the schema is not a rubber stamp: a status outside the tiers fails it */
+	assert_int_not_equal(
+		sh(NULL,
+		   "cd %s && sed 's/\"ear.status\":\"affirming\"/\"ear.status\":\"ok\"/' "
+		   "ear.json > bad.json && /usr/bin/python3 "
+		   "%s/tests/harness/json-schema-check.py "
+		   "%s/tests/data/ear-claims.schema.json bad.json >/dev/null",
+		   dir, repo, repo),
+		0);
+	assert_int_equal(attest(&out, "ear verify ear.jwt --key ear.pub"), 0);
+	assert_string_equal(ear_status(out), "affirming");
+	free(out);
+	/* one character of the payload changed: refused, by us and by openssl */
+	assert_int_equal(
+		sh(NULL,
+		   "cd %s && awk -F. '{ p = $2; c = substr(p, 10, 1); "
+		   "sub(/./, c == \"A\" ? \"B\" : \"A\", p); print $1 \".\" substr($2, 1, 9) "
+		   "(c == \"A\" ? \"B\" : \"A\") substr($2, 11) \".\" $3 }' ear.jwt > "
+		   "edited.jwt",
+		   dir),
+		0);
+	assert_int_equal(sh(&out,
+			    "cd %s && %s --state state ear verify edited.jwt --key ear.pub "
+			    "2>&1",
+			    dir, bin_path("attest")),
+			 1);
+	assert_non_null(strstr(out, "does not verify"));
+	free(out);
+	assert_int_not_equal(sh(NULL,
+				"cd %s && %s/tests/harness/jwt-verify-openssl.sh "
+				"edited.jwt ear.pub >/dev/null 2>&1",
+				dir, repo),
+			     0);
+}
+
+/*
  * A man in the middle (or the device itself) that answers a request for
  * sha256:0-7,10,13 with a genuine quote over sha256:0,10,13 only, hiding
  * what PCRs 1-7 hold.  It serves one connection.
@@ -625,8 +699,10 @@ static void test_device_cannot_choose_the_pcrs(void **state)
 				proxy.port),
 			 1);
 	narrowing_proxy_stop(&proxy);
-	assert_non_null(strstr(out, "\"quote\":{\n      \"status\":\"affirming\""));
-	assert_non_null(strstr(out, "\"selection\":{\n      \"status\":\"contraindicated\""));
+	assert_string_equal(ear_check_status(out, "quote"), "affirming");
+	assert_string_equal(ear_check_status(out, "selection"), "contraindicated");
+	/* PCR 1-7 hidden: the hardware appraisal is contraindicated */
+	assert_int_equal(ear_tv_claim(out, "hardware"), 96);
 	assert_non_null(strstr(out, "7 required PCRs were not quoted, first sha256 PCR 1 (asked "
 				    "for)"));
 	free(out);
@@ -653,8 +729,9 @@ static void test_nonce_from_the_verifier(void **state)
 	(void)state;
 	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out n.cbor", where), 0);
 	assert_int_equal(attest(&out, "verify n.cbor --nonce %064x", 7), 1);
-	assert_non_null(strstr(out, "\"freshness\":{\n      \"status\":\"contraindicated\""));
-	assert_non_null(strstr(out, "\"nonce-source\":\"verifier\""));
+	assert_string_equal(ear_check_status(out, "freshness"), "contraindicated");
+	assert_int_equal(ear_tv_claim(out, "instance-identity"), 99); /* crypto validation failed */
+	assert_string_equal(ear_top(out, "ear.measured.nonce-source"), "verifier");
 	free(out);
 }
 
@@ -714,7 +791,8 @@ static void test_ima_violation_reported(void **state)
 	free(b.data);
 	assert_int_equal(
 		attest(&out, "check %s --pcrs sha256:0-7,10,13 --reference ref.json", where), 3);
-	assert_non_null(strstr(out, "\"status\":\"warning\""));
+	assert_string_equal(ear_status(out), "warning");
+	assert_int_equal(ear_tv_claim(out, "executables"), 32);
 	assert_non_null(strstr(out, "1 IMA violations this boot"));
 	assert_non_null(strstr(out, "first /var/lib/app/open-for-write"));
 	assert_null(strstr(out, "contraindicated"));
@@ -725,7 +803,7 @@ static void test_ima_violation_reported(void **state)
 				"--strict",
 				where),
 			 1);
-	assert_non_null(strstr(out, "\"ima-violations\":{\n      \"status\":\"contraindicated\""));
+	assert_string_equal(ear_check_status(out, "ima-violations"), "contraindicated");
 	assert_non_null(strstr(out, "open-for-write (--strict)"));
 	free(out);
 }
@@ -813,6 +891,7 @@ int main(void)
 		cmocka_unit_test(test_edited_pcr_and_log_refused),
 		cmocka_unit_test(test_bad_frames_and_slow_clients),
 		cmocka_unit_test(test_concurrent_verifiers_share_quotes),
+		cmocka_unit_test(test_ear_jwt),
 		cmocka_unit_test(test_device_cannot_choose_the_pcrs),
 		cmocka_unit_test(test_nonce_from_the_verifier),
 		cmocka_unit_test(test_null_reference_values_refused),
