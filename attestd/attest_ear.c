@@ -77,8 +77,8 @@ static int ear_verify(const char *token_arg, const char *key_path)
 	}
 	if ((rc = ear_claims_check(claims)) < 0)
 		goto out;
-	printf("%s\n", json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PRETTY |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", json_object_to_json_string_ext(
+			       claims, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 out:
 	json_object_put(claims);
 	EVP_PKEY_free(key);

@@ -16,7 +16,7 @@
 const char *const ear_tier_name[] = {"none", "affirming", "warning", "contraindicated"};
 
 static const char *const category_name[EAR_CATEGORIES] = {
-	"instance-identity", "configuration", "executables",	"file-system",
+	"instance-identity", "configuration",  "executables",	 "file-system",
 	"hardware",	     "runtime-opaque", "storage-opaque", "sourced-data",
 };
 
@@ -25,7 +25,10 @@ enum ear_tier ear_claim_tier(int claim)
 {
 	int a = claim < 0 ? -claim : claim;
 
-	return a <= 1 ? EAR_NONE : a <= 31 ? EAR_AFFIRMING : a <= 95 ? EAR_WARNING : EAR_CONTRAINDICATED;
+	return a <= 1	 ? EAR_NONE
+	       : a <= 31 ? EAR_AFFIRMING
+	       : a <= 95 ? EAR_WARNING
+			 : EAR_CONTRAINDICATED;
 }
 
 void ear_vector_worsen(struct ear_vector *v, enum ear_category cat, int claim)
@@ -118,16 +121,18 @@ static int check_appraisal(const char *name, struct json_object *a)
 			int64_t c = json_object_get_int64(claim);
 
 			if (!json_object_is_type(claim, json_type_int) || c < -128 || c > 127)
-				return err_set(-EBADMSG, "EAR: submods.%s: %s is not a claim (-128..127)",
+				return err_set(-EBADMSG,
+					       "EAR: submods.%s: %s is not a claim (-128..127)",
 					       name, cat);
 			if ((int)ear_claim_tier((int)c) > worst)
 				worst = ear_claim_tier((int)c);
 		}
 	}
 	if (status < worst)
-		return err_set(-EBADMSG,
-			       "EAR: submods.%s.ear.status %s is better than its vector's worst (%s)",
-			       name, ear_tier_name[status], ear_tier_name[worst]);
+		return err_set(
+			-EBADMSG,
+			"EAR: submods.%s.ear.status %s is better than its vector's worst (%s)",
+			name, ear_tier_name[status], ear_tier_name[worst]);
 	return 0;
 }
 
@@ -145,12 +150,13 @@ int ear_claims_check(struct json_object *c)
 	if (!json_object_object_get_ex(c, "iat", &v) || !json_object_is_type(v, json_type_int))
 		return err_set(-EBADMSG, "EAR: no integer iat");
 	if (!json_object_object_get_ex(c, "ear.verifier-id", &v) ||
-	    !json_object_object_get_ex(v, "build", &b) || !json_object_is_type(b, json_type_string) ||
+	    !json_object_object_get_ex(v, "build", &b) ||
+	    !json_object_is_type(b, json_type_string) ||
 	    !json_object_object_get_ex(v, "developer", &d) ||
 	    !json_object_is_type(d, json_type_string))
 		return err_set(-EBADMSG, "EAR: ear.verifier-id needs build and developer");
-	if (!json_object_object_get_ex(c, "submods", &v) || !json_object_is_type(v, json_type_object) ||
-	    !json_object_object_length(v))
+	if (!json_object_object_get_ex(c, "submods", &v) ||
+	    !json_object_is_type(v, json_type_object) || !json_object_object_length(v))
 		return err_set(-EBADMSG, "EAR: no submods");
 	json_object_object_foreach(v, name, a)
 	{

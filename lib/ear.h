@@ -37,8 +37,8 @@ enum ear_claim {
 	EAR_NO_CLAIM = 0,
 	EAR_TRUSTWORTHY_INSTANCE = 2, /* also: approved config, approved files, genuine hardware */
 	EAR_APPROVED = 2,
-	EAR_APPROVED_BOOT = 3,	   /* executables: only the boot-time set is known good */
-	EAR_WARNING_GENERIC = 32,  /* unsafe config / runtime / hardware; unverified identity */
+	EAR_APPROVED_BOOT = 3,	  /* executables: only the boot-time set is known good */
+	EAR_WARNING_GENERIC = 32, /* unsafe config / runtime / hardware; unverified identity */
 	EAR_CONTRAINDICATED_GENERIC = 96,
 	EAR_UNRECOGNIZED_INSTANCE = 97,
 	EAR_CRYPTO_FAILED = 99,
@@ -60,8 +60,8 @@ struct ear_appraisal {
 	const char *name;
 	enum ear_tier status; /* no better than ear_vector_tier(&tv) */
 	struct ear_vector tv;
-	const char *policy_id;		/* ear.appraisal-policy-id, or NULL */
-	const char *extension_key;	/* a namespaced key ("ear.measured.checks"), or NULL */
+	const char *policy_id;	       /* ear.appraisal-policy-id, or NULL */
+	const char *extension_key;     /* a namespaced key ("ear.measured.checks"), or NULL */
 	struct json_object *extension; /* borrowed */
 };
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "eventlog_ima.h"
@@ -29,6 +30,14 @@ struct ima_args {
 static void print_keylime(const struct ima_ref *t)
 {
 	struct jw j;
+	char stamp[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* SOURCE_DATE_EPOCH keeps builds reproducible */
+	if (getenv("SOURCE_DATE_EPOCH"))
+		now = (time_t)strtoll(getenv("SOURCE_DATE_EPOCH"), NULL, 10);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 
 	jw_init(&j, stdout);
 	jw_object_begin(&j);
@@ -36,8 +45,11 @@ static void print_keylime(const struct ima_ref *t)
 	jw_object_begin(&j);
 	jw_key(&j, "version");
 	jw_uint(&j, 1);
+	/* Keylime's RUNTIME_POLICY_GENERATOR: 0 is "Unknown", any tool but Keylime's own */
 	jw_key(&j, "generator");
-	jw_string(&j, "pcrpredict ima");
+	jw_uint(&j, 0);
+	jw_key(&j, "timestamp");
+	jw_string(&j, stamp);
 	jw_object_end(&j);
 	jw_key(&j, "release");
 	jw_uint(&j, 0);

@@ -144,6 +144,30 @@ static void test_keylime_output(void **state)
 	free(out);
 }
 
+/* Keylime's verifier validates a runtime policy against RUNTIME_POLICY_SCHEMA first. */
+static void test_keylime_output_validates_against_keylimes_schema(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	SKIP_WITHOUT_TESTDATA();
+	assert_int_equal(sh(NULL, "%s ima --output keylime --rootfs %s/root > %s/keylime.json",
+			    bin_path("pcrpredict"), dir, dir),
+			 0);
+	if (sh(&out, "/usr/bin/python3 tests/harness/json-schema-check.py %s %s/keylime.json",
+	       testdata_path("external/keylime-runtime-policy.schema.json"), dir) != 0)
+		fail_msg("Keylime's schema refuses the policy: %s", out);
+	free(out);
+	/* and the check can fail: meta.generator as text, as we once wrote it */
+	assert_int_not_equal(
+		sh(NULL,
+		   "sed 's/\"generator\":0/\"generator\":\"pcrpredict\"/' %s/keylime.json > "
+		   "%s/bad.json && /usr/bin/python3 tests/harness/json-schema-check.py %s "
+		   "%s/bad.json >/dev/null",
+		   dir, dir, testdata_path("external/keylime-runtime-policy.schema.json"), dir),
+		0);
+}
+
 static void test_boot_aggregate_equals_evmctl(void **state)
 {
 	static const char *const banks[] = {"sha256", "sha1"};
@@ -204,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_image_equals_tree),
 		cmocka_unit_test(test_exec_only_policy),
 		cmocka_unit_test(test_keylime_output),
+		cmocka_unit_test(test_keylime_output_validates_against_keylimes_schema),
 		cmocka_unit_test(test_boot_aggregate_equals_evmctl),
 		cmocka_unit_test(test_bad_input),
 	};
