@@ -18,9 +18,13 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 			return err_set(-EINVAL, "measured.root too long");
 		strcpy(c->root, val);
 	} else if (strcmp(key, "pcr") == 0) {
-		c->pcr = (unsigned)strtoul(val, &end, 10);
-		if (*end || end == val || c->pcr >= PCR_COUNT)
-			return err_set(-EINVAL, "measured.pcr=%s is not 0-23", val);
+		unsigned long pcr = strtoul(val, &end, 10);
+
+		if (*end || end == val || *val == '-')
+			return err_set(-EINVAL, "measured.pcr=%s is not a number", val);
+		if (rootfs_pcr_check(pcr > PCR_COUNT ? PCR_COUNT : (unsigned)pcr) < 0)
+			return err_wrap(-EINVAL, "measured.pcr=%s refused", val);
+		c->pcr = (unsigned)pcr;
 	} else if (strcmp(key, "mode") == 0) {
 		return rootfs_mode_parse(val, &c->mode);
 	} else if (strcmp(key, "salt") == 0) {
@@ -53,7 +57,8 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 
 int mi_cmdline_parse(const char *cmdline, struct mi_config *ret)
 {
-	struct mi_config c = {.pcr = ROOTFS_DEFAULT_PCR, .root_wait = 30};
+	struct mi_config c = {
+		.pcr = ROOTFS_DEFAULT_PCR, .mode = ROOTFS_DEFAULT_MODE, .root_wait = 30};
 	char *copy = strdup(cmdline), *save = NULL;
 	int rc = 0;
 

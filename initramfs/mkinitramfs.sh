@@ -8,7 +8,7 @@
 set -eu
 
 kernel= init= out= ima_policy=
-modules="virtio_pci virtio_blk crc32c_generic ext4 overlay"
+modules="virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_verity"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
