@@ -18,8 +18,16 @@ rm -rf "$w" && mkdir -p "$w"
 # --- 7: a block changed on the device after the measurement
 head -c 8192 /dev/zero | tr '\0' v >"$w/victim"
 head -c 4096 /dev/zero | tr '\0' X >"$w/evil"
-boot/mkrootfs.sh --out "$w/rootfs.img" --extra tests/e2e/guest/verity-attack.sh=/etc/e2e/verity-attack.sh \
-	--extra "$w/victim=/etc/e2e/victim" --extra "$w/evil=/etc/e2e/evil"
+# the attacker's tools: tpm2_pcrextend (tpm2-tools) with its libraries and the device TCTI
+tcti=$(ls /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0)
+tools="--extra $(readlink -f "$(command -v tpm2_pcrextend)")=/usr/bin/tpm2_pcrextend"
+for lib in $( (ldd "$(command -v tpm2_pcrextend)"; ldd "$tcti") | awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u) "$tcti"; do
+	tools="$tools --extra $(readlink -f "$lib")=$lib"
+done
+# shellcheck disable=SC2086 # one word per --extra
+boot/mkrootfs.sh --out "$w/rootfs.img" --size 128M --extra tests/e2e/guest/verity-attack.sh=/etc/e2e/verity-attack.sh \
+	--extra tests/e2e/guest/extend-good.sh=/etc/e2e/extend-good.sh \
+	--extra "$w/victim=/etc/e2e/victim" --extra "$w/evil=/etc/e2e/evil" $tools
 block=$(debugfs -R "bmap /etc/e2e/victim 0" "$w/rootfs.img" 2>/dev/null)
 [ -n "$block" ] && [ "$block" -gt 0 ] || { fail "attack: no block for /etc/e2e/victim"; e2e_summary; exit 1; }
 attack_boot() { # attack_boot NAME MODE: the rootfs writable (the attacker's device), a fresh copy
@@ -60,24 +68,28 @@ done
 # --- 8: a failed measurement under measured.onfail=continue. The disk
 # returns EIO for one sector that nothing but the measurement reads (free
 # space near the end of the filesystem): the measurement fails, the rootfs
-# still mounts.
+# still mounts -- and then extends the genuine image's digest into PCR 13
+# itself (tpm2_pcrextend), as an attacker's rootfs would.
+img=$w/rootfs.img
 free_end=$(dumpe2fs "$img" 2>/dev/null | sed -n 's/^ *Free blocks: .*-\([0-9]*\)$/\1/p' | tail -1)
 sector=$(((free_end - 64) * 8))
 printf '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "%s"\n' "$sector" >"$w/blkdebug.conf"
-if boot_direct onfail "blkdebug:$w/blkdebug.conf:$img" "measured.onfail=continue"; then ok "onfail=continue: a failed measurement still boots"; else fail "onfail=continue: boot (see $E2E_WORK/onfail/console.log)"; fi
+good=$("$pp" rootfs --json "$img" | jq -r .banks.sha256.digest)
+pred=$("$pp" rootfs --json "$img" | jq -r .banks.sha256.pcr)
+if boot_direct onfail "blkdebug:$w/blkdebug.conf:$img" "measured.onfail=continue measured.run=/etc/e2e/extend-good.sh e2e.digest=$good"; then ok "onfail=continue: a failed measurement still boots"; else fail "onfail=continue: boot (see $E2E_WORK/onfail/console.log)"; fi
 rep=$E2E_REP
 check "onfail=continue: the measurement failed on the read error" grep -q "FAILED to measure the root filesystem: .*Input/output error" "$E2E_WORK/onfail/console.log"
 fdig=$(printf '%s' "measured-init: measurement failed" | sha256sum | cut -d' ' -f1)
-want=$({ head -c 32 /dev/zero; printf '%s' "$fdig" | xxd -r -p; } | openssl dgst -sha256 -r | cut -c1-64)
-same "onfail=continue: guest PCR 13 = extend(0, sha256(\"measured-init: measurement failed\")), by sha256sum + openssl" "$(guest_pcr "$rep" sha256 13)" "$want"
-fdig1=$(printf '%s' "measured-init: measurement failed" | sha1sum | cut -d' ' -f1)
-want1=$({ head -c 20 /dev/zero; printf '%s' "$fdig1" | xxd -r -p; } | openssl dgst -sha1 -r | cut -c1-40)
-same "onfail=continue: guest sha1 PCR 13 too" "$(guest_pcr "$rep" sha1 13)" "$want1"
-pred=$("$pp" rootfs --json "$img" | jq -r .banks.sha256.pcr)
-check "onfail=continue: PCR 13 is not the predicted value" [ "$(guest_pcr "$rep" sha256 13)" != "$pred" ]
+failed=$({ head -c 32 /dev/zero; printf '%s' "$fdig" | xxd -r -p; } | openssl dgst -sha256 -r | cut -c1-64)
+same "onfail=continue: sha1 PCR 13 = extend(0, sha1(\"measured-init: measurement failed\")), by sha1sum + openssl" "$(guest_pcr "$rep" sha1 13)" \
+	"$({ head -c 20 /dev/zero; printf '%s' "measured-init: measurement failed" | sha1sum | cut -c1-40 | xxd -r -p; } | openssl dgst -sha1 -r | cut -c1-40)"
+check "onfail=continue: the rootfs extended the genuine digest (tpm2_pcrextend)" [ "$(cat "$rep/extend.rc" 2>/dev/null)" = 0 ]
+same "onfail=continue: sha256 PCR 13 = extend(extend(0, failure event), genuine digest), by sha256sum + openssl" "$(guest_pcr "$rep" sha256 13)" \
+	"$({ printf '%s' "$failed$good" | xxd -r -p; } | openssl dgst -sha256 -r | cut -c1-64)"
+check "onfail=continue: so PCR 13 is not the predicted (sealed-to) value" [ "$(guest_pcr "$rep" sha256 13)" != "$pred" ]
 cel=$("$attest" log --json "$rep/measurements.cel")
 same "onfail=continue: the CEL log's one record is the failure event, naming the stage" "$(printf "%s\n" "$cel" | jq -r '[.events[] | .type + ":" + .name] | join(",")')" "failure:measure the root filesystem"
 same "onfail=continue: its digest is the documented one" "$(printf "%s\n" "$cel" | jq -r '.events[0].digests.sha256')" "$fdig"
-same "onfail=continue: the CEL log replays to the guest's PCR 13" "$(printf "%s\n" "$cel" | jq -r '.pcrs.sha256["13"]')" "$(guest_pcr "$rep" sha256 13)"
+same "onfail=continue: the CEL log replays to the PCR before the rootfs's extend" "$(printf "%s\n" "$cel" | jq -r '.pcrs.sha256["13"]')" "$failed"
 
 e2e_summary
