@@ -49,7 +49,7 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 		strcpy(c->init, val);
 	} else if (strcmp(key, "rootwait") == 0) {
 		c->root_wait = (unsigned)strtoul(val, &end, 10);
-	} else if (strcmp(key, "report") != 0) { /* report= is the rootfs init's */
+	} else if (strcmp(key, "report") != 0 && strcmp(key, "run") != 0) { /* the rootfs init's */
 		mi_say("ignoring unknown option measured.%s", key);
 	}
 	return 0;

@@ -39,7 +39,7 @@ static int tree_device(const struct verity_tree *t, dev_t *ret, int *ret_fd)
 	struct loop_config lc = {.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR};
 	char loop[32];
 	struct stat st;
-	int mfd, ctl = -1, lfd = -1, n, rc;
+	int mfd, ctl = -1, lfd = -1, n = -1, rc;
 
 	mfd = memfd_create("measured-verity-tree", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
@@ -153,7 +153,7 @@ out:
 int mi_verity_map(const struct mi_config *cfg, const struct rootfs_measurement *m,
 		  const struct verity_tree *tree, char *ret_dev, size_t len)
 {
-	dev_t hash_dev, dev;
+	dev_t hash_dev = 0, dev = 0;
 	int rc, loop_fd = -1;
 
 	if (!m->dev || !tree->area)

@@ -3,7 +3,9 @@
  * dm-verity hash tree, version 1: every block's hash is H(salt || block);
  * the hashes of one level are packed into hash blocks (zero-padded), which
  * are hashed the same way to make the next level, until one hash is left:
- * the root hash.  A single data block's hash is the root itself.
+ * the root hash.  A single data block's hash is the root itself.  Stored
+ * as dm-verity reads it from the hash device: the top level first, the data
+ * blocks' hashes last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -225,26 +227,26 @@ static int hash_data(int fd, const struct verity_params *p, uint64_t blocks, uns
 int verity_hash_tree(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
 		     void *progress_arg, uint8_t *ret_root, struct verity_tree *ret_tree)
 {
-	struct verity_tree t = {0};
 	struct shape sh;
 	struct salted s;
-	uint64_t size = 0;
+	uint64_t size = 0, blocks;
 	uint8_t *area;
 	int rc = check_params(p);
 
 	if (rc < 0 || (rc = device_size(fd, &size)) < 0)
 		return rc;
-	t.data_blocks = size / p->data_block_size;
-	if (t.data_blocks == 0)
+	blocks = size / p->data_block_size;
+	if (blocks == 0)
 		return err_set(-EINVAL, "smaller than one %u-byte data block", p->data_block_size);
-	tree_shape(p, t.data_blocks, &sh);
+	tree_shape(p, blocks, &sh);
 	/* a hash block holds exactly hash_block_size / digest size hashes (both powers of
-	 * two), so each level is its hashes back to back, zero-padded: calloc pads */
+	 * two), so each level is its hashes back to back, zero-padded: calloc pads.  One
+	 * data block has no tree: its hash, the root, needs room all the same. */
 	area = calloc(1, sh.levels ? sh.size : p->alg->size);
 	if (!area)
 		return err_set(-ENOMEM, "out of memory for the hash tree of %llu blocks",
-			       (unsigned long long)t.data_blocks);
-	rc = hash_data(fd, p, t.data_blocks, threads, progress, progress_arg,
+			       (unsigned long long)blocks);
+	rc = hash_data(fd, p, blocks, threads, progress, progress_arg,
 		       area + (sh.levels ? sh.offset[0] : 0));
 	if (rc == 0)
 		rc = salted_init(&s, p);
@@ -260,31 +262,17 @@ int verity_hash_tree(int fd, const struct verity_params *p, unsigned threads, pr
 	}
 	salted_free(&s);
 	if (rc == 0 && sh.levels == 0)
-		memcpy(ret_root, area, p->alg->size); /* one data block: its hash is the root */
+		memcpy(ret_root, area, p->alg->size);
 	if (rc == 0 && ret_tree) {
-		t.area = sh.levels ? area : NULL;
-		t.size = sh.size;
-		t.levels = sh.levels;
-		if (!t.area)
-			free(area);
-		area = NULL;
-		*ret_tree = t;
+		*ret_tree = (struct verity_tree){.area = sh.levels ? area : NULL,
+						 .size = sh.size,
+						 .levels = sh.levels,
+						 .data_blocks = blocks};
+		if (sh.levels)
+			area = NULL; /* the caller's now */
 	}
 out:
 	free(area);
-	return rc;
-}
-
-int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
-		     void *progress_arg, uint8_t *ret_root, uint64_t *ret_data_blocks)
-{
-	struct verity_tree t;
-	int rc = verity_hash_tree(fd, p, threads, progress, progress_arg, ret_root, &t);
-
-	if (rc == 0 && ret_data_blocks)
-		*ret_data_blocks = t.data_blocks;
-	if (rc == 0)
-		verity_tree_free(&t);
 	return rc;
 }
 

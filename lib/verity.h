@@ -27,14 +27,6 @@ struct verity_params {
 /* Defaults of veritysetup: sha256, 4096/4096, and (unlike veritysetup) no salt. */
 void verity_params_default(struct verity_params *p);
 
-/*
- * Root hash over the first floor(size / data_block_size) blocks of @fd,
- * like veritysetup. @threads readers share the data blocks (1 = no threads).
- * *ret_data_blocks gets the block count.
- */
-int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
-		     void *progress_arg, uint8_t *ret_root, uint64_t *ret_data_blocks);
-
 struct verity_tree {
 	uint8_t *area;	      /* the hash area, top level first; NULL for one data block */
 	size_t size;	      /* bytes, a multiple of hash_block_size */
@@ -43,8 +35,10 @@ struct verity_tree {
 };
 
 /*
- * The same over @fd, also keeping the tree (@ret_tree NULL: not kept), from
- * the same single read of every data block the root hash comes from.
+ * Root hash (into @ret_root) over the first floor(size / data_block_size)
+ * blocks of @fd, like veritysetup, and the tree it is the root of
+ * (@ret_tree NULL: not kept): both from one read of every data block.
+ * @threads readers share the data blocks (1 = no threads).
  */
 int verity_hash_tree(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
 		     void *progress_arg, uint8_t *ret_root, struct verity_tree *ret_tree);
