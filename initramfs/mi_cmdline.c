@@ -18,13 +18,8 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 			return err_set(-EINVAL, "measured.root too long");
 		strcpy(c->root, val);
 	} else if (strcmp(key, "pcr") == 0) {
-		unsigned long pcr = strtoul(val, &end, 10);
-
-		if (*end || end == val || *val == '-')
-			return err_set(-EINVAL, "measured.pcr=%s is not a number", val);
-		if (rootfs_pcr_check(pcr > PCR_COUNT ? PCR_COUNT : (unsigned)pcr) < 0)
+		if (rootfs_pcr_parse(val, &c->pcr) < 0)
 			return err_wrap(-EINVAL, "measured.pcr=%s refused", val);
-		c->pcr = (unsigned)pcr;
 	} else if (strcmp(key, "mode") == 0) {
 		return rootfs_mode_parse(val, &c->mode);
 	} else if (strcmp(key, "salt") == 0) {

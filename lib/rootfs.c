@@ -2,6 +2,7 @@
 /* Root filesystem image measurement: flat digest or dm-verity root hash. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +35,20 @@ int rootfs_pcr_check(unsigned pcr)
 	if (why)
 		return err_set(-EINVAL, "PCR %u %s: the rootfs goes to 8, 9, 12, 13, 14 or 15", pcr,
 			       why);
+	return 0;
+}
+
+int rootfs_pcr_parse(const char *text, unsigned *ret)
+{
+	char *end;
+	unsigned long pcr = strtoul(text, &end, 10);
+	int rc;
+
+	if (*end || end == text || *text == '-' || *text == '+' || *text == ' ')
+		return err_set(-EINVAL, "\"%s\" is not a number", text);
+	if ((rc = rootfs_pcr_check(pcr > PCR_COUNT ? PCR_COUNT : (unsigned)pcr)) < 0)
+		return rc;
+	*ret = (unsigned)pcr;
 	return 0;
 }
 

@@ -30,6 +30,8 @@ enum rootfs_mode { ROOTFS_FLAT, ROOTFS_VERITY };
  * are TXT's (reset by a late launch).  Else -EINVAL with the reason.
  */
 int rootfs_pcr_check(unsigned pcr);
+/* A decimal PCR number that rootfs_pcr_check accepts. */
+int rootfs_pcr_parse(const char *text, unsigned *ret);
 
 struct rootfs_measurement {
 	enum rootfs_mode mode;

@@ -156,7 +156,7 @@ static int do_rootfs(struct build *b)
 	struct rootfs_measurement m;
 	struct verity_params vp;
 	enum rootfs_mode rm = ROOTFS_DEFAULT_MODE;
-	unsigned pcr = pcr_text ? (unsigned)atoi(pcr_text) : ROOTFS_DEFAULT_PCR;
+	unsigned pcr = ROOTFS_DEFAULT_PCR;
 	struct json_object *c, *digests;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
@@ -166,7 +166,7 @@ static int do_rootfs(struct build *b)
 		return 0;
 	}
 	verity_params_default(&vp);
-	if (rootfs_pcr_check(pcr) < 0)
+	if (pcr_text && rootfs_pcr_parse(pcr_text, &pcr) < 0)
 		return err_wrap(-EINVAL, "%s: rootfs.pcr", b->m->path);
 	if (mode && (rc = rootfs_mode_parse(mode, &rm)) < 0)
 		return err_wrap(rc, "%s: rootfs.mode", b->m->path);

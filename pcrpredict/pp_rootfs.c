@@ -42,7 +42,6 @@ static int parse_args(int argc, char **argv, struct rootfs_args *a)
 		{"pcr", required_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
 	int c;
 
 	verity_params_default(&a->vp);
@@ -59,11 +58,7 @@ static int parse_args(int argc, char **argv, struct rootfs_args *a)
 				return -EINVAL;
 			break;
 		case 'p':
-			a->pcr = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || end == optarg || *optarg == '-')
-				return err_set(-EINVAL, "--pcr must be a number, not \"%s\"",
-					       optarg);
-			if (rootfs_pcr_check(a->pcr) < 0)
+			if (rootfs_pcr_parse(optarg, &a->pcr) < 0)
 				return err_wrap(-EINVAL, "--pcr");
 			break;
 		default:

@@ -316,6 +316,15 @@ static void test_bad_input_exit_2(void **state)
 		sh(&out, "%s rootfs --mode squash %s/flat 2>&1", bin_path("pcrpredict"), dir), 2);
 	assert_non_null(strstr(out, "squash"));
 	free(out);
+	/* what measured-init refuses, pcrpredict does not predict */
+	assert_int_equal(sh(&out, "%s rootfs --pcr 16 %s/flat 2>&1", bin_path("pcrpredict"), dir),
+			 2);
+	assert_non_null(strstr(out, "PCR 16 can be reset"));
+	free(out);
+	assert_int_equal(
+		sh(&out, "%s rootfs --pcr 4294967309 %s/flat 2>&1", bin_path("pcrpredict"), dir),
+		2);
+	free(out);
 	snprintf(short_vals, sizeof(short_vals), "%s/short", dir);
 	assert_int_equal(file_write_atomic(short_vals, "0123456789", 10, 0644), 0);
 	assert_int_equal(sh(&out, "%s policy --pcrs sha256:0 --values %s 2>&1",
