@@ -43,6 +43,8 @@ if attack_boot verity-attack verity; then ok "verity attack: boots (${E2E_BOOT_M
 rep=$E2E_REP
 same "verity attack: guest PCR 13 equals pcrpredict rootfs (verity)" "$(guest_pcr "$rep" sha256 13)" "$("$pp" rootfs --mode verity --json "$w/rootfs.img" | jq -r .banks.sha256.pcr)"
 check "verity attack: the root is mounted from /dev/mapper/measured-root" grep -q "^/dev/mapper/measured-root /run/measured/lower ext4 ro" "$rep/mounts"
+root_hash=$(veritysetup format --no-superblock --salt=- "$w/rootfs.img" "$w/hash.img" | sed -n 's/^Root hash:[[:space:]]*//p')
+same "verity attack: the dm-verity table holds the root hash veritysetup computes for the image" "$(sed -n 's/^measured-init: dm-verity table: 0 [0-9]* verity 1 [0-9:]* [0-9:]* 4096 4096 [0-9]* 0 sha256 \([0-9a-f]*\) -.*/\1/p' "$E2E_WORK/verity-attack/console.log" | tr -d '\r')" "$root_hash"
 check "verity attack: measured-root is dm-verity over vda and the tree's loop device" grep -Eq "^measured-root (loop[0-9]+ vda|vda loop[0-9]+) $" "$rep/dm"
 same "verity attack: the file reads right before the write" "$(cat "$rep/before" 2>/dev/null)" "$victim_sha"
 same "verity attack: the write reached the device" "$(cat "$rep/device-now" 2>/dev/null)" "$evil_sha"
@@ -50,7 +52,7 @@ check "verity attack: then the guest's read fails" [ "$(cat "$rep/after.rc" 2>/d
 check "verity attack: with EIO" grep -q "Input/output error\|I/O error" "$rep/after.err"
 check "verity attack: nothing of the attacker's block was read" sh -c "! grep -q X '$rep/after'"
 check "verity attack: dm-verity names the corrupted block" grep -q "data block $block is corrupted" "$rep/dmesg-verity"
-cmp -s "$w/verity-attack.img" "$w/rootfs.img" && fail "verity attack: the image file did not change" || ok "verity attack: the image file on the host changed too"
+check "verity attack: the image file on the host changed too" sh -c "! cmp -s '$w/verity-attack.img' '$w/rootfs.img'"
 
 if attack_boot flat-attack flat; then ok "flat: boots"; else fail "flat: boot (see $E2E_WORK/flat-attack/console.log)"; fi
 rep=$E2E_REP
