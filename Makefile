@@ -111,6 +111,12 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS_OBJ) $(LIBPROTO) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
+# measured-init's command line parser (mi_say is in mi_system), before the library
+$(BUILD)/tests/unit/test_mi_cmdline: $(BUILD)/obj/tests/unit/test_mi_cmdline.o \
+		$(BUILD)/obj/initramfs/mi_cmdline.o $(BUILD)/obj/initramfs/mi_system.o $(LIBMEASURED)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
+
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) $(LIBPROTO) $(LIBMEASURED)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread

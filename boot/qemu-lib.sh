@@ -27,7 +27,7 @@ cml_artifacts() {
 	E2E_INITRD=$w/initrd-cml.gz
 	initramfs/mkinitramfs.sh --kernel "$E2E_KDIR" --init "$E2E_BIN/measured-init" \
 		--ima-policy policies/ima-tcb.policy --out "$E2E_INITRD" \
-		--modules "virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_crypt ecb xts"
+		--modules "virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_verity dm_crypt ecb xts"
 	export E2E_INITRD
 	CML_GOS=$w/gos
 	rm -rf "$CML_GOS"

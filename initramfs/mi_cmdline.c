@@ -18,9 +18,8 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 			return err_set(-EINVAL, "measured.root too long");
 		strcpy(c->root, val);
 	} else if (strcmp(key, "pcr") == 0) {
-		c->pcr = (unsigned)strtoul(val, &end, 10);
-		if (*end || end == val || c->pcr >= PCR_COUNT)
-			return err_set(-EINVAL, "measured.pcr=%s is not 0-23", val);
+		if (rootfs_pcr_parse(val, &c->pcr) < 0)
+			return err_wrap(-EINVAL, "measured.pcr=%s refused", val);
 	} else if (strcmp(key, "mode") == 0) {
 		return rootfs_mode_parse(val, &c->mode);
 	} else if (strcmp(key, "salt") == 0) {
@@ -45,7 +44,7 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 		strcpy(c->init, val);
 	} else if (strcmp(key, "rootwait") == 0) {
 		c->root_wait = (unsigned)strtoul(val, &end, 10);
-	} else if (strcmp(key, "report") != 0) { /* report= is the rootfs init's */
+	} else if (strcmp(key, "report") != 0 && strcmp(key, "run") != 0) { /* the rootfs init's */
 		mi_say("ignoring unknown option measured.%s", key);
 	}
 	return 0;
@@ -53,7 +52,8 @@ static int set_option(struct mi_config *c, const char *key, const char *val)
 
 int mi_cmdline_parse(const char *cmdline, struct mi_config *ret)
 {
-	struct mi_config c = {.pcr = ROOTFS_DEFAULT_PCR, .root_wait = 30};
+	struct mi_config c = {
+		.pcr = ROOTFS_DEFAULT_PCR, .mode = ROOTFS_DEFAULT_MODE, .root_wait = 30};
 	char *copy = strdup(cmdline), *save = NULL;
 	int rc = 0;
 

@@ -26,23 +26,37 @@ static int open_tpm(struct tpm **ret)
 	return rc == -ENODEV ? err_set(rc, "no TPM (/dev/tpmrm0) appeared") : rc;
 }
 
-int mi_measure_root(const struct mi_config *cfg)
+/* The TPM and the algorithms of its allocated banks. */
+static int open_banks(struct tpm **tpm, const struct hash_alg **algs, unsigned *n)
+{
+	struct pcr_selection banks;
+	int rc;
+
+	if ((rc = open_tpm(tpm)) < 0 || (rc = tpm_pcr_banks(*tpm, &banks)) < 0)
+		return rc;
+	for (unsigned i = 0; i < banks.count; i++)
+		algs[i] = banks.bank[i].alg;
+	*n = banks.count;
+	return 0;
+}
+
+int mi_measure_root(const struct mi_config *cfg, struct rootfs_measurement *ret,
+		    struct verity_tree *ret_tree)
 {
 	const struct hash_alg *algs[PCR_BANKS_MAX];
 	struct rootfs_measurement m;
-	struct pcr_selection banks;
+	struct verity_tree tree = {0};
 	struct tpm *tpm = NULL;
 	char detail[600], hex[2 * DIGEST_MAX + 1], salt[2 * VERITY_SALT_MAX + 1];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n;
 	int rc;
 
-	if ((rc = open_tpm(&tpm)) < 0 || (rc = tpm_pcr_banks(tpm, &banks)) < 0)
+	if ((rc = open_banks(&tpm, algs, &n)) < 0)
 		goto out;
-	for (unsigned i = 0; i < banks.count; i++)
-		algs[i] = banks.bank[i].alg;
-	/* the same code as pcrpredict rootfs */
-	rc = rootfs_measure(cfg->root, cfg->mode, &cfg->vp, algs, banks.count,
-			    cpus > 0 ? (unsigned)cpus : 1, NULL, NULL, &m);
+	/* the same code as pcrpredict rootfs; the tree comes from the same single read */
+	rc = rootfs_measure(cfg->root, cfg->mode, &cfg->vp, algs, n, cpus > 0 ? (unsigned)cpus : 1,
+			    NULL, NULL, &m, cfg->mode == ROOTFS_VERITY ? &tree : NULL);
 	if (rc < 0)
 		goto out;
 	hex_encode(cfg->vp.salt, cfg->vp.salt_len, salt);
@@ -65,5 +79,30 @@ int mi_measure_root(const struct mi_config *cfg)
 	}
 out:
 	tpm_close(tpm);
+	if (rc == 0) {
+		*ret = m;
+		*ret_tree = tree;
+	} else {
+		verity_tree_free(&tree);
+	}
 	return rc;
+}
+
+int mi_record_failure(const struct mi_config *cfg, const char *stage, const char *cause)
+{
+	const struct hash_alg *algs[PCR_BANKS_MAX];
+	struct alg_digest d[PCR_BANKS_MAX];
+	struct tpm *tpm = NULL;
+	unsigned n = 0;
+	int rc = open_banks(&tpm, algs, &n);
+
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		d[i].alg = algs[i];
+		rc = digest_buf(algs[i], MI_FAILURE_EVENT, strlen(MI_FAILURE_EVENT), d[i].value);
+	}
+	if (rc == 0)
+		rc = measure_extend(tpm, cfg->pcr, d, n, MI_FAILURE_TYPE, stage,
+				    (const uint8_t *)cause, strlen(cause), MEASURED_CEL_PATH);
+	tpm_close(tpm);
+	return rc < 0 ? err_wrap(rc, "recording the failure in PCR %u", cfg->pcr) : 0;
 }

@@ -129,13 +129,13 @@ static int make_dir(const char *path)
 	return 0;
 }
 
-int mi_mount_root(const struct mi_config *cfg)
+int mi_mount_root(const char *dev)
 {
 	int rc;
 
 	/* the image stays untouched (its measurement is stable); changes live in tmpfs */
 	if ((rc = make_dir("/run/measured")) < 0 ||
-	    (rc = mount_one(cfg->root, "/run/measured/lower", "ext4", MS_RDONLY, NULL)) < 0 ||
+	    (rc = mount_one(dev, "/run/measured/lower", "ext4", MS_RDONLY, NULL)) < 0 ||
 	    (rc = mount_one("tmpfs", "/run/measured/rw", "tmpfs", 0, "mode=0755")) < 0 ||
 	    (rc = make_dir("/run/measured/rw/upper")) < 0 ||
 	    (rc = make_dir("/run/measured/rw/work")) < 0)

@@ -3,12 +3,14 @@
 # loads (with their dependencies from modules.dep, in load order), the shared
 # libraries it needs -- including the TCTI that tpm2-tss loads at run time --
 # and the IMA policy. Reproducible: fixed mtimes, sorted cpio, gzip -n.
+# The default modules include loop and dm_verity: measured-init maps a verity
+# root (the default mode) through dm-verity over an in-memory hash tree.
 #
 # usage: mkinitramfs.sh --kernel DIR --init BIN --out FILE [--modules "m1 m2"] [--ima-policy FILE]
 set -eu
 
 kernel= init= out= ima_policy=
-modules="virtio_pci virtio_blk crc32c_generic ext4 overlay"
+modules="virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_verity"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;

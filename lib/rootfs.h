@@ -11,6 +11,7 @@
 #define MEASURED_ROOTFS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "digest.h"
 #include "pcr.h"
@@ -20,10 +21,23 @@
 
 enum rootfs_mode { ROOTFS_FLAT, ROOTFS_VERITY };
 
+/* verity: enforced block by block after the boot-time measurement; flat is not */
+#define ROOTFS_DEFAULT_MODE ROOTFS_VERITY
+
+/*
+ * The PCRs a rootfs measurement may go to: 8-15 without 10 (IMA) and 11
+ * (cmld).  0-7 are the firmware's, 16 and 23 can be reset by anyone, 17-22
+ * are TXT's (reset by a late launch).  Else -EINVAL with the reason.
+ */
+int rootfs_pcr_check(unsigned pcr);
+/* A decimal PCR number that rootfs_pcr_check accepts. */
+int rootfs_pcr_parse(const char *text, unsigned *ret);
+
 struct rootfs_measurement {
 	enum rootfs_mode mode;
 	uint64_t size;	      /* bytes of the image */
 	uint64_t data_blocks; /* verity */
+	dev_t dev;	      /* the block device measured (st_rdev), 0 for a file */
 	uint8_t root_hash[DIGEST_MAX];
 	unsigned n;
 	struct alg_digest digest[PCR_BANKS_MAX]; /* what is extended, per bank */
@@ -36,9 +50,12 @@ const char *rootfs_mode_name(enum rootfs_mode mode);
 /*
  * Measures the image or block device at @path for the @n banks in @banks.
  * @vp is used in verity mode (NULL: defaults). Reads on @threads threads.
+ * @ret_tree (verity mode, may be NULL) gets the hash tree the root hash was
+ * computed from: what dm-verity needs to enforce the measurement.
  */
 int rootfs_measure(const char *path, enum rootfs_mode mode, const struct verity_params *vp,
 		   const struct hash_alg *const *banks, unsigned n, unsigned threads,
-		   progress_fn progress, void *progress_arg, struct rootfs_measurement *ret);
+		   progress_fn progress, void *progress_arg, struct rootfs_measurement *ret,
+		   struct verity_tree *ret_tree);
 
 #endif

@@ -3,7 +3,9 @@
  * dm-verity hash tree, version 1: every block's hash is H(salt || block);
  * the hashes of one level are packed into hash blocks (zero-padded), which
  * are hashed the same way to make the next level, until one hash is left:
- * the root hash.  A single data block's hash is the root itself.
+ * the root hash.  A single data block's hash is the root itself.  Stored
+ * as dm-verity reads it from the hash device: the top level first, the data
+ * blocks' hashes last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -122,28 +124,6 @@ out:
 	return NULL;
 }
 
-/* Hashes one level of @n hashes into the next; returns the new count. */
-static int hash_level(const struct verity_params *p, struct salted *s, const uint8_t *in,
-		      uint64_t n, uint8_t *out, uint64_t *ret_n)
-{
-	size_t dsize = p->alg->size, per_block = p->hash_block_size / dsize;
-	uint64_t blocks = (n + per_block - 1) / per_block;
-	uint8_t *block = calloc(1, p->hash_block_size);
-	int rc = block ? 0 : err_set(-ENOMEM, "out of memory");
-
-	for (uint64_t b = 0; b < blocks && rc == 0; b++) {
-		uint64_t k = n - b * per_block < per_block ? n - b * per_block : per_block;
-
-		memset(block, 0, p->hash_block_size);
-		memcpy(block, in + b * per_block * dsize, k * dsize);
-		rc = salted_hash(s, block, p->hash_block_size, out + b * dsize);
-	}
-	free(block);
-	if (rc == 0)
-		*ret_n = blocks;
-	return rc;
-}
-
 static int check_params(const struct verity_params *p)
 {
 	size_t d = p->alg ? p->alg->size : 0;
@@ -159,21 +139,33 @@ static int check_params(const struct verity_params *p)
 	return 0;
 }
 
-int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
-		     void *progress_arg, uint8_t *ret_root, uint64_t *ret_data_blocks)
-{
-	struct worker w[16];
-	pthread_t tid[16];
-	struct salted s;
-	struct stat st;
-	uint64_t blocks, n, done = 0;
-	unsigned finished = 0;
-	uint8_t *level = NULL;
-	unsigned started = 0;
-	int rc = check_params(p);
+/* The tree's shape: hash blocks per level (0 = the hashes of the data blocks). */
+struct shape {
+	unsigned levels;
+	uint64_t blocks[VERITY_LEVELS_MAX];
+	uint64_t offset[VERITY_LEVELS_MAX]; /* bytes into the hash area */
+	uint64_t size;			    /* bytes of the hash area */
+};
 
-	if (rc < 0)
-		return rc;
+/* As dm-verity lays it out: the top level first, the data blocks' hashes last. */
+static void tree_shape(const struct verity_params *p, uint64_t data_blocks, struct shape *t)
+{
+	uint64_t per = p->hash_block_size / p->alg->size, off = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (uint64_t n = data_blocks; n > 1 && t->levels < VERITY_LEVELS_MAX;)
+		n = t->blocks[t->levels++] = (n + per - 1) / per;
+	for (unsigned i = t->levels; i-- > 0;) {
+		t->offset[i] = off;
+		off += t->blocks[i] * p->hash_block_size;
+	}
+	t->size = off;
+}
+
+static int device_size(int fd, uint64_t *ret)
+{
+	struct stat st;
+
 	if (fstat(fd, &st) < 0)
 		return err_set(-errno, "stat: %s", strerror(errno));
 	if (S_ISBLK(st.st_mode)) {
@@ -183,13 +175,20 @@ int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, pr
 			return err_set(-errno, "block device size: %s", strerror(errno));
 		st.st_size = end;
 	}
-	blocks = (uint64_t)st.st_size / p->data_block_size;
-	if (blocks == 0)
-		return err_set(-EINVAL, "smaller than one %u-byte data block", p->data_block_size);
-	level = malloc(blocks * p->alg->size);
-	if (!level)
-		return err_set(-ENOMEM, "out of memory for %llu block hashes",
-			       (unsigned long long)blocks);
+	*ret = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Hashes the data blocks into @hashes (indexed by block) on @threads threads. */
+static int hash_data(int fd, const struct verity_params *p, uint64_t blocks, unsigned threads,
+		     progress_fn progress, void *progress_arg, uint8_t *hashes)
+{
+	struct worker w[16];
+	pthread_t tid[16];
+	uint64_t done = 0;
+	unsigned finished = 0, started = 0;
+	int rc = 0;
+
 	threads = threads < 1 ? 1 : threads > 16 ? 16 : threads;
 	if (blocks < threads * 256ull)
 		threads = 1;
@@ -199,7 +198,7 @@ int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, pr
 		w[t] = (struct worker){.fd = fd,
 				       .p = p,
 				       .first = t * share,
-				       .hashes = level,
+				       .hashes = hashes,
 				       .done = &done,
 				       .finished = &finished};
 		w[t].count = t == threads - 1 ? blocks - w[t].first : share;
@@ -222,19 +221,64 @@ int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, pr
 	for (unsigned t = 0; t < threads; t++)
 		if (w[t].rc < 0 && rc == 0)
 			rc = err_set(w[t].rc, "%s", w[t].err);
+	return rc;
+}
+
+int verity_hash_tree(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
+		     void *progress_arg, uint8_t *ret_root, struct verity_tree *ret_tree)
+{
+	struct shape sh;
+	struct salted s;
+	uint64_t size = 0, blocks;
+	uint8_t *area;
+	int rc = check_params(p);
+
+	if (rc < 0 || (rc = device_size(fd, &size)) < 0)
+		return rc;
+	blocks = size / p->data_block_size;
+	if (blocks == 0)
+		return err_set(-EINVAL, "smaller than one %u-byte data block", p->data_block_size);
+	tree_shape(p, blocks, &sh);
+	/* a hash block holds exactly hash_block_size / digest size hashes (both powers of
+	 * two), so each level is its hashes back to back, zero-padded: calloc pads.  One
+	 * data block has no tree: its hash, the root, needs room all the same. */
+	area = calloc(1, sh.levels ? sh.size : p->alg->size);
+	if (!area)
+		return err_set(-ENOMEM, "out of memory for the hash tree of %llu blocks",
+			       (unsigned long long)blocks);
+	rc = hash_data(fd, p, blocks, threads, progress, progress_arg,
+		       area + (sh.levels ? sh.offset[0] : 0));
 	if (rc == 0)
 		rc = salted_init(&s, p);
 	if (rc < 0)
 		goto out;
-	for (n = blocks; n > 1 && rc == 0;)
-		rc = hash_level(p, &s, level, n, level, &n); /* in place: the output is shorter */
+	for (unsigned i = 0; i < sh.levels && rc == 0; i++) {
+		/* level i's blocks hash into level i + 1, the top level's into the root */
+		uint8_t *out = i + 1 < sh.levels ? area + sh.offset[i + 1] : ret_root;
+
+		for (uint64_t b = 0; b < sh.blocks[i] && rc == 0; b++)
+			rc = salted_hash(&s, area + sh.offset[i] + b * p->hash_block_size,
+					 p->hash_block_size, out + b * p->alg->size);
+	}
 	salted_free(&s);
-	if (rc == 0) {
-		memcpy(ret_root, level, p->alg->size);
-		if (ret_data_blocks)
-			*ret_data_blocks = blocks;
+	if (rc == 0 && sh.levels == 0)
+		memcpy(ret_root, area, p->alg->size);
+	if (rc == 0 && ret_tree) {
+		*ret_tree = (struct verity_tree){.area = sh.levels ? area : NULL,
+						 .size = sh.size,
+						 .levels = sh.levels,
+						 .data_blocks = blocks};
+		if (sh.levels)
+			area = NULL; /* the caller's now */
 	}
 out:
-	free(level);
+	free(area);
 	return rc;
+}
+
+void verity_tree_free(struct verity_tree *t)
+{
+	free(t->area);
+	t->area = NULL;
+	t->size = 0;
 }

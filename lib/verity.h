@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dm-verity root hash (format version 1, as `veritysetup format` writes it),
- * computed in memory without writing the hash tree, on several threads.
+ * dm-verity hash tree and root hash (format version 1, as `veritysetup format`
+ * writes them), computed in memory on several threads.  The tree is the hash
+ * area `veritysetup format --no-superblock` writes, byte for byte: what
+ * measured-init hands dm-verity as the hash device.
  */
 #ifndef MEASURED_VERITY_H
 #define MEASURED_VERITY_H
@@ -11,7 +13,8 @@
 
 #include "digest.h"
 
-#define VERITY_SALT_MAX 256
+#define VERITY_SALT_MAX	  256
+#define VERITY_LEVELS_MAX 32
 
 struct verity_params {
 	const struct hash_alg *alg; /* sha256 (a power-of-two digest size) */
@@ -24,12 +27,21 @@ struct verity_params {
 /* Defaults of veritysetup: sha256, 4096/4096, and (unlike veritysetup) no salt. */
 void verity_params_default(struct verity_params *p);
 
+struct verity_tree {
+	uint8_t *area;	      /* the hash area, top level first; NULL for one data block */
+	size_t size;	      /* bytes, a multiple of hash_block_size */
+	unsigned levels;      /* 0 for one data block (its hash is the root) */
+	uint64_t data_blocks; /* what the tree covers */
+};
+
 /*
- * Root hash over the first floor(size / data_block_size) blocks of @fd,
- * like veritysetup. @threads readers share the data blocks (1 = no threads).
- * *ret_data_blocks gets the block count.
+ * Root hash (into @ret_root) over the first floor(size / data_block_size)
+ * blocks of @fd, like veritysetup, and the tree it is the root of
+ * (@ret_tree NULL: not kept): both from one read of every data block.
+ * @threads readers share the data blocks (1 = no threads).
  */
-int verity_root_hash(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
-		     void *progress_arg, uint8_t *ret_root, uint64_t *ret_data_blocks);
+int verity_hash_tree(int fd, const struct verity_params *p, unsigned threads, progress_fn progress,
+		     void *progress_arg, uint8_t *ret_root, struct verity_tree *ret_tree);
+void verity_tree_free(struct verity_tree *t);
 
 #endif

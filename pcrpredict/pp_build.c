@@ -155,8 +155,8 @@ static int do_rootfs(struct build *b)
 	const char *pcr_text = kvconf_get(b->m, "rootfs.pcr");
 	struct rootfs_measurement m;
 	struct verity_params vp;
-	enum rootfs_mode rm = ROOTFS_FLAT;
-	unsigned pcr = pcr_text ? (unsigned)atoi(pcr_text) : ROOTFS_DEFAULT_PCR;
+	enum rootfs_mode rm = ROOTFS_DEFAULT_MODE;
+	unsigned pcr = ROOTFS_DEFAULT_PCR;
 	struct json_object *c, *digests;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
@@ -166,15 +166,15 @@ static int do_rootfs(struct build *b)
 		return 0;
 	}
 	verity_params_default(&vp);
-	if (pcr >= PCR_COUNT)
-		return err_set(-EINVAL, "%s: rootfs.pcr must be 0-23", b->m->path);
+	if (pcr_text && rootfs_pcr_parse(pcr_text, &pcr) < 0)
+		return err_wrap(-EINVAL, "%s: rootfs.pcr", b->m->path);
 	if (mode && (rc = rootfs_mode_parse(mode, &rm)) < 0)
 		return err_wrap(rc, "%s: rootfs.mode", b->m->path);
 	if (salt && strcmp(salt, "-") != 0 &&
 	    hex_decode(salt, vp.salt, sizeof(vp.salt), &vp.salt_len) < 0)
 		return err_wrap(-EINVAL, "%s: rootfs.salt", b->m->path);
 	rc = rootfs_measure(image, rm, &vp, b->bank, b->n_banks, cpus > 0 ? (unsigned)cpus : 1,
-			    pp_progress, (void *)image, &m);
+			    pp_progress, (void *)image, &m, NULL);
 	if (rc < 0)
 		return rc;
 	c = json_object_new_object();

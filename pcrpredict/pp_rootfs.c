@@ -42,11 +42,11 @@ static int parse_args(int argc, char **argv, struct rootfs_args *a)
 		{"pcr", required_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
 	int c;
 
 	verity_params_default(&a->vp);
 	a->pcr = ROOTFS_DEFAULT_PCR;
+	a->mode = ROOTFS_DEFAULT_MODE;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -58,9 +58,8 @@ static int parse_args(int argc, char **argv, struct rootfs_args *a)
 				return -EINVAL;
 			break;
 		case 'p':
-			a->pcr = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || end == optarg || a->pcr >= PCR_COUNT)
-				return err_set(-EINVAL, "--pcr must be 0-23, not \"%s\"", optarg);
+			if (rootfs_pcr_parse(optarg, &a->pcr) < 0)
+				return err_wrap(-EINVAL, "--pcr");
 			break;
 		default:
 			return err_set(-EINVAL, "unknown option");
@@ -134,7 +133,8 @@ int pp_rootfs_run(int argc, char **argv, const struct pp_opts *opts)
 	if (parse_args(argc, argv, &a) < 0)
 		return pp_fail("rootfs");
 	if (rootfs_measure(a.image, a.mode, &a.vp, opts->banks, opts->n_banks,
-			   cpus > 0 ? (unsigned)cpus : 1, pp_progress, (void *)a.image, &m) < 0)
+			   cpus > 0 ? (unsigned)cpus : 1, pp_progress, (void *)a.image, &m,
+			   NULL) < 0)
 		return pp_fail("rootfs");
 	for (unsigned i = 0; i < m.n; i++) {
 		pcr_bank_init(&pcrs[i], m.digest[i].alg);

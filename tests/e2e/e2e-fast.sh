@@ -9,10 +9,10 @@ pp=$E2E_BIN/pcrpredict
 attest=$E2E_BIN/attest
 
 # --- flat mode
-if boot_direct flat "$img" ""; then ok "flat: boots through measured-init to the rootfs (${E2E_BOOT_MS} ms)"; else fail "flat: boot (see $E2E_WORK/flat/console.log)"; fi
+if boot_direct flat "$img" "measured.mode=flat"; then ok "flat: boots through measured-init to the rootfs (${E2E_BOOT_MS} ms)"; else fail "flat: boot (see $E2E_WORK/flat/console.log)"; fi
 rep=$E2E_REP
 for bank in sha256 sha1; do
-	want=$("$pp" rootfs --banks $bank --json "$img" | jq -r ".banks.$bank.pcr")
+	want=$("$pp" rootfs --mode flat --banks $bank --json "$img" | jq -r ".banks.$bank.pcr")
 	same "flat: guest $bank PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$rep" $bank 13)" "$want"
 done
 cel=$("$attest" log --json "$rep/measurements.cel")
@@ -53,9 +53,9 @@ same "IMA boot_aggregate equals pcrpredict's from the guest's PCR 0-9" "$(printf
 # --- one byte changed: another PCR 13, the one predicted for the changed image
 cp "$img" "$E2E_WORK/rootfs-changed.img"
 printf 'X' | dd of="$E2E_WORK/rootfs-changed.img" bs=1 seek=40000000 conv=notrunc status=none
-if boot_direct changed "$E2E_WORK/rootfs-changed.img" ""; then ok "changed image: boots"; else fail "changed image: boot"; fi
+if boot_direct changed "$E2E_WORK/rootfs-changed.img" "measured.mode=flat"; then ok "changed image: boots"; else fail "changed image: boot"; fi
 got=$(guest_pcr "$E2E_REP" sha256 13)
-same "changed image: guest PCR 13 equals pcrpredict of the changed image" "$got" "$("$pp" rootfs --json "$E2E_WORK/rootfs-changed.img" | jq -r .banks.sha256.pcr)"
+same "changed image: guest PCR 13 equals pcrpredict of the changed image" "$got" "$("$pp" rootfs --mode flat --json "$E2E_WORK/rootfs-changed.img" | jq -r .banks.sha256.pcr)"
 check "changed image: PCR 13 differs from the original's" [ "$got" != "$(guest_pcr "$rep" sha256 13)" ]
 
 # --- measured.expect with a wrong value never reaches the rootfs
@@ -66,8 +66,9 @@ check "expect: then halts" grep -q "halting" "$E2E_WORK/expect/console.log"
 right=$("$pp" rootfs --json "$img" | jq -r .banks.sha256.digest)
 if boot_direct expect-ok "$img" "measured.expect=$right"; then ok "expect: the right measured.expect boots"; else fail "expect: the right value did not boot"; fi
 
-# --- verity mode, with a salt
-if boot_direct verity "$img" "measured.mode=verity measured.salt=00c0ffee"; then ok "verity: boots"; else fail "verity: boot"; fi
+# --- verity mode (the default: no measured.mode), with a salt
+if boot_direct verity "$img" "measured.salt=00c0ffee"; then ok "verity: boots"; else fail "verity: boot"; fi
+check "verity: the default mode, the root mounted through /dev/mapper/measured-root" grep -q "mapped through dm-verity as /dev/mapper/measured-root" "$E2E_WORK/verity/console.log"
 same "verity: guest PCR 13 equals pcrpredict rootfs --mode verity" "$(guest_pcr "$E2E_REP" sha256 13)" "$("$pp" rootfs --mode verity --salt 00c0ffee --json "$img" | jq -r .banks.sha256.pcr)"
 same "verity: guest sha1 PCR 13 too" "$(guest_pcr "$E2E_REP" sha1 13)" "$("$pp" rootfs --banks sha1 --mode verity --salt 00c0ffee --json "$img" | jq -r .banks.sha1.pcr)"
 

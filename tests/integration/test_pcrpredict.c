@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * pcrpredict against the independent tools: veritysetup for verity root
- * hashes, openssl/sha1sum for flat digests, tpm2_createpolicy and a
+ * hashes and, byte for byte, the hash tree measured-init gives dm-verity, openssl/sha1sum for flat digests, tpm2_createpolicy and a
  * tpm2_policypcr + tpm2_policyauthvalue session on swtpm for policies.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "hex.h"
 #include "swtpm.h"
 #include "testutil.h"
+#include "verity.h"
 
 static char dir[64];
 
@@ -86,6 +88,59 @@ static void test_verity_equals_veritysetup(void **state)
 	}
 }
 
+/* The tree measured-init maps is the hash area veritysetup writes for the same image. */
+static void test_verity_tree_equals_veritysetup_hash_area(void **state)
+{
+	static const size_t sizes[] = {4096, 5000, 2 * 4096, 130 * 4096, (128 * 128 + 3) * 4096};
+	static const char *const salts[] = {"-", "00ff11ee22dd33cc"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char image[128], hash[128];
+
+		snprintf(image, sizeof(image), "%s/tree%zu", dir, i);
+		snprintf(hash, sizeof(hash), "%s/tree%zu.hash", dir, i);
+		make_image(image, sizes[i], (unsigned)i + 100);
+		for (size_t s = 0; s < 2; s++) {
+			struct verity_params p;
+			struct verity_tree t;
+			uint8_t root[DIGEST_MAX], *theirs = NULL;
+			char *out = NULL, hex[2 * DIGEST_MAX + 1], *r;
+			size_t len = 0;
+			int fd;
+
+			verity_params_default(&p);
+			if (strcmp(salts[s], "-") != 0)
+				assert_int_equal(
+					hex_decode(salts[s], p.salt, sizeof(p.salt), &p.salt_len),
+					0);
+			unlink(hash);
+			assert_int_equal(sh(&out,
+					    "veritysetup format --no-superblock %s %s --salt=%s",
+					    image, hash, salts[s]),
+					 0);
+			fd = open(image, O_RDONLY);
+			assert_true(fd >= 0);
+			assert_int_equal(verity_hash_tree(fd, &p, 2, NULL, NULL, root, &t), 0);
+			close(fd);
+			assert_int_equal(file_read_all(hash, 1 << 28, &theirs, &len), 0);
+			if (len != t.size || (len && memcmp(theirs, t.area, len) != 0))
+				fail_msg("%zu bytes, salt %s: our tree (%zu bytes, %u levels) is "
+					 "not "
+					 "veritysetup's hash area (%zu bytes)",
+					 sizes[i], salts[s], t.size, t.levels, len);
+			hex_encode(root, 32, hex);
+			r = strstr(out, "Root hash:");
+			assert_non_null(r);
+			assert_non_null(strstr(r, hex));
+			assert_int_equal(t.data_blocks, sizes[i] / 4096);
+			verity_tree_free(&t);
+			free(theirs);
+			free(out);
+		}
+	}
+}
+
 static void test_flat_equals_openssl(void **state)
 {
 	char image[128], *out = NULL, *ref = NULL, ours[130], theirs[130];
@@ -93,7 +148,7 @@ static void test_flat_equals_openssl(void **state)
 	(void)state;
 	snprintf(image, sizeof(image), "%s/flat", dir);
 	make_image(image, 3 * 1024 * 1024 + 17, 7);
-	assert_int_equal(sh(&out, "%s rootfs --banks sha256,sha1,sha384 --json %s",
+	assert_int_equal(sh(&out, "%s rootfs --mode flat --banks sha256,sha1,sha384 --json %s",
 			    bin_path("pcrpredict"), image),
 			 0);
 	static const char *const algs[] = {"sha256", "sha1", "sha384"};
@@ -261,6 +316,15 @@ static void test_bad_input_exit_2(void **state)
 		sh(&out, "%s rootfs --mode squash %s/flat 2>&1", bin_path("pcrpredict"), dir), 2);
 	assert_non_null(strstr(out, "squash"));
 	free(out);
+	/* what measured-init refuses, pcrpredict does not predict */
+	assert_int_equal(sh(&out, "%s rootfs --pcr 16 %s/flat 2>&1", bin_path("pcrpredict"), dir),
+			 2);
+	assert_non_null(strstr(out, "PCR 16 can be reset"));
+	free(out);
+	assert_int_equal(
+		sh(&out, "%s rootfs --pcr 4294967309 %s/flat 2>&1", bin_path("pcrpredict"), dir),
+		2);
+	free(out);
 	snprintf(short_vals, sizeof(short_vals), "%s/short", dir);
 	assert_int_equal(file_write_atomic(short_vals, "0123456789", 10, 0644), 0);
 	assert_int_equal(sh(&out, "%s policy --pcrs sha256:0 --values %s 2>&1",
@@ -290,6 +354,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verity_equals_veritysetup),
+		cmocka_unit_test(test_verity_tree_equals_veritysetup_hash_area),
 		cmocka_unit_test(test_flat_equals_openssl),
 		cmocka_unit_test(test_policy_equals_tpm2_tools),
 		cmocka_unit_test(test_sign_verified_by_openssl),
