@@ -27,17 +27,38 @@ struct log_args {
 	enum log_format format;
 	struct pcr_selection ima_banks;
 	struct ima_replay_opts ima_opts;
+	const struct hash_alg
+		*ima_list; /* --ima-list: its template hash algorithm (default sha1) */
 };
+
+/* An IMA entry starts: u32 PCR (< 24), template hash, u32 name length, "ima..." */
+static bool ima_entry_at(const uint8_t *buf, size_t len, size_t hash_len)
+{
+	size_t n = 4 + hash_len;
+
+	return len >= n + 7 && buf[0] < PCR_COUNT && !buf[1] && !buf[2] && !buf[3] && buf[n] > 0 &&
+	       !buf[n + 1] && !buf[n + 2] && !buf[n + 3] && memcmp(buf + n + 4, "ima", 3) == 0;
+}
+
+static const struct hash_alg *alg_of_size(size_t n)
+{
+	static const uint16_t ids[] = {TPM_ALG_SHA1, TPM_ALG_SHA256, TPM_ALG_SHA384,
+				       TPM_ALG_SHA512};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (hash_alg_by_id(ids[i]) && hash_alg_by_id(ids[i])->size == n)
+			return hash_alg_by_id(ids[i]);
+	return NULL;
+}
 
 /* Guesses the format from the first bytes; the parser still checks everything. */
 static enum log_format detect_format(const uint8_t *buf, size_t len)
 {
 	if (len > 0 && buf[0] >= 0xa0 && buf[0] <= 0xbf)
-		return FORMAT_CEL; /* a CBOR map */
-	if (len >= 31 && buf[0] < PCR_COUNT && !buf[1] && !buf[2] && !buf[3] && buf[24] > 0 &&
-	    buf[24] <= IMA_TEMPLATE_NAME_MAX && !buf[25] && !buf[26] && !buf[27] &&
-	    memcmp(buf + 28, "ima", 3) == 0)
-		return FORMAT_IMA;
+		return FORMAT_CEL;			     /* a CBOR map */
+	for (size_t h = 20; h <= 64; h += h == 20 ? 12 : 16) /* sha1, sha256, sha384, sha512 */
+		if (ima_entry_at(buf, len, h))
+			return FORMAT_IMA;
 	return FORMAT_TCG;
 }
 
@@ -164,9 +185,15 @@ static void tcg_release(struct loaded *l)
 
 static int ima_load(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l)
 {
-	int rc = ima_list_parse(buf, len, a->path, &l->ima);
+	const struct hash_alg *alg = a->ima_list;
+	int rc;
 
-	if (rc < 0)
+	/* without --ima-list, the layout of the first entry says which list this is */
+	for (size_t h = 20; !alg && h <= 64; h += h == 20 ? 12 : 16)
+		if (ima_entry_at(buf, len, h))
+			alg = alg_of_size(h);
+	if ((rc = ima_list_parse_as(buf, len, a->path, alg ? alg : hash_alg_by_id(TPM_ALG_SHA1),
+				    &l->ima)) < 0)
 		return rc;
 	for (unsigned b = 0; b < a->ima_banks.count; b++)
 		pcr_banks_add(&l->banks, a->ima_banks.bank[b].alg);
@@ -208,7 +235,7 @@ static void ima_event_json(struct jw *j, const struct loaded *l, size_t i)
 	jw_key(j, "template");
 	jw_string(j, ev->template_name);
 	jw_key(j, "template_hash");
-	jw_hex(j, ev->template_hash, sizeof(ev->template_hash));
+	jw_hex(j, ev->template_hash, l->ima.template_alg->size);
 	jw_key(j, "violation");
 	jw_bool(j, ev->violation);
 	if (ev->file_digest) {
@@ -354,11 +381,9 @@ static int parse_bank_list(const char *list, struct pcr_selection *ret)
 static int parse_args(int argc, char **argv, struct log_args *a, bool *json)
 {
 	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},
-		{"banks", required_argument, NULL, 'b'},
-		{"sha1-padded", no_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0},
+		{"format", required_argument, NULL, 'f'},   {"json", no_argument, NULL, 'j'},
+		{"banks", required_argument, NULL, 'b'},    {"sha1-padded", no_argument, NULL, 'p'},
+		{"ima-list", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -387,6 +412,11 @@ static int parse_args(int argc, char **argv, struct log_args *a, bool *json)
 			break;
 		case 'p':
 			a->ima_opts.sha1_padded = true;
+			break;
+		case 'l':
+			if (!(a->ima_list = hash_alg_by_name(optarg)))
+				return err_set(-EINVAL, "--ima-list %s: not a hash algorithm",
+					       optarg);
 			break;
 		default:
 			return err_set(-EINVAL, "unknown option");

@@ -8,6 +8,7 @@
  * template: a bare 20-byte digest, then u32 len + name without NUL.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,14 +19,23 @@
 
 #define SHA1_LEN 20
 
+/* The kernel's built-in templates (ima_template.c); custom ones are named by their format. */
 static const struct {
-	const char *name;
-	unsigned n_fields;
-	bool has_sig, has_buf;
-} known_templates[] = {
-	{"ima-ng", 2, false, false}, {"ima-ngv2", 2, false, false},
-	{"ima-sig", 3, true, false}, {"ima-sigv2", 3, true, false},
-	{"ima-buf", 3, false, true}, {"ima-modsig", 5, true, false},
+	const char *name, *fmt;
+} builtin_templates[] = {
+	{"ima-ng", "d-ng|n-ng"},
+	{"ima-ngv2", "d-ngv2|n-ng"},
+	{"ima-sig", "d-ng|n-ng|sig"},
+	{"ima-sigv2", "d-ngv2|n-ng|sig"},
+	{"ima-buf", "d-ng|n-ng|buf"},
+	{"ima-modsig", "d-ng|n-ng|sig|d-modsig|modsig"},
+	{"evm-sig", "d-ng|n-ng|evmsig|xattrnames|xattrlengths|xattrvalues|iuid|igid|imode"},
+};
+
+/* The template fields the kernel defines (ima_template.c supported_fields). */
+static const char *const known_fields[] = {
+	"d",   "n",	 "d-ng", "d-ngv2", "n-ng",  "sig",	  "d-modsig",	  "modsig",
+	"buf", "evmsig", "iuid", "igid",   "imode", "xattrnames", "xattrlengths", "xattrvalues",
 };
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -105,41 +115,82 @@ static int decode_digest_field(const struct reader *r, struct ima_event *ev,
 				   "digest algorithm name too long");
 	memcpy(ev->digest_alg, f->data, prefix);
 	ev->digest_alg[prefix] = '\0';
+	/* d-ngv2: "ima:sha256" / "verity:sha256" -- the algorithm is after the type */
+	if (strchr(ev->digest_alg, ':'))
+		memmove(ev->digest_alg, strchr(ev->digest_alg, ':') + 1,
+			strlen(strchr(ev->digest_alg, ':') + 1) + 1);
 	ev->file_digest = nul + 1;
 	ev->file_digest_len = f->len - (uint32_t)(nul + 1 - f->data);
 	return 0;
 }
 
-static int decode_known_template(const struct reader *r, struct ima_event *ev)
+/* The format of @name: a built-in template's, or the name itself when it is a field list. */
+static const char *template_format(const char *name)
 {
-	for (size_t t = 0; t < sizeof(known_templates) / sizeof(known_templates[0]); t++) {
-		const struct ima_field *name;
-		int rc;
+	for (size_t t = 0; t < sizeof(builtin_templates) / sizeof(builtin_templates[0]); t++)
+		if (strcmp(name, builtin_templates[t].name) == 0)
+			return builtin_templates[t].fmt;
+	for (const char *p = name; *p;) {
+		size_t n = strcspn(p, "|");
+		bool known = false;
 
-		if (strcmp(ev->template_name, known_templates[t].name) != 0)
-			continue;
-		if (ev->n_fields != known_templates[t].n_fields)
-			return reader_fail(r, ev->offset, "template %s with %u fields, expected %u",
-					   ev->template_name, ev->n_fields,
-					   known_templates[t].n_fields);
-		rc = decode_digest_field(r, ev, &ev->field[0]);
-		if (rc < 0)
-			return rc;
-		name = &ev->field[1];
-		ev->path = (const char *)name->data;
-		ev->path_len = name->len;
-		if (ev->path_len && name->data[name->len - 1] == '\0')
-			ev->path_len--; /* n-ng stores the NUL */
-		if (known_templates[t].has_sig)
-			ev->sig = ev->field[2];
-		if (known_templates[t].has_buf)
-			ev->buf = ev->field[2];
-		return 0;
+		for (size_t f = 0; f < sizeof(known_fields) / sizeof(known_fields[0]); f++)
+			known |=
+				strlen(known_fields[f]) == n && strncmp(p, known_fields[f], n) == 0;
+		if (!known)
+			return NULL; /* not a field list: replayed, not decoded */
+		p += n + (p[n] == '|');
 	}
-	return 0; /* unknown templates are replayed but not decoded */
+	return name;
 }
 
-static int parse_event(struct reader *r, struct ima_event *ev)
+static void decode_name(struct ima_event *ev, const struct ima_field *f)
+{
+	ev->path = (const char *)f->data;
+	ev->path_len = f->len;
+	if (ev->path_len && f->data[f->len - 1] == '\0')
+		ev->path_len--; /* n-ng stores the NUL */
+}
+
+/* Names the fields of @ev from its template's format, field by field. */
+static int decode_fields(const struct reader *r, struct ima_event *ev)
+{
+	const char *fmt = template_format(ev->template_name), *p = fmt;
+	unsigned n = 0;
+	int rc;
+
+	if (!fmt)
+		return 0;
+	for (const char *q = fmt; *q; q++)
+		n += *q == '|';
+	if (ev->n_fields != n + 1)
+		return reader_fail(r, ev->offset, "template %s with %u fields, expected %u",
+				   ev->template_name, ev->n_fields, n + 1);
+	for (unsigned i = 0; i < ev->n_fields; i++) {
+		size_t len = strcspn(p, "|");
+		const struct ima_field *f = &ev->field[i];
+
+		if ((len == 4 && strncmp(p, "d-ng", 4) == 0) ||
+		    (len == 6 && strncmp(p, "d-ngv2", 6) == 0)) {
+			if ((rc = decode_digest_field(r, ev, f)) < 0)
+				return rc;
+		} else if (len == 1 && *p == 'd' && f->len == SHA1_LEN) {
+			strcpy(ev->digest_alg, "sha1");
+			ev->file_digest = f->data;
+			ev->file_digest_len = f->len;
+		} else if ((len == 4 && strncmp(p, "n-ng", 4) == 0) || (len == 1 && *p == 'n')) {
+			decode_name(ev, f);
+		} else if (len == 3 && strncmp(p, "sig", 3) == 0) {
+			ev->sig = *f;
+		} else if (len == 3 && strncmp(p, "buf", 3) == 0) {
+			ev->buf = *f;
+		}
+		p += len + 1;
+	}
+	return 0;
+}
+
+static int parse_event(struct reader *r, const struct hash_alg *template_alg, struct ima_event *ev)
 {
 	const uint8_t *hash, *name;
 	uint32_t name_len;
@@ -148,7 +199,7 @@ static int parse_event(struct reader *r, struct ima_event *ev)
 	memset(ev, 0, sizeof(*ev));
 	ev->offset = r->off;
 	if ((rc = reader_le32(r, "PCR index", &ev->pcr)) < 0 ||
-	    (rc = reader_bytes(r, "template hash", SHA1_LEN, &hash)) < 0 ||
+	    (rc = reader_bytes(r, "template hash", template_alg->size, &hash)) < 0 ||
 	    (rc = reader_le32(r, "template name length", &name_len)) < 0)
 		return rc;
 	if (name_len == 0 || name_len > IMA_TEMPLATE_NAME_MAX)
@@ -158,10 +209,10 @@ static int parse_event(struct reader *r, struct ima_event *ev)
 		return rc;
 	if (memchr(name, '\0', name_len))
 		return reader_fail(r, r->off - name_len, "template name contains a NUL byte");
-	memcpy(ev->template_hash, hash, SHA1_LEN);
+	memcpy(ev->template_hash, hash, template_alg->size);
 	memcpy(ev->template_name, name, name_len);
 	ev->template_name[name_len] = '\0';
-	ev->violation = is_zero(hash, SHA1_LEN);
+	ev->violation = is_zero(hash, template_alg->size);
 	if (ev->pcr >= PCR_COUNT)
 		return reader_fail(r, ev->offset, "PCR index %u beyond %d", ev->pcr, PCR_COUNT - 1);
 
@@ -173,12 +224,13 @@ static int parse_event(struct reader *r, struct ima_event *ev)
 		return rc;
 	if ((rc = split_fields(r, ev)) < 0)
 		return rc;
-	return decode_known_template(r, ev);
+	return decode_fields(r, ev);
 }
 
-int ima_list_parse(const uint8_t *buf, size_t len, const char *what, struct ima_list *ret)
+static int parse_list(const uint8_t *buf, size_t len, const char *what,
+		      const struct hash_alg *template_alg, struct ima_list *ret)
 {
-	struct ima_list list = {0};
+	struct ima_list list = {.template_alg = template_alg};
 	struct reader r;
 	size_t cap = 0;
 	int rc;
@@ -189,7 +241,7 @@ int ima_list_parse(const uint8_t *buf, size_t len, const char *what, struct ima_
 				256);
 		if (rc < 0)
 			goto fail;
-		rc = parse_event(&r, &list.event[list.n_events]);
+		rc = parse_event(&r, template_alg, &list.event[list.n_events]);
 		if (rc < 0)
 			goto fail;
 		list.n_events++;
@@ -199,6 +251,50 @@ int ima_list_parse(const uint8_t *buf, size_t len, const char *what, struct ima_
 fail:
 	free(list.event);
 	return rc;
+}
+
+/* The file name the kernel gives a list of @alg's template hashes. */
+static const char *list_file(const struct hash_alg *alg, char *buf, size_t size)
+{
+	snprintf(buf, size, "binary_runtime_measurements%s%s",
+		 alg->tpm_alg == TPM_ALG_SHA1 ? "" : "_",
+		 alg->tpm_alg == TPM_ALG_SHA1 ? "" : alg->name);
+	return buf;
+}
+
+int ima_list_parse_as(const uint8_t *buf, size_t len, const char *what,
+		      const struct hash_alg *template_alg, struct ima_list *ret)
+{
+	static const uint16_t others[] = {TPM_ALG_SHA1, TPM_ALG_SHA256, TPM_ALG_SHA384,
+					  TPM_ALG_SHA512};
+	int rc = parse_list(buf, len, what, template_alg, ret);
+	char cause[512];
+
+	if (rc == 0)
+		return 0;
+	snprintf(cause, sizeof(cause), "%s", err_msg()); /* the tries below overwrite it */
+	/* the wrong form: say which form it is (the first entry decides little) */
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		const struct hash_alg *alg = hash_alg_by_id(others[i]);
+		struct ima_list other;
+		char want[64], have[64];
+
+		if (!alg || alg == template_alg || parse_list(buf, len, what, alg, &other) < 0)
+			continue;
+		ima_list_free(&other);
+		return err_set(
+			-EBADMSG,
+			"%s: not a list of %zu-byte template hashes (%s) but of %zu-byte ones "
+			"(%s, a %s list): read it as that",
+			what, template_alg->size, list_file(template_alg, want, sizeof(want)),
+			alg->size, list_file(alg, have, sizeof(have)), alg->name);
+	}
+	return err_set(rc, "%s", cause);
+}
+
+int ima_list_parse(const uint8_t *buf, size_t len, const char *what, struct ima_list *ret)
+{
+	return ima_list_parse_as(buf, len, what, hash_alg_by_id(TPM_ALG_SHA1), ret);
 }
 
 void ima_list_free(struct ima_list *list)
@@ -229,18 +325,17 @@ int ima_event_template_hash(const struct ima_event *ev, const struct hash_alg *a
 	return digest_final(&ctx, out);
 }
 
-static int replay_event(const struct ima_event *ev, struct pcr_banks *banks,
-			const struct ima_replay_opts *opts)
+static int replay_event(const struct ima_list *list, const struct ima_event *ev,
+			struct pcr_banks *banks, const struct ima_replay_opts *opts)
 {
-	const struct hash_alg *sha1 = hash_alg_by_id(TPM_ALG_SHA1);
-	uint8_t sha1_hash[SHA1_LEN];
+	const struct hash_alg *sha1 = hash_alg_by_id(TPM_ALG_SHA1), *logged = list->template_alg;
+	uint8_t check[DIGEST_MAX];
 	int rc;
 
 	if (!ev->violation) {
-		rc = ima_event_template_hash(ev, sha1, sha1_hash);
-		if (rc < 0)
+		if ((rc = ima_event_template_hash(ev, logged, check)) < 0)
 			return rc;
-		if (memcmp(sha1_hash, ev->template_hash, SHA1_LEN) != 0)
+		if (memcmp(check, ev->template_hash, logged->size) != 0)
 			return err_set(-EBADMSG,
 				       "IMA entry at offset %zu: template hash does not match its "
 				       "template data",
@@ -252,8 +347,10 @@ static int replay_event(const struct ima_event *ev, struct pcr_banks *banks,
 
 		if (ev->violation)
 			memset(value, 0xff, bank->alg->size);
-		else if (bank->alg == sha1 || opts->sha1_padded)
-			memcpy(value, sha1_hash, SHA1_LEN);
+		else if (bank->alg == logged)
+			memcpy(value, ev->template_hash, logged->size);
+		else if (opts->sha1_padded && logged == sha1)
+			memcpy(value, ev->template_hash, SHA1_LEN);
 		else if ((rc = ima_event_template_hash(ev, bank->alg, value)) < 0)
 			return rc;
 		rc = pcr_bank_extend(bank, ev->pcr, value);
@@ -271,7 +368,7 @@ int ima_list_replay(const struct ima_list *list, size_t from, struct pcr_banks *
 	if (!opts)
 		opts = &defaults;
 	for (size_t i = from; i < list->n_events; i++) {
-		int rc = replay_event(&list->event[i], banks, opts);
+		int rc = replay_event(list, &list->event[i], banks, opts);
 
 		if (rc < 0)
 			return rc;

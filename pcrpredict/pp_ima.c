@@ -129,9 +129,11 @@ static int run_boot_aggregate(const struct ima_args *a, const struct pp_opts *op
 
 	if (!a->values)
 		return err_set(-EINVAL, "--boot-aggregate needs --values FILE (PCR 0-9)");
+	/* PCR 8 and 9 (in the non-SHA-1 aggregates) left out of the values were never
+	 * extended: zeros, as the kernel reads them */
 	for (unsigned b = 0; b < opts->n_banks; b++) {
 		sel.bank[b].alg = opts->banks[b];
-		sel.bank[b].mask = opts->banks[b]->size == 20 ? 0xff : 0x3ff;
+		sel.bank[b].mask = 0xff;
 	}
 	sel.count = opts->n_banks;
 	if (pcr_values_load(a->values, &sel, &values) < 0)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "imabuild.h"
@@ -95,4 +96,62 @@ void imabuild_ima(struct imabuf *b, const uint8_t sha1[20], const char *name)
 	put(b, sha1, 20); /* no template data length, no field length for the digest */
 	put32(b, (uint32_t)nlen);
 	put(b, name, nlen);
+}
+
+void imabuild_fields(struct imabuf *b, const char *template_name, const uint8_t *const *f,
+		     const size_t *len, unsigned n)
+{
+	size_t total = 0, off = 0;
+	uint8_t *td, hash[20];
+
+	for (unsigned i = 0; i < n; i++)
+		total += 4 + len[i];
+	td = malloc(total ? total : 1);
+	for (unsigned i = 0; i < n; i++)
+		off += field(td + off, f[i], len[i]);
+	SHA1(td, off, hash);
+	entry(b, hash, template_name, td, off);
+	free(td);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void imabuild_rehash(const struct imabuf *in, const char *alg, struct imabuf *out)
+{
+	const EVP_MD *md = EVP_get_digestbyname(alg);
+	size_t off = 0;
+
+	while (off < in->len) {
+		const uint8_t *e = in->data + off, *zero20 =
+							   (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0"
+									    "\0\0\0\0\0\0\0\0\0\0";
+		uint32_t nlen = get32(e + 24), tdlen;
+		const uint8_t *name = e + 28, *td;
+		uint8_t hash[EVP_MAX_MD_SIZE] = {0}, padded[20 + 256] = {0};
+		unsigned hlen = (unsigned)EVP_MD_get_size(md);
+		int is_ima = nlen == 3 && memcmp(name, "ima", 3) == 0;
+
+		if (is_ima) { /* 'ima': 20-byte digest, u32 len, name; hashed name-padded */
+			td = name + 3;
+			tdlen = 20 + 4 + get32(td + 20);
+			memcpy(padded, td, 20);
+			memcpy(padded + 20, td + 24, get32(td + 20));
+		} else {
+			tdlen = get32(name + nlen);
+			td = name + nlen + 4;
+		}
+		if (memcmp(e + 4, zero20, 20) != 0) /* a violation stays zeros */
+			EVP_Digest(is_ima ? padded : td, is_ima ? sizeof(padded) : tdlen, hash,
+				   NULL, md, NULL);
+		put(out, e, 4);
+		put(out, hash, hlen);
+		put(out, e + 24, 4 + nlen);
+		if (!is_ima)
+			put(out, name + nlen, 4);
+		put(out, td, tdlen);
+		off = (size_t)(td + tdlen - in->data);
+	}
 }

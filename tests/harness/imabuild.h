@@ -23,6 +23,15 @@ void imabuild_ng(struct imabuf *b, const char *template_name, const char *alg,
 void imabuild_ima(struct imabuf *b, const uint8_t sha1[20], const char *name);
 /* Appends the entry of ima-ng but with an all-zero template hash (a violation). */
 void imabuild_violation(struct imabuf *b, const char *name);
+/* An entry of any template: @n length-prefixed fields, SHA-1 template hash. */
+void imabuild_fields(struct imabuf *b, const char *template_name, const uint8_t *const *field,
+		     const size_t *len, unsigned n);
+/*
+ * The per-bank list the kernel writes beside @in (binary_runtime_measurements_ALG):
+ * each entry's template hash recomputed in @alg (OpenSSL name) from its data;
+ * violations stay all zeros.
+ */
+void imabuild_rehash(const struct imabuf *in, const char *alg, struct imabuf *out);
 /* The template data of an ima-ng entry (for checking published vectors). */
 size_t imabuild_ng_template_data(uint8_t *out, const char *alg, const uint8_t *digest,
 				 size_t digest_len, const char *name);

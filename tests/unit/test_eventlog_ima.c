@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@
 #include "eventlog_ima.h"
 #include "hex.h"
 #include "imabuild.h"
+#include "pcr_values.h"
+#include "testutil.h"
+#include "fileio.h"
 
 /* measurements.md section 4: the boot_aggregate entry with a published template hash. */
 static void test_published_boot_aggregate_vector(void **state)
@@ -181,7 +185,7 @@ static void test_truncated_and_corrupt(void **state)
 	}
 	copy = malloc(b.len);
 	memcpy(copy, b.data, b.len);
-	copy[24] = 200; /* template name length of the first entry */
+	copy[24] = 0; /* template name length of the first entry */
 	assert_int_equal(ima_list_parse(copy, b.len, "bad", &list), -EBADMSG);
 	assert_non_null(strstr(err_msg(), "template name length"));
 	memcpy(copy, b.data, b.len);
@@ -207,6 +211,151 @@ static void test_truncated_and_corrupt(void **state)
 	free(b.data);
 }
 
+/* evm-sig (9 fields) and custom ima_template_fmt lists, up to the kernel's 15 fields. */
+static void test_evm_sig_and_custom_templates(void **state)
+{
+	static const char *const evm_names[] = {
+		"",	"",	"evmsig", "xattrnames", "xattrlengths", "xattrvalues",
+		"iuid", "igid", "imode"};
+	uint8_t dng[40] = "sha256:", td[16][8];
+	const uint8_t *f[16];
+	size_t len[16];
+	struct imabuf b = {0};
+	struct ima_list list;
+
+	(void)state;
+	memset(dng + 8, 0x5a, 32);
+	f[0] = dng, len[0] = 40;
+	f[1] = (const uint8_t *)"/usr/bin/evm-signed", len[1] = 20;
+	for (unsigned i = 2; i < 16; i++) {
+		memcpy(td[i], evm_names[i < 9 ? i : 2], 6);
+		f[i] = td[i], len[i] = 6;
+	}
+	imabuild_fields(&b, "evm-sig", f, len, 9);
+	imabuild_fields(&b, "d-ng|n-ng|sig|iuid|igid|imode", f, len, 6);
+	imabuild_fields(&b, "n-ng|d-ng", (const uint8_t *const[]){f[1], f[0]},
+			(const size_t[]){len[1], len[0]}, 2);
+	imabuild_fields(&b, "d-ng|n-ng|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig|sig", f, len,
+			15);
+	assert_int_equal(ima_list_parse(b.data, b.len, "templates", &list), 0);
+	assert_int_equal(list.n_events, 4);
+	for (size_t i = 0; i < list.n_events; i++) {
+		assert_int_equal(list.event[i].path_len, 19);
+		assert_memory_equal(list.event[i].path, "/usr/bin/evm-signed", 19);
+		assert_string_equal(list.event[i].digest_alg, "sha256");
+		assert_int_equal(list.event[i].file_digest_len, 32);
+	}
+	assert_int_equal(list.event[0].n_fields, 9);
+	assert_int_equal(list.event[3].n_fields, 15);
+	ima_list_free(&list);
+	free(b.data);
+	/* one field past the kernel's limit; evm-sig short of its nine */
+	b = (struct imabuf){0};
+	imabuild_fields(&b, "d-ng|n-ng", f, len, 16);
+	assert_int_equal(ima_list_parse(b.data, b.len, "16", &list), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "more than 15 template fields"));
+	free(b.data);
+	b = (struct imabuf){0};
+	imabuild_fields(&b, "evm-sig", f, len, 8);
+	assert_int_equal(ima_list_parse(b.data, b.len, "8", &list), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "template evm-sig with 8 fields, expected 9"));
+	free(b.data);
+}
+
+/*
+ * binary_runtime_measurements_sha256: the same entries with sha256 template
+ * hashes.  It replays to the same PCR 10 as the SHA-1 list; each list given
+ * as the other is refused naming the form it has.
+ */
+static void test_per_bank_list(void **state)
+{
+	const struct hash_alg *sha1 = hash_alg_by_name("sha1"),
+			      *sha256 = hash_alg_by_name("sha256");
+	struct imabuf b = {0}, b256 = {0};
+	struct ima_list list, list256;
+	struct pcr_banks r1, r256;
+
+	(void)state;
+	build_sample(&b);
+	imabuild_rehash(&b, "sha256", &b256);
+	assert_int_equal(ima_list_parse(b.data, b.len, "sha1 list", &list), 0);
+	assert_int_equal(ima_list_parse_as(b256.data, b256.len, "sha256 list", sha256, &list256),
+			 0);
+	assert_int_equal(list256.n_events, list.n_events);
+	for (int k = 0; k < 2; k++) {
+		struct pcr_banks *r = k ? &r256 : &r1;
+
+		pcr_banks_init(r);
+		pcr_banks_add(r, sha1);
+		pcr_banks_add(r, sha256);
+		assert_int_equal(ima_list_replay(k ? &list256 : &list, 0, r, NULL), 0);
+	}
+	assert_memory_equal(r1.bank[0].value[10], r256.bank[0].value[10], 20);
+	assert_memory_equal(r1.bank[1].value[10], r256.bank[1].value[10], 32);
+	/* an entry edited in the per-bank list: its sha256 template hash is checked */
+	b256.data[b256.len - 3] ^= 1;
+	assert_int_equal(ima_list_parse_as(b256.data, b256.len, "edited", sha256, &list), 0);
+	assert_int_not_equal(ima_list_replay(&list, 0, &r256, NULL), 0);
+	assert_non_null(strstr(err_msg(), "template hash does not match"));
+	ima_list_free(&list);
+	b256.data[b256.len - 3] ^= 1;
+	assert_int_equal(ima_list_parse(b256.data, b256.len, "given as sha1", &list), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "binary_runtime_measurements_sha256, a sha256 list"));
+	assert_int_equal(ima_list_parse_as(b.data, b.len, "given as sha256", sha256, &list),
+			 -EBADMSG);
+	assert_non_null(strstr(err_msg(), "(binary_runtime_measurements, a sha1 list)"));
+	ima_list_free(&list256);
+	free(b.data);
+	free(b256.data);
+}
+
+static void replay_to_file_values(const uint8_t *buf, size_t len, const struct hash_alg *list_alg,
+				  const char *pcr10_path)
+{
+	uint8_t *text;
+	size_t tlen;
+	struct pcr_banks want, got;
+	struct ima_list list;
+
+	assert_int_equal(file_read_all(pcr10_path, 1 << 20, &text, &tlen), 0);
+	assert_int_equal(pcr_values_from_json((char *)text, pcr10_path, &want), 0);
+	free(text);
+	if (ima_list_parse_as(buf, len, pcr10_path, list_alg, &list) < 0)
+		fail_msg("%s", err_msg());
+	pcr_banks_init(&got);
+	for (unsigned b = 0; b < want.count; b++)
+		pcr_banks_add(&got, want.bank[b].alg);
+	assert_int_equal(ima_list_replay(&list, 0, &got, NULL), 0);
+	for (unsigned b = 0; b < want.count; b++)
+		if (memcmp(got.bank[b].value[10], want.bank[b].value[10], want.bank[b].alg->size))
+			fail_msg("%s: %s PCR 10 differs", pcr10_path, want.bank[b].alg->name);
+	ima_list_free(&list);
+}
+
+/* Real kernels' lists (MEASURED_TESTDATA): each replays to its PCR 10, also as a sha256 list. */
+static void test_real_lists_replay_to_pcr10(void **state)
+{
+	static const char *const names[] = {"ibmtss-vtpm-ima-sig", "ibmtss-template-zoo"};
+
+	(void)state;
+	SKIP_WITHOUT_TESTDATA();
+	for (size_t i = 0; i < 2; i++) {
+		char bin[4200], pcr10[4300], dir[4096];
+		struct imabuf b = {0}, b256 = {0};
+
+		snprintf(dir, sizeof(dir), "%s", testdata_path("external/ima"));
+		snprintf(bin, sizeof(bin), "%.4000s/%s.bin", dir, names[i]);
+		snprintf(pcr10, sizeof(pcr10), "%.4000s/%s.pcr10", dir, names[i]);
+		assert_int_equal(file_read_all(bin, 1 << 24, &b.data, &b.len), 0);
+		replay_to_file_values(b.data, b.len, hash_alg_by_name("sha1"), pcr10);
+		/* the vTPM's PCR 10 in sha1 and sha256 from the same entries with sha256 hashes */
+		imabuild_rehash(&b, "sha256", &b256);
+		replay_to_file_values(b256.data, b256.len, hash_alg_by_name("sha256"), pcr10);
+		free(b.data);
+		free(b256.data);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +365,9 @@ int main(void)
 		cmocka_unit_test(test_incremental_replay_equals_full),
 		cmocka_unit_test(test_tampered_entry_detected),
 		cmocka_unit_test(test_truncated_and_corrupt),
+		cmocka_unit_test(test_evm_sig_and_custom_templates),
+		cmocka_unit_test(test_per_bank_list),
+		cmocka_unit_test(test_real_lists_replay_to_pcr10),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
