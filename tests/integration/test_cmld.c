@@ -620,8 +620,7 @@ static void test_vtpm(void **state)
 	(void)state;
 	snprintf(conf, sizeof(conf),
 		 "name: \"tpm\"\nguest_os: \"testos\"\ncolor: 0\n"
-		 "vtpm { state_path: \"%s/vtpm\" create_certs: true pcr_banks: \"sha256\" }\n",
-		 dir);
+		 "vtpm { state_path: \"vtpm\" create_certs: true pcr_banks: \"sha256\" }\n");
 	c = container_create(conf);
 	ctl_expect("CONTAINER_START_OK", "start %s", c);
 	pid = init_pid_of(c);
@@ -649,7 +648,7 @@ static void test_vtpm(void **state)
 	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
 	wait_state(c, "STOPPED");
 	/* persistent: the state survives for the next start */
-	assert_int_equal(sh(NULL, "test -s %s/vtpm/tpm2-00.permall", dir), 0);
+	assert_int_equal(sh(NULL, "test -s %s/containers/%s/vtpm/tpm2-00.permall", data, c), 0);
 	ctl_expect("CMD_OK", "remove %s", c);
 	free(c);
 }
@@ -856,8 +855,12 @@ static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	       "tpm2_policypcr -Q -S s.ctx -l %s && "
 	       "tpm2_unseal -c obj.ctx -p session:s.ctx -o key && tpm2_flushcontext s.ctx && "
 	       "tpm2_flushcontext -t && "
-	       "cryptsetup open --test-passphrase --key-file key %s/containers/%s/data.img 2>&1",
-	       work, sealtpm.tcti, SEAL_SEL, sdata, c) != 0)
+	       /* the passphrase, then the config it is bound to: sha256sum of the stored one */
+	       "head -c 64 key > pass && "
+	       "test \"$(tail -c 32 key | xxd -p -c 32)\" = "
+	       "\"$(sha256sum %s/containers/%s.conf | cut -c1-64)\" && "
+	       "cryptsetup open --test-passphrase --key-file pass %s/containers/%s/data.img 2>&1",
+	       work, sealtpm.tcti, SEAL_SEL, sdata, c, sdata, c) != 0)
 		fail_msg("tpm2-tools unseal + cryptsetup: %s", out);
 	free(out);
 	sh(NULL, "rm -rf %s", work);
@@ -865,10 +868,11 @@ static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 
 static void sealed_cmld_start(const char *sdata, const char *ssock, const char **extra)
 {
-	static char cel[160], profile[160];
+	static char cel[160], profile[160], anchors[160];
 	size_t n = 0;
 	FILE *f;
 
+	snprintf(anchors, sizeof(anchors), "%s/ca.pem", gos);
 	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
 	snprintf(profile, sizeof(profile), "%s/seal.profile", dir);
 	f = fopen(profile, "w");
@@ -882,6 +886,8 @@ static void sealed_cmld_start(const char *sdata, const char *ssock, const char *
 	cmld_extra[n++] = cel;
 	cmld_extra[n++] = "--luks-pbkdf2-iterations";
 	cmld_extra[n++] = "1000";
+	cmld_extra[n++] = "--trust-anchors"; /* the rootfs's, in the field */
+	cmld_extra[n++] = anchors;
 	for (size_t i = 0; extra && extra[i]; i++)
 		cmld_extra[n++] = extra[i];
 	cmld_extra[n] = NULL;
