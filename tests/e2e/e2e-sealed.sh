@@ -113,7 +113,7 @@ check "edited config: no mapping is left open" sh -c "[ -f '$rep4/mapper.after' 
 # attacker's own CA, registered on the state disk as ca_register would
 put_state "$w/vault-stored.conf" "/cml/containers/$uuid.conf"
 rm -rf "$w/evil"
-tests/harness/mkguestos.sh "$w/evil" testos 2 >/dev/null
+GOS_CA_SUBJECT=/CN=attacker tests/harness/mkguestos.sh "$w/evil" testos 2 >/dev/null
 put_state "$w/evil/ca.pem" /cml/tokens/ca/evil.pem
 for f in testos.conf testos.sig testos.cert; do put_state "$w/evil/$f" "/cml/guestos/testos/$f"; done
 put_state "$w/evil/images-testos-2/root.img" /cml/guestos/testos/root.img

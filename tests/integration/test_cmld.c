@@ -1364,9 +1364,13 @@ static void test_offline_edits(void **state)
 	OFFLINE("sed -i 's/^version: 2/version: 9/' %s/testos.conf", g);
 	expect_refused(c, "CONTAINER_START_EINTERNAL",
 		       "GuestOS testos: its signature: signature does not verify", pass);
-	/* (a) another GuestOS "testos", signed under the attacker's CA, registered offline */
+	/*
+	 * (a) another GuestOS "testos", signed under the attacker's own CA (its
+	 * own name: not mistaken for the anchor), registered offline
+	 */
 	RESTORE_GUESTOS();
-	OFFLINE("mkdir -p %s/evil && tests/harness/mkguestos.sh %s/evil testos 3 >/dev/null && "
+	OFFLINE("mkdir -p %s/evil && GOS_CA_SUBJECT=/CN=attacker tests/harness/mkguestos.sh "
+		"%s/evil testos 3 >/dev/null && "
 		"cp %s/evil/ca.pem %s/tokens/ca/evil.pem && cp %s/evil/testos.conf "
 		"%s/evil/testos.sig %s/evil/testos.cert %s/ && "
 		"cp %s/evil/images-testos-3/root.img %s/root.img",
