@@ -427,9 +427,11 @@ int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig
 		r = err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
-	/* bound to the config now in force; the new one gets the same key and PIN */
+	/*
+	 * The same key and PIN for the new config.  Whatever the old binding was
+	 * (an earlier update that failed half way): who may unseal may re-bind.
+	 */
 	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0 &&
-	    (r = check_config_binding(c, c->pending ? c->pending : c->config, pass)) == 0 &&
 	    (r = cml_config_digest(cfg, pass + PASS_LEN)) == 0)
 		r = seal_to_file(d, c->uuid, pass, len, f->pin ? pin : NULL, f);
 out:

@@ -322,12 +322,18 @@ int cm_store_load_containers(struct cmld *d, bool only_stopped)
 	}
 	closedir(dir);
 	qsort(names, n, sizeof(names[0]), uuid_cmp);
-	for (size_t i = 0; i < n; i++) {
-		/* a broken config must not hide the others: report and go on */
-		if (load_one(d, names[i], only_stopped) < 0)
-			log_err("container %s: %s", names[i], err_msg());
+	/* those with a recorded user id range first: the others must not take theirs */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			cm_store_path(d, path, sizeof(path), "containers/%s/uid_base", names[i]);
+			if ((access(path, F_OK) == 0) != (pass == 0))
+				continue;
+			/* a broken config must not hide the others: report and go on */
+			if (load_one(d, names[i], only_stopped) < 0)
+				log_err("container %s: %s", names[i], err_msg());
+		}
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-	}
 	return 0;
 }
 

@@ -1405,6 +1405,27 @@ static void test_offline_edits(void **state)
 	assert_string_equal(pass, pass2);
 	free(pass2);
 
+	/* token type TPM: re-binding takes the PIN, checked by the TPM */
+	char *t = container_create("name: \"pinbound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: TPM\n");
+	expect_unlocked(t);
+	conf = write_conf("t2.conf", "name: \"pinbound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				     "token_type: TPM\nram_limit: 64\n");
+	assert_int_equal(sh(&out, "%s --socket %s update_config %s %s 2>&1 </dev/null",
+			    bin_path("control"), sock, t, conf),
+			 1);
+	if (!has_line(out, "CMD_FAILED") || !strstr(out, "needs its PIN"))
+		fail_msg("update_config of a PIN-sealed container without a PIN: %s", out);
+	free(out);
+	set_pins("wrong\n");
+	ctl_refused("CMD_FAILED", "re-sealing the key to the new config: wrong PIN",
+		    "update_config %s %s", t, conf);
+	set_pins("trustme\n");
+	ctl_expect("CMD_OK", "update_config %s %s", t, conf);
+	expect_unlocked(t);
+	ctl_expect("ram_limit: 64", "config %s", t);
+	free(t);
+
 	/* (d) provisioned: update_config may not weaken isolation */
 	ctl_expect("CMD_OK", "set_provisioned");
 	sh(&out, "sha256sum < %s/containers/%s.conf", sdata, c);
