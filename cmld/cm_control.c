@@ -295,9 +295,9 @@ static int config_from_request(struct cmld *d, const ControllerToDaemon *req, Co
 		return err_set(-EINVAL, "a signed config needs both signature and certificate");
 	if (req->has_container_config_signature &&
 	    (r = cm_signature_verify(
-		     d, req->container_config_file.data, req->container_config_file.len,
-		     req->container_config_signature.data, req->container_config_signature.len,
-		     req->container_config_certificate.data,
+		     d, CM_TRUST_ANY_REGISTERED, req->container_config_file.data,
+		     req->container_config_file.len, req->container_config_signature.data,
+		     req->container_config_signature.len, req->container_config_certificate.data,
 		     req->container_config_certificate.len)) < 0)
 		return err_wrap(r, "container config");
 	if ((r = pbtext_parse(&container_config__descriptor,
@@ -314,20 +314,17 @@ static int config_from_request(struct cmld *d, const ControllerToDaemon *req, Co
 	return 0;
 }
 
-static int write_signature_files(struct cmld *d, const char *uuid, const ControllerToDaemon *req)
+/* Stores @cfg for @uuid as the request brought it: the signed text, or canonical. */
+static int save_from_request(struct cmld *d, const char *uuid, const ContainerConfig *cfg,
+			     const ControllerToDaemon *req)
 {
-	char path[4096];
-	int r;
+	bool sig = req->has_container_config_signature;
 
-	if (!req->has_container_config_signature)
-		return 0;
-	cm_store_path(d, path, sizeof(path), "containers/%s.sig", uuid);
-	if ((r = file_write_atomic(path, req->container_config_signature.data,
-				   req->container_config_signature.len, 0600)) < 0)
-		return r;
-	cm_store_path(d, path, sizeof(path), "containers/%s.cert", uuid);
-	return file_write_atomic(path, req->container_config_certificate.data,
-				 req->container_config_certificate.len, 0600);
+	return cm_store_save_signed(
+		d, uuid, cfg, req->container_config_file.data, req->container_config_file.len,
+		sig ? req->container_config_signature.data : NULL,
+		req->container_config_signature.len, req->container_config_certificate.data,
+		req->container_config_certificate.len);
 }
 
 static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
@@ -353,12 +350,17 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	}
 	snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
 	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
-	if ((r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
-	    (r = cm_token_create(d, uuid)) < 0 || (r = write_signature_files(d, uuid, req)) < 0 ||
+	if ((r = cm_config_check(d, uuid, cfg)) < 0 ||
+	    (r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
+	    (r = cm_uid_base_save(d, uuid, cm_uid_base_alloc(d))) < 0 ||
+	    (r = cm_token_create(d, uuid)) < 0 ||
 	    (cm_seal_wanted(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
-	    (r = cm_store_save_config(d, uuid, cfg)) < 0 ||
-	    (r = cm_store_load_containers(d, true)) < 0)
+	    (r = save_from_request(d, uuid, cfg, req)) < 0 ||
+	    (r = cm_store_load_containers(d, true)) < 0) {
+		cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
+		cm_rmtree(path); /* no half container */
 		goto fail;
+	}
 	protobuf_c_message_free_unpacked(&cfg->base, NULL);
 	struct cm_container *c = cm_container_find(d, uuid);
 	if (!c) {
@@ -592,6 +594,12 @@ static void cmd_iface(struct cmld *d, struct cm_conn *conn, struct cm_container 
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, "no interface given");
 		return;
 	}
+	if (p->persistent && cm_sealed(d, c)) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+			"the config of a sealed container is bound to its key: change it with "
+			"update_config");
+		return;
+	}
 	r = cm_net_iface_move(d, c, p->iface_name, assign);
 	if (r == 0) {
 		if (assign)
@@ -635,18 +643,98 @@ static void cmd_ifaces(struct cm_conn *conn, struct cm_container *c)
 	free(names);
 }
 
+/* Whether @n has an entry @o has not; the first such in @ret. */
+static bool strv_added(char **o, size_t n_o, char **n, size_t n_n, const char **ret)
+{
+	for (size_t i = 0; i < n_n; i++) {
+		bool found = false;
+		for (size_t k = 0; k < n_o && !found; k++)
+			found = !strcmp(o[k], n[i]);
+		if (!found) {
+			*ret = n[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * On a provisioned device update_config may not open a container further
+ * than it was: no namespace dropped, no host device, interface, FIFO, veth or
+ * USB device added, no system time, no other token type (PIN or key policy).
+ */
+static int check_not_weaker(const ContainerConfig *o, const ContainerConfig *n)
+{
+	const char *what = NULL;
+
+#define WEAKER(field, fmt, ...)                                                                   \
+	err_set(-EPERM,                                                                           \
+		"update_config on a provisioned device may not weaken isolation: " field " " fmt, \
+		__VA_ARGS__)
+	if (o->userns && !n->userns)
+		return WEAKER("userns", "%s", "true -> false");
+	if (o->netns && !n->netns)
+		return WEAKER("netns", "%s", "true -> false");
+	if (!o->allow_system_time && n->allow_system_time)
+		return WEAKER("allow_system_time", "%s", "false -> true");
+	if (o->token_type != n->token_type)
+		return WEAKER("token_type", "%d -> %d", o->token_type, n->token_type);
+	if (strv_added(o->net_ifaces, o->n_net_ifaces, n->net_ifaces, n->n_net_ifaces, &what))
+		return WEAKER("net_ifaces", "+ %s", what);
+	if (strv_added(o->allow_dev, o->n_allow_dev, n->allow_dev, n->n_allow_dev, &what))
+		return WEAKER("allow_dev", "+ %s", what);
+	if (strv_added(o->assign_dev, o->n_assign_dev, n->assign_dev, n->n_assign_dev, &what))
+		return WEAKER("assign_dev", "+ %s", what);
+	if (strv_added(o->fifos, o->n_fifos, n->fifos, n->n_fifos, &what))
+		return WEAKER("fifos", "+ %s", what);
+	if (strv_added(o->feature_enabled, o->n_feature_enabled, n->feature_enabled,
+		       n->n_feature_enabled, &what))
+		return WEAKER("feature_enabled", "+ %s", what);
+	if (n->n_vnet_configs > o->n_vnet_configs)
+		return WEAKER("vnet_configs", "%zu -> %zu", o->n_vnet_configs, n->n_vnet_configs);
+	if (n->n_usb_configs > o->n_usb_configs)
+		return WEAKER("usb_configs", "%zu -> %zu", o->n_usb_configs, n->n_usb_configs);
+#undef WEAKER
+	return 0;
+}
+
+/*
+ * The new config is stored, bound to a sealed key (re-sealed with the new
+ * config's digest: the PCRs must hold, and the PIN for token type TPM), and
+ * is what the next start runs: now when stopped, after the stop when running.
+ */
 static void cmd_update_config(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
 			      const ControllerToDaemon *req)
 {
-	ContainerConfig *cfg;
+	const ContainerConfig *now = c->pending ? c->pending : c->config;
+	ContainerConfig *cfg = NULL;
 	int r = config_from_request(d, req, &cfg);
 
-	if (r == 0) {
-		r = cm_store_save_config(d, c->uuid, cfg);
-		if (r == 0)
-			r = write_signature_files(d, c->uuid, req);
-		protobuf_c_message_free_unpacked(&cfg->base, NULL);
+	if (r < 0)
+		goto out;
+	if ((d->provisioned && (r = check_not_weaker(now, cfg)) < 0) ||
+	    (r = cm_config_check(d, c->uuid, cfg)) < 0)
+		goto out;
+	if (cm_sealed(d, c) && (r = cm_seal_rebind(d, c, cfg, start_pin(req))) < 0)
+		goto out;
+	if ((r = save_from_request(d, c->uuid, cfg, req)) < 0)
+		goto out;
+	c->trust = req->has_container_config_signature ? CONTAINER_TRUST__SIGNED
+						       : CONTAINER_TRUST__UNSIGNED;
+	if (c->pending)
+		protobuf_c_message_free_unpacked(&c->pending->base, NULL);
+	if (c->state == CONTAINER_STATE__STOPPED) {
+		protobuf_c_message_free_unpacked(&c->config->base, NULL);
+		c->config = cfg;
+		c->pending = NULL;
+	} else {
+		c->pending = cfg;
 	}
+	cfg = NULL;
+	log_info("container %s (%s): config updated", c->config->name, c->uuid);
+out:
+	if (cfg)
+		protobuf_c_message_free_unpacked(&cfg->base, NULL);
 	respond_result(conn, r);
 }
 
@@ -965,6 +1053,9 @@ void cm_conn_free(struct cm_conn *c)
 /* Frees a decoded request; its PINs are wiped first. */
 static void request_free(ControllerToDaemon *req)
 {
+	if (req->container_start_params && req->container_start_params->key)
+		OPENSSL_cleanse(req->container_start_params->key,
+				strlen(req->container_start_params->key));
 	if (req->device_pin)
 		OPENSSL_cleanse(req->device_pin, strlen(req->device_pin));
 	if (req->device_newpin)

@@ -115,7 +115,7 @@ int cm_device_cert_push(struct cmld *d, const uint8_t *pem, size_t len)
 	cm_store_path(d, path, sizeof(path), "tokens/device.key");
 	if (access(path, F_OK) < 0)
 		return err_set(-ENOENT, "no device key yet: pull the CSR first");
-	if ((r = cm_cert_verify(d, pem, len, &leaf)) < 0)
+	if ((r = cm_cert_verify(d, CM_TRUST_ANY_REGISTERED, pem, len, &leaf)) < 0)
 		return r;
 	key = device_key(d);
 	if (!key || EVP_PKEY_eq(key, X509_get0_pubkey(leaf)) != 1)

@@ -2,8 +2,11 @@
 /*
  * GuestOS store: guestos/<name>/<name>.conf + .sig + .cert and the images.
  * A config is installed only when its signature verifies with a certificate
- * that chains to a registered CA, it is not older than the installed one, and
- * every image it lists has the listed size and SHA-256.
+ * that chains to a trust anchor or a registered CA, it is not older than the
+ * installed one, and every image it lists has the listed size and SHA-256.
+ * Nothing of this is trusted later: every start verifies the installed
+ * config's signature again (a sealed container's against the trust anchors
+ * only) and hashes each image from the descriptor it then mounts.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +38,7 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-/* Mounts whose image ships with the GuestOS (the rest are per container). */
+/* Unverified: for listings and for create's check that the GuestOS is there. */
 GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name)
 {
 	char path[4096];
@@ -51,30 +54,27 @@ GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name)
 	return (GuestOSConfig *)m;
 }
 
-static int image_digest(const char *path, uint64_t *ret_size, uint8_t out[32])
+/* Reads the size and SHA-256 of the regular file open as @fd. */
+static int image_digest(int fd, const char *name, uint64_t *ret_size, uint8_t out[32])
 {
 	const struct hash_alg *alg = hash_alg_by_name("sha256");
 	uint8_t outs[1][DIGEST_MAX];
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	int r;
 
-	if (fd < 0)
-		return err_set(-errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(-EINVAL, "%s: not a regular file", path);
-	}
-	r = digest_fd_multi(fd, &alg, 1, outs, NULL, NULL);
-	close(fd);
-	if (r < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(-EINVAL, "image '%s': not a regular file", name);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return err_set(-errno, "image '%s': %s", name, strerror(errno));
+	if ((r = digest_fd_multi(fd, &alg, 1, outs, NULL, NULL)) < 0)
 		return r;
 	memcpy(out, outs[0], 32);
 	*ret_size = (uint64_t)st.st_size;
 	return 0;
 }
 
-/* Checks one image file against the mount's size and SHA-256. */
-static int check_image(const GuestOSMount *m, const char *path, uint8_t digest[32])
+/* Checks the image open as @fd against the mount's size and SHA-256. */
+static int check_image(const GuestOSMount *m, int fd, uint8_t digest[32])
 {
 	uint8_t want[32];
 	size_t want_len;
@@ -86,7 +86,7 @@ static int check_image(const GuestOSMount *m, const char *path, uint8_t digest[3
 	    hex_decode(m->image_sha2_256, want, sizeof(want), &want_len) < 0 || want_len != 32)
 		return err_set(-EINVAL, "image '%s': no valid image_sha2_256 in the config",
 			       m->image_file);
-	if ((r = image_digest(path, &size, digest)) < 0)
+	if ((r = image_digest(fd, m->image_file, &size, digest)) < 0)
 		return r;
 	if (m->has_image_size && size != m->image_size)
 		return err_set(-EBADMSG, "image '%s': %llu bytes, the config says %llu",
@@ -100,24 +100,103 @@ static int check_image(const GuestOSMount *m, const char *path, uint8_t digest[3
 	return 0;
 }
 
-int cm_guestos_check_images(struct cmld *d, const GuestOSConfig *g, uint8_t (*ret_digests)[32])
+static int open_image(const GuestOSMount *m, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return err_set(-errno, "image '%s': %s: %s", m->image_file, path, strerror(errno));
+	return fd;
+}
+
+int cm_guestos_open_images(struct cmld *d, const GuestOSConfig *g, int *ret_fds)
 {
 	char path[4096];
-	size_t k = 0;
-	int r;
+	uint8_t digest[32];
+	int r = 0;
 
-	for (size_t i = 0; i < g->n_mounts; i++) {
+	for (size_t i = 0; i < g->n_mounts; i++)
+		ret_fds[i] = -1;
+	for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
 		const GuestOSMount *m = g->mounts[i];
-		uint8_t digest[32];
 		if (!cml_mount_has_image(m))
 			continue;
 		cm_store_path(d, path, sizeof(path), "guestos/%s/%s.img", g->name, m->image_file);
-		if ((r = check_image(m, path, digest)) < 0)
-			return r;
-		if (ret_digests)
-			memcpy(ret_digests[k], digest, 32);
-		k++;
+		if ((r = ret_fds[i] = open_image(m, path)) >= 0)
+			r = check_image(m, ret_fds[i], digest);
 	}
+	if (r < 0)
+		for (size_t i = 0; i < g->n_mounts; i++)
+			if (ret_fds[i] >= 0) {
+				close(ret_fds[i]);
+				ret_fds[i] = -1;
+			}
+	return r < 0 ? r : 0;
+}
+
+/* The fields a start turns into paths: plain image names, mount points without "..". */
+static int check_paths(const GuestOSConfig *g)
+{
+	for (size_t i = 0; i < g->n_mounts; i++) {
+		const GuestOSMount *m = g->mounts[i];
+		if (!name_ok(m->image_file))
+			return err_set(-EINVAL, "GuestOS %s: image_file '%s' is not a plain name",
+				       g->name, m->image_file);
+		if (!cm_mount_point_ok(m->mount_point))
+			return err_set(-EINVAL,
+				       "GuestOS %s: mount_point '%s' is not an absolute path "
+				       "without \".\" or \"..\"",
+				       g->name, m->mount_point);
+	}
+	return 0;
+}
+
+/* Reads guestos/<name>/<name>.<ext>. */
+static int read_part(struct cmld *d, const char *name, const char *ext, uint8_t **ret,
+		     size_t *ret_len)
+{
+	char path[4096];
+	int r;
+
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.%s", name, name, ext);
+	if ((r = file_read_all(path, GUESTOS_CONF_MAX, ret, ret_len)) < 0)
+		return err_wrap(r, "GuestOS %s: its %s", name, ext);
+	return 0;
+}
+
+int cm_guestos_load_verified(struct cmld *d, const char *name, enum cm_trust trust,
+			     GuestOSConfig **ret)
+{
+	static const char *const ext[] = {"conf", "sig", "cert"};
+	uint8_t *buf[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0};
+	ProtobufCMessage *m = NULL;
+	int r = 0;
+
+	if (!name_ok(name))
+		return err_set(-EINVAL, "'%s' is not a GuestOS name", name);
+	for (int i = 0; i < 3 && r == 0; i++)
+		r = read_part(d, name, ext[i], &buf[i], &len[i]);
+	if (r == 0 &&
+	    (r = cm_signature_verify(d, trust, buf[0], len[0], buf[1], len[1], buf[2], len[2])) < 0)
+		r = err_wrap(r, "GuestOS %s: its signature", name);
+	/* parsed from the bytes just verified, not read again */
+	if (r == 0)
+		r = pbtext_parse(&guest_osconfig__descriptor, (const char *)buf[0], len[0],
+				 "guestos.conf", &m);
+	if (r == 0 && strcmp(((GuestOSConfig *)m)->name, name))
+		r = err_set(-EINVAL, "GuestOS %s: its config names GuestOS %s", name,
+			    ((GuestOSConfig *)m)->name);
+	if (r == 0)
+		r = check_paths((GuestOSConfig *)m);
+	for (int i = 0; i < 3; i++)
+		free(buf[i]);
+	if (r < 0) {
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+		return r;
+	}
+	*ret = (GuestOSConfig *)m;
 	return 0;
 }
 
@@ -167,7 +246,7 @@ static int stage_images(struct cmld *d, const GuestOSConfig *g)
 	const char *src = image_source(g);
 	char from[4096], to[4096];
 	uint8_t digest[32];
-	int r;
+	int r, fd;
 
 	if (g->update_base_url && !src)
 		return err_set(-EINVAL,
@@ -186,7 +265,11 @@ static int stage_images(struct cmld *d, const GuestOSConfig *g)
 		else
 			cm_store_path(d, from, sizeof(from), "guestos/%s/%s.img", g->name,
 				      m->image_file);
-		if ((r = copy_file(from, to)) < 0 || (r = check_image(m, to, digest)) < 0)
+		if ((r = copy_file(from, to)) < 0 || (r = fd = open_image(m, to)) < 0)
+			return r;
+		r = check_image(m, fd, digest);
+		close(fd);
+		if (r < 0)
 			return r;
 	}
 	return 0;
@@ -252,7 +335,9 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 
 	if (!conf || !sig || !cert || !sig_len || !cert_len)
 		return err_set(-EINVAL, "a GuestOS needs its config, signature and certificate");
-	if ((r = cm_signature_verify(d, conf, conf_len, sig, sig_len, cert, cert_len)) < 0)
+	/* the registered CAs too: a convenience; a sealed container's start wants an anchor */
+	if ((r = cm_signature_verify(d, CM_TRUST_ANY_REGISTERED, conf, conf_len, sig, sig_len, cert,
+				     cert_len)) < 0)
 		return err_wrap(r, "GuestOS config");
 	if ((r = pbtext_parse(&guest_osconfig__descriptor, (const char *)conf, conf_len,
 			      "guestos.conf", &m)) < 0)
@@ -262,6 +347,8 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 		r = err_set(-EINVAL, "GuestOS name '%s' is not a plain name", g->name);
 		goto out;
 	}
+	if ((r = check_paths(g)) < 0)
+		goto out;
 	old = cm_guestos_load(d, g->name);
 	if (old) {
 		uint64_t old_version = old->version;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Container runtime.  start:
- *   parent: checks the GuestOS images, makes missing data images (ext4,
+ *   parent: verifies the GuestOS config's signature, opens and hashes its
+ *           images (mounted later from those descriptors), unseals or makes
+ *           missing data images (ext4,
  *           root owned by the container's root), creates the cgroup, clones
  *   child:  new mount, PID, UTS, IPC and network namespaces; joins the
  *           cgroup; assembles the root from the GuestOS mounts (loop devices,
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/loop.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -99,18 +102,17 @@ static void __attribute__((noreturn, format(printf, 1, 2))) child_fail(const cha
 }
 
 /*
- * Attaches @image to a free loop device; returns its open fd (and path in
- * @dev).  Autoclear detaches it at the last close once unmounted, so the fd
- * must stay open until the mount holds the device.
+ * Attaches the image open as @img to a free loop device; returns the device's
+ * open fd (and path in @dev).  Autoclear detaches it at the last close once
+ * unmounted, so the fd must stay open until the mount holds the device.
  */
-static int loop_attach(const char *image, bool ro, char *dev, size_t size)
+static int loop_attach(int img, const char *name, bool ro, char *dev, size_t size)
 {
 	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	int img = open(image, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	int r = -1;
 
-	if (ctl < 0 || img < 0)
-		goto out;
+	if (ctl < 0)
+		return -1;
 	for (int attempt = 0; attempt < 16; attempt++) {
 		int n = ioctl(ctl, LOOP_CTL_GET_FREE), fd;
 		struct loop_config cfg = {.fd = (unsigned)img};
@@ -126,7 +128,7 @@ static int loop_attach(const char *image, bool ro, char *dev, size_t size)
 		if (fd < 0)
 			break;
 		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | (ro ? LO_FLAGS_READ_ONLY : 0);
-		snprintf((char *)cfg.info.lo_file_name, sizeof(cfg.info.lo_file_name), "%s", image);
+		snprintf((char *)cfg.info.lo_file_name, sizeof(cfg.info.lo_file_name), "%s", name);
 		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
 			r = fd;
 			break;
@@ -135,21 +137,22 @@ static int loop_attach(const char *image, bool ro, char *dev, size_t size)
 		if (errno != EBUSY)
 			break;
 	}
-out:
-	if (ctl >= 0)
-		close(ctl);
-	if (img >= 0)
-		close(img);
+	close(ctl);
 	return r;
 }
 
-static void mount_image(const char *image, const char *target, const char *fstype, bool ro,
-			const char *data)
+/*
+ * Mounts an image on @target: a GuestOS image by the descriptor its digest
+ * was read from (@img_fd >= 0), else the per-container image @image (an
+ * unlocked /dev/mapper device, or a plain data image file).
+ */
+static void mount_image(int img_fd, const char *image, const char *target, const char *fstype,
+			bool ro, const char *data)
 {
 	char dev[64];
-	int loop;
+	int loop, fd = img_fd;
 
-	if (!strncmp(image, "/dev/mapper/", 12)) {
+	if (img_fd < 0 && !strncmp(image, "/dev/mapper/", 12)) {
 		/* an unlocked LUKS2 data image: already a block device */
 		if (mount(image, target, fstype, (ro ? MS_RDONLY : 0) | MS_NODEV | MS_NOSUID,
 			  data) < 0)
@@ -157,9 +160,13 @@ static void mount_image(const char *image, const char *target, const char *fstyp
 				   strerror(errno));
 		return;
 	}
-	loop = loop_attach(image, ro, dev, sizeof(dev));
+	if (fd < 0 && (fd = open(image, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		child_fail("%s: %s", image, strerror(errno));
+	loop = loop_attach(fd, image, ro, dev, sizeof(dev));
 	if (loop < 0)
 		child_fail("loop device for %s: %s", image, strerror(errno));
+	if (fd != img_fd)
+		close(fd);
 	if (mount(dev, target, fstype, (ro ? MS_RDONLY : 0) | MS_NODEV | MS_NOSUID, data) < 0)
 		child_fail("mount %s (%s) on %s: %s", image, fstype, target, strerror(errno));
 	close(loop);
@@ -169,6 +176,7 @@ struct start_plan {
 	struct cmld *d;
 	struct cm_container *c;
 	const GuestOSConfig *g;
+	int *image_fds; /* per mount: the GuestOS image hashed for this start, or -1 */
 	bool setup;
 	bool sealed;	  /* data images are unlocked LUKS2 mappings */
 	char root[1024];  /* where the root is assembled */
@@ -178,31 +186,77 @@ struct start_plan {
 	int sync_rd, sync_wr, err_wr;
 };
 
+/*
+ * The mount point @m->mount_point inside the root being assembled, made if
+ * missing (a folder, or for @file an empty file), opened O_PATH without
+ * following any symlink or leaving the root: what the GuestOS images or the
+ * container itself wrote there earlier cannot point a mount elsewhere.
+ * Returns "/proc/self/fd/N" in @buf (the fd stays open until exec).
+ */
+static void open_target(struct start_plan *p, const GuestOSMount *m, bool file, char *buf,
+			size_t size)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	const char *rel = m->mount_point + 1, *leaf = strrchr(m->mount_point, '/') + 1;
+	char parent[1024];
+	int root, dir, fd;
+
+	if (!*rel) {
+		snprintf(buf, size, "%s", p->root);
+		return;
+	}
+	if ((root = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		child_fail("%s: %s", p->root, strerror(errno));
+	snprintf(parent, sizeof(parent), "%.*s", (int)(leaf - rel), rel);
+	if (!parent[0])
+		dir = root;
+	else if ((dir = (int)syscall(SYS_openat2, root, parent, &how, sizeof(how))) < 0)
+		child_fail("mount_point %s: %s%s", m->mount_point, strerror(errno),
+			   errno == ELOOP ? " (a symlink on the way)" : "");
+	if (file) {
+		fd = openat(dir, leaf, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	} else {
+		mkdirat(dir, leaf, 0755); /* on a writable layer below; fine if it exists */
+	}
+	if ((fd = (int)syscall(SYS_openat2, dir, leaf, &how, sizeof(how))) < 0)
+		child_fail("mount_point %s: %s%s", m->mount_point, strerror(errno),
+			   errno == ELOOP ? " (a symlink)" : "");
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+	if (dir != root)
+		close(dir);
+	close(root);
+}
+
 static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t index)
 {
 	char target[2048], image[1024], staged[1100], opts[4 * 1300];
 	const char *name = m->image_file;
 	bool per_container = m->mount_type == GUEST_OSMOUNT__TYPE__EMPTY ||
 			     m->mount_type == GUEST_OSMOUNT__TYPE__OVERLAY_RW;
+	bool file = m->mount_type == GUEST_OSMOUNT__TYPE__BIND_FILE ||
+		    m->mount_type == GUEST_OSMOUNT__TYPE__BIND_FILE_RW;
+	int img = per_container ? -1 : p->image_fds[index];
 
-	snprintf(target, sizeof(target), "%s%s", p->root, m->mount_point);
 	if (per_container && p->sealed) {
 		strcpy(image, "/dev/mapper/");
 		cm_seal_mapping(p->c, index, image + 12, sizeof(image) - 12);
 	} else if (per_container)
 		cm_data_image_path(p->d, p->c->uuid, m, image, sizeof(image));
 	else
-		cm_store_path(p->d, image, sizeof(image), "guestos/%s/%s.img", p->g->name, name);
+		snprintf(image, sizeof(image), "/proc/self/fd/%d", img);
 	snprintf(staged, sizeof(staged), "%s/%zu", p->stage, index);
-	if (index > 0 || strcmp(m->mount_point, "/"))
-		mkdir(target, 0755); /* on a writable layer below; fine if it exists */
+	open_target(p, m, file, target, sizeof(target));
 
 	switch (m->mount_type) {
 	case GUEST_OSMOUNT__TYPE__SHARED:
-		mount_image(image, target, m->fs_type, true, m->mount_data);
+		mount_image(img, image, target, m->fs_type, true, m->mount_data);
 		break;
 	case GUEST_OSMOUNT__TYPE__EMPTY:
-		mount_image(image, target, m->fs_type, false, m->mount_data);
+		mount_image(img, image, target, m->fs_type, false, m->mount_data);
 		break;
 	case GUEST_OSMOUNT__TYPE__SHARED_RW:
 	case GUEST_OSMOUNT__TYPE__OVERLAY_RO:
@@ -214,7 +268,7 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 			if (mount("tmpfs", staged, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
 				child_fail("tmpfs for %s: %s", name, strerror(errno));
 		} else {
-			mount_image(image, staged, m->fs_type, !rw_image, m->mount_data);
+			mount_image(img, image, staged, m->fs_type, !rw_image, m->mount_data);
 		}
 		if (m->mount_type == GUEST_OSMOUNT__TYPE__OVERLAY_RO) {
 			snprintf(opts, sizeof(opts), "lowerdir=%s:%s", staged, target);
@@ -227,7 +281,7 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 			if (m->mount_type == GUEST_OSMOUNT__TYPE__SHARED_RW) {
 				snprintf(lower, sizeof(lower), "%s/lower", staged);
 				mkdir(lower, 0755);
-				mount_image(image, lower, m->fs_type, true, m->mount_data);
+				mount_image(img, image, lower, m->fs_type, true, m->mount_data);
 			} else {
 				snprintf(lower, sizeof(lower), "%s", target);
 			}
@@ -244,17 +298,13 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 		break;
 	}
 	case GUEST_OSMOUNT__TYPE__BIND_FILE:
-	case GUEST_OSMOUNT__TYPE__BIND_FILE_RW: {
-		int fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd >= 0)
-			close(fd);
+	case GUEST_OSMOUNT__TYPE__BIND_FILE_RW:
 		if (mount(image, target, NULL, MS_BIND, NULL) < 0)
-			child_fail("bind %s on %s: %s", image, m->mount_point, strerror(errno));
+			child_fail("bind %s on %s: %s", name, m->mount_point, strerror(errno));
 		if (m->mount_type == GUEST_OSMOUNT__TYPE__BIND_FILE &&
 		    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 			child_fail("read-only %s: %s", m->mount_point, strerror(errno));
 		break;
-	}
 	default:
 		child_fail("mount '%s': type %d is not supported", name, m->mount_type);
 	}
@@ -631,10 +681,57 @@ out:
 	return r;
 }
 
+/* Another container that was given the same user ids (a record edited offline). */
+static int uid_range_check(struct cmld *d, struct cm_container *c)
+{
+	if (!c->config->userns)
+		return 0;
+	for (struct cm_container *o = d->containers; o; o = o->next)
+		if (o != c && o->uid_base == c->uid_base)
+			return err_set(-EPERM,
+				       "container %s: its user ids (from %u) are also "
+				       "container %s's",
+				       c->config->name, c->uid_base, o->config->name);
+	return 0;
+}
+
+/*
+ * What a start runs, checked now rather than trusted from the data folder:
+ * the GuestOS config's signature (a sealed container's against the trust
+ * anchors only), the container config's paths and user ids, and each GuestOS
+ * image hashed from the descriptor that is then mounted.
+ */
+static int start_check(struct cmld *d, struct cm_container *c, struct start_plan *p,
+		       GuestOSConfig **ret_g)
+{
+	enum cm_trust trust = p->sealed ? CM_TRUST_ANCHORS : CM_TRUST_ANY_REGISTERED;
+	GuestOSConfig *g;
+	int r;
+
+	if ((r = cm_config_check(d, c->uuid, c->config)) < 0 || (r = uid_range_check(d, c)) < 0)
+		return r;
+	if ((r = cm_guestos_load_verified(d, c->config->guest_os, trust, &g)) < 0)
+		return r;
+	*ret_g = g;
+	if (!g->n_mounts || strcmp(g->mounts[0]->mount_point, "/"))
+		return err_set(-EINVAL, "GuestOS %s: the first mount must be at /", g->name);
+	if (!(p->image_fds = calloc(g->n_mounts, sizeof(int))))
+		return err_set(-ENOMEM, "out of memory");
+	return cm_guestos_open_images(d, g, p->image_fds);
+}
+
+static void close_images(struct start_plan *p)
+{
+	for (size_t i = 0; p->image_fds && i < p->g->n_mounts; i++)
+		if (p->image_fds[i] >= 0)
+			close(p->image_fds[i]);
+	free(p->image_fds);
+}
+
 int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const char *pin)
 {
 	struct start_plan p = {.d = d, .c = c, .setup = setup, .sealed = cm_sealed(d, c)};
-	GuestOSConfig *g;
+	GuestOSConfig *g = NULL;
 	struct cm_cgroup cg;
 	char dir[1024];
 	int r;
@@ -642,17 +739,14 @@ int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const
 	if (c->state != CONTAINER_STATE__STOPPED)
 		return err_set(-EEXIST, "container %s is %s", c->config->name,
 			       cm_state_name(c->state));
-	g = cm_guestos_load(d, c->config->guest_os);
-	if (!g)
-		return err_set(-ENOENT, "GuestOS %s is not installed", c->config->guest_os);
-	if (!g->n_mounts || strcmp(g->mounts[0]->mount_point, "/")) {
-		r = err_set(-EINVAL, "GuestOS %s: the first mount must be at /", g->name);
-		goto out_free;
-	}
+	c->unlock_rc = 0;
+	r = start_check(d, c, &p, &g);
 	p.g = g;
+	if (r < 0)
+		goto out_free;
 	c->state = CONTAINER_STATE__STARTING;
 	cm_store_path(d, dir, sizeof(dir), "containers/%s", c->uuid);
-	if ((r = mkdir_one(dir, 0700)) < 0 || (r = cm_guestos_check_images(d, g, NULL)) < 0)
+	if ((r = mkdir_one(dir, 0700)) < 0)
 		goto out;
 	r = p.sealed ? cm_seal_open(d, c, g, pin) : make_data_images(d, c, g);
 	if (r < 0 || (r = cm_measure_start(d, c, g)) < 0)
@@ -690,7 +784,10 @@ out:
 			 c->init_pid);
 	}
 out_free:
-	protobuf_c_message_free_unpacked(&g->base, NULL);
+	if (g) {
+		close_images(&p);
+		protobuf_c_message_free_unpacked(&g->base, NULL);
+	}
 	return r;
 }
 
@@ -771,6 +868,12 @@ void cm_container_reaped(struct cmld *d, struct cm_container *c, int status)
 		free(c->ifaces[i]);
 	c->n_ifaces = 0;
 	c->state = CONTAINER_STATE__STOPPED;
+	if (c->pending) {
+		/* update_config while it ran: the next start runs the new config */
+		protobuf_c_message_free_unpacked(&c->config->base, NULL);
+		c->config = c->pending;
+		c->pending = NULL;
+	}
 }
 
 int cm_runtime_tick(struct cmld *d)
@@ -915,25 +1018,29 @@ int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[]
 
 int cm_container_wipe(struct cmld *d, struct cm_container *c)
 {
-	char dir[1024];
+	static const char *const keep_files[] = {"created", "uid_base"};
+	char dir[1024], path[1100];
+	uint8_t *keep[2] = {NULL, NULL};
+	size_t keep_len[2] = {0, 0};
 	int r;
 
 	if (c->state != CONTAINER_STATE__STOPPED)
 		return err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
 			       cm_state_name(c->state));
 	cm_store_path(d, dir, sizeof(dir), "containers/%s", c->uuid);
-	/* the data images go; "created" stays */
-	char created[1100];
-	uint8_t *keep = NULL;
-	size_t keep_len = 0;
-	snprintf(created, sizeof(created), "%s/created", dir);
-	file_read_all(created, 64, &keep, &keep_len);
-	if ((r = cm_rmtree(dir)) < 0) {
-		free(keep);
-		return r;
+	/* the data images go; "created" and the user id record stay */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, keep_files[i]);
+		file_read_all(path, 64, &keep[i], &keep_len[i]);
 	}
-	if ((r = mkdir_one(dir, 0700)) == 0 && keep)
-		r = file_write_atomic(created, keep, keep_len, 0600);
-	free(keep);
+	r = cm_rmtree(dir);
+	if (r == 0)
+		r = mkdir_one(dir, 0700);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, keep_files[i]);
+		if (r == 0 && keep[i])
+			r = file_write_atomic(path, keep[i], keep_len[i], 0600);
+		free(keep[i]);
+	}
 	return r;
 }

@@ -5,8 +5,9 @@
  * it was sealed to (current or predicted values, or any chain the vendor
  * signed) and, for token type TPM, the PIN is right.
  *
- *   create: 32 random bytes (hex) sealed -> containers/<uuid>.sealed
- *   start:  unseal -> first start: LUKS2 image with an ext4 payload ->
+ *   create: 32 random bytes (hex) || SHA-256(config) sealed -> containers/<uuid>.sealed
+ *   start:  unseal -> the config digest must be the stored config's ->
+ *           first start: LUKS2 image with an ext4 payload ->
  *           activate each as /dev/mapper/cml-<uuid>-<mount index> -> wipe
  *   reaped: deactivate the mappings
  *
@@ -36,7 +37,9 @@
 
 #define PASS_RANDOM_BYTES 32
 #define PASS_LEN	  (2 * PASS_RANDOM_BYTES)
-#define LUKS_HEADER_MIB	  16 /* LUKS2's default metadata + key slot area */
+/* sealed: the passphrase, then the SHA-256 of the container config it opens for */
+#define SEALED_LEN	(PASS_LEN + 32)
+#define LUKS_HEADER_MIB 16 /* LUKS2's default metadata + key slot area */
 
 static void sealed_path(const struct cmld *d, const char *uuid, char *buf, size_t size)
 {
@@ -117,7 +120,7 @@ out:
 int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
 {
 	uint8_t random[PASS_RANDOM_BYTES];
-	char *pass = secret_alloc(PASS_LEN + 1);
+	char *pass = secret_alloc(SEALED_LEN + 1);
 	int r;
 
 	if (!pass)
@@ -125,15 +128,42 @@ int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
 	if (RAND_bytes(random, sizeof(random)) != 1) {
 		r = err_set(-EIO, "no random bytes for the volume passphrase");
 	} else {
-		hex_encode(random, sizeof(random), pass);
-		r = seal_to_file(d, uuid, (uint8_t *)pass, PASS_LEN,
-				 cfg->token_type == CONTAINER_TOKEN_TYPE__TPM ? CM_TOKEN_DEFAULT_PIN
-									      : NULL,
-				 NULL);
+		hex_encode(random, sizeof(random), pass); /* and a NUL, overwritten next */
+		if ((r = cml_config_digest(cfg, (uint8_t *)pass + PASS_LEN)) == 0)
+			r = seal_to_file(d, uuid, (uint8_t *)pass, SEALED_LEN,
+					 cfg->token_type == CONTAINER_TOKEN_TYPE__TPM
+						 ? CM_TOKEN_DEFAULT_PIN
+						 : NULL,
+					 NULL);
 	}
 	OPENSSL_cleanse(random, sizeof(random));
-	secret_free(pass, PASS_LEN + 1);
+	secret_free(pass, SEALED_LEN + 1);
 	return r;
+}
+
+/*
+ * The unsealed config digest must be @cfg's: the config on disk cannot be
+ * edited offline without the key refusing to open for it, since nobody but
+ * the TPM can make a sealed object holding the real passphrase.
+ */
+static int check_config_binding(const struct cm_container *c, const ContainerConfig *cfg,
+				const uint8_t *sealed)
+{
+	uint8_t now[32];
+	char a[17], b[17];
+	int r;
+
+	if ((r = cml_config_digest(cfg, now)) < 0)
+		return r;
+	if (!CRYPTO_memcmp(now, sealed + PASS_LEN, 32))
+		return 0;
+	hex_encode(sealed + PASS_LEN, 8, a);
+	hex_encode(now, 8, b);
+	return err_set(-EACCES,
+		       "container %s: the config is not the one its key is bound to (bound to "
+		       "config sha256 %s..., the stored config is %s...; changed outside "
+		       "update_config?)",
+		       c->config->name, a, b);
 }
 
 /*
@@ -286,9 +316,12 @@ static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, 
 		    explain_mismatch(&f->pcrs, &f->values, values, why, sizeof(why)) > 0)
 			r = err_set(-EACCES, "PCR policy does not hold: %s", why);
 	}
-	if (r == 0 && *len != PASS_LEN) {
+	if (r == 0 && *len != SEALED_LEN) {
 		OPENSSL_cleanse(pass, *len);
-		r = err_set(-EPROTO, "unsealed %zu bytes, not a volume passphrase", *len);
+		r = err_set(-EPROTO,
+			    "unsealed %zu bytes, not a volume passphrase bound to a config "
+			    "(sealed by an older cmld? re-create the container)",
+			    *len);
 	}
 out:
 	policy_signer_free(&signer);
@@ -341,6 +374,8 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 		goto out;
 	}
 	c->unlock_rc = r = unseal_passphrase(d, c->uuid, pin, pass, &len, f);
+	if (r == 0)
+		c->unlock_rc = r = check_config_binding(c, c->config, pass);
 	if (r < 0)
 		goto out;
 	/* every missing image first, so that a failing activation leaves none half-made */
@@ -378,6 +413,31 @@ void cm_seal_close(struct cmld *d, struct cm_container *c)
 		if (!strncmp(e->d_name, prefix, strlen(prefix)) && luks_close(e->d_name) < 0)
 			log_warn("%s", err_msg());
 	closedir(dir);
+}
+
+int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig *cfg,
+		   const char *pin)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
+	size_t len = 0;
+	int r;
+
+	if (!f || !pass) {
+		r = err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	/*
+	 * The same key and PIN for the new config.  Whatever the old binding was
+	 * (an earlier update that failed half way): who may unseal may re-bind.
+	 */
+	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0 &&
+	    (r = cml_config_digest(cfg, pass + PASS_LEN)) == 0)
+		r = seal_to_file(d, c->uuid, pass, len, f->pin ? pin : NULL, f);
+out:
+	secret_free(pass, SEAL_SECRET_MAX);
+	free(f);
+	return r < 0 ? err_wrap(r, "re-sealing the key to the new config") : 0;
 }
 
 int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin)

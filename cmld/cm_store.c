@@ -2,11 +2,14 @@
 /*
  * The data folder (default /data/cml):
  *   containers/<uuid>.conf        ContainerConfig, protobuf text format
- *   containers/<uuid>.sig/.cert   when the config came signed
- *   containers/<uuid>/            its data images; created = Unix time of create
+ *   containers/<uuid>.sig/.cert   when the config came signed (.conf is then the text as
+ *                                 signed; trust SIGNED only while they verify over it)
+ *   containers/<uuid>/            its data images; created = Unix time of create,
+ *                                 uid_base = its user namespace's first host uid
  *   guestos/<name>/<name>.conf    GuestOSConfig + .sig + .cert, images <image_file>.img
  *   tokens/<uuid>.p12             softtoken
- *   tokens/ca/<sha256>.pem        CAs trusted for GuestOS and container signatures
+ *   tokens/ca/<sha256>.pem        CAs registered for GuestOS pushes and container signatures
+ *                                 (not for starting sealed containers: --trust-anchors)
  *   device.provisioned            present once set_provisioned ran
  */
 #include <dirent.h>
@@ -146,6 +149,8 @@ void cm_container_free(struct cm_container *c)
 		return;
 	if (c->config)
 		protobuf_c_message_free_unpacked(&c->config->base, NULL);
+	if (c->pending)
+		protobuf_c_message_free_unpacked(&c->pending->base, NULL);
 	for (size_t i = 0; i < c->n_ifaces; i++)
 		free(c->ifaces[i]);
 	free(c->ifaces);
@@ -162,13 +167,81 @@ void cm_container_unlink(struct cmld *d, struct cm_container *c)
 	}
 }
 
-/* The user namespace base: a stable 64 Ki block per container, from its UUID. */
-static uint32_t uid_base_for(const char *uuid)
+/*
+ * User namespaces: container root is host uid CM_UID_FIRST + k * 64 Ki for a
+ * block k allocated at create and recorded in containers/<uuid>/uid_base (a
+ * record outside the range or not block-aligned is refused; two containers
+ * sharing one are refused at start).
+ */
+#define CM_UID_FIRST  0x100000u
+#define CM_UID_BLOCK  0x10000u
+#define CM_UID_BLOCKS 0x3f00u
+
+static bool uid_base_valid(uint32_t b)
 {
+	return b >= CM_UID_FIRST && (b - CM_UID_FIRST) % CM_UID_BLOCK == 0 &&
+	       (b - CM_UID_FIRST) / CM_UID_BLOCK < CM_UID_BLOCKS;
+}
+
+static bool uid_base_used(const struct cmld *d, uint32_t b, const struct cm_container *except)
+{
+	for (const struct cm_container *c = d->containers; c; c = c->next)
+		if (c != except && c->uid_base == b)
+			return true;
+	return false;
+}
+
+uint32_t cm_uid_base_alloc(const struct cmld *d)
+{
+	for (uint32_t k = 0; k < CM_UID_BLOCKS; k++)
+		if (!uid_base_used(d, CM_UID_FIRST + k * CM_UID_BLOCK, NULL))
+			return CM_UID_FIRST + k * CM_UID_BLOCK;
+	return 0;
+}
+
+int cm_uid_base_save(struct cmld *d, const char *uuid, uint32_t base)
+{
+	char path[4096], text[16];
+
+	if (!uid_base_valid(base))
+		return err_set(-ENOSPC, "no free range of user ids for a new container");
+	cm_store_path(d, path, sizeof(path), "containers/%s/uid_base", uuid);
+	snprintf(text, sizeof(text), "%u\n", base);
+	return file_write_atomic(path, text, strlen(text), 0600);
+}
+
+/*
+ * The recorded base; a container made before bases were recorded gets the
+ * one it had (from its UUID's first 16 bits) when that is free, else a free
+ * one, and keeps it from now on.
+ */
+static int uid_base_load(struct cmld *d, struct cm_container *c)
+{
+	char path[4096];
+	uint8_t *buf;
+	size_t len;
 	unsigned v = 0;
 
-	sscanf(uuid, "%4x", &v);
-	return 0x100000u + (v % 0x3f00u) * 0x10000u;
+	cm_store_path(d, path, sizeof(path), "containers/%s/uid_base", c->uuid);
+	if (file_read_all(path, 32, &buf, &len) == 0) {
+		char *end;
+		unsigned long b = strtoul((char *)buf, &end, 10);
+		bool ok = end != (char *)buf && (*end == '\n' || !*end) && b <= UINT32_MAX &&
+			  uid_base_valid((uint32_t)b);
+		free(buf);
+		if (!ok)
+			return err_set(-EINVAL, "%s: not a user id range of cmld", path);
+		c->uid_base = (uint32_t)b;
+		return 0;
+	}
+	sscanf(c->uuid, "%4x", &v);
+	c->uid_base = CM_UID_FIRST + (v % CM_UID_BLOCKS) * CM_UID_BLOCK;
+	if (uid_base_used(d, c->uid_base, c))
+		c->uid_base = cm_uid_base_alloc(d);
+	cm_store_path(d, path, sizeof(path), "containers/%s", c->uuid);
+	if (access(path, F_OK) < 0)
+		return 0; /* not created yet: create records it */
+	return cm_uid_base_save(d, c->uuid, c->uid_base);
 }
 
 static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
@@ -191,6 +264,7 @@ static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
 	if (c) {
 		protobuf_c_message_free_unpacked(&c->config->base, NULL);
 		c->config = (ContainerConfig *)m;
+		c->trust = cm_store_trust(d, uuid);
 		return 0;
 	}
 	c = calloc(1, sizeof(*c));
@@ -202,9 +276,11 @@ static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
 	c->config = (ContainerConfig *)m;
 	c->state = CONTAINER_STATE__STOPPED;
 	c->init_pidfd = -1;
-	c->uid_base = uid_base_for(uuid);
-	cm_store_path(d, path, sizeof(path), "containers/%s.sig", uuid);
-	c->trust = access(path, F_OK) == 0 ? CONTAINER_TRUST__SIGNED : CONTAINER_TRUST__UNSIGNED;
+	if ((r = uid_base_load(d, c)) < 0) {
+		cm_container_free(c);
+		return r;
+	}
+	c->trust = cm_store_trust(d, uuid);
 	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
 	if (file_read_all(path, 64, &buf, &len) == 0) {
 		c->created = strtoll((char *)buf, NULL, 10);
@@ -246,12 +322,18 @@ int cm_store_load_containers(struct cmld *d, bool only_stopped)
 	}
 	closedir(dir);
 	qsort(names, n, sizeof(names[0]), uuid_cmp);
-	for (size_t i = 0; i < n; i++) {
-		/* a broken config must not hide the others: report and go on */
-		if (load_one(d, names[i], only_stopped) < 0)
-			log_err("container %s: %s", names[i], err_msg());
+	/* those with a recorded user id range first: the others must not take theirs */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			cm_store_path(d, path, sizeof(path), "containers/%s/uid_base", names[i]);
+			if ((access(path, F_OK) == 0) != (pass == 0))
+				continue;
+			/* a broken config must not hide the others: report and go on */
+			if (load_one(d, names[i], only_stopped) < 0)
+				log_err("container %s: %s", names[i], err_msg());
+		}
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-	}
 	return 0;
 }
 
@@ -267,6 +349,133 @@ int cm_store_save_config(struct cmld *d, const char *uuid, const ContainerConfig
 	r = file_write_atomic(path, text, len, 0600);
 	free(text);
 	return r;
+}
+
+int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig *c,
+			 const uint8_t *signed_text, size_t text_len, const uint8_t *sig,
+			 size_t sig_len, const uint8_t *cert, size_t cert_len)
+{
+	char path[4096];
+	int r;
+
+	if (!sig) {
+		/* unsigned now: the signature of an earlier config must not vouch for this one */
+		if ((r = cm_store_save_config(d, uuid, c)) < 0)
+			return r;
+		for (int i = 0; i < 2; i++) {
+			cm_store_path(d, path, sizeof(path), "containers/%s.%s", uuid,
+				      i ? "cert" : "sig");
+			if (unlink(path) < 0 && errno != ENOENT)
+				return err_set(-errno, "unlink %s: %s", path, strerror(errno));
+		}
+		return 0;
+	}
+	/* the text as signed, so that the signature keeps verifying over the stored file */
+	cm_store_path(d, path, sizeof(path), "containers/%s.sig", uuid);
+	if ((r = file_write_atomic(path, sig, sig_len, 0600)) < 0)
+		return r;
+	cm_store_path(d, path, sizeof(path), "containers/%s.cert", uuid);
+	if ((r = file_write_atomic(path, cert, cert_len, 0600)) < 0)
+		return r;
+	cm_store_path(d, path, sizeof(path), "containers/%s.conf", uuid);
+	return file_write_atomic(path, signed_text, text_len, 0600);
+}
+
+ContainerTrust cm_store_trust(struct cmld *d, const char *uuid)
+{
+	static const char *const ext[] = {"conf", "sig", "cert"};
+	uint8_t *buf[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0};
+	char path[4096];
+	ContainerTrust t = CONTAINER_TRUST__UNSIGNED;
+	int r = 0;
+
+	for (int i = 0; i < 3 && r == 0; i++) {
+		cm_store_path(d, path, sizeof(path), "containers/%s.%s", uuid, ext[i]);
+		r = file_read_all(path, 1 << 20, &buf[i], &len[i]);
+	}
+	if (r == 0 && cm_signature_verify(d, CM_TRUST_ANY_REGISTERED, buf[0], len[0], buf[1],
+					  len[1], buf[2], len[2]) == 0)
+		t = CONTAINER_TRUST__SIGNED;
+	else if (r == 0)
+		log_warn("container %s: its signature does not verify over its config (%s); "
+			 "UNSIGNED",
+			 uuid, err_msg());
+	for (int i = 0; i < 3; i++)
+		free(buf[i]);
+	err_clear();
+	return t;
+}
+
+/* Each "/"-separated part of @p: not empty, ".", or "..". */
+static bool parts_plain(const char *p)
+{
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+		if (*p == '/' && !*++p)
+			return false; /* a trailing "/" */
+	}
+	return true;
+}
+
+bool cm_mount_point_ok(const char *path)
+{
+	return path && path[0] == '/' && (!path[1] || parts_plain(path + 1));
+}
+
+int cm_confine_path(const struct cmld *d, const char *uuid, const char *field, const char *path,
+		    char *buf, size_t size)
+{
+	char base[4096];
+	const char *rel = path;
+	size_t blen;
+	int r;
+
+	if ((r = cm_store_path(d, base, sizeof(base), "containers/%s", uuid)) < 0)
+		return r;
+	blen = strlen(base);
+	if (path[0] == '/') {
+		/* absolute: only below this container's own folder */
+		if (strncmp(path, base, blen) || path[blen] != '/' || !path[blen + 1])
+			return err_set(-EPERM, "%s '%s' is outside the container's folder %s/",
+				       field, path, base);
+		rel = path + blen + 1;
+	}
+	if (!*rel || !parts_plain(rel))
+		return err_set(-EPERM, "%s '%s': no empty, \".\" or \"..\" parts allowed", field,
+			       path);
+	if (snprintf(buf, size, "%s/%s", base, rel) >= (int)size)
+		return err_set(-ENAMETOOLONG, "%s '%s': too long", field, path);
+	/* no symlink on the way: each part that exists must be what it says */
+	for (char *p = buf + blen + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char keep = *p;
+		struct stat st;
+		*p = '\0';
+		int gone = lstat(buf, &st) < 0 && errno == ENOENT;
+		bool link = !gone && S_ISLNK(st.st_mode);
+		*p = keep;
+		if (link)
+			return err_set(-EPERM, "%s '%s': a symlink inside the container's folder",
+				       field, path);
+		if (gone || !keep)
+			break;
+	}
+	return 0;
+}
+
+int cm_config_check(const struct cmld *d, const char *uuid, const ContainerConfig *c)
+{
+	char path[4096];
+
+	if (c->vtpm)
+		return cm_confine_path(d, uuid, "vtpm.state_path", c->vtpm->state_path, path,
+				       sizeof(path));
+	return 0;
 }
 
 int cm_rmtree(const char *path)
@@ -333,41 +542,71 @@ int cm_ca_register(struct cmld *d, const uint8_t *pem, size_t len)
 	return r;
 }
 
-static X509_STORE *ca_store(struct cmld *d)
+/* Adds every certificate of the PEM file @path to @store; the number added. */
+static int store_add_pem_file(X509_STORE *store, const char *path)
+{
+	uint8_t *pem;
+	size_t len;
+	int n = 0;
+	X509 *x;
+
+	if (file_read_all(path, 1 << 20, &pem, &len) < 0)
+		return 0;
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+		n += X509_STORE_add_cert(store, x) == 1;
+		X509_free(x);
+	}
+	BIO_free(bio);
+	free(pem);
+	return n;
+}
+
+/* A PEM file, or every *.pem in a folder. */
+static int store_add_path(X509_STORE *store, const char *path)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *dir;
+	int n = 0;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return store_add_pem_file(store, path);
+	if (!(dir = opendir(path)))
+		return 0;
+	while ((e = readdir(dir))) {
+		char sub[4096 + 256];
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".pem"))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		n += store_add_pem_file(store, sub);
+	}
+	closedir(dir);
+	return n;
+}
+
+static X509_STORE *ca_store(struct cmld *d, enum cm_trust trust, int *ret_anchors)
 {
 	X509_STORE *store = X509_STORE_new();
 	char dir_path[4096];
-	struct dirent *e;
-	DIR *dir;
 
 	if (!store)
 		return NULL;
-	cm_store_path(d, dir_path, sizeof(dir_path), "tokens/ca");
-	dir = opendir(dir_path);
-	if (!dir)
-		return store;
-	while ((e = readdir(dir))) {
-		char path[4096 + 256];
-		uint8_t *pem;
-		size_t len;
-		if (!strstr(e->d_name, ".pem"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir_path, e->d_name);
-		if (file_read_all(path, 1 << 16, &pem, &len) < 0)
-			continue;
-		X509 *x = pem_cert(pem, len);
-		if (x) {
-			X509_STORE_add_cert(store, x);
-			X509_free(x);
-		}
-		free(pem);
+	*ret_anchors = d->trust_anchors ? store_add_path(store, d->trust_anchors) : 0;
+	if (trust == CM_TRUST_ANY_REGISTERED) {
+		cm_store_path(d, dir_path, sizeof(dir_path), "tokens/ca");
+		store_add_path(store, dir_path);
 	}
-	closedir(dir);
 	return store;
 }
 
-int cm_cert_verify(struct cmld *d, const uint8_t *cert_pem, size_t len, void **ret_x509)
+int cm_cert_verify(struct cmld *d, enum cm_trust trust, const uint8_t *cert_pem, size_t len,
+		   void **ret_x509)
 {
+	int anchors = 0;
 	X509 *leaf = pem_cert(cert_pem, len);
 	X509_STORE *store;
 	X509_STORE_CTX *ctx;
@@ -387,13 +626,19 @@ int cm_cert_verify(struct cmld *d, const uint8_t *cert_pem, size_t len, void **r
 	while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
 		sk_X509_push(chain, extra);
 	BIO_free(bio);
-	store = ca_store(d);
+	store = ca_store(d, trust, &anchors);
 	ctx = X509_STORE_CTX_new();
 	if (!store || !ctx || X509_STORE_CTX_init(ctx, store, leaf, chain) != 1) {
 		r = err_set(-ENOMEM, "out of memory");
 	} else if (X509_verify_cert(ctx) != 1) {
-		r = err_set(-EPERM, "certificate not trusted: %s",
-			    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		const char *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+		if (trust == CM_TRUST_ANCHORS)
+			r = err_set(-EPERM,
+				    "certificate not trusted by the trust anchors (%s, %d CAs): %s",
+				    d->trust_anchors ? d->trust_anchors : "none given", anchors,
+				    why);
+		else
+			r = err_set(-EPERM, "certificate not trusted: %s", why);
 	}
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
@@ -405,13 +650,14 @@ int cm_cert_verify(struct cmld *d, const uint8_t *cert_pem, size_t len, void **r
 	return r;
 }
 
-int cm_signature_verify(struct cmld *d, const uint8_t *data, size_t len, const uint8_t *sig,
-			size_t sig_len, const uint8_t *cert_pem, size_t cert_len)
+int cm_signature_verify(struct cmld *d, enum cm_trust trust, const uint8_t *data, size_t len,
+			const uint8_t *sig, size_t sig_len, const uint8_t *cert_pem,
+			size_t cert_len)
 {
 	void *leaf = NULL;
 	EVP_MD_CTX *md;
 	EVP_PKEY *key;
-	int r = cm_cert_verify(d, cert_pem, cert_len, &leaf);
+	int r = cm_cert_verify(d, trust, cert_pem, cert_len, &leaf);
 
 	if (r < 0)
 		return r;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One swtpm per container that asks for a vTPM (ContainerConfig.vtpm).
- * Its state lives in vtpm.state_path on the host (made with swtpm_setup on
+ * Its state lives in vtpm.state_path, a folder inside the container's
+ * containers/<uuid>/ (relative to it; see cm_confine_path) (made with swtpm_setup on
  * first start: EK, and with create_certs the EK and platform certificates
  * from swtpm's local CA).  swtpm runs as vtpm.run_as, listening on
  * 127.0.0.1:2321/2322 inside the container's network namespace, so only the
@@ -73,8 +74,6 @@ int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_e
 	*n_env = 0;
 	if (!v)
 		return 0;
-	if (v->state_path[0] != '/')
-		return err_set(-EINVAL, "vtpm.state_path '%s' is not absolute", v->state_path);
 	if (strcmp(v->version, "2") && strcmp(v->version, "1.2"))
 		return err_set(-EINVAL, "vtpm.version '%s': only \"2\" and \"1.2\"", v->version);
 	c->vtpm_port = VTPM_PORT;
@@ -90,15 +89,14 @@ int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_e
 }
 
 /* swtpm_setup on an empty state folder. */
-static int vtpm_manufacture(ContainerVtpm *v)
+static int vtpm_manufacture(ContainerVtpm *v, const char *dir)
 {
 	char state[4200], banks[256] = "";
 	const char *argv[24];
 	int n = 0;
 	bool tpm2 = !strcmp(v->version, "2");
 
-	snprintf(state, sizeof(state), "%s/%s", v->state_path,
-		 tpm2 ? "tpm2-00.permall" : "tpm-00.permall");
+	snprintf(state, sizeof(state), "%s/%s", dir, tpm2 ? "tpm2-00.permall" : "tpm-00.permall");
 	if (access(state, F_OK) == 0)
 		return 0;
 	for (size_t i = 0; i < v->n_pcr_banks; i++)
@@ -108,7 +106,7 @@ static int vtpm_manufacture(ContainerVtpm *v)
 	if (tpm2)
 		argv[n++] = "--tpm2";
 	argv[n++] = "--tpmstate";
-	argv[n++] = v->state_path;
+	argv[n++] = dir;
 	argv[n++] = "--createek";
 	if (v->create_certs) {
 		argv[n++] = "--create-ek-cert";
@@ -147,23 +145,27 @@ static bool listening(pid_t pid, unsigned port)
 int cm_vtpm_start(struct cmld *d, struct cm_container *c)
 {
 	ContainerVtpm *v = c->config->vtpm;
-	char state[4200], server[96], ctrl[96], log[1024];
+	char state[4200], server[96], ctrl[96], log[1024], dir[4096];
 	struct passwd *pw = NULL;
 	int r;
 
 	if (!v)
 		return 0;
-	if (mkdir(v->state_path, 0700) < 0 && errno != EEXIST)
-		return err_set(-errno, "mkdir %s: %s", v->state_path, strerror(errno));
+	/* inside the container's folder, no symlink on the way (checked again just now) */
+	if ((r = cm_confine_path(d, c->uuid, "vtpm.state_path", v->state_path, dir, sizeof(dir))) <
+	    0)
+		return r;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return err_set(-errno, "mkdir %s: %s", dir, strerror(errno));
 	if (v->run_as) {
 		if (!(pw = getpwnam(v->run_as)))
 			return err_set(-EINVAL, "vtpm.run_as: no user '%s'", v->run_as);
-		if (chown(v->state_path, pw->pw_uid, pw->pw_gid) < 0)
-			return err_set(-errno, "chown %s: %s", v->state_path, strerror(errno));
+		if (lchown(dir, pw->pw_uid, pw->pw_gid) < 0)
+			return err_set(-errno, "chown %s: %s", dir, strerror(errno));
 	}
-	if ((r = vtpm_manufacture(v)) < 0)
+	if ((r = vtpm_manufacture(v, dir)) < 0)
 		return r;
-	snprintf(state, sizeof(state), "dir=%s", v->state_path);
+	snprintf(state, sizeof(state), "dir=%s", dir);
 	snprintf(server, sizeof(server), "type=tcp,port=%u,bindaddr=127.0.0.1", c->vtpm_port);
 	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%u,bindaddr=127.0.0.1", c->vtpm_port + 1);
 	snprintf(log, sizeof(log), "file=%s/%s/vtpm.log", d->run_dir, c->uuid);

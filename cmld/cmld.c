@@ -17,6 +17,8 @@
 
 /* policies/seal-boot.profile: firmware and its configuration, GRUB, the rootfs */
 #define CM_SEAL_DEFAULT_PCRS "sha256:0,1,2,3,4,5,6,7,8,9,13"
+/* on the measured rootfs, not the data partition: see docs/sealing.md */
+#define CM_TRUST_ANCHORS_DEFAULT "/etc/measured/cml/trusted-ca"
 
 static int seal_profile_load(const char *path, struct pcr_selection *ret)
 {
@@ -41,15 +43,17 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cmld [--data-dir DIR] [--socket PATH] [--run-dir DIR]\n"
-		"            [--stop-timeout-ms MS] [--allow-reboot] [-v]\n"
+		"            [--trust-anchors DIR|FILE] [--stop-timeout-ms MS] [--allow-reboot] "
+		"[-v]\n"
 		"            [--tpm TCTI [--seal-profile FILE] [--seal-reference REF.json]\n"
 		"             [--policy-signer KEY.pem [--signed-policies DIR]]\n"
 		"             [--cel PATH] [--luks-pbkdf2-iterations N]]\n"
 		"defaults: --data-dir /data/cml --socket /run/socket/cml-control "
 		"--run-dir /run/cml --stop-timeout-ms 10000\n"
+		"          --trust-anchors %s\n"
 		"          --seal-profile: pcrs = %s; --signed-policies DIR/signed-policies;\n"
 		"          --cel %s\n",
-		CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH);
+		CM_TRUST_ANCHORS_DEFAULT, CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH);
 }
 
 static bool any_running(struct cmld *d)
@@ -85,6 +89,7 @@ int main(int argc, char **argv)
 		{"data-dir", required_argument, NULL, 'd'},
 		{"socket", required_argument, NULL, 's'},
 		{"run-dir", required_argument, NULL, 'r'},
+		{"trust-anchors", required_argument, NULL, 'A'},
 		{"stop-timeout-ms", required_argument, NULL, 't'},
 		{"allow-reboot", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -104,6 +109,7 @@ int main(int argc, char **argv)
 		.data_dir = "/data/cml",
 		.socket_path = "/run/socket/cml-control",
 		.run_dir = "/run/cml",
+		.trust_anchors = CM_TRUST_ANCHORS_DEFAULT,
 		.stop_timeout_ms = 10000,
 		.listen_fd = -1,
 		.signal_fd = -1,
@@ -124,6 +130,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			d.run_dir = optarg;
+			break;
+		case 'A':
+			d.trust_anchors = optarg;
 			break;
 		case 't':
 			d.stop_timeout_ms = (unsigned)strtoul(optarg, NULL, 10);

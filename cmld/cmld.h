@@ -31,7 +31,9 @@ struct cm_exec;
 
 struct cm_container {
 	char uuid[CM_UUID_LEN + 1];
-	ContainerConfig *config; /* as loaded; update_config takes effect on reload */
+	ContainerConfig
+		*config; /* what the next start runs (sealed: the config bound to the key) */
+	ContainerConfig *pending; /* update_config of a running container: config once it stops */
 	ContainerState state;
 	ContainerTrust trust;
 	pid_t init_pid; /* in cmld's PID namespace, 0 when stopped */
@@ -65,6 +67,12 @@ struct cmld {
 	const char *data_dir;
 	const char *socket_path;
 	const char *run_dir; /* runtime state: /run/cml */
+	/*
+	 * --trust-anchors: the CA certificates (a PEM file or a folder of them,
+	 * on the measured rootfs) a GuestOS must be signed under to start a
+	 * sealed container.  The CAs registered in the data folder are not.
+	 */
+	const char *trust_anchors;
 	unsigned stop_timeout_ms;
 	bool allow_reboot;
 	bool provisioned;
@@ -96,22 +104,61 @@ int cm_set_provisioned(struct cmld *d);
 int cm_rmtree(const char *path);
 /* Adds a PEM CA certificate to the trusted store (tokens/ca). */
 int cm_ca_register(struct cmld *d, const uint8_t *pem, size_t len);
-/* Verifies @cert_pem chains to a registered CA; returns the leaf (caller frees). */
-int cm_cert_verify(struct cmld *d, const uint8_t *cert_pem, size_t len, void **ret_x509);
-/* Verifies a detached signature (SHA-256, RSA or ECDSA) of @data by a registered-CA cert. */
-int cm_signature_verify(struct cmld *d, const uint8_t *data, size_t len, const uint8_t *sig,
-			size_t sig_len, const uint8_t *cert_pem, size_t cert_len);
+/* Which CAs a certificate may chain to. */
+enum cm_trust {
+	CM_TRUST_ANCHORS,	 /* --trust-anchors only (sealed containers' GuestOS at start) */
+	CM_TRUST_ANY_REGISTERED, /* the trust anchors and the CAs registered in tokens/ca */
+};
+/* Verifies @cert_pem chains to a CA of @trust; returns the leaf (caller frees). */
+int cm_cert_verify(struct cmld *d, enum cm_trust trust, const uint8_t *cert_pem, size_t len,
+		   void **ret_x509);
+/* Verifies a detached signature (SHA-256, RSA or ECDSA) of @data by a cert of @trust. */
+int cm_signature_verify(struct cmld *d, enum cm_trust trust, const uint8_t *data, size_t len,
+			const uint8_t *sig, size_t sig_len, const uint8_t *cert_pem,
+			size_t cert_len);
+/* Saves a config as it was signed (@signed_text with @sig and @cert) or, unsigned, canonical. */
+int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig *c,
+			 const uint8_t *signed_text, size_t text_len, const uint8_t *sig,
+			 size_t sig_len, const uint8_t *cert, size_t cert_len);
+/* SIGNED when containers/<uuid>.sig and .cert verify over the stored config, else UNSIGNED. */
+ContainerTrust cm_store_trust(struct cmld *d, const char *uuid);
+/* A free block of 64 Ki host ids for a new container's user namespace. */
+uint32_t cm_uid_base_alloc(const struct cmld *d);
+/* Recorded at create in containers/<uuid>/uid_base. */
+int cm_uid_base_save(struct cmld *d, const char *uuid, uint32_t base);
+/*
+ * @path (a config's vtpm.state_path) as a folder inside containers/<uuid>/:
+ * relative to it, or absolute below it; no "." or ".." parts, and no part
+ * that exists may be a symlink.  Errors name @field.
+ */
+int cm_confine_path(const struct cmld *d, const char *uuid, const char *field, const char *path,
+		    char *buf, size_t size);
+/* Whether @path is absolute, without "." / ".." / empty parts (a GuestOS mount_point). */
+bool cm_mount_point_ok(const char *path);
+/* The checks a container config gets at create, update_config and start. */
+int cm_config_check(const struct cmld *d, const char *uuid, const ContainerConfig *c);
 
 /* ---- cm_guestos.c ---- */
 /* Installs a signed GuestOS config; images come from its update_base_url (file:// or a folder). */
 int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const uint8_t *sig,
 		    size_t sig_len, const uint8_t *cert, size_t cert_len);
-/* The installed config of @name (NULL if none); caller frees. */
+/* The installed config of @name (NULL if none), unverified (listing, create); caller frees. */
 GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name);
+/*
+ * The installed config of @name as its signature, checked now against CAs of
+ * @trust, vouches for it: read once, verified, parsed from the same bytes;
+ * image_file and mount_point checked.  Errors name what failed.
+ */
+int cm_guestos_load_verified(struct cmld *d, const char *name, enum cm_trust trust,
+			     GuestOSConfig **ret);
 int cm_guestos_list(struct cmld *d, GuestOSConfig ***ret, size_t *ret_n);
 int cm_guestos_remove(struct cmld *d, const char *name);
-/* Checks every image of @g by size and SHA-256; the digests go to @ret_digests (32 each). */
-int cm_guestos_check_images(struct cmld *d, const GuestOSConfig *g, uint8_t (*ret_digests)[32]);
+/*
+ * Opens every image of @g once (@ret_fds[i] for mount i, -1 for mounts without
+ * one) and checks size and SHA-256 read from that descriptor: the caller
+ * mounts these descriptors, never the paths again.  Nothing stays open on error.
+ */
+int cm_guestos_open_images(struct cmld *d, const GuestOSConfig *g, int *ret_fds);
 
 /* ---- cm_token.c ---- */
 #define CM_TOKEN_DEFAULT_PIN "trustme"
@@ -166,6 +213,12 @@ int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
 int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g, const char *pin);
 void cm_seal_close(struct cmld *d, struct cm_container *c);
 void cm_seal_mapping(const struct cm_container *c, size_t index, char *buf, size_t size);
+/*
+ * Re-seals the passphrase bound to @cfg instead of the config it was bound to
+ * (update_config; needs the PCRs to hold, and @pin for token type TPM).
+ */
+int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig *cfg,
+		   const char *pin);
 /* Re-seals the passphrase under @newpin (needs the PCRs to hold and @pin). */
 int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin);
 

@@ -42,7 +42,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: control [--socket PATH] [--json] [--pin-file FILE] COMMAND ...\n"
 	      "  list | list_guestos | state C | config C | ifaces C\n"
-	      "  create CONF [SIG CERT] | update_config C CONF [SIG CERT] | reload\n"
+	      "  create CONF [SIG CERT] | update_config C CONF [SIG CERT] [--pin] | reload\n"
 	      "  remove C | wipe C | wipe_device\n"
 	      "  start C [--setup] | stop C | freeze C | unfreeze C | change_pin C\n"
 	      "  run C COMMAND [ARG...]\n"
@@ -451,6 +451,7 @@ int main(int argc, char **argv)
 	req.command = cmd->cmd;
 
 	/* the options some commands take, anywhere after the command */
+	bool want_pin = false;
 	char *rest[64];
 	int n_rest = 0;
 	for (int i = optind + 1; i < argc; i++) {
@@ -458,6 +459,8 @@ int main(int argc, char **argv)
 				  n_rest >= 1;
 		if (!is_run_arg && !strcmp(argv[i], "--setup"))
 			start.has_setup = start.setup = 1;
+		else if (!is_run_arg && !strcmp(argv[i], "--pin"))
+			want_pin = true;
 		else if (!is_run_arg && !strcmp(argv[i], "--persistent"))
 			iface.has_persistent = iface.persistent = 1;
 		else if (!is_run_arg && !strcmp(argv[i], "--iface") && i + 1 < argc)
@@ -488,6 +491,10 @@ int main(int argc, char **argv)
 			req.container_config_signature = read_arg_file(rest[k + 1]);
 			req.container_config_certificate = read_arg_file(rest[k + 2]);
 		}
+		/* a sealed token-TPM container's key is re-sealed to the new config: its PIN */
+		if (cmd->cmd == CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UPDATE_CONFIG &&
+		    (want_pin || opts.pin_file))
+			req.device_pin = pin = read_pin("PIN: ");
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__PUSH_GUESTOS_CONFIG:
 		req.has_guestos_config_file = req.has_guestos_config_signature =

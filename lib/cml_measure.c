@@ -16,11 +16,23 @@ int cml_mount_has_image(const GuestOSMount *m)
 	       m->mount_type != GUEST_OSMOUNT__TYPE__OVERLAY_RW;
 }
 
+int cml_config_digest(const ContainerConfig *cfg, uint8_t out[32])
+{
+	size_t len;
+	char *text;
+	int r;
+
+	if ((r = pbtext_format(&cfg->base, &text, &len)) < 0)
+		return r;
+	r = digest_buf(hash_alg_by_name("sha256"), text, len, out);
+	free(text);
+	return r;
+}
+
 int cml_start_events(const GuestOSConfig *g, const ContainerConfig *cfg, struct cml_event *ev,
 		     size_t *ret_n)
 {
 	size_t n = 0, len;
-	char *text;
 	int r;
 
 	for (size_t i = 0; i < g->n_mounts; i++) {
@@ -39,11 +51,7 @@ int cml_start_events(const GuestOSConfig *g, const ContainerConfig *cfg, struct 
 		snprintf(ev[n].name, sizeof(ev[n].name), "%s/%s", g->name, m->image_file);
 		n++;
 	}
-	if ((r = pbtext_format(&cfg->base, &text, &len)) < 0)
-		return r;
-	r = digest_buf(hash_alg_by_name("sha256"), text, len, ev[n].sha256);
-	free(text);
-	if (r < 0)
+	if ((r = cml_config_digest(cfg, ev[n].sha256)) < 0)
 		return r;
 	ev[n].type = "container-config";
 	snprintf(ev[n].name, sizeof(ev[n].name), "%s", cfg->name);

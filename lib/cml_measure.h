@@ -28,6 +28,8 @@ struct cml_event {
 
 /* Whether a GuestOS mount is backed by an image of the GuestOS (not per container). */
 int cml_mount_has_image(const GuestOSMount *m);
+/* SHA-256 of @cfg in canonical text form: the "container-config" event. */
+int cml_config_digest(const ContainerConfig *cfg, uint8_t out[32]);
 /* The events of one start of @cfg on @g, into @ev (CML_EVENTS_MAX). */
 int cml_start_events(const GuestOSConfig *g, const ContainerConfig *cfg, struct cml_event *ev,
 		     size_t *ret_n);

@@ -4,6 +4,9 @@
 # key is sealed to the PCRs, writes a secret in it; the host finds only
 # ciphertext.  Boot 2, a rootfs with one byte changed: the start is refused
 # naming PCR 13.  Boot 3, the original rootfs: it opens and the secret is there.
+# Boot 4, the container config edited offline on the state disk (userns: false):
+# the chain is genuine, the key is not released to that config.  Boot 5, the
+# GuestOS replaced by one signed under a CA the attacker registered there: refused.
 . tests/e2e/lib.sh
 
 e2e_artifacts
@@ -82,4 +85,48 @@ rep3=$E2E_REP
 check "original rootfs: it starts again" grep -q CONTAINER_START_OK "$rep3/start.out"
 check "original rootfs: the secret written in boot 1 is there" grep -q TOPSECRET-e2e-0451 "$rep3/read.out"
 echo "# start (unseal + LUKS open + mount + init) in the guest: $(cat "$rep3/start.ms" 2>/dev/null) ms under TCG"
+
+# --- boot 4: the original rootfs, the container config edited offline on the state disk
+cp "$w/vault-stored.conf" "$w/vault-edited.conf"
+echo 'userns: false' >>"$w/vault-edited.conf"
+# put_state LOCAL PATH: replaces PATH on the (unmounted) state disk with LOCAL
+put_state() {
+	debugfs -w -R "rm $2" "$w/state.img" >/dev/null 2>&1
+	debugfs -w -R "write $1 $2" "$w/state.img" >/dev/null 2>&1
+}
+put_state "$w/vault-edited.conf" "/cml/containers/$uuid.conf"
+debugfs -R "dump /cml/containers/$uuid.conf $w/vault-check.conf" "$w/state.img" 2>/dev/null
+check "edited config: the state disk holds the edit" grep -q "userns: false" "$w/vault-check.conf"
+# shellcheck disable=SC2086
+if boot_direct sealed-edited "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+	ok "edited config: boots"
+else
+	fail "edited config: boot (see $E2E_WORK/sealed-edited/console.log)"
+fi
+rep4=$E2E_REP
+check "edited config: start answers CONTAINER_START_UNLOCK_FAILED" grep -q CONTAINER_START_UNLOCK_FAILED "$rep4/start.out"
+check "edited config: the reason names the config binding" grep -q "the config is not the one its key is bound to" "$rep4/start.out"
+check "edited config: nothing was read" sh -c "[ -f '$rep4/start.out' ] && [ ! -e '$rep4/read.out' ]"
+check "edited config: no mapping is left open" sh -c "[ -f '$rep4/mapper.after' ] && ! grep -q cml- '$rep4/mapper.after'"
+
+# --- boot 5: the config restored; the GuestOS replaced by one signed under the
+# attacker's own CA, registered on the state disk as ca_register would
+put_state "$w/vault-stored.conf" "/cml/containers/$uuid.conf"
+rm -rf "$w/evil"
+GOS_CA_SUBJECT=/CN=attacker tests/harness/mkguestos.sh "$w/evil" testos 2 >/dev/null
+put_state "$w/evil/ca.pem" /cml/tokens/ca/evil.pem
+for f in testos.conf testos.sig testos.cert; do put_state "$w/evil/$f" "/cml/guestos/testos/$f"; done
+put_state "$w/evil/images-testos-2/root.img" /cml/guestos/testos/root.img
+debugfs -R "dump /cml/guestos/testos/testos.cert $w/evil-check.cert" "$w/state.img" 2>/dev/null
+check "attacker's GuestOS: on the state disk" cmp -s "$w/evil/testos.cert" "$w/evil-check.cert"
+# shellcheck disable=SC2086
+if boot_direct sealed-evil-gos "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+	ok "attacker's GuestOS: boots"
+else
+	fail "attacker's GuestOS: boot (see $E2E_WORK/sealed-evil-gos/console.log)"
+fi
+rep5=$E2E_REP
+check "attacker's GuestOS: start refused, the signer is no trust anchor" grep -q "certificate not trusted by the trust anchors" "$rep5/start.out"
+check "attacker's GuestOS: nothing was read" sh -c "[ -f '$rep5/start.out' ] && [ ! -e '$rep5/read.out' ]"
+check "attacker's GuestOS: no mapping is left open" sh -c "[ -f '$rep5/mapper.after' ] && ! grep -q cml- '$rep5/mapper.after'"
 e2e_summary

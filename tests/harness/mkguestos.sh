@@ -4,6 +4,7 @@
 # NAME.conf/.sig/.cert whose update_base_url points at the images.
 #   mkguestos.sh OUT [NAME] [VERSION]
 # Reuses OUT/ca.* and OUT/sign.* when present, so several versions share a CA.
+# GOS_CA_SUBJECT names a new CA otherwise (an attacker's CA in the tests).
 set -eu
 out=$1
 name=${2:-testos}
@@ -13,7 +14,7 @@ cd "$out"
 
 if [ ! -f ca.pem ]; then
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
-		-out ca.pem -days 3650 -subj "/CN=measured test GuestOS CA for $name" \
+		-out ca.pem -days 3650 -subj "${GOS_CA_SUBJECT:-/CN=measured test GuestOS CA for $name}" \
 		-addext basicConstraints=critical,CA:true -addext keyUsage=keyCertSign 2>/dev/null
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sign.key \
 		-out sign.csr -subj "/CN=measured test GuestOS signer" 2>/dev/null

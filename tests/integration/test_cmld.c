@@ -620,8 +620,7 @@ static void test_vtpm(void **state)
 	(void)state;
 	snprintf(conf, sizeof(conf),
 		 "name: \"tpm\"\nguest_os: \"testos\"\ncolor: 0\n"
-		 "vtpm { state_path: \"%s/vtpm\" create_certs: true pcr_banks: \"sha256\" }\n",
-		 dir);
+		 "vtpm { state_path: \"vtpm\" create_certs: true pcr_banks: \"sha256\" }\n");
 	c = container_create(conf);
 	ctl_expect("CONTAINER_START_OK", "start %s", c);
 	pid = init_pid_of(c);
@@ -649,7 +648,7 @@ static void test_vtpm(void **state)
 	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
 	wait_state(c, "STOPPED");
 	/* persistent: the state survives for the next start */
-	assert_int_equal(sh(NULL, "test -s %s/vtpm/tpm2-00.permall", dir), 0);
+	assert_int_equal(sh(NULL, "test -s %s/containers/%s/vtpm/tpm2-00.permall", data, c), 0);
 	ctl_expect("CMD_OK", "remove %s", c);
 	free(c);
 }
@@ -668,6 +667,218 @@ static void test_setup_mode(void **state)
 	wait_state(c, "STOPPED");
 	ctl_expect("CMD_OK", "remove %s", c);
 	free(c);
+}
+
+/* Writes @text to DIR/@name; returns the path (static buffer). */
+static const char *write_conf(const char *name, const char *text)
+{
+	static char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* control's answer to @args must be @want with @reason in it. */
+static void ctl_refused(const char *want, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void ctl_refused(const char *want, const char *reason, const char *fmt, ...)
+{
+	char args[4096], *out = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	ctl(&out, "%s", args);
+	if (!out || !has_line(out, want) || !strstr(out, reason))
+		fail_msg("control %s: wanted %s naming \"%s\", got: %s", args, want, reason,
+			 out ? out : "(nothing)");
+	free(out);
+}
+
+/*
+ * Paths from configs stay inside the container's folder and the container's
+ * root: vtpm.state_path with "..", absolute elsewhere or through a symlink;
+ * a GuestOS image_file with ".."; a mount point the container's own overlay
+ * layer turned into a symlink.
+ */
+static void test_paths_confined(void **state)
+{
+	char *before = NULL, *after = NULL, *out = NULL;
+
+	(void)state;
+	ctl(&before, "list");
+	ctl_refused("CMD_FAILED", "vtpm.state_path '../../x'", "create %s",
+		    write_conf("p.conf", "name: \"p\"\nguest_os: \"testos\"\ncolor: 0\n"
+					 "vtpm { state_path: \"../../x\" }\n"));
+	ctl_refused("CMD_FAILED", "vtpm.state_path '/tmp/x' is outside the container's folder",
+		    "create %s",
+		    write_conf("p.conf", "name: \"p\"\nguest_os: \"testos\"\ncolor: 0\n"
+					 "vtpm { state_path: \"/tmp/x\" }\n"));
+	ctl(&after, "list");
+	assert_string_equal(before, after); /* nothing was created */
+	free(before);
+	free(after);
+	/* a symlink put where the state folder goes: refused at start, nothing written there */
+	char *c = container_create("name: \"p\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "vtpm { state_path: \"vt\" }\n");
+	assert_int_equal(sh(NULL, "mkdir %s/elsewhere && ln -s %s/elsewhere %s/containers/%s/vt",
+			    dir, dir, data, c),
+			 0);
+	ctl_refused("CONTAINER_START_EINTERNAL", "vtpm.state_path 'vt': a symlink", "start %s", c);
+	wait_state(c, "STOPPED");
+	assert_int_equal(sh(NULL, "test -z \"$(ls -A %s/elsewhere)\"", dir), 0);
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+
+	/* a GuestOS whose image_file climbs out: refused at push, and at start when put there */
+	char g[256];
+	snprintf(g, sizeof(g), "%s/guestos/testos", data);
+	assert_int_equal(
+		sh(NULL,
+		   "cp -a %s %s/gos-saved && cd %s && "
+		   "sed 's/image_file: \"data\"/image_file: \"..\\/..\\/x\"/' %s/testos.conf "
+		   "> climb.conf && openssl dgst -sha256 -sign %s/sign.key -out climb.sig "
+		   "climb.conf && sed 's/^version: 2/version: 3/' climb.conf > climb3.conf "
+		   "&& openssl dgst -sha256 -sign %s/sign.key -out climb3.sig climb3.conf",
+		   g, dir, dir, gos, gos, gos),
+		0);
+	ctl_refused("GUESTOS_MGR_INSTALL_FAILED", "image_file '../../x' is not a plain name",
+		    "push_guestos_config %s/climb3.conf %s/climb3.sig %s/testos.cert", dir, dir,
+		    gos);
+	c = container_create("name: \"climb\"\nguest_os: \"testos\"\ncolor: 0\n");
+	sh(NULL, "cp %s/climb.conf %s/testos.conf && cp %s/climb.sig %s/testos.sig", dir, g, dir,
+	   g);
+	ctl_refused("CONTAINER_START_EINTERNAL", "image_file '../../x' is not a plain name",
+		    "start %s", c);
+	assert_int_equal(sh(NULL, "rm -rf %s && cp -a %s/gos-saved %s", g, dir, g), 0);
+
+	/*
+	 * The container's overlay layer (its rootdata image, its own to write)
+	 * holds /data as a symlink to a host folder: the data mount must not follow it.
+	 */
+	ctl_expect("CONTAINER_START_OK", "start %s", c);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
+	wait_state(c, "STOPPED");
+	assert_int_equal(
+		sh(&out,
+		   "mkdir -p %s/mnt %s/escape && mount -o loop %s/containers/%s/rootdata.img "
+		   "%s/mnt && rm -rf %s/mnt/upper/data && ln -s %s/escape %s/mnt/upper/data "
+		   "&& umount %s/mnt 2>&1",
+		   dir, dir, data, c, dir, dir, dir, dir, dir),
+		0);
+	free(out);
+	ctl_refused("CONTAINER_START_EINTERNAL", "mount_point /data", "start %s", c);
+	ctl(&out, "state %s", c);
+	assert_non_null(strstr(out, "STOPPED"));
+	free(out);
+	assert_int_equal(sh(NULL, "test -z \"$(ls -A %s/escape)\"", dir), 0);
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+/* The trust level is the stored config's: SIGNED only while its signature verifies over it. */
+static void test_trust_level(void **state)
+{
+	const char *conf =
+		write_conf("s.conf", "name: \"signed\"\nguest_os: \"testos\"\ncolor: 0\n");
+	char *c, *out = NULL;
+
+	(void)state;
+	assert_int_equal(
+		sh(NULL, "openssl dgst -sha256 -sign %s/sign.key -out %s/s.sig %s", gos, dir, conf),
+		0);
+	assert_int_equal(ctl(&out, "create %s %s/s.sig %s/sign.pem", conf, dir, gos), 0);
+	c = strndup(strstr(out, "# uuid ") + 7, 36);
+	free(out);
+	ctl_expect("trust_level: SIGNED", "state %s", c);
+	/* an unsigned update: no longer SIGNED, now and after a restart */
+	conf = write_conf("u.conf", "name: \"signed\"\nguest_os: \"testos\"\ncolor: 0\n"
+				    "ram_limit: 512\n");
+	ctl_expect("CMD_OK", "update_config %s %s", c, conf);
+	ctl_expect("trust_level: UNSIGNED", "state %s", c);
+	cmld_kill(SIGTERM);
+	cmld_start(data, sock);
+	ctl_expect("trust_level: UNSIGNED", "state %s", c);
+	/* signed again: SIGNED, kept across a restart (verified over the stored text) */
+	ctl_expect("CMD_OK", "update_config %s %s/s.conf %s/s.sig %s/sign.pem", c, dir, dir, gos);
+	ctl_expect("trust_level: SIGNED", "state %s", c);
+	cmld_kill(SIGTERM);
+	cmld_start(data, sock);
+	ctl_expect("trust_level: SIGNED", "state %s", c);
+	/* the stored config edited offline: its signature no longer vouches for it */
+	cmld_kill(SIGTERM);
+	sh(NULL, "echo 'userns: false' >> %s/containers/%s.conf", data, c);
+	cmld_start(data, sock);
+	ctl_expect("trust_level: UNSIGNED", "state %s", c);
+	ctl_expect("CMD_OK", "remove %s", c);
+	free(c);
+}
+
+/* The host id of uid 0 in @c's user namespace (uid_map's second column). */
+static long host_root_of(const char *c)
+{
+	char *out = in_container(c, "cat /proc/self/uid_map");
+	long v = 0, first = -1;
+
+	if (sscanf(out, "%ld %ld", &first, &v) != 2 || first != 0)
+		fail_msg("uid_map of %s: %s", c, out);
+	free(out);
+	return v;
+}
+
+/*
+ * Two containers whose UUIDs share the 16 bits the user id range used to be
+ * derived from get distinct ranges, recorded; a record edited to another
+ * range (host root) is refused.
+ */
+static void test_uid_ranges(void **state)
+{
+	char *a = container_create("name: \"uida\"\nguest_os: \"testos\"\ncolor: 0\n"), b[37];
+	char *ra = NULL, *rb = NULL;
+
+	(void)state;
+	/* b: a's UUID but for its second group; both without a record, as before */
+	snprintf(b, sizeof(b), "%s", a);
+	memcpy(b + 9, strncmp(a + 9, "0000", 4) ? "0000" : "1111", 4);
+	cmld_kill(SIGTERM);
+	assert_int_equal(
+		sh(NULL,
+		   "cd %s && sed 's/uida/uidb/' containers/%s.conf > containers/%s.conf && "
+		   "mkdir containers/%s && cp tokens/%s.p12 tokens/%s.p12 && "
+		   "rm containers/%s/uid_base",
+		   data, a, b, b, a, b, a),
+		0);
+	cmld_start(data, sock);
+	assert_int_equal(sh(&ra, "cat %s/containers/%s/uid_base", data, a), 0);
+	assert_int_equal(sh(&rb, "cat %s/containers/%s/uid_base", data, b), 0);
+	assert_string_not_equal(ra, rb);
+	ctl_expect("CONTAINER_START_OK", "start %s", a);
+	ctl_expect("CONTAINER_START_OK", "start %s", b);
+	long ha = host_root_of(a), hb = host_root_of(b);
+	assert_int_equal(ha, atol(ra));
+	assert_int_equal(hb, atol(rb));
+	assert_true(labs(ha - hb) >= 65536);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", a);
+	ctl_expect("CONTAINER_STOP_OK", "stop %s", b);
+	wait_state(a, "STOPPED");
+	wait_state(b, "STOPPED");
+	/* a record pointing at host root is not a range of cmld's: not loaded */
+	cmld_kill(SIGTERM);
+	sh(NULL, "echo 0 > %s/containers/%s/uid_base", data, b);
+	cmld_start(data, sock);
+	ctl_refused("CMD_FAILED", "no container", "state %s", b);
+	assert_int_equal(
+		sh(NULL, "grep -q 'uid_base: not a user id range of cmld' %s/cmld.log", dir), 0);
+	ctl_expect("CMD_OK", "remove %s", a);
+	sh(NULL, "cd %s && rm -rf containers/%s containers/%s.conf tokens/%s.p12", data, b, b, b);
+	free(ra);
+	free(rb);
+	free(a);
 }
 
 /*
@@ -825,11 +1036,11 @@ static void write_values(const char *path, const char *then)
 /*
  * tpm2-tools, not our code, unseals the container's key from its sealed key
  * file (SRK from the TCG template, PolicyPCR session), and cryptsetup
- * checks that it opens the data image.
+ * checks that it opens the data image.  Returns the passphrase (hex).
  */
-static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
+static char *tpm2_tools_unseal_opens(const char *sdata, const char *c)
 {
-	char path[512], work[256], *out = NULL;
+	char path[512], work[256], *out = NULL, *pass = NULL;
 	struct sealed_file f;
 
 	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
@@ -856,19 +1067,27 @@ static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	       "tpm2_policypcr -Q -S s.ctx -l %s && "
 	       "tpm2_unseal -c obj.ctx -p session:s.ctx -o key && tpm2_flushcontext s.ctx && "
 	       "tpm2_flushcontext -t && "
-	       "cryptsetup open --test-passphrase --key-file key %s/containers/%s/data.img 2>&1",
-	       work, sealtpm.tcti, SEAL_SEL, sdata, c) != 0)
+	       /* the passphrase, then the config it is bound to: sha256sum of the stored one */
+	       "head -c 64 key > pass && "
+	       "test \"$(tail -c 32 key | xxd -p -c 32)\" = "
+	       "\"$(sha256sum %s/containers/%s.conf | cut -c1-64)\" && "
+	       "cryptsetup open --test-passphrase --key-file pass %s/containers/%s/data.img 2>&1",
+	       work, sealtpm.tcti, SEAL_SEL, sdata, c, sdata, c) != 0)
 		fail_msg("tpm2-tools unseal + cryptsetup: %s", out);
 	free(out);
+	assert_int_equal(sh(&pass, "cat %s/pass", work), 0);
+	assert_int_equal(strlen(pass), 64);
 	sh(NULL, "rm -rf %s", work);
+	return pass;
 }
 
 static void sealed_cmld_start(const char *sdata, const char *ssock, const char **extra)
 {
-	static char cel[160], profile[160];
+	static char cel[160], profile[160], anchors[160];
 	size_t n = 0;
 	FILE *f;
 
+	snprintf(anchors, sizeof(anchors), "%s/ca.pem", gos);
 	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
 	snprintf(profile, sizeof(profile), "%s/seal.profile", dir);
 	f = fopen(profile, "w");
@@ -882,6 +1101,8 @@ static void sealed_cmld_start(const char *sdata, const char *ssock, const char *
 	cmld_extra[n++] = cel;
 	cmld_extra[n++] = "--luks-pbkdf2-iterations";
 	cmld_extra[n++] = "1000";
+	cmld_extra[n++] = "--trust-anchors"; /* the rootfs's, in the field */
+	cmld_extra[n++] = anchors;
 	for (size_t i = 0; extra && extra[i]; i++)
 		cmld_extra[n++] = extra[i];
 	cmld_extra[n] = NULL;
@@ -929,7 +1150,7 @@ static void test_sealed(void **state)
 	assert_int_equal(
 		sh(&out, "cryptsetup isLuks --type luks2 %s/containers/%s/data.img", sdata, c), 0);
 	free(out);
-	tpm2_tools_unseal_opens(sdata, c);
+	free(tpm2_tools_unseal_opens(sdata, c));
 
 	/* the chain changes: refused, and the reason names the PCR */
 	tpm_extend13("another rootfs");
@@ -1085,6 +1306,155 @@ static void test_sealed(void **state)
 	free(s);
 }
 
+/*
+ * The start must be refused, naming @reason, before the key is released:
+ * no mapping, the passphrase @pass nowhere in the answer or cmld's log.
+ */
+static void expect_refused(const char *c, const char *answer, const char *reason, const char *pass)
+{
+	char *out = NULL;
+
+	ctl(&out, "start %s", c);
+	if (!has_line(out, answer) || !strstr(out, reason) || strstr(out, "device-mapper") ||
+	    strstr(out, pass))
+		fail_msg("start %s: wanted %s naming \"%s\" before any unlock, got: %s", c, answer,
+			 reason, out);
+	free(out);
+	wait_state(c, "STOPPED");
+	assert_int_not_equal(sh(NULL, "ls /dev/mapper 2>/dev/null | grep -q cml-%s", c), 0);
+	assert_int_not_equal(sh(NULL, "grep -q %s %s/cmld.log", pass, dir), 0);
+}
+
+/*
+ * The attacker sealing is for: the data partition edited while cmld is not
+ * running, the TPM, the rootfs and its trust anchors genuine.  Every edit
+ * stops the start: the GuestOS config (unsigned, or re-signed under a CA the
+ * attacker registered on that partition), a GuestOS image, the container's
+ * config.  update_config re-binds the key; provisioned, it may not weaken
+ * isolation.
+ */
+static void test_offline_edits(void **state)
+{
+	struct side_cmld side;
+	char *sdata = side.data, *ssock = side.sock, g[256], *out = NULL, *pass, *pass2;
+
+	(void)state;
+	assert_int_equal(swtpm_start(&sealtpm, true), 0);
+	side_cmld_begin(&side, "o");
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	char *c = container_create("name: \"bound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: NONE\n");
+	expect_unlocked(c);
+	pass = tpm2_tools_unseal_opens(sdata, c);
+	snprintf(g, sizeof(g), "%s/guestos/testos", sdata);
+	assert_int_equal(sh(NULL,
+			    "cp -a %s %s/sgos-saved && cp %s/containers/%s.conf %s/saved.conf", g,
+			    dir, sdata, c, dir),
+			 0);
+#define OFFLINE(...)                                        \
+	do {                                                \
+		cmld_kill(SIGTERM);                         \
+		assert_int_equal(sh(NULL, __VA_ARGS__), 0); \
+		sealed_cmld_start(sdata, ssock, NULL);      \
+	} while (0)
+#define RESTORE_GUESTOS() OFFLINE("rm -rf %s && cp -a %s/sgos-saved %s", g, dir, g)
+
+	/* (a) the GuestOS config edited, not re-signed */
+	OFFLINE("sed -i 's/^version: 2/version: 9/' %s/testos.conf", g);
+	expect_refused(c, "CONTAINER_START_EINTERNAL",
+		       "GuestOS testos: its signature: signature does not verify", pass);
+	/*
+	 * (a) another GuestOS "testos", signed under the attacker's own CA (its
+	 * own name: not mistaken for the anchor), registered offline
+	 */
+	RESTORE_GUESTOS();
+	OFFLINE("mkdir -p %s/evil && GOS_CA_SUBJECT=/CN=attacker tests/harness/mkguestos.sh "
+		"%s/evil testos 3 >/dev/null && "
+		"cp %s/evil/ca.pem %s/tokens/ca/evil.pem && cp %s/evil/testos.conf "
+		"%s/evil/testos.sig %s/evil/testos.cert %s/ && "
+		"cp %s/evil/images-testos-3/root.img %s/root.img",
+		dir, dir, dir, sdata, dir, dir, dir, g, dir, g);
+	expect_refused(c, "CONTAINER_START_EINTERNAL",
+		       "certificate not trusted by the trust anchors", pass);
+	/* (b) a GuestOS image changed on disk, the config genuine */
+	RESTORE_GUESTOS();
+	OFFLINE("printf X | dd of=%s/root.img bs=1 seek=2000 conv=notrunc 2>/dev/null", g);
+	expect_refused(c, "CONTAINER_START_EINTERNAL", "image 'root': SHA-256", pass);
+	RESTORE_GUESTOS();
+	expect_unlocked(c);
+
+	/* (c) the container's config edited: no user namespace, a host interface */
+	OFFLINE("echo 'userns: false' >> %s/containers/%s.conf", sdata, c);
+	expect_refused(c, "CONTAINER_START_UNLOCK_FAILED",
+		       "the config is not the one its key is bound to", pass);
+	OFFLINE("cp %s/saved.conf %s/containers/%s.conf && echo 'net_ifaces: \"lo\"' >> "
+		"%s/containers/%s.conf",
+		dir, sdata, c, sdata, c);
+	expect_refused(c, "CONTAINER_START_UNLOCK_FAILED",
+		       "the config is not the one its key is bound to", pass);
+	OFFLINE("cp %s/saved.conf %s/containers/%s.conf", dir, sdata, c);
+	expect_unlocked(c);
+
+	/* update_config re-binds the same key to the new config (tpm2-tools checks the digest) */
+	const char *conf = write_conf("b2.conf", "name: \"bound\"\nguest_os: \"testos\"\n"
+						 "color: 0\ntoken_type: NONE\nram_limit: 256\n");
+	ctl_expect("CMD_OK", "update_config %s %s", c, conf);
+	expect_unlocked(c);
+	pass2 = tpm2_tools_unseal_opens(sdata, c);
+	assert_string_equal(pass, pass2);
+	free(pass2);
+
+	/* token type TPM: re-binding takes the PIN, checked by the TPM */
+	char *t = container_create("name: \"pinbound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: TPM\n");
+	expect_unlocked(t);
+	conf = write_conf("t2.conf", "name: \"pinbound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				     "token_type: TPM\nram_limit: 64\n");
+	assert_int_equal(sh(&out, "%s --socket %s update_config %s %s 2>&1 </dev/null",
+			    bin_path("control"), sock, t, conf),
+			 1);
+	if (!has_line(out, "CMD_FAILED") || !strstr(out, "needs its PIN"))
+		fail_msg("update_config of a PIN-sealed container without a PIN: %s", out);
+	free(out);
+	set_pins("wrong\n");
+	ctl_refused("CMD_FAILED", "re-sealing the key to the new config: wrong PIN",
+		    "update_config %s %s", t, conf);
+	set_pins("trustme\n");
+	ctl_expect("CMD_OK", "update_config %s %s", t, conf);
+	expect_unlocked(t);
+	ctl_expect("ram_limit: 64", "config %s", t);
+	free(t);
+
+	/* (d) provisioned: update_config may not weaken isolation */
+	ctl_expect("CMD_OK", "set_provisioned");
+	sh(&out, "sha256sum < %s/containers/%s.conf", sdata, c);
+	conf = write_conf("weak.conf", "name: \"bound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				       "token_type: NONE\nram_limit: 256\nuserns: false\n");
+	ctl_refused("CMD_FAILED",
+		    "update_config on a provisioned device may not weaken isolation: userns true "
+		    "-> false",
+		    "update_config %s %s", c, conf);
+	conf = write_conf("weak.conf", "name: \"bound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				       "token_type: NONE\nram_limit: 256\nnet_ifaces: \"lo\"\n");
+	ctl_refused("CMD_FAILED", "net_ifaces + lo", "update_config %s %s", c, conf);
+	char *now = NULL;
+	sh(&now, "sha256sum < %s/containers/%s.conf", sdata, c);
+	assert_string_equal(out, now); /* nothing stored */
+	free(out);
+	free(now);
+	conf = write_conf("b3.conf", "name: \"bound\"\nguest_os: \"testos\"\ncolor: 0\n"
+				     "token_type: NONE\nram_limit: 128\n");
+	ctl_expect("CMD_OK", "update_config %s %s", c, conf);
+	expect_unlocked(c);
+#undef RESTORE_GUESTOS
+#undef OFFLINE
+	side_cmld_end(&side);
+	swtpm_stop(&sealtpm);
+	free(pass);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1100,8 +1470,12 @@ int main(void)
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_vtpm),
 		cmocka_unit_test(test_setup_mode),
+		cmocka_unit_test(test_paths_confined),
+		cmocka_unit_test(test_trust_level),
+		cmocka_unit_test(test_uid_ranges),
 		cmocka_unit_test(test_provisioned),
 		cmocka_unit_test(test_sealed),
+		cmocka_unit_test(test_offline_edits),
 	};
 	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER=test_vtpm */
 		cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -24,8 +24,9 @@ if [ "$phase" = demo ]; then
 	seal_to="--seal-reference /state/reference.json"
 fi
 # shellcheck disable=SC2086 # no option or two words
+# the trust anchor is the GuestOS CA on this (measured) rootfs, not one registered on /state
 cmld --data-dir /state/cml --tpm device:/dev/tpmrm0 --seal-profile /etc/e2e/seal.profile \
-	--luks-pbkdf2-iterations 1000 $seal_to -v 2>"$r/cmld.log" &
+	--trust-anchors "$gos"/ca.pem --luks-pbkdf2-iterations 1000 $seal_to -v 2>"$r/cmld.log" &
 cmld=$!
 i=0
 while [ ! -S /run/socket/cml-control ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
