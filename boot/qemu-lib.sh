@@ -20,8 +20,9 @@ e2e_artifacts() {
 # The container device: an initramfs that also loads loop and dm-crypt
 # ($E2E_INITRD), a rootfs with cmld, control, mkfs.ext4 and their libraries
 # and tests/e2e/guest/cml.sh ($E2E_WORK/rootfs-cml.img), and a signed test
-# GuestOS ($CML_GOS; its update_base_url is an absolute path, the same in the
-# guest).  After e2e_artifacts.
+# GuestOS, made in $CML_GOS on the host and placed at $CML_GOS_GUEST in the
+# guest, the folder its update_base_url names (not the host's path: a checkout
+# under /tmp would be hidden by the guest's tmpfs /tmp).  After e2e_artifacts.
 cml_artifacts() {
 	w=$(cd "$E2E_WORK" && pwd)
 	E2E_INITRD=$w/initrd-cml.gz
@@ -30,8 +31,9 @@ cml_artifacts() {
 		--modules "virtio_pci virtio_blk crc32c_generic ext4 overlay loop dm_verity dm_crypt ecb xts"
 	export E2E_INITRD
 	CML_GOS=$w/gos
+	CML_GOS_GUEST=/usr/share/e2e/gos
 	rm -rf "$CML_GOS"
-	tests/harness/mkguestos.sh "$CML_GOS" testos 1 >/dev/null
+	GOS_URL=$CML_GOS_GUEST tests/harness/mkguestos.sh "$CML_GOS" testos 1 >/dev/null
 	echo trustme >"$w/pin"
 	printf 'pcrs = sha256:0,1,2,3,4,5,6,7,8,9,13\npin = no\n' >"$w/seal.profile"
 	printf 'name: "vault"\nguest_os: "testos"\ncolor: 0\nnetns: false\ntoken_type: NONE\n' >"$w/vault.conf"
@@ -39,7 +41,7 @@ cml_artifacts() {
 	extras="$extras $w/vault.conf=/etc/e2e/vault.conf"
 	extras="$extras $E2E_BIN/cmld=/usr/bin/cmld $E2E_BIN/control=/usr/bin/control"
 	extras="$extras $(command -v mke2fs)=/sbin/mkfs.ext4"
-	for f in $(find "$CML_GOS" -type f); do extras="$extras $f=$f"; done
+	for f in $(find "$CML_GOS" -type f); do extras="$extras $f=$CML_GOS_GUEST${f#"$CML_GOS"}"; done
 	tcti=$(ls /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0)
 	for lib in $( (ldd "$E2E_BIN/cmld"; ldd "$E2E_BIN/control"; ldd "$(command -v mke2fs)"; ldd "$tcti") |
 		awk '/=>/ { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u) "$tcti"; do

@@ -15,7 +15,7 @@ e2e_artifacts || exit 1
 cml_artifacts || exit 1
 img=$E2E_WORK/rootfs-cml.img
 # the rootfs runs cmld (tests/e2e/guest/cml.sh) on a state disk, vdb; the report goes to vdc
-cmdline="$E2E_CMDLINE measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS e2e.phase=demo"
+cmdline="$E2E_CMDLINE measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS_GUEST e2e.phase=demo"
 boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_INITRD" --out "$E2E_WORK/esp.img" \
 	--cmdline "$cmdline" --default 0 || exit 1
 state_disk() { # state_disk NAME [FILE]: an ext4 disk holding FILE, as qemu arguments

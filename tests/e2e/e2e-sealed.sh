@@ -28,7 +28,7 @@ state="-drive file=$w/state.img,if=none,id=state,format=raw -device virtio-blk-p
 
 # --- boot 1: create, write the secret
 # shellcheck disable=SC2086
-if boot_direct sealed-create "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=create" $state; then
+if boot_direct sealed-create "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS_GUEST e2e.phase=create" $state; then
 	ok "create: boots with cmld on the kernel's TPM (${E2E_BOOT_MS} ms)"
 else
 	fail "create: boot (see $E2E_WORK/sealed-create/console.log)"
@@ -63,7 +63,7 @@ same "create: pcrpredict cml predicts the guest's PCR 11" \
 cp "$img" "$w/rootfs-cml-changed.img"
 printf 'X' | dd of="$w/rootfs-cml-changed.img" bs=1 seek=150000000 conv=notrunc status=none
 # shellcheck disable=SC2086
-if boot_direct sealed-changed "$w/rootfs-cml-changed.img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+if boot_direct sealed-changed "$w/rootfs-cml-changed.img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS_GUEST e2e.phase=start" $state; then
 	ok "changed rootfs: boots"
 else
 	fail "changed rootfs: boot (see $E2E_WORK/sealed-changed/console.log)"
@@ -76,7 +76,7 @@ check "changed rootfs: no mapping is left open" sh -c "[ -f '$rep2/mapper.after'
 
 # --- boot 3: the original rootfs again
 # shellcheck disable=SC2086
-if boot_direct sealed-again "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+if boot_direct sealed-again "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS_GUEST e2e.phase=start" $state; then
 	ok "original rootfs: boots"
 else
 	fail "original rootfs: boot (see $E2E_WORK/sealed-again/console.log)"
@@ -98,7 +98,7 @@ put_state "$w/vault-edited.conf" "/cml/containers/$uuid.conf"
 debugfs -R "dump /cml/containers/$uuid.conf $w/vault-check.conf" "$w/state.img" 2>/dev/null
 check "edited config: the state disk holds the edit" grep -q "userns: false" "$w/vault-check.conf"
 # shellcheck disable=SC2086
-if boot_direct sealed-edited "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+if boot_direct sealed-edited "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS_GUEST e2e.phase=start" $state; then
 	ok "edited config: boots"
 else
 	fail "edited config: boot (see $E2E_WORK/sealed-edited/console.log)"
@@ -113,14 +113,14 @@ check "edited config: no mapping is left open" sh -c "[ -f '$rep4/mapper.after' 
 # attacker's own CA, registered on the state disk as ca_register would
 put_state "$w/vault-stored.conf" "/cml/containers/$uuid.conf"
 rm -rf "$w/evil"
-GOS_CA_SUBJECT=/CN=attacker tests/harness/mkguestos.sh "$w/evil" testos 2 >/dev/null
+GOS_CA_SUBJECT=/CN=attacker GOS_URL=$CML_GOS_GUEST tests/harness/mkguestos.sh "$w/evil" testos 2 >/dev/null
 put_state "$w/evil/ca.pem" /cml/tokens/ca/evil.pem
 for f in testos.conf testos.sig testos.cert; do put_state "$w/evil/$f" "/cml/guestos/testos/$f"; done
 put_state "$w/evil/images-testos-2/root.img" /cml/guestos/testos/root.img
 debugfs -R "dump /cml/guestos/testos/testos.cert $w/evil-check.cert" "$w/state.img" 2>/dev/null
 check "attacker's GuestOS: on the state disk" cmp -s "$w/evil/testos.cert" "$w/evil-check.cert"
 # shellcheck disable=SC2086
-if boot_direct sealed-evil-gos "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$gos e2e.phase=start" $state; then
+if boot_direct sealed-evil-gos "$img" "measured.report=/dev/vdc measured.run=/etc/e2e/cml.sh e2e.gos=$CML_GOS_GUEST e2e.phase=start" $state; then
 	ok "attacker's GuestOS: boots"
 else
 	fail "attacker's GuestOS: boot (see $E2E_WORK/sealed-evil-gos/console.log)"

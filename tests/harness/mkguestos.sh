@@ -5,6 +5,8 @@
 #   mkguestos.sh OUT [NAME] [VERSION]
 # Reuses OUT/ca.* and OUT/sign.* when present, so several versions share a CA.
 # GOS_CA_SUBJECT names a new CA otherwise (an attacker's CA in the tests).
+# GOS_URL: the folder update_base_url names, where the device will find OUT
+# (default OUT itself).
 set -eu
 out=$1
 name=${2:-testos}
@@ -73,7 +75,7 @@ mounts {
 }
 init_path: "/init"
 description { en: "measured test GuestOS" }
-update_base_url: "file://$out/images-$name-$version"
+update_base_url: "file://${GOS_URL:-$out}/images-$name-$version"
 CONF
 openssl dgst -sha256 -sign sign.key -out "$name.sig" "$name.conf"
 cp sign.pem "$name.cert"
