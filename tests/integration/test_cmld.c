@@ -824,8 +824,8 @@ static void write_values(const char *path, const char *then)
 
 /*
  * tpm2-tools, not our code, unseals the container's key from its sealed key
- * file (SRK from the TCG template, PolicyPCR session), and cryptsetup
- * checks that it opens the data image.
+ * file (SRK from the TCG template, PolicyPCR + PolicyNV session), and
+ * cryptsetup checks that it opens the data image.
  */
 static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 {
@@ -840,6 +840,13 @@ static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	assert_int_equal(file_write_atomic(path, f.obj.pub, f.obj.pub_len, 0600), 0);
 	snprintf(path, sizeof(path), "%s/priv", work);
 	assert_int_equal(file_write_atomic(path, f.obj.priv, f.obj.priv_len, 0600), 0);
+	/* the revocation counter's value sealed to: PolicyNV's operandB (8 bytes, big-endian) */
+	assert_int_not_equal(f.counter.index, 0);
+	uint8_t operand[8];
+	for (unsigned i = 0; i < 8; i++)
+		operand[i] = (uint8_t)(f.counter.value >> (56 - 8 * i));
+	snprintf(path, sizeof(path), "%s/operand", work);
+	assert_int_equal(file_write_atomic(path, operand, 8, 0600), 0);
 	if (sh(&out,
 	       "cd %s && export TPM2TOOLS_TCTI='%s' && "
 	       /*
@@ -854,10 +861,11 @@ static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	       "tpm2_flushcontext -t && "
 	       "tpm2_startauthsession -Q --policy-session -S s.ctx && "
 	       "tpm2_policypcr -Q -S s.ctx -l %s && "
+	       "tpm2_policynv -Q -S s.ctx -i operand 0x%08x eq && "
 	       "tpm2_unseal -c obj.ctx -p session:s.ctx -o key && tpm2_flushcontext s.ctx && "
 	       "tpm2_flushcontext -t && "
 	       "cryptsetup open --test-passphrase --key-file key %s/containers/%s/data.img 2>&1",
-	       work, sealtpm.tcti, SEAL_SEL, sdata, c) != 0)
+	       work, sealtpm.tcti, SEAL_SEL, f.counter.index, sdata, c) != 0)
 		fail_msg("tpm2-tools unseal + cryptsetup: %s", out);
 	free(out);
 	sh(NULL, "rm -rf %s", work);
@@ -946,12 +954,36 @@ static void test_sealed(void **state)
 	expect_unlocked(t); /* default PIN trustme */
 	set_pins("wrong\n");
 	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", t);
+	/* the attacker keeps a copy of the key file while the PIN is trustme */
+	char keyfile[512];
+	snprintf(keyfile, sizeof(keyfile), "%s/containers/%s.sealed", sdata, t);
+	assert_int_equal(sh(NULL, "cp %s %s/old.sealed", keyfile, dir), 0);
 	set_pins("trustme\n2468\n");
 	ctl_expect("CONTAINER_CHANGE_PIN_SUCCESSFUL", "change_pin %s", t);
 	set_pins("2468\n");
 	expect_unlocked(t);
 	set_pins("trustme\n");
 	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", t);
+	/* change_pin revoked the copy: put back, with its PIN, it is refused by name */
+	assert_int_equal(
+		sh(NULL, "cp %s %s/new.sealed && cp %s/old.sealed %s", keyfile, dir, dir, keyfile),
+		0);
+	ctl(&out, "start %s", t);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	    !strstr(out, "revoked: sealed at NV counter"))
+		fail_msg("start with the saved key file and its old PIN: %s", out);
+	free(out);
+	wait_state(t, "STOPPED");
+	/* nor does it serve to change the PIN again */
+	set_pins("trustme\n1357\n");
+	ctl(&out, "change_pin %s", t);
+	if (!has_line(out, "CONTAINER_CHANGE_PIN_FAILED") || !strstr(out, "revoked"))
+		fail_msg("change_pin with the saved key file: %s", out);
+	free(out);
+	assert_int_equal(sh(NULL, "cp %s/new.sealed %s", dir, keyfile), 0);
+	set_pins("2468\n");
+	expect_unlocked(t);
+	set_pins("trustme\n");
 
 	/* sealed to pcrpredict's values before they hold */
 	char ref[160];
@@ -1055,6 +1087,33 @@ static void test_sealed(void **state)
 	assert_string_equal(want, got);
 	free(want);
 	free(got);
+
+	/*
+	 * remove revokes: a removed container's files, restored from a backup
+	 * (config, key file, data image), no longer open
+	 */
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	char *g = container_create("name: \"gone\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: NONE\n");
+	expect_unlocked(g);
+	assert_int_equal(sh(NULL,
+			    "mkdir -p %s/backup && cp -a %s/containers/%s %s/containers/%s.* "
+			    "%s/backup/",
+			    dir, sdata, g, sdata, g, dir),
+			 0);
+	ctl_expect("CMD_OK", "remove %s", g);
+	assert_int_equal(sh(NULL, "cp -a %s/backup/. %s/containers/", dir, sdata), 0);
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	ctl(&out, "start %s", g);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "revoked") ||
+	    !strstr(out, "is gone"))
+		fail_msg("start of a removed container restored from backup: %s", out);
+	free(out);
+	wait_state(g, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", g); /* its counter is gone already: fine */
+	free(g);
 
 	/* the lockout last: it blocks every PIN object of this TPM */
 	cmld_kill(SIGTERM);
