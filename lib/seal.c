@@ -52,6 +52,42 @@ static int srk_create(struct tpm *tpm, ESYS_TR *ret)
 	return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(rc, "TPM2_CreatePrimary (SRK)");
 }
 
+/* The SRK's TPM name, as ESAPI computed it from the public part the TPM returned. */
+static int srk_name(struct tpm *tpm, ESYS_TR srk, uint8_t *ret, size_t *ret_len)
+{
+	TPM2B_NAME *name = NULL;
+	TSS2_RC rc = Esys_TR_GetName(tpm_esys(tpm), srk, &name);
+	int r = 0;
+
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "SRK name");
+	if (name->size > sizeof(((struct sealed_object *)0)->parent))
+		r = err_set(-EPROTO, "SRK name of %u bytes", name->size);
+	else {
+		memcpy(ret, name->name, name->size);
+		*ret_len = name->size;
+	}
+	Esys_Free(name);
+	return r;
+}
+
+/* The SRK must be the one @obj was sealed under, before the salt goes to it. */
+static int srk_check(struct tpm *tpm, ESYS_TR srk, const struct sealed_object *obj)
+{
+	uint8_t name[sizeof(obj->parent)];
+	size_t len = 0;
+	int r;
+
+	if (!obj->parent_len)
+		return 0;
+	if ((r = srk_name(tpm, srk, name, &len)) < 0)
+		return r;
+	if (len != obj->parent_len || memcmp(name, obj->parent, len))
+		return err_set(-EPROTO, "the TPM's SRK is not the one this key was sealed under "
+					"(another TPM, or a device on the bus answering for it)");
+	return 0;
+}
+
 static int set_auth(TPM2B_AUTH *auth, const char *pin)
 {
 	size_t len = pin ? strlen(pin) : 0;
@@ -93,6 +129,10 @@ int tpm_seal(struct tpm *tpm, const uint8_t *secret, size_t len, const uint8_t p
 	memcpy(tmpl.publicArea.authPolicy.buffer, policy, 32);
 	if ((r = srk_create(tpm, &srk)) < 0)
 		goto out;
+	if ((r = srk_name(tpm, srk, ret->parent, &ret->parent_len)) < 0) {
+		Esys_FlushContext(esys, srk);
+		goto out;
+	}
 	/* the sensitive part (secret and PIN) is Create's first parameter: encrypted */
 	if ((r = tpm_session_start(tpm, srk, TPM2_SE_HMAC,
 				   TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, &session)) <
@@ -343,6 +383,10 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 		return err_set(-EBADMSG, "sealed object: private part is not a TPM2B_PRIVATE");
 	if ((r = srk_create(tpm, &srk)) < 0)
 		return r;
+	if ((r = srk_check(tpm, srk, obj)) < 0) {
+		Esys_FlushContext(esys, srk);
+		return r;
+	}
 	rc = Esys_Load(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &key);
 	if (rc != TSS2_RC_SUCCESS) {
 		Esys_FlushContext(esys, srk);

@@ -54,12 +54,19 @@ struct policy;
 /* PolicyNV(@c's counter == @c->value), the counter's name computed in software. */
 int policy_seal_counter(struct policy *p, const struct seal_counter *c);
 
-/* The TPM's halves of a sealed object: marshalled TPM2B_PUBLIC and TPM2B_PRIVATE. */
+/*
+ * The TPM's halves of a sealed object: marshalled TPM2B_PUBLIC and
+ * TPM2B_PRIVATE; and the name of the SRK it was sealed under, which unseal
+ * insists on (a device on the bus that answered CreatePrimary with a key of
+ * its own would otherwise receive the salt, and so the session key).
+ */
 struct sealed_object {
 	uint8_t pub[sizeof(TPM2B_PUBLIC)];
 	size_t pub_len;
 	uint8_t priv[sizeof(TPM2B_PRIVATE)];
 	size_t priv_len;
+	uint8_t parent[2 + 64]; /* TPM name: nameAlg + digest */
+	size_t parent_len;	/* 0: not recorded (version-1 key files) */
 };
 
 /*

@@ -2,10 +2,10 @@
 /*
  * Sealed key file, version 2 (1: without the counter), integers big-endian:
  *   "MSEALKEY" | u16 version | u16 flags (bit 0: PIN, 1: values, 2: authorized,
- *   3: counter, set exactly in version 2) |
+ *   3: counter, set exactly in version 2, 4: SRK name, version 2 only) |
  *   u16 n + n bytes PCR selection text ("sha256:0,1,7") |
  *   32 bytes policy digest | [the selected PCR values] | [u16 n + signer's name] |
- *   [u32 NV counter index + u64 value sealed to] |
+ *   [u32 NV counter index + u64 value sealed to] | [u16 n + the SRK's name] |
  *   u16 n + TPM2B_PUBLIC | u16 n + TPM2B_PRIVATE |
  *   32 bytes SHA-256 of everything before.
  * The checksum catches damage.  Tampering gains nothing: the TPM checks the
@@ -30,7 +30,8 @@
 #define FLAG_VALUES	0x0002
 #define FLAG_AUTHORIZED 0x0004
 #define FLAG_COUNTER	0x0008
-#define FLAGS_KNOWN	(FLAG_PIN | FLAG_VALUES | FLAG_AUTHORIZED | FLAG_COUNTER)
+#define FLAG_SRK	0x0010
+#define FLAGS_KNOWN	(FLAG_PIN | FLAG_VALUES | FLAG_AUTHORIZED | FLAG_COUNTER | FLAG_SRK)
 #define COUNTER_LEN	12
 
 static void put16(uint8_t **p, size_t v)
@@ -118,7 +119,7 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 	len = MAGIC_LEN + 4 + 2 + sel_len + 32 + 2 + f->obj.pub_len + 2 + f->obj.priv_len + 32;
 	len += (f->has_values ? values_size(&f->pcrs) : 0) +
 	       (f->authorizer_len ? 2 + f->authorizer_len : 0) +
-	       (f->counter.index ? COUNTER_LEN : 0);
+	       (f->counter.index ? COUNTER_LEN + 2 + f->obj.parent_len : 0);
 	if (!(buf = malloc(len)))
 		return err_set(-ENOMEM, "out of memory");
 	p = buf;
@@ -126,7 +127,7 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 	put16(&p, f->counter.index ? SEALED_FILE_VERSION : 1);
 	put16(&p, (f->pin ? FLAG_PIN : 0) | (f->has_values ? FLAG_VALUES : 0) |
 			  (f->authorizer_len ? FLAG_AUTHORIZED : 0) |
-			  (f->counter.index ? FLAG_COUNTER : 0));
+			  (f->counter.index ? FLAG_COUNTER | FLAG_SRK : 0));
 	put16(&p, sel_len);
 	put_bytes(&p, sel, sel_len);
 	put_bytes(&p, f->policy, 32);
@@ -144,6 +145,8 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 	if (f->counter.index) {
 		put_be(&p, f->counter.index, 4);
 		put_be(&p, f->counter.value, 8);
+		put16(&p, f->obj.parent_len);
+		put_bytes(&p, f->obj.parent, f->obj.parent_len);
 	}
 	put16(&p, f->obj.pub_len);
 	put_bytes(&p, f->obj.pub, f->obj.pub_len);
@@ -208,9 +211,9 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 {
 	struct cursor c = {buf, len};
 	const uint8_t *p = NULL, *sel = NULL, *pub = NULL, *priv = NULL, *vals = NULL, *name = NULL,
-		      *counter = NULL;
+		      *counter = NULL, *srk = NULL;
 	uint8_t sum[DIGEST_MAX];
-	size_t sel_len, pub_len, priv_len, name_len = 0;
+	size_t sel_len, pub_len, priv_len, name_len = 0, srk_len = 0;
 	char text[256];
 	unsigned version, flags;
 	int r;
@@ -235,6 +238,8 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	if (!(flags & FLAG_COUNTER) != (version == 1))
 		return err_set(-EBADMSG, "sealed key file: version %u %s a revocation counter",
 			       version, version == 1 ? "with" : "without");
+	if ((flags & FLAG_SRK) && version == 1)
+		return err_set(-EBADMSG, "sealed key file: version 1 with an SRK name");
 	if ((r = take_sized(&c, sizeof(text) - 1, "PCR selection", &sel, &sel_len)) < 0)
 		return r;
 	memcpy(text, sel, sel_len);
@@ -247,6 +252,8 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	    ((flags & FLAG_AUTHORIZED) &&
 	     (r = take_sized(&c, sizeof(ret->authorizer), "signer name", &name, &name_len)) < 0) ||
 	    ((flags & FLAG_COUNTER) && (r = take(&c, COUNTER_LEN, "NV counter", &counter)) < 0) ||
+	    ((flags & FLAG_SRK) &&
+	     (r = take_sized(&c, sizeof(ret->obj.parent), "SRK name", &srk, &srk_len)) < 0) ||
 	    (r = take_sized(&c, sizeof(ret->obj.pub), "public part", &pub, &pub_len)) < 0 ||
 	    (r = take_sized(&c, sizeof(ret->obj.priv), "private part", &priv, &priv_len)) < 0)
 		return r;
@@ -273,6 +280,9 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	ret->obj.pub_len = pub_len;
 	memcpy(ret->obj.priv, priv, priv_len);
 	ret->obj.priv_len = priv_len;
+	if (srk)
+		memcpy(ret->obj.parent, srk, srk_len);
+	ret->obj.parent_len = srk_len;
 	return 0;
 }
 

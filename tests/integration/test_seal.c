@@ -628,6 +628,44 @@ static void test_authorized_with_counter(void **state)
 	unlink(vendor);
 }
 
+/*
+ * The SRK's name is recorded at sealing and checked before the salt is sent:
+ * a key presented in the SRK's place (what a device on the bus answering
+ * CreatePrimary would do, to learn the session key) is refused.
+ */
+static void test_srk_pinned(void **state)
+{
+	struct pcr_banks values;
+	struct sealed_object obj;
+	uint8_t policy[32];
+
+	(void)state;
+	current(&values);
+	policy_for(&values, false, policy);
+	assert_int_equal(tpm_seal(tpm, secret, sizeof(secret), policy, NULL, &obj), 0);
+	/* the recorded name is the SRK's, as tpm2-tools' SRK from the same template has it */
+	assert_int_equal(obj.parent_len, 34);
+	assert_int_equal(unseal(&obj, NULL), 0);
+	char *out = NULL, hex[69];
+	hex_encode(obj.parent, obj.parent_len, hex);
+	assert_int_equal(sh(&out,
+			    "d=$(mktemp -d) && cd $d && export TPM2TOOLS_TCTI='%s' && "
+			    "{ printf '\\040\\000'; head -c 128 /dev/zero; "
+			    "printf '\\040\\000'; head -c 128 /dev/zero; } > unique && "
+			    "tpm2_createprimary -Q -C o -G ecc256:aes128cfb -g sha256 -u unique "
+			    "-c srk.ctx -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|"
+			    "noda|restricted|decrypt' && tpm2_readpublic -c srk.ctx -n name.bin "
+			    ">/dev/null && tpm2_flushcontext -t && xxd -p -c 100 name.bin; "
+			    "cd / && rm -rf $d",
+			    sw.tcti),
+			 0);
+	if (strncmp(out, hex, strlen(hex)))
+		fail_msg("SRK name: ours %s, tpm2-tools %s", hex, out);
+	free(out);
+	obj.parent[10] ^= 1;
+	expect_refused(unseal(&obj, NULL), -EPROTO, "SRK is not the one");
+}
+
 /* ---- the bus: what a sniffer between CPU and TPM records ---- */
 
 #define BUS_PCRS "sha256:0,1,2,3,4,7,9,13" /* tpm2_policypcr takes at most 8 */
@@ -786,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_counter_revokes_old_copies),
 		cmocka_unit_test(test_policy_nv_equals_tpm2_policynv),
 		cmocka_unit_test(test_authorized_with_counter),
+		cmocka_unit_test(test_srk_pinned),
 		cmocka_unit_test(test_bus_capture_holds_no_secret),
 		cmocka_unit_test(test_bus_capture_credential),
 	};

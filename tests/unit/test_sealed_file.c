@@ -115,21 +115,24 @@ static void test_counter_version_2(void **state)
 	sample(&f);
 	f.counter.index = 0x013a0007;
 	f.counter.value = 0x0102030405060708ull;
+	f.obj.parent_len = 34;
+	memset(f.obj.parent, 0x77, 34);
 	assert_int_equal(sealed_file_encode(&f, &buf, &len), 0);
-	assert_memory_equal(buf, "MSEALKEY\0\2\0\x09", 12); /* version 2, PIN | counter */
+	assert_memory_equal(buf, "MSEALKEY\0\2\0\x19", 12); /* version 2, PIN | counter | SRK */
 	assert_int_equal(sealed_file_decode(buf, len, &g), 0);
 	assert_memory_equal(&f, &g, sizeof(f));
 	/* the counter's bytes, big-endian, after selection and policy digest */
 	off = 12 + 2 + (size_t)(buf[12] << 8 | buf[13]) + 32;
-	assert_memory_equal(buf + off, "\x01\x3a\x00\x07\1\2\3\4\5\6\7\x08", 12);
+	assert_memory_equal(buf + off, "\x01\x3a\x00\x07\1\2\3\4\5\6\7\x08\0\x22", 14);
+	assert_memory_equal(buf + off + 14, f.obj.parent, 34);
 	buf[9] = 1;
 	reseal_sum(buf, len);
 	expect_error(buf, len, "version 1 with a revocation counter");
 	buf[9] = 2;
-	buf[11] = 1; /* no counter flag: its bytes would be read as the public part */
+	buf[11] = 0x11; /* no counter flag: its bytes would be read as the public part */
 	reseal_sum(buf, len);
 	expect_error(buf, len, "version 2 without a revocation counter");
-	buf[11] = 9;
+	buf[11] = 0x19;
 	memset(buf + off, 0, 4);
 	reseal_sum(buf, len);
 	expect_error(buf, len, "NV counter index 0");
