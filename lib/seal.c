@@ -392,9 +392,12 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 		Esys_FlushContext(esys, srk);
 		return tpm_fail(rc, "TPM2_Load (sealed object; sealed on another TPM?)");
 	}
-	/* salted by the SRK; Unseal's outData comes back encrypted */
-	r = tpm_session_start(tpm, srk, TPM2_SE_POLICY,
-			      TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, &session);
+	/*
+	 * salted by the SRK; Unseal's outData comes back encrypted.  No
+	 * continueSession: a successful Unseal ends the session in the TPM, which
+	 * saves the unlock a FlushContext.
+	 */
+	r = tpm_session_start(tpm, srk, TPM2_SE_POLICY, TPMA_SESSION_ENCRYPT, &session);
 	Esys_FlushContext(esys, srk);
 	if (r < 0)
 		goto out;
@@ -424,6 +427,7 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 		r = unseal_refused(rc);
 		goto out;
 	}
+	Esys_TR_Close(esys, &session); /* the TPM flushed it; ESAPI keeps the handle till told */
 	if (out->size > SEAL_SECRET_MAX) {
 		r = err_set(-EPROTO, "unsealed %u bytes", out->size);
 	} else {

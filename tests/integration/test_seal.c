@@ -115,6 +115,21 @@ static int unseal(const struct sealed_object *obj, const char *pin)
 	return r;
 }
 
+/* Nothing left in the TPM: refusals and successes alike flush their sessions and objects. */
+static void expect_nothing_loaded(void)
+{
+	char *out = NULL;
+
+	assert_int_equal(sh(&out,
+			    "export TPM2TOOLS_TCTI='%s' && tpm2_getcap handles-loaded-session && "
+			    "tpm2_getcap handles-saved-session && tpm2_getcap handles-transient",
+			    sw.tcti),
+			 0);
+	if (*out)
+		fail_msg("left in the TPM: %s", out);
+	free(out);
+}
+
 static void test_current_then_changed(void **state)
 {
 	struct pcr_banks values;
@@ -175,6 +190,7 @@ static void test_pin(void **state)
 	assert_int_equal(unseal(&obj, "1234"), 0);
 	/* without the PIN the policy (which includes PolicyAuthValue) does not match */
 	assert_int_equal(unseal(&obj, NULL), -EACCES);
+	expect_nothing_loaded();
 }
 
 /*
@@ -195,8 +211,10 @@ static void test_policy_equals_tpm2_createpolicy(void **state)
 	close(mkstemp(path));
 	assert_int_equal(sh(&out,
 			    "tpm2_createpolicy -T '%s' --policy-pcr -l "
-			    "sha256:0,2,4,7,8,9,11,13 -L %s >/dev/null 2>&1",
-			    sw.tcti, path),
+			    "sha256:0,2,4,7,8,9,11,13 -L %s >/dev/null 2>&1 && "
+			    /* it leaves its trial session loaded */
+			    "tpm2_flushcontext -T '%s' -l",
+			    sw.tcti, path, sw.tcti),
 			 0);
 	free(out);
 	assert_int_equal(file_read_all(path, 64, &theirs, &len), 0);
@@ -526,6 +544,7 @@ static void test_counter_revokes_old_copies(void **state)
 	expect_refused(seal_counter_remove(tpm, c.index), -EKEYREVOKED, "not the counter");
 	assert_int_equal(tpm_nv_undefine(tpm, c.index), 0);
 	expect_refused(seal_counter_remove(tpm, 0x01c00002), -EBADMSG, "not a sealed-key counter");
+	expect_nothing_loaded();
 }
 
 /*
