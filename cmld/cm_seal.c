@@ -336,18 +336,22 @@ out:
 /*
  * tpm_unseal; when the counter is one step behind the file (a re-seal that
  * stopped before its counter step), the step is made and the unseal tried
- * again.  Safe: stepping only ever revokes, and a file ahead of the counter
- * was made by someone who had the passphrase.
+ * again.  Stepping only ever revokes; the value must be the one the object's
+ * policy names (so an edited file cannot make cmld step a good key away).
  */
 static int unseal_healing(struct tpm *tpm, const struct sealed_file *f,
 			  const struct pcr_selection *sel, const struct seal_authorization *a,
 			  const char *pin, uint8_t *pass, size_t *len)
 {
 	struct seal_counter now = f->counter;
+	uint8_t check[32];
 	int r = tpm_unseal(tpm, &f->obj, sel, a, &f->counter, f->pin ? pin : NULL, pass, len);
 
 	if (r != -ESTALE)
 		return r;
+	/* only for the value the object's own policy names, not one edited into the file */
+	if (policy_of(f, check) < 0 || memcmp(check, f->policy, 32))
+		return err_set(-EACCES, "sealed key file: its counter value is not its policy's");
 	log_warn("%s; making the step", err_msg());
 	if ((r = seal_counter_advance(tpm, &now)) < 0)
 		return r;

@@ -29,6 +29,7 @@
 #include "fileio.h"
 #include "jsonw.h"
 #include "pcr.h"
+#include "policy_digest.h"
 #include "sealed_file.h"
 #include "hex.h"
 #include "swtpm.h"
@@ -871,6 +872,50 @@ static void tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	sh(NULL, "rm -rf %s", work);
 }
 
+/*
+ * What a change_pin that stopped between writing the new key file and
+ * stepping the counter leaves: a key file sealed (same passphrase, no PIN) to
+ * the counter's next value.  Made here with the library, as cmld would.
+ */
+static void leave_interrupted_reseal(const char *sdata, const char *c, uint64_t *ret_value)
+{
+	char path[512];
+	struct sealed_file f;
+	struct policy p;
+	struct tpm *tpm;
+	uint8_t pass[SEAL_SECRET_MAX];
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
+	assert_int_equal(sealed_file_load(path, &f), 0);
+	assert_int_equal(tpm_open(sealtpm.tcti, 0, &tpm), 0);
+	assert_int_equal(tpm_unseal(tpm, &f.obj, &f.pcrs, NULL, &f.counter, NULL, pass, &len), 0);
+	f.counter.value++;
+	policy_init(&p, hash_alg_by_name("sha256"));
+	assert_int_equal(policy_pcr(&p, &f.pcrs, &f.values), 0);
+	assert_int_equal(policy_seal_counter(&p, &f.counter), 0);
+	memcpy(f.policy, p.digest, 32);
+	assert_int_equal(tpm_seal(tpm, pass, len, f.policy, NULL, &f.obj), 0);
+	tpm_close(tpm);
+	assert_int_equal(sealed_file_save(path, &f), 0);
+	*ret_value = f.counter.value;
+}
+
+static uint64_t counter_now(const char *sdata, const char *c)
+{
+	char path[512];
+	struct sealed_file f;
+	struct tpm *tpm;
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
+	assert_int_equal(sealed_file_load(path, &f), 0);
+	assert_int_equal(tpm_open(sealtpm.tcti, 0, &tpm), 0);
+	assert_int_equal(tpm_nv_counter_read(tpm, f.counter.index, &v), 0);
+	tpm_close(tpm);
+	return v;
+}
+
 static void sealed_cmld_start(const char *sdata, const char *ssock, const char **extra)
 {
 	static char cel[160], profile[160];
@@ -1097,6 +1142,12 @@ static void test_sealed(void **state)
 	char *g = container_create("name: \"gone\"\nguest_os: \"testos\"\ncolor: 0\n"
 				   "token_type: NONE\n");
 	expect_unlocked(g);
+	/* an interrupted change_pin: the next start makes the counter step itself */
+	uint64_t ahead;
+	leave_interrupted_reseal(sdata, g, &ahead);
+	assert_int_equal(counter_now(sdata, g), ahead - 1);
+	expect_unlocked(g);
+	assert_int_equal(counter_now(sdata, g), ahead);
 	assert_int_equal(sh(NULL,
 			    "mkdir -p %s/backup && cp -a %s/containers/%s %s/containers/%s.* "
 			    "%s/backup/",
