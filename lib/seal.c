@@ -13,6 +13,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "authorize.h"
+#include "credential.h"
 #include "err.h"
 #include "policy_digest.h"
 #include "seal.h"
@@ -37,55 +38,34 @@ static void srk_template(TPM2B_PUBLIC *t)
 	t->publicArea.unique.ecc.y.size = 32;
 }
 
-static int srk_create(struct tpm *tpm, ESYS_TR *ret)
+/*
+ * The SRK, and its TPM name (computed here from the public part the TPM
+ * returned, which is also what ESAPI salts sessions to).
+ */
+static int srk_create(struct tpm *tpm, ESYS_TR *ret, uint8_t *ret_name, size_t *ret_name_len)
 {
 	TPM2B_SENSITIVE_CREATE sensitive = {0};
 	TPM2B_DATA outside = {0};
 	TPML_PCR_SELECTION creation_pcr = {0};
-	TPM2B_PUBLIC tmpl;
+	TPM2B_PUBLIC tmpl, *pub = NULL;
+	uint8_t buf[sizeof(TPM2B_PUBLIC)];
+	size_t len = 0;
 	TSS2_RC rc;
+	int r;
 
 	srk_template(&tmpl);
 	rc = Esys_CreatePrimary(tpm_esys(tpm), ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				ESYS_TR_NONE, &sensitive, &tmpl, &outside, &creation_pcr, ret, NULL,
+				ESYS_TR_NONE, &sensitive, &tmpl, &outside, &creation_pcr, ret, &pub,
 				NULL, NULL, NULL);
-	return rc == TSS2_RC_SUCCESS ? 0 : tpm_fail(rc, "TPM2_CreatePrimary (SRK)");
-}
-
-/* The SRK's TPM name, as ESAPI computed it from the public part the TPM returned. */
-static int srk_name(struct tpm *tpm, ESYS_TR srk, uint8_t *ret, size_t *ret_len)
-{
-	TPM2B_NAME *name = NULL;
-	TSS2_RC rc = Esys_TR_GetName(tpm_esys(tpm), srk, &name);
-	int r = 0;
-
 	if (rc != TSS2_RC_SUCCESS)
-		return tpm_fail(rc, "SRK name");
-	if (name->size > sizeof(((struct sealed_object *)0)->parent))
-		r = err_set(-EPROTO, "SRK name of %u bytes", name->size);
-	else {
-		memcpy(ret, name->name, name->size);
-		*ret_len = name->size;
-	}
-	Esys_Free(name);
+		return tpm_fail(rc, "TPM2_CreatePrimary (SRK)");
+	r = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &len) == TSS2_RC_SUCCESS
+		    ? tpm_public_name(buf, len, ret_name, ret_name_len)
+		    : err_set(-EPROTO, "marshalling the SRK's public part");
+	Esys_Free(pub);
+	if (r < 0)
+		Esys_FlushContext(tpm_esys(tpm), *ret);
 	return r;
-}
-
-/* The SRK must be the one @obj was sealed under, before the salt goes to it. */
-static int srk_check(struct tpm *tpm, ESYS_TR srk, const struct sealed_object *obj)
-{
-	uint8_t name[sizeof(obj->parent)];
-	size_t len = 0;
-	int r;
-
-	if (!obj->parent_len)
-		return 0;
-	if ((r = srk_name(tpm, srk, name, &len)) < 0)
-		return r;
-	if (len != obj->parent_len || memcmp(name, obj->parent, len))
-		return err_set(-EPROTO, "the TPM's SRK is not the one this key was sealed under "
-					"(another TPM, or a device on the bus answering for it)");
-	return 0;
 }
 
 static int set_auth(TPM2B_AUTH *auth, const char *pin)
@@ -127,12 +107,8 @@ int tpm_seal(struct tpm *tpm, const uint8_t *secret, size_t len, const uint8_t p
 	tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
 	tmpl.publicArea.authPolicy.size = 32;
 	memcpy(tmpl.publicArea.authPolicy.buffer, policy, 32);
-	if ((r = srk_create(tpm, &srk)) < 0)
+	if ((r = srk_create(tpm, &srk, ret->parent, &ret->parent_len)) < 0)
 		goto out;
-	if ((r = srk_name(tpm, srk, ret->parent, &ret->parent_len)) < 0) {
-		Esys_FlushContext(esys, srk);
-		goto out;
-	}
 	/* the sensitive part (secret and PIN) is Create's first parameter: encrypted */
 	if ((r = tpm_session_start(tpm, srk, TPM2_SE_HMAC,
 				   TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, &session)) <
@@ -239,12 +215,26 @@ int policy_seal_counter(struct policy *p, const struct seal_counter *c)
 }
 
 /* Why PolicyNV(counter == value) failed, as the operator needs to hear it. */
+/* 0 when @index is a counter as seal_counter_create makes them, else why not. */
+static int counter_check(struct tpm *tpm, uint32_t index)
+{
+	ESYS_TR nv;
+	int r = counter_handle(tpm, index, &nv);
+
+	if (r == 0)
+		Esys_TR_Close(tpm_esys(tpm), &nv);
+	return r;
+}
+
 static int counter_refused(struct tpm *tpm, const struct seal_counter *c, TSS2_RC rc)
 {
 	uint64_t now;
+	int r;
 
 	if ((rc & 0xffff) != TPM2_RC_POLICY)
 		return tpm_fail(rc, "TPM2_PolicyNV");
+	if ((r = counter_check(tpm, c->index)) < 0)
+		return r;
 	if (tpm_nv_counter_read(tpm, c->index, &now) < 0)
 		return err_wrap(-EKEYREVOKED, "revoked: NV counter 0x%08x unreadable", c->index);
 	if (now > c->value)
@@ -258,14 +248,20 @@ static int counter_refused(struct tpm *tpm, const struct seal_counter *c, TSS2_R
 		       c->index, (unsigned long long)now, (unsigned long long)c->value);
 }
 
-/* PolicyNV: the object's revocation counter still has the value sealed to. */
+/*
+ * PolicyNV: the object's revocation counter still has the value sealed to.
+ * The index's name is not checked first (ESAPI's name computation costs the
+ * unlock time; the policy names the counter anyway): only a refusal asks.
+ */
 static int policy_counter(struct tpm *tpm, ESYS_TR session, const struct seal_counter *c)
 {
 	ESYS_CONTEXT *esys = tpm_esys(tpm);
 	TPM2B_OPERAND operand = {.size = 8};
 	ESYS_TR nv;
 	TSS2_RC rc;
-	int r = counter_handle(tpm, c->index, &nv);
+	int r = c->index < SEAL_COUNTER_FIRST || c->index > SEAL_COUNTER_LAST
+			? err_set(-EBADMSG, "NV index 0x%08x is not a sealed-key counter", c->index)
+			: tpm_nv_handle(tpm, c->index, &nv);
 
 	if (r == -ENOENT)
 		return err_set(-EKEYREVOKED,
@@ -369,6 +365,8 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 	TPML_PCR_SELECTION pcrs;
 	TPM2B_SENSITIVE_DATA *out = NULL;
 	TPM2B_AUTH auth = {0};
+	uint8_t srk_name[sizeof(obj->parent)];
+	size_t srk_name_len = 0;
 	ESYS_TR srk, key = ESYS_TR_NONE, session = ESYS_TR_NONE;
 	size_t off = 0;
 	TSS2_RC rc;
@@ -381,11 +379,14 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(obj->priv, obj->priv_len, &off, &priv) ||
 	    off != obj->priv_len)
 		return err_set(-EBADMSG, "sealed object: private part is not a TPM2B_PRIVATE");
-	if ((r = srk_create(tpm, &srk)) < 0)
+	if ((r = srk_create(tpm, &srk, srk_name, &srk_name_len)) < 0)
 		return r;
-	if ((r = srk_check(tpm, srk, obj)) < 0) {
+	/* the SRK sealed under, before the salt goes to it */
+	if (obj->parent_len &&
+	    (srk_name_len != obj->parent_len || memcmp(srk_name, obj->parent, srk_name_len))) {
 		Esys_FlushContext(esys, srk);
-		return r;
+		return err_set(-EPROTO, "the TPM's SRK is not the one this key was sealed under "
+					"(another TPM, or a device on the bus answering for it)");
 	}
 	rc = Esys_Load(esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &key);
 	if (rc != TSS2_RC_SUCCESS) {
@@ -425,6 +426,12 @@ int tpm_unseal(struct tpm *tpm, const struct sealed_object *obj, const struct pc
 	rc = Esys_Unseal(esys, key, session, ESYS_TR_NONE, ESYS_TR_NONE, &out);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = unseal_refused(rc);
+		/* PolicyNV held, the policy did not: an index at that handle that is not ours? */
+		if (r == -EACCES && counter && counter->index &&
+		    counter_check(tpm, counter->index) == -EKEYREVOKED)
+			r = -EKEYREVOKED;
+		else if (r == -EACCES)
+			r = unseal_refused(rc); /* its message again */
 		goto out;
 	}
 	Esys_TR_Close(esys, &session); /* the TPM flushed it; ESAPI keeps the handle till told */
