@@ -387,6 +387,8 @@ static int container_remove(struct cmld *d, struct cm_container *c)
 	if (c->state != CONTAINER_STATE__STOPPED)
 		return err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
 			       cm_state_name(c->state));
+	if ((r = cm_seal_remove(d, c->uuid)) < 0)
+		return r;
 	/* the config first: a crash half way leaves no half container behind */
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		cm_store_path(d, path, sizeof(path), files[i], c->uuid);

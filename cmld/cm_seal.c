@@ -5,11 +5,15 @@
  * it was sealed to (current or predicted values, or any chain the vendor
  * signed) and, for token type TPM, the PIN is right.
  *
- *   create: 32 random bytes (hex) || SHA-256(config) sealed -> containers/<uuid>.sealed
+ *   create: an NV counter of its own, then 32 random bytes (hex) || SHA-256(config)
+ *           sealed to PCRs + counter value [+ PIN] -> containers/<uuid>.sealed
  *   start:  unseal -> the config digest must be the stored config's ->
  *           first start: LUKS2 image with an ext4 payload ->
  *           activate each as /dev/mapper/cml-<uuid>-<mount index> -> wipe
  *   reaped: deactivate the mappings
+ *   change_pin: re-seal to the next counter value, then advance the counter
+ *           (every older copy of the key file stops opening)
+ *   remove: advance and delete the counter
  *
  * The passphrase lives in locked pages and is wiped on every path.
  */
@@ -66,54 +70,134 @@ void cm_seal_mapping(const struct cm_container *c, size_t index, char *buf, size
 	snprintf(buf, size, "cml-%s-%zu", c->uuid, index);
 }
 
-/* The policy a new secret is sealed to; the values used go to @f for diagnostics. */
-static int seal_policy(struct cmld *d, struct tpm *tpm, struct sealed_file *f)
+/*
+ * The policy @f's fields describe: PolicyPCR(values) or PolicyAuthorize(signer),
+ * then PolicyNV(counter == value), then PolicyAuthValue for a PIN.
+ */
+static int policy_of(const struct sealed_file *f, uint8_t out[32])
 {
 	struct policy pol;
 	int r;
 
 	policy_init(&pol, hash_alg_by_name("sha256"));
-	if (d->seal.signer) {
-		struct policy_signer s;
-		if ((r = policy_signer_load(d->seal.signer, &s)) < 0)
-			return r;
-		r = policy_authorize(&pol, s.name, sizeof(s.name));
-		memcpy(f->authorizer, s.name, sizeof(s.name));
-		f->authorizer_len = sizeof(s.name);
-		policy_signer_free(&s);
-	} else {
-		r = d->seal.reference ? pcr_values_load(d->seal.reference, &f->pcrs, &f->values)
-				      : tpm_pcr_read(tpm, &f->pcrs, &f->values, NULL);
-		f->has_values = r == 0;
-		if (r == 0)
-			r = policy_pcr(&pol, &f->pcrs, &f->values);
-	}
+	if (f->authorizer_len)
+		r = policy_authorize(&pol, f->authorizer, f->authorizer_len);
+	else
+		r = f->has_values ? policy_pcr(&pol, &f->pcrs, &f->values)
+				  : err_set(-EBADMSG, "sealed key file without PCR values");
+	if (r == 0 && f->counter.index)
+		r = policy_seal_counter(&pol, &f->counter);
 	if (r == 0 && f->pin)
 		r = policy_auth_value(&pol);
-	memcpy(f->policy, pol.digest, 32);
+	memcpy(out, pol.digest, 32);
 	return r;
 }
 
-static int seal_to_file(struct cmld *d, const char *uuid, const uint8_t *pass, size_t len,
-			const char *pin, const struct sealed_file *like)
+/* What a new secret is sealed to: the signer, or the values (reference or PCRs now). */
+static int seal_target(struct cmld *d, struct tpm *tpm, struct sealed_file *f)
 {
-	struct sealed_file f = {.pcrs = d->seal.pcrs, .pin = pin != NULL};
-	struct tpm *tpm = NULL;
+	struct policy_signer s;
+	int r;
+
+	if (!d->seal.signer) {
+		r = d->seal.reference ? pcr_values_load(d->seal.reference, &f->pcrs, &f->values)
+				      : tpm_pcr_read(tpm, &f->pcrs, &f->values, NULL);
+		f->has_values = r == 0;
+		return r;
+	}
+	if ((r = policy_signer_load(d->seal.signer, &s)) < 0)
+		return r;
+	memcpy(f->authorizer, s.name, sizeof(s.name));
+	f->authorizer_len = sizeof(s.name);
+	policy_signer_free(&s);
+	return 0;
+}
+
+/* Seals @pass to @f's policy (computed here) and writes the key file. */
+static int seal_and_save(struct cmld *d, struct tpm *tpm, const char *uuid, const uint8_t *pass,
+			 size_t len, const char *pin, struct sealed_file *f)
+{
 	char path[4096];
 	int r;
 
-	if (like)
-		f = *like; /* a new PIN, the same policy */
-	f.pin = pin != NULL;
-	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0)
+	if ((r = policy_of(f, f->policy)) < 0 ||
+	    (r = tpm_seal(tpm, pass, len, f->policy, pin, &f->obj)) < 0)
 		return r;
-	if ((!like && (r = seal_policy(d, tpm, &f)) < 0) ||
-	    (r = tpm_seal(tpm, pass, len, f.policy, pin, &f.obj)) < 0)
-		goto out;
 	sealed_path(d, uuid, path, sizeof(path));
-	r = sealed_file_save(path, &f);
+	return sealed_file_save(path, f);
+}
+
+/* A new container's key: its own counter, sealed to the counter's first value. */
+static int seal_new(struct cmld *d, const char *uuid, const uint8_t *pass, size_t len,
+		    const char *pin)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	struct tpm *tpm = NULL;
+	int r;
+
+	if (!f)
+		return err_set(-ENOMEM, "out of memory");
+	f->pcrs = d->seal.pcrs;
+	f->pin = pin != NULL;
+	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0 || (r = seal_target(d, tpm, f)) < 0 ||
+	    (r = seal_counter_create(tpm, &f->counter)) < 0)
+		goto out;
+	if ((r = seal_and_save(d, tpm, uuid, pass, len, pin, f)) < 0)
+		seal_counter_remove(tpm, f->counter.index); /* the cause stays the seal's */
+	else
+		log_info("container %s: key sealed, revocation counter NV 0x%08x", uuid,
+			 f->counter.index);
 out:
 	tpm_close(tpm);
+	free(f);
+	return r;
+}
+
+/*
+ * Re-seals @pass under @pin with @old's policy, at the counter's next value,
+ * then advances the counter: from then on only the new file opens.  A crash
+ * between the two leaves the new file one step ahead; the next unseal makes
+ * the step (unseal_passphrase).  A version-1 file gets its first counter.
+ */
+static int reseal(struct cmld *d, const char *uuid, const uint8_t *pass, size_t len,
+		  const char *pin, const struct sealed_file *old)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	struct tpm *tpm = NULL;
+	uint8_t check[32];
+	int r;
+
+	if (!f)
+		return err_set(-ENOMEM, "out of memory");
+	*f = *old;
+	f->pin = pin != NULL;
+	/* the fields are the file's, which the TPM did not check: they must give its policy */
+	if ((r = policy_of(old, check)) < 0 || memcmp(check, old->policy, 32)) {
+		r = r < 0 ? r
+			  : err_set(-EBADMSG, "sealed key file: its fields do not give its policy");
+		goto out;
+	}
+	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0)
+		goto out;
+	if (!old->counter.index) {
+		if ((r = seal_counter_create(tpm, &f->counter)) == 0 &&
+		    (r = seal_and_save(d, tpm, uuid, pass, len, pin, f)) < 0)
+			seal_counter_remove(tpm, f->counter.index);
+		goto out;
+	}
+	struct seal_counter now = old->counter;
+	f->counter.value = old->counter.value + 1;
+	if ((r = seal_and_save(d, tpm, uuid, pass, len, pin, f)) < 0 ||
+	    (r = seal_counter_advance(tpm, &now)) < 0)
+		goto out;
+	/* someone else stepped the counter in between: seal to where it is */
+	if (now.value != f->counter.value) {
+		f->counter.value = now.value;
+		r = seal_and_save(d, tpm, uuid, pass, len, pin, f);
+	}
+out:
+	tpm_close(tpm);
+	free(f);
 	return r;
 }
 
@@ -130,11 +214,10 @@ int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
 	} else {
 		hex_encode(random, sizeof(random), pass); /* and a NUL, overwritten next */
 		if ((r = cml_config_digest(cfg, (uint8_t *)pass + PASS_LEN)) == 0)
-			r = seal_to_file(d, uuid, (uint8_t *)pass, SEALED_LEN,
-					 cfg->token_type == CONTAINER_TOKEN_TYPE__TPM
-						 ? CM_TOKEN_DEFAULT_PIN
-						 : NULL,
-					 NULL);
+			r = seal_new(d, uuid, (uint8_t *)pass, SEALED_LEN,
+				     cfg->token_type == CONTAINER_TOKEN_TYPE__TPM
+					     ? CM_TOKEN_DEFAULT_PIN
+					     : NULL);
 	}
 	OPENSSL_cleanse(random, sizeof(random));
 	secret_free(pass, SEALED_LEN + 1);
@@ -280,6 +363,31 @@ out:
 	return r;
 }
 
+/*
+ * tpm_unseal; when the counter is one step behind the file (a re-seal that
+ * stopped before its counter step), the step is made and the unseal tried
+ * again.  Stepping only ever revokes; the value must be the one the object's
+ * policy names (so an edited file cannot make cmld step a good key away).
+ */
+static int unseal_healing(struct tpm *tpm, const struct sealed_file *f,
+			  const struct pcr_selection *sel, const struct seal_authorization *a,
+			  const char *pin, uint8_t *pass, size_t *len)
+{
+	struct seal_counter now = f->counter;
+	uint8_t check[32];
+	int r = tpm_unseal(tpm, &f->obj, sel, a, &f->counter, f->pin ? pin : NULL, pass, len);
+
+	if (r != -ESTALE)
+		return r;
+	/* only for the value the object's own policy names, not one edited into the file */
+	if (policy_of(f, check) < 0 || memcmp(check, f->policy, 32))
+		return err_set(-EACCES, "sealed key file: its counter value is not its policy's");
+	log_warn("%s; making the step", err_msg());
+	if ((r = seal_counter_advance(tpm, &now)) < 0)
+		return r;
+	return tpm_unseal(tpm, &f->obj, sel, a, &f->counter, f->pin ? pin : NULL, pass, len);
+}
+
 /* Unseals @c's passphrase into @pass (PASS_LEN bytes). */
 static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, uint8_t *pass,
 			     size_t *len, struct sealed_file *f)
@@ -307,15 +415,17 @@ static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, 
 		if ((r = pick_signed_policy(d, tpm, f, &signer, &sp)) < 0)
 			goto out;
 		a = (struct seal_authorization){&signer, &sp};
-		r = tpm_unseal(tpm, &f->obj, &sp.pcrs, &a, f->pin ? pin : NULL, pass, len);
+		r = unseal_healing(tpm, f, &sp.pcrs, &a, pin, pass, len);
 	} else {
 		struct pcrs_now now = {0};
 		const struct pcr_banks *values;
-		r = tpm_unseal(tpm, &f->obj, &f->pcrs, NULL, f->pin ? pin : NULL, pass, len);
+		r = unseal_healing(tpm, f, &f->pcrs, NULL, pin, pass, len);
 		if (r == -EACCES && f->has_values && (values = pcrs_now(tpm, &f->pcrs, &now)) &&
 		    explain_mismatch(&f->pcrs, &f->values, values, why, sizeof(why)) > 0)
 			r = err_set(-EACCES, "PCR policy does not hold: %s", why);
 	}
+	if (r == -EKEYREVOKED)
+		r = -EACCES; /* an unlock refusal: "revoked: ..." says which */
 	if (r == 0 && *len != SEALED_LEN) {
 		OPENSSL_cleanse(pass, *len);
 		r = err_set(-EPROTO,
@@ -433,7 +543,7 @@ int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig
 	 */
 	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0 &&
 	    (r = cml_config_digest(cfg, pass + PASS_LEN)) == 0)
-		r = seal_to_file(d, c->uuid, pass, len, f->pin ? pin : NULL, f);
+		r = reseal(d, c->uuid, pass, len, f->pin ? pin : NULL, f); /* older pairs revoked */
 out:
 	secret_free(pass, SEAL_SECRET_MAX);
 	free(f);
@@ -457,9 +567,37 @@ int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, 
 	}
 	/* the secret comes out only if the PCRs and the old PIN allow it */
 	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0)
-		r = seal_to_file(d, c->uuid, pass, len, newpin, f);
+		r = reseal(d, c->uuid, pass, len, newpin, f);
 out:
 	secret_free(pass, SEAL_SECRET_MAX);
+	free(f);
+	return r;
+}
+
+int cm_seal_remove(struct cmld *d, const char *uuid)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	struct tpm *tpm = NULL;
+	char path[4096];
+	int r;
+
+	if (!f)
+		return err_set(-ENOMEM, "out of memory");
+	sealed_path(d, uuid, path, sizeof(path));
+	if (access(path, F_OK) < 0 || !d->seal.tcti) {
+		r = 0; /* not sealed, or by a cmld with a TPM this one does not have */
+		goto out;
+	}
+	if ((r = sealed_file_load(path, f)) < 0) {
+		log_warn("container %s: removing without revoking its key: %s", uuid, err_msg());
+		r = 0;
+		goto out;
+	}
+	if (f->counter.index && ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0 ||
+				 (r = seal_counter_remove(tpm, f->counter.index)) < 0))
+		r = err_wrap(r, "revoking the key (NV counter 0x%08x)", f->counter.index);
+out:
+	tpm_close(tpm);
 	free(f);
 	return r;
 }

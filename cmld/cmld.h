@@ -215,12 +215,18 @@ void cm_seal_close(struct cmld *d, struct cm_container *c);
 void cm_seal_mapping(const struct cm_container *c, size_t index, char *buf, size_t size);
 /*
  * Re-seals the passphrase bound to @cfg instead of the config it was bound to
- * (update_config; needs the PCRs to hold, and @pin for token type TPM).
+ * (update_config; needs the PCRs to hold, and @pin for token type TPM), and
+ * advances the key's NV counter: the older key file and config stop opening.
  */
 int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig *cfg,
 		   const char *pin);
-/* Re-seals the passphrase under @newpin (needs the PCRs to hold and @pin). */
+/*
+ * Re-seals the passphrase under @newpin (needs the PCRs to hold and @pin) and
+ * advances the key's NV counter: saved copies of the old key file stop opening.
+ */
 int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin);
+/* Advances and deletes the key's NV counter (no saved key file opens again); 0 when not sealed. */
+int cm_seal_remove(struct cmld *d, const char *uuid);
 
 /* ---- cm_measure.c ---- */
 /* Extends PCR 11 with lib/cml_measure's events (images checked already), logging CEL records. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Software policy digests: PolicyPCR, PolicyAuthValue. */
+/* Software policy digests: PolicyPCR, PolicyAuthorize, PolicyNV, PolicyAuthValue. */
 #include <errno.h>
 #include <string.h>
 
@@ -82,4 +82,41 @@ int policy_authorize(struct policy *p, const uint8_t *key_name, size_t name_len)
 int policy_auth_value(struct policy *p)
 {
 	return policy_update(p, TPM_CC_PolicyAuthValue, NULL, 0);
+}
+
+int nv_index_name(uint32_t index, uint32_t attrs, uint16_t data_size, uint8_t ret[NV_NAME_LEN])
+{
+	const struct hash_alg *sha256 = hash_alg_by_name("sha256");
+	uint8_t pub[4 + 2 + 4 + 2 + 2];
+
+	put_be32(pub, index);
+	pub[4] = (uint8_t)(sha256->tpm_alg >> 8);
+	pub[5] = (uint8_t)sha256->tpm_alg;
+	put_be32(pub + 6, attrs);
+	pub[10] = pub[11] = 0; /* authPolicy: empty */
+	pub[12] = (uint8_t)(data_size >> 8);
+	pub[13] = (uint8_t)data_size;
+	ret[0] = pub[4];
+	ret[1] = pub[5];
+	return digest_buf(sha256, pub, sizeof(pub), ret + 2);
+}
+
+int policy_nv(struct policy *p, const uint8_t *nv_name, size_t name_len, const uint8_t *operand,
+	      size_t operand_len, uint16_t offset, uint16_t operation)
+{
+	uint8_t buf[DIGEST_MAX + 2 + DIGEST_MAX], args[64 + 4];
+	int rc;
+
+	if (operand_len > 64 || name_len > 2 + DIGEST_MAX)
+		return err_set(-EINVAL, "PolicyNV: operand of %zu, name of %zu bytes", operand_len,
+			       name_len);
+	memcpy(args, operand, operand_len);
+	args[operand_len] = (uint8_t)(offset >> 8);
+	args[operand_len + 1] = (uint8_t)offset;
+	args[operand_len + 2] = (uint8_t)(operation >> 8);
+	args[operand_len + 3] = (uint8_t)operation;
+	if ((rc = digest_buf(p->alg, args, operand_len + 4, buf)) < 0)
+		return rc;
+	memcpy(buf + p->alg->size, nv_name, name_len);
+	return policy_update(p, TPM_CC_PolicyNV, buf, p->alg->size + name_len);
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Sealed key file, version 1, all integers big-endian:
- *   "MSEALKEY" | u16 version | u16 flags (bit 0: PIN, 1: values, 2: authorized) |
+ * Sealed key file, version 2 (1: without the counter), integers big-endian:
+ *   "MSEALKEY" | u16 version | u16 flags (bit 0: PIN, 1: values, 2: authorized,
+ *   3: counter, set exactly in version 2, 4: SRK name, version 2 only) |
  *   u16 n + n bytes PCR selection text ("sha256:0,1,7") |
  *   32 bytes policy digest | [the selected PCR values] | [u16 n + signer's name] |
+ *   [u32 NV counter index + u64 value sealed to] | [u16 n + the SRK's name] |
  *   u16 n + TPM2B_PUBLIC | u16 n + TPM2B_PRIVATE |
  *   32 bytes SHA-256 of everything before.
  * The checksum catches damage.  Tampering gains nothing: the TPM checks the
@@ -27,13 +29,31 @@
 #define FLAG_PIN	0x0001
 #define FLAG_VALUES	0x0002
 #define FLAG_AUTHORIZED 0x0004
-#define FLAGS_KNOWN	(FLAG_PIN | FLAG_VALUES | FLAG_AUTHORIZED)
+#define FLAG_COUNTER	0x0008
+#define FLAG_SRK	0x0010
+#define FLAGS_KNOWN	(FLAG_PIN | FLAG_VALUES | FLAG_AUTHORIZED | FLAG_COUNTER | FLAG_SRK)
+#define COUNTER_LEN	12
 
 static void put16(uint8_t **p, size_t v)
 {
 	(*p)[0] = (uint8_t)(v >> 8);
 	(*p)[1] = (uint8_t)v;
 	*p += 2;
+}
+
+static void put_be(uint8_t **p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		*(*p)++ = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 static void put_bytes(uint8_t **p, const void *data, size_t len)
@@ -98,14 +118,16 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 		return err_set(-EINVAL, "signer name of %zu bytes", f->authorizer_len);
 	len = MAGIC_LEN + 4 + 2 + sel_len + 32 + 2 + f->obj.pub_len + 2 + f->obj.priv_len + 32;
 	len += (f->has_values ? values_size(&f->pcrs) : 0) +
-	       (f->authorizer_len ? 2 + f->authorizer_len : 0);
+	       (f->authorizer_len ? 2 + f->authorizer_len : 0) +
+	       (f->counter.index ? COUNTER_LEN + 2 + f->obj.parent_len : 0);
 	if (!(buf = malloc(len)))
 		return err_set(-ENOMEM, "out of memory");
 	p = buf;
 	put_bytes(&p, MAGIC, MAGIC_LEN);
-	put16(&p, SEALED_FILE_VERSION);
+	put16(&p, f->counter.index ? SEALED_FILE_VERSION : 1);
 	put16(&p, (f->pin ? FLAG_PIN : 0) | (f->has_values ? FLAG_VALUES : 0) |
-			  (f->authorizer_len ? FLAG_AUTHORIZED : 0));
+			  (f->authorizer_len ? FLAG_AUTHORIZED : 0) |
+			  (f->counter.index ? FLAG_COUNTER | FLAG_SRK : 0));
 	put16(&p, sel_len);
 	put_bytes(&p, sel, sel_len);
 	put_bytes(&p, f->policy, 32);
@@ -119,6 +141,12 @@ int sealed_file_encode(const struct sealed_file *f, uint8_t **ret, size_t *ret_l
 	if (f->authorizer_len) {
 		put16(&p, f->authorizer_len);
 		put_bytes(&p, f->authorizer, f->authorizer_len);
+	}
+	if (f->counter.index) {
+		put_be(&p, f->counter.index, 4);
+		put_be(&p, f->counter.value, 8);
+		put16(&p, f->obj.parent_len);
+		put_bytes(&p, f->obj.parent, f->obj.parent_len);
 	}
 	put16(&p, f->obj.pub_len);
 	put_bytes(&p, f->obj.pub, f->obj.pub_len);
@@ -182,9 +210,10 @@ static int policy_matches_public(const uint8_t *pub, size_t len, const uint8_t p
 int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 {
 	struct cursor c = {buf, len};
-	const uint8_t *p = NULL, *sel = NULL, *pub = NULL, *priv = NULL, *vals = NULL, *name = NULL;
+	const uint8_t *p = NULL, *sel = NULL, *pub = NULL, *priv = NULL, *vals = NULL, *name = NULL,
+		      *counter = NULL, *srk = NULL;
 	uint8_t sum[DIGEST_MAX];
-	size_t sel_len, pub_len, priv_len, name_len = 0;
+	size_t sel_len, pub_len, priv_len, name_len = 0, srk_len = 0;
 	char text[256];
 	unsigned version, flags;
 	int r;
@@ -200,11 +229,17 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 		return r;
 	version = (unsigned)p[8] << 8 | p[9];
 	flags = (unsigned)p[10] << 8 | p[11];
-	if (version != SEALED_FILE_VERSION)
-		return err_set(-EPROTONOSUPPORT, "sealed key file: version %u (this reads %d)",
-			       version, SEALED_FILE_VERSION);
+	if (version != 1 && version != SEALED_FILE_VERSION)
+		return err_set(-EPROTONOSUPPORT,
+			       "sealed key file: version %u (this reads 1 and %d)", version,
+			       SEALED_FILE_VERSION);
 	if (flags & ~FLAGS_KNOWN)
 		return err_set(-EBADMSG, "sealed key file: unknown flags 0x%04x", flags);
+	if (!(flags & FLAG_COUNTER) != (version == 1))
+		return err_set(-EBADMSG, "sealed key file: version %u %s a revocation counter",
+			       version, version == 1 ? "with" : "without");
+	if ((flags & FLAG_SRK) && version == 1)
+		return err_set(-EBADMSG, "sealed key file: version 1 with an SRK name");
 	if ((r = take_sized(&c, sizeof(text) - 1, "PCR selection", &sel, &sel_len)) < 0)
 		return r;
 	memcpy(text, sel, sel_len);
@@ -216,6 +251,9 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	     (r = take(&c, values_size(&ret->pcrs), "PCR values", &vals)) < 0) ||
 	    ((flags & FLAG_AUTHORIZED) &&
 	     (r = take_sized(&c, sizeof(ret->authorizer), "signer name", &name, &name_len)) < 0) ||
+	    ((flags & FLAG_COUNTER) && (r = take(&c, COUNTER_LEN, "NV counter", &counter)) < 0) ||
+	    ((flags & FLAG_SRK) &&
+	     (r = take_sized(&c, sizeof(ret->obj.parent), "SRK name", &srk, &srk_len)) < 0) ||
 	    (r = take_sized(&c, sizeof(ret->obj.pub), "public part", &pub, &pub_len)) < 0 ||
 	    (r = take_sized(&c, sizeof(ret->obj.priv), "private part", &priv, &priv_len)) < 0)
 		return r;
@@ -223,8 +261,12 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 		return err_set(-EBADMSG, "sealed key file: %zu stray bytes", c.left);
 	if ((flags & FLAG_AUTHORIZED) && name_len == 0)
 		return err_set(-EBADMSG, "sealed key file: authorized, but no signer name");
+	if (counter && !(ret->counter.index = (uint32_t)get_be(counter, 4)))
+		return err_set(-EBADMSG, "sealed key file: NV counter index 0");
 	if ((r = policy_matches_public(pub, pub_len, p)) < 0)
 		return r;
+	if (counter)
+		ret->counter.value = get_be(counter + 4, 8);
 	ret->pin = flags & FLAG_PIN;
 	memcpy(ret->policy, p, 32);
 	if (vals) {
@@ -238,6 +280,9 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	ret->obj.pub_len = pub_len;
 	memcpy(ret->obj.priv, priv, priv_len);
 	ret->obj.priv_len = priv_len;
+	if (srk)
+		memcpy(ret->obj.parent, srk, srk_len);
+	ret->obj.parent_len = srk_len;
 	return 0;
 }
 

@@ -14,7 +14,8 @@
 #include "pcr.h"
 #include "seal.h"
 
-#define SEALED_FILE_VERSION 1
+/* Version 2 adds the revocation counter; a file without one is written (and read) as 1. */
+#define SEALED_FILE_VERSION 2
 
 struct sealed_file {
 	struct pcr_selection pcrs; /* what the unseal session selects */
@@ -24,6 +25,7 @@ struct sealed_file {
 	struct pcr_banks values;
 	size_t authorizer_len; /* > 0: PolicyAuthorize by the key with this TPM name */
 	uint8_t authorizer[2 + DIGEST_MAX];
+	struct seal_counter counter; /* index 0: none (version 1) */
 	struct sealed_object obj;
 };
 

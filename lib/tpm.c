@@ -237,3 +237,182 @@ int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct alg_digest *diges
 		return tpm_fail(rc, "TPM2_PCR_Extend");
 	return 0;
 }
+
+int tpm_session_start(struct tpm *tpm, ESYS_TR salt_key, TPM2_SE type, TPMA_SESSION attrs,
+		      ESYS_TR *ret)
+{
+	TPMT_SYM_DEF sym = {
+		.algorithm = TPM2_ALG_AES, .keyBits = {.aes = 128}, .mode = {.aes = TPM2_ALG_CFB}};
+	TSS2_RC rc;
+
+	rc = Esys_StartAuthSession(tpm->esys, salt_key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, NULL, type, &sym, TPM2_ALG_SHA256, ret);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_StartAuthSession (salted)");
+	rc = Esys_TRSess_SetAttributes(tpm->esys, *ret, attrs, 0xff);
+	if (rc != TSS2_RC_SUCCESS) {
+		Esys_FlushContext(tpm->esys, *ret);
+		*ret = ESYS_TR_NONE;
+		return tpm_fail(rc, "session attributes");
+	}
+	return 0;
+}
+
+/* TPM_RC_HANDLE (format 1, any handle number): no such object or index. */
+static bool rc_is_handle(TSS2_RC rc)
+{
+	TSS2_RC base = rc & 0xffff;
+
+	return (base & TPM2_RC_FMT1) && (base & 0x3f) == (TPM2_RC_HANDLE & 0x3f);
+}
+
+int tpm_nv_handle(struct tpm *tpm, uint32_t index, ESYS_TR *ret)
+{
+	TSS2_RC rc = Esys_TR_FromTPMPublic(tpm->esys, index, ESYS_TR_NONE, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ret);
+
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	if (rc_is_handle(rc)) {
+		last_rc = rc;
+		return err_set(-ENOENT, "no NV index 0x%08x", index);
+	}
+	return tpm_fail(rc, "TPM2_NV_ReadPublic");
+}
+
+static int nv_read_u64(struct tpm *tpm, uint32_t index, ESYS_TR nv, uint64_t *ret)
+{
+	TPM2B_MAX_NV_BUFFER *data = NULL;
+	uint64_t v = 0;
+	TSS2_RC rc;
+
+	rc = Esys_NV_Read(tpm->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 8, 0,
+			  &data);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_NV_Read (counter)");
+	if (data->size != 8) {
+		Esys_Free(data);
+		return err_set(-EPROTO, "NV index 0x%08x: %u bytes, not a counter", index,
+			       data->size);
+	}
+	for (unsigned i = 0; i < 8; i++)
+		v = v << 8 | data->buffer[i];
+	Esys_Free(data);
+	*ret = v;
+	return 0;
+}
+
+int tpm_nv_counter_read(struct tpm *tpm, uint32_t index, uint64_t *ret)
+{
+	ESYS_TR nv;
+	int r = tpm_nv_handle(tpm, index, &nv);
+
+	if (r < 0)
+		return r;
+	r = nv_read_u64(tpm, index, nv, ret);
+	Esys_TR_Close(tpm->esys, &nv);
+	return r;
+}
+
+static int nv_increment(struct tpm *tpm, uint32_t index, ESYS_TR nv, uint64_t *ret_value)
+{
+	TSS2_RC rc = Esys_NV_Increment(tpm->esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
+				       ESYS_TR_NONE, ESYS_TR_NONE);
+
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_NV_Increment");
+	return ret_value ? nv_read_u64(tpm, index, nv, ret_value) : 0;
+}
+
+int tpm_nv_counter_increment(struct tpm *tpm, uint32_t index, uint64_t *ret_value)
+{
+	ESYS_TR nv;
+	int r = tpm_nv_handle(tpm, index, &nv);
+
+	if (r < 0)
+		return r;
+	r = nv_increment(tpm, index, nv, ret_value);
+	Esys_TR_Close(tpm->esys, &nv);
+	return r;
+}
+
+/* The first index of [first, last] that the TPM does not list as defined. */
+static int nv_free_index(struct tpm *tpm, uint32_t first, uint32_t last, uint32_t *ret)
+{
+	uint32_t want = first;
+	bool done = false;
+
+	while (!done && want <= last) {
+		TPMS_CAPABILITY_DATA *cap = NULL;
+		TPMI_YES_NO more = TPM2_NO;
+		UINT32 i = 0;
+		TSS2_RC rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+						TPM2_CAP_HANDLES, want, TPM2_MAX_CAP_HANDLES, &more,
+						&cap);
+
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_fail(rc, "TPM2_GetCapability(HANDLES)");
+		while (i < cap->data.handles.count && cap->data.handles.handle[i] == want) {
+			i++;
+			want++;
+		}
+		/* a gap before the next listed index, or none listed after @want */
+		done = i < cap->data.handles.count || !more;
+		Esys_Free(cap);
+	}
+	if (want > last)
+		return err_set(-ENOSPC, "no free NV index in 0x%08x..0x%08x", first, last);
+	*ret = want;
+	return 0;
+}
+
+int tpm_nv_counter_define(struct tpm *tpm, uint32_t first, uint32_t last, TPMA_NV attrs,
+			  uint32_t *ret_index, uint64_t *ret_value)
+{
+	TPM2B_NV_PUBLIC pub = {
+		.nvPublic = {.nameAlg = TPM2_ALG_SHA256, .attributes = attrs, .dataSize = 8}};
+	TPM2B_AUTH auth = {0};
+	ESYS_TR nv = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	/* a free index can be taken between look and define: try the next one then */
+	for (int tries = 0; tries < 8; tries++) {
+		if ((r = nv_free_index(tpm, first, last, &pub.nvPublic.nvIndex)) < 0)
+			return r;
+		rc = Esys_NV_DefineSpace(tpm->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+					 ESYS_TR_NONE, ESYS_TR_NONE, &auth, &pub, &nv);
+		if (rc == TSS2_RC_SUCCESS)
+			break;
+		if ((rc & 0xfff) != TPM2_RC_NV_DEFINED)
+			return tpm_fail(rc, "TPM2_NV_DefineSpace");
+		first = pub.nvPublic.nvIndex + 1;
+	}
+	if (nv == ESYS_TR_NONE)
+		return err_set(-EBUSY, "NV indexes kept being taken while defining a counter");
+	if ((r = nv_increment(tpm, pub.nvPublic.nvIndex, nv, ret_value)) < 0) {
+		Esys_NV_UndefineSpace(tpm->esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD,
+				      ESYS_TR_NONE, ESYS_TR_NONE);
+		return r;
+	}
+	Esys_TR_Close(tpm->esys, &nv);
+	*ret_index = pub.nvPublic.nvIndex;
+	return 0;
+}
+
+int tpm_nv_undefine(struct tpm *tpm, uint32_t index)
+{
+	ESYS_TR nv;
+	int r = tpm_nv_handle(tpm, index, &nv);
+	TSS2_RC rc;
+
+	if (r < 0)
+		return r;
+	rc = Esys_NV_UndefineSpace(tpm->esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				   ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS) {
+		Esys_TR_Close(tpm->esys, &nv);
+		return tpm_fail(rc, "TPM2_NV_UndefineSpace");
+	}
+	return 0;
+}

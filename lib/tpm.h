@@ -53,4 +53,30 @@ int tpm_pcr_extend(struct tpm *tpm, unsigned pcr, const struct alg_digest *diges
 /* Marshals @sel into a TPML_PCR_SELECTION (banks in order, 3-byte select). */
 void tpm_pcr_selection_to_tpml(const struct pcr_selection *sel, TPML_PCR_SELECTION *ret);
 
+/*
+ * A session salted with @salt_key (the SRK or the EK: its secret part never
+ * leaves the TPM, so a bus sniffer cannot derive the session key), AES-128-CFB
+ * parameter encryption, SHA-256; @attrs are the session attributes to use
+ * (TPMA_SESSION_DECRYPT: the command's first parameter travels encrypted,
+ * TPMA_SESSION_ENCRYPT: the response's).  The caller flushes it.
+ */
+int tpm_session_start(struct tpm *tpm, ESYS_TR salt_key, TPM2_SE type, TPMA_SESSION attrs,
+		      ESYS_TR *ret);
+
+/*
+ * NV counters (TPM_NT_COUNTER, owner hierarchy).  tpm_nv_counter_define
+ * takes the first index in [@first, @last] that is free, with @attrs (the
+ * counter type bits included) and an empty authValue, and increments it once
+ * so it has a value (the TPM starts it above every counter it ever deleted).
+ * Errors -ENOENT: no such index (read, increment, undefine).
+ */
+int tpm_nv_counter_define(struct tpm *tpm, uint32_t first, uint32_t last, TPMA_NV attrs,
+			  uint32_t *ret_index, uint64_t *ret_value);
+int tpm_nv_counter_read(struct tpm *tpm, uint32_t index, uint64_t *ret);
+/* Increments with owner authorization (the counter needs TPMA_NV_OWNERWRITE). */
+int tpm_nv_counter_increment(struct tpm *tpm, uint32_t index, uint64_t *ret_value);
+int tpm_nv_undefine(struct tpm *tpm, uint32_t index);
+/* The ESYS_TR of the NV index @index (Esys_TR_Close it), or -ENOENT. */
+int tpm_nv_handle(struct tpm *tpm, uint32_t index, ESYS_TR *ret);
+
 #endif

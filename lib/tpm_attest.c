@@ -222,7 +222,6 @@ int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_le
 	ESYS_CONTEXT *esys = tpm_esys(tpm);
 	TPM2B_ID_OBJECT id = {0};
 	TPM2B_ENCRYPTED_SECRET secret = {0};
-	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
 	TPM2B_DIGEST *cert = NULL;
 	ESYS_TR ek, ak, session = ESYS_TR_NONE;
 	size_t off = 0;
@@ -240,11 +239,15 @@ int tpm_activate_credential(struct tpm *tpm, const uint8_t *blob, size_t blob_le
 	if ((rc = persistent(tpm, TPM_HANDLE_EK, &ek)) < 0 ||
 	    (rc = persistent(tpm, TPM_HANDLE_AK, &ak)) < 0)
 		return rc == -ENOENT ? err_set(rc, "no EK/AK (run attestd --provision)") : rc;
-	trc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				    ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
-				    &session);
-	if (trc != TSS2_RC_SUCCESS)
-		return tpm_fail(trc, "TPM2_StartAuthSession");
+	/*
+	 * The EK's policy session, salted with the EK itself, returns the
+	 * credential (certInfo) encrypted: a bus sniffer must not learn the
+	 * verifier's secret and answer the challenge for another TPM's AK.
+	 */
+	if ((rc = tpm_session_start(tpm, ek, TPM2_SE_POLICY,
+				    TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION,
+				    &session)) < 0)
+		return rc;
 	trc = Esys_PolicySecret(esys, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD,
 				ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
 	if (trc == TSS2_RC_SUCCESS)

@@ -149,7 +149,7 @@ echo "attest verify: $(awk -v t=$ours 'BEGIN { printf "%.0f", 100000 / (t / 1000
 
 # Every peer here runs as the tools are used: one process per step (clevis is a
 # shell pipeline of tpm2-tools and jose); ours is the library path cmld calls.
-echo "== unlock: TPM unseal (PolicyPCR, 8 PCRs) + LUKS2 key slot check, swtpm, 20 runs each"
+echo "== unlock: TPM unseal (salted, encrypted session: PolicyPCR 8 PCRs + PolicyNV; the peers unencrypted) + LUKS2 key slot check, swtpm, 20 runs each"
 n=20
 sel=sha256:0,1,2,3,4,5,6,7
 tcti=swtpm:host=127.0.0.1,port=$port

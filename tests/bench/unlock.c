@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * The unlock path cmld runs, timed: unseal the LUKS passphrase (transient
- * SRK, load, PolicyPCR session, Unseal) and open the volume's key slot.
+ * SRK, load, a policy session salted with the SRK, PolicyPCR, PolicyNV on the
+ * key's revocation counter, Unseal with its output encrypted) and open the
+ * volume's key slot.
  *   unlock TCTI IMAGE PCRS PASSFILE N
  * First makes IMAGE a LUKS2 volume (pbkdf2, 1000 iterations: the KDF is not
  * what is compared) with a random passphrase, written to PASSFILE so the
- * peers seal the same one; seals it to the PCRs now; then prints the
- * milliseconds of N unlocks.
+ * peers seal the same one; seals it to the PCRs now and a new NV counter
+ * (deleted at the end); then prints the milliseconds of N unlocks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@ int main(int argc, char **argv)
 	struct pcr_selection sel;
 	struct pcr_banks values;
 	struct sealed_object obj;
+	struct seal_counter counter = {0};
 	struct policy pol;
 	struct tpm *tpm;
 	uint8_t random[32], out[SEAL_SECRET_MAX];
@@ -54,19 +57,23 @@ int main(int argc, char **argv)
 	    tpm_pcr_read(tpm, &sel, &values, NULL) < 0)
 		goto fail;
 	policy_init(&pol, hash_alg_by_name("sha256"));
-	if (policy_pcr(&pol, &sel, &values) < 0 ||
+	if (seal_counter_create(tpm, &counter) < 0 || policy_pcr(&pol, &sel, &values) < 0 ||
+	    policy_seal_counter(&pol, &counter) < 0 ||
 	    tpm_seal(tpm, (uint8_t *)pass, 64, pol.digest, NULL, &obj) < 0)
 		goto fail;
 	int n = atoi(argv[5]);
 	double start = now_ms();
 	for (int i = 0; i < n; i++)
-		if (tpm_unseal(tpm, &obj, &sel, NULL, NULL, out, &len) < 0 ||
+		if (tpm_unseal(tpm, &obj, &sel, NULL, &counter, NULL, out, &len) < 0 ||
 		    luks_check_passphrase(argv[2], out, len) < 0)
 			goto fail;
 	printf("%.0f\n", now_ms() - start);
+	seal_counter_remove(tpm, counter.index);
 	tpm_close(tpm);
 	return 0;
 fail:
 	fprintf(stderr, "unlock: %s\n", err_msg());
+	if (counter.index)
+		seal_counter_remove(tpm, counter.index);
 	return 1;
 }

@@ -29,6 +29,7 @@
 #include "fileio.h"
 #include "jsonw.h"
 #include "pcr.h"
+#include "policy_digest.h"
 #include "sealed_file.h"
 #include "hex.h"
 #include "swtpm.h"
@@ -1035,8 +1036,8 @@ static void write_values(const char *path, const char *then)
 
 /*
  * tpm2-tools, not our code, unseals the container's key from its sealed key
- * file (SRK from the TCG template, PolicyPCR session), and cryptsetup
- * checks that it opens the data image.  Returns the passphrase (hex).
+ * file (SRK from the TCG template, PolicyPCR + PolicyNV session), and
+ * cryptsetup checks that it opens the data image.  Returns the passphrase (hex).
  */
 static char *tpm2_tools_unseal_opens(const char *sdata, const char *c)
 {
@@ -1051,6 +1052,13 @@ static char *tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	assert_int_equal(file_write_atomic(path, f.obj.pub, f.obj.pub_len, 0600), 0);
 	snprintf(path, sizeof(path), "%s/priv", work);
 	assert_int_equal(file_write_atomic(path, f.obj.priv, f.obj.priv_len, 0600), 0);
+	/* the revocation counter's value sealed to: PolicyNV's operandB (8 bytes, big-endian) */
+	assert_int_not_equal(f.counter.index, 0);
+	uint8_t operand[8];
+	for (unsigned i = 0; i < 8; i++)
+		operand[i] = (uint8_t)(f.counter.value >> (56 - 8 * i));
+	snprintf(path, sizeof(path), "%s/operand", work);
+	assert_int_equal(file_write_atomic(path, operand, 8, 0600), 0);
 	if (sh(&out,
 	       "cd %s && export TPM2TOOLS_TCTI='%s' && "
 	       /*
@@ -1065,6 +1073,7 @@ static char *tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	       "tpm2_flushcontext -t && "
 	       "tpm2_startauthsession -Q --policy-session -S s.ctx && "
 	       "tpm2_policypcr -Q -S s.ctx -l %s && "
+	       "tpm2_policynv -Q -S s.ctx -i operand 0x%08x eq && "
 	       "tpm2_unseal -c obj.ctx -p session:s.ctx -o key && tpm2_flushcontext s.ctx && "
 	       "tpm2_flushcontext -t && "
 	       /* the passphrase, then the config it is bound to: sha256sum of the stored one */
@@ -1072,13 +1081,57 @@ static char *tpm2_tools_unseal_opens(const char *sdata, const char *c)
 	       "test \"$(tail -c 32 key | xxd -p -c 32)\" = "
 	       "\"$(sha256sum %s/containers/%s.conf | cut -c1-64)\" && "
 	       "cryptsetup open --test-passphrase --key-file pass %s/containers/%s/data.img 2>&1",
-	       work, sealtpm.tcti, SEAL_SEL, sdata, c, sdata, c) != 0)
+	       work, sealtpm.tcti, SEAL_SEL, f.counter.index, sdata, c, sdata, c) != 0)
 		fail_msg("tpm2-tools unseal + cryptsetup: %s", out);
 	free(out);
 	assert_int_equal(sh(&pass, "cat %s/pass", work), 0);
 	assert_int_equal(strlen(pass), 64);
 	sh(NULL, "rm -rf %s", work);
 	return pass;
+}
+
+/*
+ * What a change_pin that stopped between writing the new key file and
+ * stepping the counter leaves: a key file sealed (same passphrase, no PIN) to
+ * the counter's next value.  Made here with the library, as cmld would.
+ */
+static void leave_interrupted_reseal(const char *sdata, const char *c, uint64_t *ret_value)
+{
+	char path[512];
+	struct sealed_file f;
+	struct policy p;
+	struct tpm *tpm;
+	uint8_t pass[SEAL_SECRET_MAX];
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
+	assert_int_equal(sealed_file_load(path, &f), 0);
+	assert_int_equal(tpm_open(sealtpm.tcti, 0, &tpm), 0);
+	assert_int_equal(tpm_unseal(tpm, &f.obj, &f.pcrs, NULL, &f.counter, NULL, pass, &len), 0);
+	f.counter.value++;
+	policy_init(&p, hash_alg_by_name("sha256"));
+	assert_int_equal(policy_pcr(&p, &f.pcrs, &f.values), 0);
+	assert_int_equal(policy_seal_counter(&p, &f.counter), 0);
+	memcpy(f.policy, p.digest, 32);
+	assert_int_equal(tpm_seal(tpm, pass, len, f.policy, NULL, &f.obj), 0);
+	tpm_close(tpm);
+	assert_int_equal(sealed_file_save(path, &f), 0);
+	*ret_value = f.counter.value;
+}
+
+static uint64_t counter_now(const char *sdata, const char *c)
+{
+	char path[512];
+	struct sealed_file f;
+	struct tpm *tpm;
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "%s/containers/%s.sealed", sdata, c);
+	assert_int_equal(sealed_file_load(path, &f), 0);
+	assert_int_equal(tpm_open(sealtpm.tcti, 0, &tpm), 0);
+	assert_int_equal(tpm_nv_counter_read(tpm, f.counter.index, &v), 0);
+	tpm_close(tpm);
+	return v;
 }
 
 static void sealed_cmld_start(const char *sdata, const char *ssock, const char **extra)
@@ -1167,12 +1220,36 @@ static void test_sealed(void **state)
 	expect_unlocked(t); /* default PIN trustme */
 	set_pins("wrong\n");
 	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", t);
+	/* the attacker keeps a copy of the key file while the PIN is trustme */
+	char keyfile[512];
+	snprintf(keyfile, sizeof(keyfile), "%s/containers/%s.sealed", sdata, t);
+	assert_int_equal(sh(NULL, "cp %s %s/old.sealed", keyfile, dir), 0);
 	set_pins("trustme\n2468\n");
 	ctl_expect("CONTAINER_CHANGE_PIN_SUCCESSFUL", "change_pin %s", t);
 	set_pins("2468\n");
 	expect_unlocked(t);
 	set_pins("trustme\n");
 	ctl_expect("CONTAINER_START_PASSWD_WRONG", "start %s", t);
+	/* change_pin revoked the copy: put back, with its PIN, it is refused by name */
+	assert_int_equal(
+		sh(NULL, "cp %s %s/new.sealed && cp %s/old.sealed %s", keyfile, dir, dir, keyfile),
+		0);
+	ctl(&out, "start %s", t);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	    !strstr(out, "revoked: sealed at NV counter"))
+		fail_msg("start with the saved key file and its old PIN: %s", out);
+	free(out);
+	wait_state(t, "STOPPED");
+	/* nor does it serve to change the PIN again */
+	set_pins("trustme\n1357\n");
+	ctl(&out, "change_pin %s", t);
+	if (!has_line(out, "CONTAINER_CHANGE_PIN_FAILED") || !strstr(out, "revoked"))
+		fail_msg("change_pin with the saved key file: %s", out);
+	free(out);
+	assert_int_equal(sh(NULL, "cp %s/new.sealed %s", dir, keyfile), 0);
+	set_pins("2468\n");
+	expect_unlocked(t);
+	set_pins("trustme\n");
 
 	/* sealed to pcrpredict's values before they hold */
 	char ref[160];
@@ -1276,6 +1353,39 @@ static void test_sealed(void **state)
 	assert_string_equal(want, got);
 	free(want);
 	free(got);
+
+	/*
+	 * remove revokes: a removed container's files, restored from a backup
+	 * (config, key file, data image), no longer open
+	 */
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	char *g = container_create("name: \"gone\"\nguest_os: \"testos\"\ncolor: 0\n"
+				   "token_type: NONE\n");
+	expect_unlocked(g);
+	/* an interrupted change_pin: the next start makes the counter step itself */
+	uint64_t ahead;
+	leave_interrupted_reseal(sdata, g, &ahead);
+	assert_int_equal(counter_now(sdata, g), ahead - 1);
+	expect_unlocked(g);
+	assert_int_equal(counter_now(sdata, g), ahead);
+	assert_int_equal(sh(NULL,
+			    "mkdir -p %s/backup && cp -a %s/containers/%s %s/containers/%s.* "
+			    "%s/backup/",
+			    dir, sdata, g, sdata, g, dir),
+			 0);
+	ctl_expect("CMD_OK", "remove %s", g);
+	assert_int_equal(sh(NULL, "cp -a %s/backup/. %s/containers/", dir, sdata), 0);
+	cmld_kill(SIGTERM);
+	sealed_cmld_start(sdata, ssock, NULL);
+	ctl(&out, "start %s", g);
+	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "revoked") ||
+	    !strstr(out, "is gone"))
+		fail_msg("start of a removed container restored from backup: %s", out);
+	free(out);
+	wait_state(g, "STOPPED");
+	ctl_expect("CMD_OK", "remove %s", g); /* its counter is gone already: fine */
+	free(g);
 
 	/* the lockout last: it blocks every PIN object of this TPM */
 	cmld_kill(SIGTERM);

@@ -100,6 +100,45 @@ static void expect_error(const uint8_t *buf, size_t len, const char *words)
 		fail_msg("wanted '%s' in: %s", words, err_msg());
 }
 
+/*
+ * Version 2: the revocation counter (index, value) after the signer's name.
+ * A file without one is written as version 1, which still loads; the version
+ * and the counter flag must agree.
+ */
+static void test_counter_version_2(void **state)
+{
+	struct sealed_file f, g;
+	uint8_t *buf;
+	size_t len, off;
+
+	(void)state;
+	sample(&f);
+	f.counter.index = 0x013a0007;
+	f.counter.value = 0x0102030405060708ull;
+	f.obj.parent_len = 34;
+	memset(f.obj.parent, 0x77, 34);
+	assert_int_equal(sealed_file_encode(&f, &buf, &len), 0);
+	assert_memory_equal(buf, "MSEALKEY\0\2\0\x19", 12); /* version 2, PIN | counter | SRK */
+	assert_int_equal(sealed_file_decode(buf, len, &g), 0);
+	assert_memory_equal(&f, &g, sizeof(f));
+	/* the counter's bytes, big-endian, after selection and policy digest */
+	off = 12 + 2 + (size_t)(buf[12] << 8 | buf[13]) + 32;
+	assert_memory_equal(buf + off, "\x01\x3a\x00\x07\1\2\3\4\5\6\7\x08\0\x22", 14);
+	assert_memory_equal(buf + off + 14, f.obj.parent, 34);
+	buf[9] = 1;
+	reseal_sum(buf, len);
+	expect_error(buf, len, "version 1 with a revocation counter");
+	buf[9] = 2;
+	buf[11] = 0x11; /* no counter flag: its bytes would be read as the public part */
+	reseal_sum(buf, len);
+	expect_error(buf, len, "version 2 without a revocation counter");
+	buf[11] = 0x19;
+	memset(buf + off, 0, 4);
+	reseal_sum(buf, len);
+	expect_error(buf, len, "NV counter index 0");
+	free(buf);
+}
+
 static void test_damage_named(void **state)
 {
 	struct sealed_file f;
@@ -113,9 +152,9 @@ static void test_damage_named(void **state)
 	buf[40] ^= 1;
 	expect_error(buf, len, "checksum mismatch");
 	buf[40] ^= 1;
-	buf[9] = 2; /* version 2 */
+	buf[9] = 3; /* version 3 */
 	reseal_sum(buf, len);
-	expect_error(buf, len, "version 2");
+	expect_error(buf, len, "version 3 (this reads 1 and 2)");
 	buf[9] = 1;
 	buf[11] = 0x81; /* unknown flag */
 	reseal_sum(buf, len);
@@ -138,6 +177,7 @@ static void test_damage_named(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counter_version_2),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_damage_named),
 		cmocka_unit_test(test_values_and_signer),
