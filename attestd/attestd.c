@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 		{"tls-key", required_argument, NULL, 'K'},
 		{"tls-client-ca", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ad_config cfg = {
@@ -130,6 +131,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("attestd (measured) %s\n", MEASURED_VERSION);
 			return 0;
 		default:
 			usage(stderr);
