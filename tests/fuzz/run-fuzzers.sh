@@ -29,6 +29,7 @@ for bin in "$@"; do
 	fuzz_sealed_file) cp tests/fuzz/seeds/sealed/* "$corpus"/ ;;
 	fuzz_signed_policy) cp tests/fuzz/seeds/signed_policy/* "$corpus"/ ;;
 	fuzz_evidence) cp tests/fuzz/seeds/evidence/* "$corpus"/ ;;
+	fuzz_ear) cp tests/fuzz/seeds/ear/* "$corpus"/ ;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

@@ -18,11 +18,24 @@
 static void test_help_on_every_subcommand(void **state)
 {
 	static const char *const cmds[] = {
-		"attest log",	   "attest enroll",	"attest quote",	    "attest export",
-		"attest verify",   "attest check",	"attest ear",	    "pcrpredict rootfs",
-		"pcrpredict grub", "pcrpredict tboot", "pcrpredict ima",    "pcrpredict policy",
-		"pcrpredict sign", "pcrpredict cml",	"pcrpredict build", "attestd",
-		"cmld",		   "control",
+		"attest log",
+		"attest enroll",
+		"attest quote",
+		"attest export",
+		"attest verify",
+		"attest check",
+		"attest ear",
+		"pcrpredict rootfs",
+		"pcrpredict grub",
+		"pcrpredict tboot",
+		"pcrpredict ima",
+		"pcrpredict policy",
+		"pcrpredict sign",
+		"pcrpredict cml",
+		"pcrpredict build",
+		"attestd",
+		"cmld",
+		"control",
 	};
 	char *out = NULL, prog[64], *sub;
 
@@ -54,8 +67,8 @@ static void test_help_on_every_subcommand(void **state)
 /* The man pages scdoc built render with groff's man macros, naming their program. */
 static void test_man_pages(void **state)
 {
-	static const char *const pages[] = {"attest.1",	 "attestd.8", "pcrpredict.1",
-					    "cmld.8",	 "control.1", "measured-init.8"};
+	static const char *const pages[] = {"attest.1", "attestd.8", "pcrpredict.1",
+					    "cmld.8",	"control.1", "measured-init.8"};
 	char *out = NULL;
 
 	(void)state;
@@ -64,11 +77,11 @@ static void test_man_pages(void **state)
 
 		snprintf(name, sizeof(name), "%s", pages[i]);
 		*strrchr(name, '.') = '\0';
-		assert_int_equal(sh(&out, "test -s %s/man/%s && grep -c '^\\.SH' %s/man/%s",
-				    getenv("MEASURED_BIN") ? getenv("MEASURED_BIN") : "build",
-				    pages[i], getenv("MEASURED_BIN") ? getenv("MEASURED_BIN") : "build",
-				    pages[i]),
-				 0);
+		assert_int_equal(
+			sh(&out, "test -s %s/man/%s && grep -c '^\\.SH' %s/man/%s",
+			   getenv("MEASURED_BIN") ? getenv("MEASURED_BIN") : "build", pages[i],
+			   getenv("MEASURED_BIN") ? getenv("MEASURED_BIN") : "build", pages[i]),
+			0);
 		assert_true(atoi(out) >= 3); /* NAME, SYNOPSIS, DESCRIPTION at least */
 		free(out);
 	}
