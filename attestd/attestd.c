@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 			     "/sys/kernel/security/ima/binary_runtime_measurements",
 			     MEASURED_CEL_PATH},
 	};
-	struct ad_server *s = calloc(1, sizeof(*s));
+	struct ad_server *s;
 	struct ak_info info;
 	struct tpm *tpm = NULL;
 	bool provision = false;
@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 		}
 	}
 	cfg.tcti = tpm_tcti_resolve(cfg.tcti);
+	s = calloc(1, sizeof(*s)); /* after the options: --help and --version leave nothing */
 	if (!s || tpm_open(cfg.tcti, 0, &tpm) < 0 || tpm_keys_ensure(tpm, provision, &info) < 0) {
 		log_err("%s", err_msg());
 		rc = 1;
