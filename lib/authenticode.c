@@ -40,9 +40,10 @@ static int read_sections(struct reader *r, size_t off, unsigned n, struct sectio
 		out[i].raw_off = (uint32_t)s[20] | (uint32_t)s[21] << 8 | (uint32_t)s[22] << 16 |
 				 (uint32_t)s[23] << 24;
 		if (out[i].raw_size && ((uint64_t)out[i].raw_off + out[i].raw_size > r->len))
-			return reader_fail(r, r->off - 40,
-					   "section %u's raw data (%u bytes at %u) runs past the end", i,
-					   out[i].raw_size, out[i].raw_off);
+			return reader_fail(
+				r, r->off - 40,
+				"section %u's raw data (%u bytes at %u) runs past the end", i,
+				out[i].raw_size, out[i].raw_off);
 		if (out[i].raw_size && out[i].raw_off + out[i].raw_size > end)
 			end = out[i].raw_off + out[i].raw_size;
 	}
@@ -118,8 +119,8 @@ int pe_layout_read(const uint8_t *pe, size_t len, const char *what, struct pe_la
 	return read_layout(&r, ret, sec);
 }
 
-int authenticode_digest(const uint8_t *pe, size_t len, const char *what,
-			const struct hash_alg *alg, uint8_t *out)
+int authenticode_digest(const uint8_t *pe, size_t len, const char *what, const struct hash_alg *alg,
+			uint8_t *out)
 {
 	struct section sec[PE_SECTIONS_MAX];
 	struct pe_layout l;
@@ -134,9 +135,11 @@ int authenticode_digest(const uint8_t *pe, size_t len, const char *what,
 	/* headers, less CheckSum and the Certificate Table entry */
 	rc = digest_update(&ctx, pe, l.checksum_off);
 	if (rc == 0)
-		rc = digest_update(&ctx, pe + l.checksum_off + 4, l.cert_dir_off - l.checksum_off - 4);
+		rc = digest_update(&ctx, pe + l.checksum_off + 4,
+				   l.cert_dir_off - l.checksum_off - 4);
 	if (rc == 0)
-		rc = digest_update(&ctx, pe + l.cert_dir_off + 8, l.headers_size - l.cert_dir_off - 8);
+		rc = digest_update(&ctx, pe + l.cert_dir_off + 8,
+				   l.headers_size - l.cert_dir_off - 8);
 	/* the sections in the order they lie in the file */
 	qsort(sec, l.n_sections, sizeof(sec[0]), section_cmp);
 	for (unsigned i = 0; i < l.n_sections && rc == 0; i++)

@@ -16,10 +16,10 @@
 /* Where a PE's hashed and skipped parts lie (offsets into the file). */
 struct pe_layout {
 	uint16_t machine;
-	uint16_t magic;		 /* 0x10b PE32, 0x20b PE32+ */
-	size_t checksum_off;	 /* the 4-byte CheckSum, not hashed */
-	size_t cert_dir_off;	 /* the 8-byte Certificate Table entry, not hashed */
-	size_t headers_size;	 /* SizeOfHeaders */
+	uint16_t magic;		      /* 0x10b PE32, 0x20b PE32+ */
+	size_t checksum_off;	      /* the 4-byte CheckSum, not hashed */
+	size_t cert_dir_off;	      /* the 8-byte Certificate Table entry, not hashed */
+	size_t headers_size;	      /* SizeOfHeaders */
 	uint32_t cert_off, cert_size; /* the attribute certificate table, not hashed */
 	unsigned n_sections;
 	uint32_t sections_end; /* end of the last section's raw data */
@@ -34,7 +34,7 @@ int pe_layout_read(const uint8_t *pe, size_t len, const char *what, struct pe_la
  * after them up to the certificate table (PE/COFF spec, "Calculating the PE
  * Image Hash").  @out gets alg->size bytes.
  */
-int authenticode_digest(const uint8_t *pe, size_t len, const char *what,
-			const struct hash_alg *alg, uint8_t *out);
+int authenticode_digest(const uint8_t *pe, size_t len, const char *what, const struct hash_alg *alg,
+			uint8_t *out);
 
 #endif

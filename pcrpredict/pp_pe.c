@@ -53,7 +53,8 @@ int pp_pe_run(int argc, char **argv, const struct pp_opts *opts)
 	struct jw j;
 
 	if (argc < 2)
-		return err_set(-EINVAL, "needs one or more FILEs (EFI applications)"), pp_fail("pe");
+		return err_set(-EINVAL, "needs one or more FILEs (EFI applications)"),
+		       pp_fail("pe");
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-')
 			return err_set(-EINVAL, "unknown option %s", argv[i]), pp_fail("pe");

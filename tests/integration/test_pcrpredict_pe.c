@@ -58,12 +58,14 @@ static void same_as_pesign(const char *path)
 {
 	char *ours = NULL, *theirs = NULL;
 
-	assert_int_equal(sh(&ours, "%s pe --banks sha256,sha1 --json '%s' | jq -r '.[] | "
-				   ".sha256, .sha1'",
+	assert_int_equal(sh(&ours,
+			    "%s pe --banks sha256,sha1 --json '%s' | jq -r '.[] | "
+			    ".sha256, .sha1'",
 			    bin_path("pcrpredict"), path),
 			 0);
-	assert_int_equal(sh(&theirs, "pesign -h -i '%s' | sed 's/^hash: //'; "
-				     "pesign -h -d sha1 -i '%s' | sed 's/^hash: //'",
+	assert_int_equal(sh(&theirs,
+			    "pesign -h -i '%s' | sed 's/^hash: //'; "
+			    "pesign -h -d sha1 -i '%s' | sed 's/^hash: //'",
 			    path, path),
 			 0);
 	if (strlen(theirs) != 64 + 1 + 40 + 1 || strcmp(ours, theirs) != 0)
@@ -102,12 +104,12 @@ static void test_stripped_signature_same_digest(void **state)
 	(void)state;
 	if (!root[0])
 		skip();
-	assert_int_equal(sh(NULL, "pesign -r -u 0 -i %s/usr/lib/shim/shimx64.efi.signed -o %s/bare.efi",
+	assert_int_equal(sh(NULL,
+			    "pesign -r -u 0 -i %s/usr/lib/shim/shimx64.efi.signed -o %s/bare.efi",
 			    root, dir),
 			 0);
-	assert_int_not_equal(sh(NULL, "cmp -s %s/usr/lib/shim/shimx64.efi.signed %s/bare.efi", root,
-				dir),
-			     0);
+	assert_int_not_equal(
+		sh(NULL, "cmp -s %s/usr/lib/shim/shimx64.efi.signed %s/bare.efi", root, dir), 0);
 	assert_int_equal(sh(&signed_d, "%s pe %s/usr/lib/shim/shimx64.efi.signed | cut -c1-71",
 			    bin_path("pcrpredict"), root),
 			 0);
@@ -136,14 +138,14 @@ static void test_broken_images_refused(void **state)
 	if (!root[0])
 		skip();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(sh(NULL, "cp %s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed "
-					  "%s/broken.efi && cd %s && F=broken.efi && %s",
+		assert_int_equal(sh(NULL,
+				    "cp %s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed "
+				    "%s/broken.efi && cd %s && F=broken.efi && %s",
 				    root, dir, dir, cases[i].edit),
 				 0);
 		/* "F" stands for the file in the edit */
-		assert_int_equal(sh(&out, "cd %s && %s pe broken.efi 2>&1", dir,
-				    bin_path("pcrpredict")),
-				 2);
+		assert_int_equal(
+			sh(&out, "cd %s && %s pe broken.efi 2>&1", dir, bin_path("pcrpredict")), 2);
 		if (!strstr(out, cases[i].says) || !strstr(out, "broken.efi"))
 			fail_msg("case %zu: %s", i, out);
 		free(out);
