@@ -43,8 +43,8 @@ _pcrpredict() {
 	_measured_file_arg "$prev" && return
 	[ "$COMP_CWORD" -ge 2 ] && cmd=${COMP_WORDS[1]}
 	case $cmd in
-	'') _measured_words "rootfs pe policy sign cml tboot grub build ima --help --version" ;;
-	pe) _measured_words "--banks --json --help" ;;
+	'') _measured_words "rootfs gpt pe policy sign cml tboot grub build ima --help --version" ;;
+	pe | gpt) _measured_words "--banks --json --help" ;;
 	rootfs) _measured_words "--mode --salt --pcr --banks --json --help" ;;
 	policy) _measured_words "--pcrs --values --pin --banks --json --help" ;;
 	sign) _measured_words "--key --pcrs --values --out --help" ;;
