@@ -317,13 +317,14 @@ static int config_from_request(struct cmld *d, const ControllerToDaemon *req, Co
 			      (const char *)req->container_config_file.data,
 			      req->container_config_file.len, "container config", &m)) < 0)
 		return r;
-	*ret = (ContainerConfig *)m;
-	if (!(g = cm_guestos_load(d, (*ret)->guest_os))) {
-		r = err_set(-ENOENT, "GuestOS '%s' is not installed", (*ret)->guest_os);
+	if (!(g = cm_guestos_load(d, ((ContainerConfig *)m)->guest_os))) {
+		r = err_set(-ENOENT, "GuestOS '%s' is not installed",
+			    ((ContainerConfig *)m)->guest_os);
 		protobuf_c_message_free_unpacked(m, NULL);
-		return r;
+		return r; /* *ret untouched: nothing for the caller to free */
 	}
 	protobuf_c_message_free_unpacked(&g->base, NULL);
+	*ret = (ContainerConfig *)m;
 	return 0;
 }
 

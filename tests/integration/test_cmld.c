@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "cml_measure.h"
+#include "cmldrun.h"
 #include "digest.h"
 #include "err.h"
 #include "fileio.h"
@@ -47,7 +48,7 @@ static const char *cmld_extra[16]; /* more cmld arguments, NULL-ended */
 
 static void cmld_start(const char *data_dir, const char *socket_path)
 {
-	char run[160];
+	char run[160], log[160];
 	const char *argv[32] = {"cmld",	    "--data-dir",	 data_dir,
 				"--socket", socket_path,	 "--run-dir",
 				run,	    "--stop-timeout-ms", "2000"};
@@ -57,28 +58,13 @@ static void cmld_start(const char *data_dir, const char *socket_path)
 		argv[n++] = cmld_extra[i];
 	argv[n] = NULL;
 	snprintf(run, sizeof(run), "%s/run", dir);
-	cmld_pid = fork();
-	if (cmld_pid == 0) {
-		char log[160];
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		snprintf(log, sizeof(log), "%s/cmld.log", dir);
-		freopen(log, "a", stderr);
-		execv(bin_path("cmld"), (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(socket_path, F_OK) < 0; i++)
-		usleep(10000);
-	usleep(20000);
+	snprintf(log, sizeof(log), "%s/cmld.log", dir);
+	cmld_pid = cmld_spawn(argv, log, socket_path);
 }
 
 static void cmld_kill(int sig)
 {
-	int status;
-
-	if (cmld_pid <= 0)
-		return;
-	kill(cmld_pid, sig);
-	waitpid(cmld_pid, &status, 0);
+	cmld_reap(cmld_pid, sig);
 	cmld_pid = 0;
 }
 
