@@ -162,8 +162,8 @@ static const char *answer_name(const Ans *a)
 /* Logs a seed command and what cmld answered it (the closing note's list). */
 static void note(const char *seed, const Ans *a, const char *detail)
 {
-	print_message("seed: control %-32s -> %s%s%s\n", seed, answer_name(a),
-		      detail ? ": " : "", detail ? detail : "");
+	print_message("seed: control %-32s -> %s%s%s\n", seed, answer_name(a), detail ? ": " : "",
+		      detail ? detail : "");
 }
 
 /* Sends @r, wants a RESPONSE of @want; returns the answer (free it). */
@@ -334,7 +334,8 @@ static void compare_enums(const ProtobufCEnumDescriptor *t, const ProtobufCEnumD
 		const ProtobufCEnumValue *ov = protobuf_c_enum_descriptor_get_value(o, tv->value);
 		if (!ov)
 			fail_msg("%s: trust|me's %s = %d is missing", o->name, tv->name, tv->value);
-		if (strcmp(tv->name, ov->name) && !name_difference_allowed(o->name, tv->name, ov->name))
+		if (strcmp(tv->name, ov->name) &&
+		    !name_difference_allowed(o->name, tv->name, ov->name))
 			fail_msg("%s = %d: trust|me's %s, ours %s", o->name, tv->value, tv->name,
 				 ov->name);
 	}
@@ -357,7 +358,8 @@ static void compare_messages(const ProtobufCMessageDescriptor *t,
 	assert_string_equal(short_name(t->name), o->name);
 	for (unsigned i = 0; i < t->n_fields; i++) {
 		const ProtobufCFieldDescriptor *tf = &t->fields[i];
-		const ProtobufCFieldDescriptor *of = protobuf_c_message_descriptor_get_field(o, tf->id);
+		const ProtobufCFieldDescriptor *of =
+			protobuf_c_message_descriptor_get_field(o, tf->id);
 		if (!of)
 			fail_msg("%s: trust|me's field %s = %u is missing", o->name, tf->name,
 				 tf->id);
@@ -406,7 +408,8 @@ static void test_schemas_are_trustmes(void **state)
 	compare_messages(&trustme__guest_osconfig__descriptor, &guest_osconfig__descriptor);
 	compare_messages(&trustme__container_status__descriptor, &container_status__descriptor);
 	compare_enums(&trustme__guest_osmount__type__descriptor, &guest_osmount__type__descriptor);
-	compare_enums(&trustme__container_token_type__descriptor, &container_token_type__descriptor);
+	compare_enums(&trustme__container_token_type__descriptor,
+		      &container_token_type__descriptor);
 }
 
 /* ---- the seed's commands against cmld ---- */
@@ -440,8 +443,8 @@ static int setup(void **state)
 	char run[160], log[160];
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(log, sizeof(log), "%s/cmld.log", dir);
-	const char *argv[] = {"cmld", "--data-dir", data, "--socket",	      sock,
-			      "--run-dir", run,	 "--stop-timeout-ms", "2000", NULL};
+	const char *argv[] = {"cmld", "--data-dir",	   data,   "--socket", sock, "--run-dir",
+			      run,    "--stop-timeout-ms", "2000", NULL};
 	cmld_pid = cmld_spawn(argv, log, sock);
 	return access(sock, F_OK);
 }
@@ -479,20 +482,22 @@ static void test_guestos_commands(void **state)
 	r.guestos_config_file = file_bytes("%s/testos.conf", gos);
 	r.guestos_config_signature = file_bytes("%s/testos.sig", gos);
 	r.guestos_config_certificate = file_bytes("%s/testos.cert", gos);
-	expect_response_free("push_guestos_config testos.conf ...", &r,
-			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_COMPLETED);
+	expect_response_free(
+		"push_guestos_config testos.conf ...", &r,
+		TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_COMPLETED);
 	free(r.guestos_config_file.data);
 	r.guestos_config_file = file_bytes("%s/testos3.conf", gos);
 	free(r.guestos_config_signature.data);
 	r.guestos_config_signature = file_bytes("%s/testos3.sig", gos);
-	expect_response_free("push_guestos_config (STORE_ONLY)", &r,
-			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_COMPLETED);
+	expect_response_free(
+		"push_guestos_config (STORE_ONLY)", &r,
+		TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__GUESTOS_MGR_INSTALL_COMPLETED);
 	free(r.guestos_config_file.data);
 	free(r.guestos_config_signature.data);
 	free(r.guestos_config_certificate.data);
-	assert_int_equal(sh(NULL, "cmp %s/guestos/testos/store.img %s/images-testos-3/store.img",
-			    data, gos),
-			 0);
+	assert_int_equal(
+		sh(NULL, "cmp %s/guestos/testos/store.img %s/images-testos-3/store.img", data, gos),
+		0);
 
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__LIST_GUESTOS_CONFIGS);
 	a = expect_code("list_guestos", &r,
@@ -560,9 +565,9 @@ static void test_container_commands(void **state)
 	/* a filter on an interface that nothing here would enforce: refused */
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CREATE_CONTAINER);
 	r.has_container_config_file = 1;
-	r.container_config_file = text_bytes(
-		"name: \"f\" guest_os: \"testos\" color: 0 "
-		"net_ifaces { netif: \"mtc2\" mac_filter: \"00:11:22:33:44:55\" }");
+	r.container_config_file =
+		text_bytes("name: \"f\" guest_os: \"testos\" color: 0 "
+			   "net_ifaces { netif: \"mtc2\" mac_filter: \"00:11:22:33:44:55\" }");
 	a = expect_response("create (mac_filter)", &r,
 			    TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED);
 	free(r.container_config_file.data);
@@ -579,7 +584,8 @@ static void test_container_commands(void **state)
 	assert_int_equal(a->container_status[0]->trust_level, TRUSTME__CONTAINER_TRUST__UNSIGNED);
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__LIST_CONTAINERS);
-	a = expect_code("(LIST_CONTAINERS)", &r, TRUSTME__DAEMON_TO_CONTROLLER__CODE__CONTAINERS_LIST);
+	a = expect_code("(LIST_CONTAINERS)", &r,
+			TRUSTME__DAEMON_TO_CONTROLLER__CODE__CONTAINERS_LIST);
 	assert_int_equal(a->n_container_uuids, 1);
 	assert_string_equal(a->container_uuids[0], c);
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
@@ -634,6 +640,8 @@ static void test_container_commands(void **state)
 				    "hostname; exit 3",
 				    NULL};
 	out = run_in(c, sh_c, "abc\n", &end);
+	print_message("seed: control %-32s -> EXEC_OUTPUT, EXEC_END \"%s\"\n",
+		      "run C /bin/sh -c ... (EXEC_INPUT)", end);
 	if (!strstr(out, "got-abc") || !strstr(out, "no-store") || !strstr(out, "core0"))
 		fail_msg("run sh -c with input: '%s'", out);
 	assert_string_equal(end, "exit status 3");
@@ -687,10 +695,12 @@ static void test_container_commands(void **state)
 	start.key = "trustme";
 	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_STOP, &c);
 	r.container_start_params = &start;
-	expect_response_free("stop C", &r, TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
+	expect_response_free("stop C", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
 	wait_state(c, TRUSTME__CONTAINER_STATE__STOPPED);
-	expect_response_free("stop C (stopped)", &r,
-			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_FAILED_NOT_RUNNING);
+	expect_response_free(
+		"stop C (stopped)", &r,
+		TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_FAILED_NOT_RUNNING);
 	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_CONFIG, &c);
 	a = ask(&r);
 	assert_int_equal(a->container_configs[0]->ram_limit, 64);
@@ -740,8 +750,9 @@ static void test_container_commands(void **state)
 	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_CHANGE_TOKEN_PIN, &c);
 	r.device_pin = "trustme";
 	r.device_newpin = "n3w-pin";
-	expect_response_free("change_pin C", &r,
-			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_SUCCESSFUL);
+	expect_response_free(
+		"change_pin C", &r,
+		TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_CHANGE_PIN_SUCCESSFUL);
 	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_START, &c);
 	r.container_start_params = &start;
 	start.key = "trustme";
@@ -752,15 +763,17 @@ static void test_container_commands(void **state)
 			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_OK);
 	wait_state(c, TRUSTME__CONTAINER_STATE__RUNNING);
 	/* the config updated while stopped is the one running: 96 MiB */
-	assert_int_equal(sh(NULL,
-			    "for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do "
-			    "grep -qsx 100663296 $d/cml/%s/memory.max && exit 0; done; "
-			    "grep -qx 100663296 /sys/fs/cgroup/memory/$(sed -n "
-			    "'s/^[0-9]*:memory://p' /proc/self/cgroup)/cml-%s/memory.limit_in_bytes",
-			    c, c),
-			 0);
+	assert_int_equal(
+		sh(NULL,
+		   "for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do "
+		   "grep -qsx 100663296 $d/cml/%s/memory.max && exit 0; done; "
+		   "grep -qx 100663296 /sys/fs/cgroup/memory/$(sed -n "
+		   "'s/^[0-9]*:memory://p' /proc/self/cgroup)/cml-%s/memory.limit_in_bytes",
+		   c, c),
+		0);
 	r.command = TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_STOP;
-	expect_response_free("stop C", &r, TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
+	expect_response_free("stop C", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
 	wait_state(c, TRUSTME__CONTAINER_STATE__STOPPED);
 
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__RELOAD_CONTAINERS);
@@ -786,7 +799,8 @@ static void test_unimplemented_commands(void **state)
 		{TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__DESTROY_SYSTEM, "(DESTROY_SYSTEM)"},
 		{TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CHANGE_DEVICE_PIN, "(CHANGE_DEVICE_PIN)"},
 		{TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_SWITCH, "(CONTAINER_SWITCH)"},
-		{TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_SNAPSHOT, "(CONTAINER_SNAPSHOT)"},
+		{TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_SNAPSHOT,
+		 "(CONTAINER_SNAPSHOT)"},
 		{TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_DEV_ACCESS,
 		 "(CONTAINER_DEV_ACCESS)"},
 	};
@@ -805,7 +819,8 @@ static void test_unimplemented_commands(void **state)
 	}
 	/* trust|me's control device_stats: the numbers statvfs and the kernel give */
 	Req r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__GET_DEVICE_STATS);
-	Ans *a = expect_code("(device_stats)", &r, TRUSTME__DAEMON_TO_CONTROLLER__CODE__DEVICE_STATS);
+	Ans *a = expect_code("(device_stats)", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__CODE__DEVICE_STATS);
 	assert_non_null(a->device_stats);
 	sh(&out, "echo $(( $(stat -f -c '%%b*%%S' /) ))");
 	assert_int_equal(a->device_stats->disk_system, strtoull(out, NULL, 10));
@@ -825,7 +840,25 @@ static void test_unimplemented_commands(void **state)
 	expect_response_free("start C (token NONE, default key)", &r,
 			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_OK);
 	r.command = TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_STOP;
-	expect_response_free("stop C", &r, TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
+	expect_response_free("stop C", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
+	wait_state(c, TRUSTME__CONTAINER_STATE__STOPPED);
+	/* start --setup: the target root under /setup */
+	r.command = TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_START;
+	start.has_setup = start.setup = 1;
+	expect_response_free("start C --setup", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_START_OK);
+	wait_state(c, TRUSTME__CONTAINER_STATE__SETUP);
+	const char *const cat[] = {"/bin/cat", "/setup/etc/guestos-release", NULL};
+	char *end = NULL;
+	out = run_in(c, cat, NULL, &end);
+	if (!strstr(out, "testos"))
+		fail_msg("run cat /setup/etc/guestos-release: '%s'", out);
+	free(out);
+	free(end);
+	r.command = TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_STOP;
+	expect_response_free("stop C", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CONTAINER_STOP_OK);
 	wait_state(c, TRUSTME__CONTAINER_STATE__STOPPED);
 	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__REMOVE_CONTAINER, &c);
 	expect_response_free("remove C", &r, TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
@@ -841,7 +874,8 @@ static void test_device_commands(void **state)
 {
 	Trustme__ContainerConfig *cfg;
 	Req r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__PULL_DEVICE_CSR);
-	Ans *a = expect_code("pull_csr device.csr", &r, TRUSTME__DAEMON_TO_CONTROLLER__CODE__DEVICE_CSR);
+	Ans *a = expect_code("pull_csr device.csr", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__CODE__DEVICE_CSR);
 	char path[256];
 	int status;
 
@@ -891,7 +925,8 @@ static void test_device_commands(void **state)
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
 
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__SET_PROVISIONED);
-	expect_response_free("set_provisioned", &r, TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
+	expect_response_free("set_provisioned", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__GET_PROVISIONED);
 	a = expect_code("get_provisioned", &r,
 			TRUSTME__DAEMON_TO_CONTROLLER__CODE__DEVICE_PROVISIONED_STATE);
@@ -899,7 +934,8 @@ static void test_device_commands(void **state)
 	assert_true(a->device_is_provisioned);
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_STATUS);
-	a = expect_code("list (provisioned)", &r, TRUSTME__DAEMON_TO_CONTROLLER__CODE__CONTAINER_STATUS);
+	a = expect_code("list (provisioned)", &r,
+			TRUSTME__DAEMON_TO_CONTROLLER__CODE__CONTAINER_STATUS);
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
 	r = global(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__REGISTER_NEWCA);
 	r.has_guestos_rootcert = 1;
