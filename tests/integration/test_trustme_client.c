@@ -83,12 +83,20 @@ static void read_exact(int fd, uint8_t *buf, size_t len)
 	}
 }
 
-/* One answer, decoded as trust|me's DaemonToController. */
-static Ans *wire_recv(int fd)
+static void frame_send(int fd, const uint8_t *body, size_t len)
+{
+	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			  (uint8_t)len};
+
+	assert_int_equal(fd_write_all(fd, hdr, 4), 0);
+	assert_int_equal(fd_write_all(fd, body, len), 0);
+}
+
+/* One frame's body (malloc'd). */
+static uint8_t *frame_recv(int fd, size_t *ret_len)
 {
 	uint8_t hdr[4], *body;
 	size_t len;
-	Ans *a;
 
 	read_exact(fd, hdr, 4);
 	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
@@ -96,6 +104,17 @@ static Ans *wire_recv(int fd)
 	body = malloc(len ? len : 1);
 	assert_non_null(body);
 	read_exact(fd, body, len);
+	*ret_len = len;
+	return body;
+}
+
+/* One answer, decoded as trust|me's DaemonToController. */
+static Ans *wire_recv(int fd)
+{
+	size_t len;
+	uint8_t *body = frame_recv(fd, &len);
+	Ans *a;
+
 	a = trustme__daemon_to_controller__unpack(NULL, len, body);
 	free(body);
 	if (!a)
@@ -510,6 +529,99 @@ static void test_guestos_commands(void **state)
 	assert_int_equal(a->guestos_configs[0]->mounts[3]->mount_type,
 			 TRUSTME__GUEST_OSMOUNT__TYPE__STORE_ONLY);
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
+}
+
+/*
+ * Google's protoc, another implementation, with trust|me's schema: @request
+ * (text format) encoded by `protoc --encode`, sent as one frame, the answer
+ * decoded by `protoc --decode` (which refuses a message missing a required
+ * field).  Returns protoc's text of the answer.
+ */
+static char *protoc_ask(const char *request)
+{
+	char path[160], *text = NULL;
+	uint8_t *body;
+	size_t len;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/protoc-req.txt", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(request, f);
+	fclose(f);
+	assert_int_equal(sh(NULL,
+			    "protoc --proto_path=tests/data --encode=trustme.ControllerToDaemon "
+			    "trustme-control.proto < %s/protoc-req.txt > %s/protoc-req.bin",
+			    dir, dir),
+			 0);
+	snprintf(path, sizeof(path), "%s/protoc-req.bin", dir);
+	assert_int_equal(file_read_all(path, 1u << 20, &body, &len), 0);
+	fd = wire_connect();
+	frame_send(fd, body, len);
+	free(body);
+	body = frame_recv(fd, &len);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/protoc-ans.bin", dir);
+	assert_int_equal(file_write_atomic(path, body, len, 0600), 0);
+	free(body);
+	if (sh(&text,
+	       "protoc --proto_path=tests/data --decode=trustme.DaemonToController "
+	       "trustme-control.proto < %s/protoc-ans.bin 2>&1",
+	       dir) != 0)
+		fail_msg("protoc --decode refused cmld's answer: %s", text ? text : "");
+	return text;
+}
+
+static void protoc_expect(const char *seed, const char *request, const char *const *want)
+{
+	char *text = protoc_ask(request);
+
+	print_message(
+		"seed: control %-32s -> (protoc) %.*s\n", seed,
+		(int)strcspn(strstr(text, "code: ") ? strstr(text, "code: ") + 6 : text, "\n"),
+		strstr(text, "code: ") ? strstr(text, "code: ") + 6 : text);
+	for (size_t i = 0; want[i]; i++)
+		if (!strstr(text, want[i]))
+			fail_msg("control %s: protoc's decode lacks '%s': %s", seed, want[i], text);
+	free(text);
+}
+
+/* A few of the seed's commands with protoc's encoder and decoder, not protobuf-c's. */
+static void test_protoc_wire(void **state)
+{
+	char *text, *uuid, req[512];
+
+	(void)state;
+	if (sh(NULL, "command -v protoc >/dev/null") != 0) {
+		print_message("skipped: protoc is not installed (make deps)\n");
+		skip();
+	}
+	text = protoc_ask("command: CREATE_CONTAINER\n"
+			  "container_config_file: \"name: \\\"p\\\" guest_os: \\\"testos\\\" "
+			  "color: 7 net_ifaces: \\\"eth9\\\"\"\n");
+	if (!strstr(text, "code: CONTAINER_CONFIG") || !strstr(text, "netif: \"eth9\"") ||
+	    !strstr(text, "name: \"p\"") || !strstr(text, "container_uuids: \""))
+		fail_msg("create, decoded by protoc: %s", text);
+	print_message("seed: control %-32s -> (protoc) CONTAINER_CONFIG\n", "create c.conf");
+	uuid = strndup(strstr(text, "container_uuids: \"") + 18, 36);
+	free(text);
+	snprintf(req, sizeof(req), "command: GET_CONTAINER_STATUS container_uuids: \"%s\"", uuid);
+	protoc_expect("state C", req,
+		      (const char *const[]){"code: CONTAINER_STATUS", "state: STOPPED",
+					    "trust_level: UNSIGNED", "guestos: \"testos\"", NULL});
+	snprintf(req, sizeof(req),
+		 "command: CONTAINER_UPDATE_CONFIG container_uuids: \"%s\" "
+		 "container_config_file: \"name: \\\"p\\\" guest_os: \\\"testos\\\" color: 7 "
+		 "net_ifaces { netif: \\\"eth8\\\" }\"",
+		 uuid);
+	protoc_expect("update_config C c.conf", req,
+		      (const char *const[]){"code: CONTAINER_CONFIG", "netif: \"eth8\"", NULL});
+	protoc_expect("(GET_LAST_LOG)", "command: GET_LAST_LOG",
+		      (const char *const[]){"code: RESPONSE", "response: CMD_UNSUPPORTED", NULL});
+	snprintf(req, sizeof(req), "command: REMOVE_CONTAINER container_uuids: \"%s\"", uuid);
+	protoc_expect("remove C", req,
+		      (const char *const[]){"code: RESPONSE", "response: CMD_OK", NULL});
+	free(uuid);
 }
 
 static char *created_uuid; /* the container of the seed's walk-through */
@@ -961,6 +1073,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schemas_are_trustmes),
 		cmocka_unit_test(test_guestos_commands),
+		cmocka_unit_test(test_protoc_wire),
 		cmocka_unit_test(test_container_commands),
 		cmocka_unit_test(test_unimplemented_commands),
 		cmocka_unit_test(test_device_commands),
