@@ -925,6 +925,23 @@ static void handle_container_cmd(struct cmld *d, struct cm_conn *conn,
 	}
 }
 
+/* MemAvailable of /proc/meminfo in bytes (the kernel's estimate; sysinfo has none). */
+static bool mem_available(uint64_t *ret)
+{
+	unsigned long long kib;
+	char line[128];
+	bool found = false;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+	if (f)
+		fclose(f);
+	if (found)
+		*ret = (uint64_t)kib * 1024;
+	return found;
+}
+
 /* GET_DEVICE_STATS: the root's and the data folder's file systems, and memory. */
 static void cmd_device_stats(struct cmld *d, struct cm_conn *conn)
 {
@@ -947,6 +964,7 @@ static void cmd_device_stats(struct cmld *d, struct cm_conn *conn)
 	st.has_mem_total = st.has_mem_free = 1;
 	st.mem_total = (uint64_t)mem.totalram * mem.mem_unit;
 	st.mem_free = (uint64_t)mem.freeram * mem.mem_unit;
+	st.has_mem_available = mem_available(&st.mem_available);
 	m.code = DAEMON_TO_CONTROLLER__CODE__DEVICE_STATS;
 	m.device_stats = &st;
 	reply_send(conn, &m);

@@ -943,6 +943,9 @@ static void test_unimplemented_commands(void **state)
 	free(out);
 	sh(&out, "awk '/^MemTotal:/ { print $2 }' /proc/meminfo"); /* KiB */
 	assert_int_equal(a->device_stats->mem_total / 1024, strtoull(out, NULL, 10));
+	assert_true(a->device_stats->has_mem_available);
+	assert_true(a->device_stats->mem_available <= a->device_stats->mem_total);
+	assert_true(a->device_stats->disk_system_free <= a->device_stats->disk_system);
 	free(out);
 	trustme__daemon_to_controller__free_unpacked(a, NULL);
 	/* token type NONE: a start with trust|me's default key needs no PIN */
