@@ -413,11 +413,9 @@ static void bad_usage(const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"pin-file", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"socket", required_argument, NULL, 's'},   {"json", no_argument, NULL, 'j'},
+		{"pin-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	    {NULL, 0, NULL, 0},
 	};
 	Request req = CONTROLLER_TO_DAEMON__INIT;
 	ContainerStartParams start = CONTAINER_START_PARAMS__INIT;
@@ -440,6 +438,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("control (measured) %s\n", MEASURED_VERSION);
 			return 0;
 		default:
 			usage(stderr);

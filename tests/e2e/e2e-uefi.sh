@@ -30,6 +30,10 @@ for bank in sha1 sha256 sha384 sha512; do
 	done
 	if [ -z "$bad" ]; then ok "uefi: attest log of the firmware log replays to the guest's $bank PCR 0-9"; else fail "uefi: $bank PCRs$bad differ from the firmware log's replay"; fi
 done
+# PCR 4: OVMF measured the Authenticode digest of the GRUB it loaded
+same "uefi: the PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION digest equals pcrpredict pe of BOOTX64.EFI" \
+	"$(printf "%s\n" "$fw" | jq -r '[.events[] | select(.type_name == "EV_EFI_BOOT_SERVICES_APPLICATION")][0].digests.sha256')" \
+	"$("$pp" pe --json "$E2E_WORK/esp.BOOTX64.EFI" | jq -r '.[].sha256')"
 same "uefi: guest PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$rep" sha256 13)" "$("$pp" rootfs --json "$img" | jq -r .banks.sha256.pcr)"
 ima=$("$attest" log --json --format ima --banks sha1,sha256 "$rep/ima.log")
 for bank in sha1 sha256; do

@@ -29,6 +29,12 @@ for bin in "$@"; do
 	fuzz_sealed_file) cp tests/fuzz/seeds/sealed/* "$corpus"/ ;;
 	fuzz_signed_policy) cp tests/fuzz/seeds/signed_policy/* "$corpus"/ ;;
 	fuzz_evidence) cp tests/fuzz/seeds/evidence/* "$corpus"/ ;;
+	fuzz_ear) cp tests/fuzz/seeds/ear/* "$corpus"/ ;;
+	fuzz_pe) # the head of a real EFI application, when a build has one (not shipped: built from GRUB)
+		for efi in build/e2e/esp.BOOTX64.EFI build/cache/efi/root/usr/lib/shim/shimx64.efi.signed; do
+			if [ -f "$efi" ]; then head -c 65536 "$efi" >"$corpus/$(basename "$efi")"; fi
+		done
+		;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
