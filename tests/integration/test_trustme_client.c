@@ -779,6 +779,30 @@ static void test_container_commands(void **state)
 	expect_response_free("unassign_iface --iface mtc2 C", &r,
 			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
 	assert_int_equal(sh(NULL, "ip link show mtc2 >/dev/null 2>&1"), 0);
+	/* --persistent: into the config's net_ifaces (trust|me's message form), and out */
+	iface.has_persistent = iface.persistent = 1;
+	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ASSIGNIFACE, &c);
+	r.assign_iface_params = &iface;
+	expect_response_free("assign_iface --iface mtc2 C --persistent", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
+	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_CONFIG, &c);
+	a = ask(&r);
+	assert_int_equal(a->container_configs[0]->n_net_ifaces, 2);
+	assert_string_equal(a->container_configs[0]->net_ifaces[1]->netif, "mtc2");
+	trustme__daemon_to_controller__free_unpacked(a, NULL);
+	assert_int_equal(
+		sh(NULL, "grep -A1 '^net_ifaces {' %s/containers/%s.conf | grep -q mtc2", data, c),
+		0);
+	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_UNASSIGNIFACE, &c);
+	r.assign_iface_params = &iface;
+	expect_response_free("unassign_iface --iface mtc2 C --persistent", &r,
+			     TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
+	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__GET_CONTAINER_CONFIG, &c);
+	a = ask(&r);
+	assert_int_equal(a->container_configs[0]->n_net_ifaces, 1);
+	assert_string_equal(a->container_configs[0]->net_ifaces[0]->netif, "mtc0");
+	trustme__daemon_to_controller__free_unpacked(a, NULL);
+	assert_int_equal(sh(NULL, "ip link show mtc2 >/dev/null 2>&1"), 0);
 
 	r = for_container(TRUSTME__CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_FREEZE, &c);
 	expect_response_free("freeze C", &r, TRUSTME__DAEMON_TO_CONTROLLER__RESPONSE__CMD_OK);
