@@ -124,6 +124,15 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) 
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
+# trust|me's control interface, transcribed (tests/data/trustme-control.proto):
+# test_trustme_client speaks to cmld with it, never with cmld/*.proto
+$(BUILD)/gen/tests/trustme-control.pb-c.c $(BUILD)/gen/tests/trustme-control.pb-c.h: tests/data/trustme-control.proto
+	@mkdir -p $(BUILD)/gen/tests
+	@protoc-c --proto_path=tests/data --c_out=$(BUILD)/gen/tests $<
+$(BUILD)/obj/tests/integration/test_trustme_client.o: $(BUILD)/gen/tests/trustme-control.pb-c.h
+$(BUILD)/obj/tests/integration/test_trustme_client.o: override CFLAGS += -I$(BUILD)/gen/tests
+$(BUILD)/tests/integration/test_trustme_client: $(BUILD)/obj/gen/tests/trustme-control.pb-c.o
+
 # Runs the tests of one build (BUILD=...), without installing anything.
 test: $(PROGRAMS) $(MAN_OUT) $(UNIT_BIN) $(INTEG_BIN)
 	@MEASURED_BIN=$(BUILD) MEASURED_LABEL=$(if $(filter 1,$(SAN)),asan,tests) tests/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)

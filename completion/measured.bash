@@ -60,7 +60,7 @@ _pcrpredict() {
 _control() {
 	local prev=${COMP_WORDS[COMP_CWORD - 1]}
 	_measured_file_arg "$prev" && return
-	_measured_words "list list_guestos state config ifaces create update_config reload remove wipe wipe_device start stop freeze unfreeze change_pin run assign_iface unassign_iface allow_audio deny_audio ca_register push_guestos_config remove_guestos pull_csr push_cert set_provisioned get_provisioned reboot --socket --json --pin-file --help --version"
+	_measured_words "list list_guestos state config ifaces create update_config reload remove wipe wipe_device start stop freeze unfreeze change_pin run assign_iface unassign_iface allow_audio deny_audio ca_register push_guestos_config remove_guestos pull_csr push_cert set_provisioned get_provisioned reboot device_stats --socket --json --pin-file --help --version"
 }
 
 _attestd() {
