@@ -12,7 +12,7 @@ _measured_file_arg() { # after an option that takes a file: complete files
 		--memdisk | --policy | --guestos | --container | --tboot | --module | --platform | \
 		--preamble | --firmware-log | --ima-log | --cel-log | --socket | --data-dir | --run-dir | \
 		--trust-anchors | --seal-profile | --seal-reference | --policy-signer | \
-		--signed-policies | --cel | --pin-file | --out-cbor | --rootfs | --tls-client-ca)
+		--signed-policies | --cel | --pin-file | --vars | --shim | --grub | --kernel | --out-cbor | --rootfs | --tls-client-ca)
 		COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
 		return 0
 		;;
@@ -43,8 +43,9 @@ _pcrpredict() {
 	_measured_file_arg "$prev" && return
 	[ "$COMP_CWORD" -ge 2 ] && cmd=${COMP_WORDS[1]}
 	case $cmd in
-	'') _measured_words "rootfs gpt pe policy sign cml tboot grub build ima --help --version" ;;
+	'') _measured_words "rootfs secureboot gpt pe policy sign cml tboot grub build ima --help --version" ;;
 	pe | gpt) _measured_words "--banks --json --help" ;;
+	secureboot) _measured_words "--vars --shim --grub --kernel --banks --json --help" ;;
 	rootfs) _measured_words "--mode --salt --pcr --banks --json --help" ;;
 	policy) _measured_words "--pcrs --values --pin --banks --json --help" ;;
 	sign) _measured_words "--key --pcrs --values --out --help" ;;

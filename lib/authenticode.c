@@ -12,6 +12,7 @@
 #define CERT_DIR_INDEX	4  /* IMAGE_DIRECTORY_ENTRY_SECURITY */
 
 struct section {
+	char short_name[9], name[64]; /* as in the header ("/4"), and resolved */
 	uint32_t raw_off, raw_size;
 };
 
@@ -23,8 +24,24 @@ static int section_cmp(const void *a, const void *b)
 }
 
 /* The section table at @off: raw data extents, checked against the file. */
-static int read_sections(struct reader *r, size_t off, unsigned n, struct section *out,
-			 uint32_t *ret_end)
+/* A long section name ("/N"): offset N into the COFF string table after the symbols. */
+static void long_name(const struct reader *r, size_t strtab, char name[9], char *out, size_t size)
+{
+	unsigned long n = strtoul(name + 1, NULL, 10);
+	size_t at = strtab + n, k = 0;
+
+	out[0] = '\0';
+	if (!strtab || at >= r->len)
+		return;
+	while (at + k < r->len && r->data[at + k] && k + 1 < size) {
+		out[k] = (char)r->data[at + k];
+		k++;
+	}
+	out[k] = '\0';
+}
+
+static int read_sections(struct reader *r, size_t off, unsigned n, size_t strtab,
+			 struct section *out, uint32_t *ret_end)
 {
 	uint32_t end = 0;
 	int rc;
@@ -35,6 +52,12 @@ static int read_sections(struct reader *r, size_t off, unsigned n, struct sectio
 
 		if ((rc = reader_bytes(r, "section header", 40, &s)) < 0)
 			return rc;
+		memcpy(out[i].short_name, s, 8);
+		out[i].short_name[8] = '\0';
+		if (out[i].short_name[0] == '/')
+			long_name(r, strtab, out[i].short_name, out[i].name, sizeof(out[i].name));
+		else
+			memcpy(out[i].name, out[i].short_name, 9);
 		out[i].raw_size = (uint32_t)s[16] | (uint32_t)s[17] << 8 | (uint32_t)s[18] << 16 |
 				  (uint32_t)s[19] << 24;
 		out[i].raw_off = (uint32_t)s[20] | (uint32_t)s[21] << 8 | (uint32_t)s[22] << 16 |
@@ -53,7 +76,8 @@ static int read_sections(struct reader *r, size_t off, unsigned n, struct sectio
 
 static int read_layout(struct reader *r, struct pe_layout *l, struct section *sec)
 {
-	uint32_t pe_off, sig, n_rva, hdr_size;
+	uint32_t pe_off, sig, n_rva, hdr_size, symtab, n_syms;
+	size_t strtab = 0;
 	uint16_t n_sections, opt_size;
 	size_t opt, dirs;
 	int rc;
@@ -72,9 +96,13 @@ static int read_layout(struct reader *r, struct pe_layout *l, struct section *se
 	if ((rc = reader_le16(r, "Machine", &l->machine)) < 0 ||
 	    (rc = reader_le16(r, "NumberOfSections", &n_sections)) < 0)
 		return rc;
-	r->off = pe_off + 20;
-	if ((rc = reader_le16(r, "SizeOfOptionalHeader", &opt_size)) < 0)
+	r->off = pe_off + 12;
+	if ((rc = reader_le32(r, "PointerToSymbolTable", &symtab)) < 0 ||
+	    (rc = reader_le32(r, "NumberOfSymbols", &n_syms)) < 0 ||
+	    (rc = reader_le16(r, "SizeOfOptionalHeader", &opt_size)) < 0)
 		return rc;
+	if (symtab && (uint64_t)symtab + (uint64_t)n_syms * 18 < r->len)
+		strtab = symtab + (size_t)n_syms * 18;
 	opt = pe_off + 24;
 	r->off = opt;
 	if ((rc = reader_le16(r, "optional header magic", &l->magic)) < 0)
@@ -107,7 +135,7 @@ static int read_layout(struct reader *r, struct pe_layout *l, struct section *se
 				   PE_SECTIONS_MAX);
 	l->headers_size = hdr_size;
 	l->n_sections = n_sections;
-	return read_sections(r, opt + opt_size, n_sections, sec, &l->sections_end);
+	return read_sections(r, opt + opt_size, n_sections, strtab, sec, &l->sections_end);
 }
 
 int pe_layout_read(const uint8_t *pe, size_t len, const char *what, struct pe_layout *ret)
@@ -155,4 +183,49 @@ int authenticode_digest(const uint8_t *pe, size_t len, const char *what, const s
 		return rc;
 	}
 	return digest_final(&ctx, out);
+}
+
+int pe_section(const uint8_t *pe, size_t len, const char *what, const char *name,
+	       const uint8_t **ret, size_t *ret_len)
+{
+	struct section sec[PE_SECTIONS_MAX];
+	struct pe_layout l;
+	struct reader r;
+	int rc;
+
+	reader_init(&r, pe, len, what);
+	if ((rc = read_layout(&r, &l, sec)) < 0)
+		return rc;
+	for (unsigned i = 0; i < l.n_sections; i++)
+		if (strcmp(sec[i].name, name) == 0 && sec[i].raw_size) {
+			*ret = pe + sec[i].raw_off;
+			*ret_len = sec[i].raw_size;
+			return 0;
+		}
+	return err_set(-ENOENT, "%s: no %s section", what, name);
+}
+
+int pe_signature(const uint8_t *pe, size_t len, const char *what, const uint8_t **ret,
+		 size_t *ret_len)
+{
+	struct section sec[PE_SECTIONS_MAX];
+	struct pe_layout l;
+	struct reader r;
+	uint32_t wlen;
+	int rc;
+
+	reader_init(&r, pe, len, what);
+	if ((rc = read_layout(&r, &l, sec)) < 0)
+		return rc;
+	if (l.cert_size < 8)
+		return err_set(-ENOENT, "%s: not signed (no certificate table)", what);
+	/* WIN_CERTIFICATE {u32 dwLength, u16 wRevision, u16 wCertificateType = 2 (PKCS#7)} */
+	wlen = (uint32_t)pe[l.cert_off] | (uint32_t)pe[l.cert_off + 1] << 8 |
+	       (uint32_t)pe[l.cert_off + 2] << 16 | (uint32_t)pe[l.cert_off + 3] << 24;
+	if (wlen < 8 || wlen > l.cert_size || pe[l.cert_off + 6] != 2 || pe[l.cert_off + 7] != 0)
+		return err_set(-EBADMSG,
+			       "%s: the first certificate is not a PKCS#7 WIN_CERTIFICATE", what);
+	*ret = pe + l.cert_off + 8;
+	*ret_len = wlen - 8;
+	return 0;
 }

@@ -37,4 +37,12 @@ int pe_layout_read(const uint8_t *pe, size_t len, const char *what, struct pe_la
 int authenticode_digest(const uint8_t *pe, size_t len, const char *what, const struct hash_alg *alg,
 			uint8_t *out);
 
+/* The raw data of section @name (".vendor_cert", ".sbatlevel"); -ENOENT when there is none. */
+int pe_section(const uint8_t *pe, size_t len, const char *what, const char *name,
+	       const uint8_t **ret, size_t *ret_len);
+
+/* The PKCS#7 SignedData (DER) of the image's first signature; -ENOENT when unsigned. */
+int pe_signature(const uint8_t *pe, size_t len, const char *what, const uint8_t **ret,
+		 size_t *ret_len);
+
 #endif

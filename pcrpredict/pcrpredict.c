@@ -23,6 +23,10 @@ static const struct pp_cmd commands[] = {
 	 "grub --config grub.cfg --root DIR [--memdisk DIR] [--set VAR=VALUE] [--preloaded MODS] "
 	 "[--preamble FILE] [--config-name NAME]",
 	 pp_grub_run},
+	{"secureboot",
+	 "secureboot --vars OVMF_VARS.fd [--shim SHIM.efi [--grub GRUB.efi [--kernel VMLINUZ]]] "
+	 "(PCR 7, PCR 14)",
+	 pp_secureboot_run},
 	{"gpt", "gpt DISK (PCR 5: separator, EV_EFI_GPT_EVENT, ExitBootServices)", pp_gpt_run},
 	{"pe", "pe FILE... (Authenticode digest of EFI applications, as PCR 4 records them)",
 	 pp_pe_run},

@@ -31,7 +31,8 @@ static int predict(const uint8_t *data, size_t len, const struct hash_alg *alg, 
 
 	pcr_bank_init(bank, alg);
 	if ((rc = digest_buf(alg, separator, sizeof(separator), d)) < 0 ||
-	    (rc = pcr_bank_extend(bank, 5, d)) < 0 || (rc = digest_buf(alg, data, len, gpt_d)) < 0 ||
+	    (rc = pcr_bank_extend(bank, 5, d)) < 0 ||
+	    (rc = digest_buf(alg, data, len, gpt_d)) < 0 ||
 	    (rc = pcr_bank_extend(bank, 5, gpt_d)) < 0)
 		return rc;
 	for (size_t i = 0; i < 2; i++)

@@ -30,6 +30,7 @@ for bin in "$@"; do
 	fuzz_signed_policy) cp tests/fuzz/seeds/signed_policy/* "$corpus"/ ;;
 	fuzz_evidence) cp tests/fuzz/seeds/evidence/* "$corpus"/ ;;
 	fuzz_ear) cp tests/fuzz/seeds/ear/* "$corpus"/ ;;
+	fuzz_uefi_vars) [ ! -f /usr/share/OVMF/OVMF_VARS_4M.ms.fd ] || cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$corpus"/ ;;
 	fuzz_gpt) # a disk with a GPT: its first 34 sectors are enough
 		rm -f build/fuzz/gpt-seed.img && truncate -s 1M build/fuzz/gpt-seed.img &&
 			printf 'label: gpt\nstart=40, size=100, type=U\n' | sfdisk -q build/fuzz/gpt-seed.img >/dev/null &&

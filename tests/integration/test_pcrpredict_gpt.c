@@ -53,7 +53,8 @@ static void test_event_digest_from_the_bytes(void **state)
 		   "cd %s && dd if=disk.img bs=1 skip=512 count=92 status=none > data && "
 		   "n=0; for i in $(seq 0 127); do "
 		   "  dd if=disk.img bs=128 skip=$((8 + i)) count=1 status=none > e; "
-		   "  if [ \"$(od -An -tx1 -N16 e | tr -d ' 0\\n')\" ]; then cat e >> used; n=$((n + 1)); fi; "
+		   "  if [ \"$(od -An -tx1 -N16 e | tr -d ' 0\\n')\" ]; then cat e >> used; n=$((n "
+		   "+ 1)); fi; "
 		   "done && printf \"$(printf '\\\\%%03o' $n)\\0\\0\\0\\0\\0\\0\\0\" >> data && "
 		   "cat used >> data && sha256sum data | cut -c1-64",
 		   dir),
@@ -68,15 +69,17 @@ static void test_damaged_gpt_refused(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(sh(NULL, "cd %s && cp disk.img bad.img && printf X | dd of=bad.img bs=1 "
-				  "seek=600 conv=notrunc status=none",
+	assert_int_equal(sh(NULL,
+			    "cd %s && cp disk.img bad.img && printf X | dd of=bad.img bs=1 "
+			    "seek=600 conv=notrunc status=none",
 			    dir),
 			 0);
 	assert_int_equal(sh(&out, "%s gpt %s/bad.img 2>&1", bin_path("pcrpredict"), dir), 2);
 	assert_non_null(strstr(out, "GPT header CRC does not match"));
 	free(out);
-	assert_int_equal(sh(NULL, "cd %s && cp disk.img bad2.img && printf X | dd of=bad2.img bs=1 "
-				  "seek=1100 conv=notrunc status=none",
+	assert_int_equal(sh(NULL,
+			    "cd %s && cp disk.img bad2.img && printf X | dd of=bad2.img bs=1 "
+			    "seek=1100 conv=notrunc status=none",
 			    dir),
 			 0);
 	assert_int_equal(sh(&out, "%s gpt %s/bad2.img 2>&1", bin_path("pcrpredict"), dir), 2);

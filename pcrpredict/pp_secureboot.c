@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pcrpredict secureboot --vars OVMF_VARS.fd [--shim SHIM.efi [--grub GRUB.efi
+ * [--kernel VMLINUZ]]]: PCR 7 (and with shim, PCR 14) of that boot, event
+ * by event (sb_predict.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "eventlog_tcg.h"
+#include "fileio.h"
+#include "hex.h"
+#include "jsonw.h"
+#include "pcrpredict.h"
+#include "sb_predict.h"
+
+#define IMAGE_MAX (512u << 20)
+
+static const char *type_name(uint32_t t)
+{
+	return t == EV_EFI_VARIABLE_DRIVER_CONFIG ? "EV_EFI_VARIABLE_DRIVER_CONFIG"
+	       : t == EV_EFI_VARIABLE_AUTHORITY	  ? "EV_EFI_VARIABLE_AUTHORITY"
+	       : t == EV_SEPARATOR		  ? "EV_SEPARATOR"
+					  : "EV_IPL";
+}
+
+static void print(const struct sb_prediction *p, const struct pcr_banks *banks, bool json)
+{
+	struct jw j;
+
+	if (!json) {
+		printf("SecureBoot: %s\n", p->secure_boot ? "on" : "off");
+		for (size_t i = 0; i < p->n; i++)
+			printf("PCR %2u  %-30s %s\n", p->event[i].pcr, type_name(p->event[i].type),
+			       p->event[i].what);
+		for (unsigned b = 0; b < banks->count; b++)
+			for (unsigned pcr = 7; pcr <= 14; pcr += 7) {
+				char hex[2 * DIGEST_MAX + 1];
+
+				if (!(banks->bank[b].extended & (1u << pcr)))
+					continue;
+				hex_encode(banks->bank[b].value[pcr], banks->bank[b].alg->size, hex);
+				printf("%s PCR %u: %s\n", banks->bank[b].alg->name, pcr, hex);
+			}
+		return;
+	}
+	jw_init(&j, stdout);
+	jw_object_begin(&j);
+	jw_key(&j, "secure_boot");
+	jw_bool(&j, p->secure_boot);
+	jw_key(&j, "events");
+	jw_array_begin(&j);
+	for (size_t i = 0; i < p->n; i++) {
+		jw_object_begin(&j);
+		jw_key(&j, "pcr");
+		jw_uint(&j, p->event[i].pcr);
+		jw_key(&j, "type");
+		jw_string(&j, type_name(p->event[i].type));
+		jw_key(&j, "what");
+		jw_string(&j, p->event[i].what);
+		jw_object_end(&j);
+	}
+	jw_array_end(&j);
+	jw_key(&j, "pcrs");
+	pcr_banks_json(&j, banks, (1u << 7) | (1u << 14), true);
+	jw_object_end(&j);
+	jw_finish(&j);
+}
+
+int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
+{
+	static const struct option longopts[] = {
+		{"vars", required_argument, NULL, 'v'},
+		{"shim", required_argument, NULL, 's'},
+		{"grub", required_argument, NULL, 'g'},
+		{"kernel", required_argument, NULL, 'k'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sb_inputs in = {0};
+	struct sb_prediction p;
+	struct pcr_banks banks;
+	uint8_t *buf[4] = {NULL};
+	const char *path[4] = {NULL};
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		const char *o = strchr("vsgk", c);
+
+		if (!o)
+			return err_set(-EINVAL, "unknown option"), pp_fail("secureboot");
+		path[o - "vsgk"] = optarg;
+	}
+	if (!path[0] || optind != argc || (path[2] && !path[1]) || (path[3] && !path[2]))
+		return err_set(-EINVAL, "needs --vars FILE [--shim F [--grub F [--kernel F]]]"),
+		       pp_fail("secureboot");
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		size_t len = 0;
+
+		if (path[i] && (rc = file_read_all(path[i], IMAGE_MAX, &buf[i], &len)) == 0) {
+			if (i == 0) {
+				in.vars = buf[0], in.vars_len = len, in.vars_name = path[0];
+			} else {
+				in.image[i - 1] = buf[i];
+				in.image_len[i - 1] = len;
+				in.image_name[i - 1] = path[i];
+			}
+		}
+	}
+	if (rc == 0 && (rc = sb_predict(&in, &p)) == 0) {
+		pcr_banks_init(&banks);
+		for (unsigned b = 0; b < opts->n_banks && rc == 0; b++)
+			rc = sb_prediction_extend(&p, pcr_banks_add(&banks, opts->banks[b]));
+		if (rc == 0)
+			print(&p, &banks, opts->json);
+		sb_prediction_free(&p);
+	}
+	for (int i = 0; i < 4; i++)
+		free(buf[i]);
+	return rc < 0 ? pp_fail("secureboot") : PP_EXIT_OK;
+}

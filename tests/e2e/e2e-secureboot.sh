@@ -1,0 +1,44 @@
+#!/bin/sh
+# Secure Boot tier: Debian's real chain -- OVMF's secboot build with Microsoft's
+# keys (OVMF_VARS_4M.ms.fd) -> the signed shim -> the signed GRUB -> the signed
+# kernel -> measured-init -> rootfs -- and pcrpredict's PCR 4, 7 and 14 for it
+# from those artifacts alone.
+. tests/e2e/lib.sh
+
+e2e_artifacts
+pp=$E2E_BIN/pcrpredict
+attest=$E2E_BIN/attest
+efi=$(tests/harness/fetch-efi.sh build/cache) || { fail "secureboot: Debian's signed shim and GRUB could not be downloaded"; e2e_summary; exit 1; }
+shim=$efi/usr/lib/shim/shimx64.efi.signed
+grub=$efi/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
+vars=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+
+boot/mkesp-secureboot.sh --shim "$shim" --grub "$grub" --kernel "$E2E_VMLINUZ" \
+	--initrd "$E2E_WORK/initrd.gz" --cmdline "$E2E_CMDLINE" --out "$E2E_WORK/esp-sb.img"
+cp "$vars" "$E2E_WORK/sb.vars.fd"
+if boot secureboot -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
+	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd \
+	-drive if=pflash,format=raw,file="$E2E_WORK/sb.vars.fd" \
+	-drive file="$E2E_WORK/esp-sb.img",if=none,id=esp,format=raw -device ide-hd,drive=esp,bootindex=0 \
+	-drive file="$E2E_WORK/rootfs.img",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root; then
+	ok "secureboot: shim -> GRUB -> kernel boot to the rootfs under Secure Boot (${E2E_BOOT_MS} ms)"
+else
+	fail "secureboot: boot (see $E2E_WORK/secureboot/console.log)"
+fi
+rep=$E2E_REP
+check "secureboot: the kernel says Secure Boot is enabled" grep -q "Secure boot enabled" "$E2E_WORK/secureboot/console.log"
+fw=$("$attest" log --json "$rep/firmware.log")
+pred=$("$pp" secureboot --banks sha256,sha1 --json --vars "$vars" --shim "$shim" --grub "$grub" --kernel "$E2E_VMLINUZ")
+for bank in sha256 sha1; do
+	for i in 7 14; do
+		same "secureboot: guest $bank PCR $i equals pcrpredict secureboot" "$(guest_pcr "$rep" $bank $i)" \
+			"$(printf "%s\n" "$pred" | jq -r ".pcrs.$bank[\"$i\"]")"
+	done
+done
+# PCR 4: each application the firmware and shim loaded, as pcrpredict pe digests it
+apps=$(printf "%s\n" "$fw" | jq -r '.events[] | select(.type_name == "EV_EFI_BOOT_SERVICES_APPLICATION") | .digests.sha256' | tr '\n' ' ')
+want=$("$pp" pe --json "$shim" "$grub" "$E2E_VMLINUZ" | jq -r '.[].sha256' | tr '\n' ' ')
+k=$(printf "%s" "$want" | cut -d' ' -f3)
+same "secureboot: PCR 4 loads shim, GRUB, then the kernel (twice, as this GRUB loads it) by their Authenticode digests" \
+	"$apps" "$want$k "
+e2e_summary
