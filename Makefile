@@ -7,6 +7,7 @@
 #   make e2e        QEMU + swtpm end-to-end boots
 #   make demo       build, predict, boot, and show every PCR predicted against observed
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make pkg        build the Debian packages, install them, smoke-test them, purge them
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -60,7 +61,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .SECONDARY:
-.PHONY: all check test deps fuzz bench e2e demo install clean format
+.PHONY: all check test deps fuzz bench e2e demo install clean format pkg
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
@@ -162,6 +163,10 @@ bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima $(BUILD)/tests/bench/attest_load
 
 e2e: $(PROGRAMS)
 	@MEASURED_BIN=$(BUILD) tests/e2e/run-e2e.sh
+
+# the Debian packages (debian/): built in a copy under /tmp, installed, used, purged
+pkg:
+	@sh tests/pkg/smoke.sh
 
 # build, predict, boot in QEMU with swtpm, and report predicted against observed
 demo: deps

@@ -9,9 +9,10 @@ TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2
 E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstools kmod"
 FUZZ="clang libclang-rt-14-dev"
 BENCH="clevis clevis-tpm2" # peers measured by make bench
+PKG="debhelper lintian fakeroot dpkg-dev initramfs-tools" # make pkg: the Debian packages
 
 missing=""
-for p in $BUILD $TEST $FUZZ $E2E $BENCH; do
+for p in $BUILD $TEST $FUZZ $E2E $BENCH $PKG; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi

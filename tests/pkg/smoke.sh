@@ -1,0 +1,257 @@
+#!/bin/sh
+# The Debian packages, built, checked and used as installed: builds them with
+# dpkg-buildpackage in a copy of the tree under /tmp (the build writes
+# ../*.deb beside the source), runs lintian on them (an E: or W: tag not
+# overridden fails), installs them with dpkg -i, then runs the INSTALLED
+# programs against a private swtpm on loopback: attestd --provision and
+# serving as its sysusers user, attest enroll + check (and a check against a
+# second TPM, which must be refused), pcrpredict rootfs against veritysetup
+# and a PCR extended by tpm2-tools, systemd-analyze verify on the units, the
+# initramfs-tools hook on a real kernel's modules when the e2e kernel cache
+# is there, and dpkg -L / conffile checks. Purges the packages at the end.
+# Prints "pkg: N passed, N failed". Run as root from the repository root.
+set -u
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+fail() { failed=$((failed + 1)); echo "not ok - $*"; }
+check() { # check DESCRIPTION COMMAND...
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else fail "$d"; fi
+}
+summary() {
+	echo "pkg: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+[ "$(id -u)" = 0 ] || { echo "pkg: needs root (dpkg -i)" >&2; fail "running as root"; summary; exit 1; }
+[ -f debian/control ] || { echo "pkg: run from the repository root" >&2; exit 2; }
+repo=$(pwd)
+scripts/deps.sh || { fail "build and test dependencies (scripts/deps.sh)"; summary; exit 1; }
+
+PKGS="measured-common measured-tools measured-attestd measured-cmld measured-initramfs"
+work=$(mktemp -d /tmp/measured-pkg.XXXXXX)
+pids=""
+user_before=$(getent passwd measured-attestd >/dev/null && echo yes || echo no)
+modlink=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	# the machine as it was: the packages, their conffiles and their user go
+	dpkg --purge $PKGS >"$work/purge.log" 2>&1 || cat "$work/purge.log"
+	[ "$user_before" = yes ] || ! getent passwd measured-attestd >/dev/null ||
+		userdel measured-attestd
+	[ -z "$modlink" ] || rm -f "$modlink"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# --- build, in a copy of the tree -------------------------------------------
+mkdir "$work/src"
+tar --exclude=./build --exclude=./.git -cf - . | tar -C "$work/src" -xf -
+echo "pkg: building in $work/src (log: dpkg-buildpackage.log)"
+if (cd "$work/src" && dpkg-buildpackage -us -uc -b) >"$work/dpkg-buildpackage.log" 2>&1; then
+	ok "dpkg-buildpackage -us -uc -b"
+else
+	tail -40 "$work/dpkg-buildpackage.log"
+	fail "dpkg-buildpackage -us -uc -b"
+	summary
+	exit 1
+fi
+debs=""
+for p in $PKGS; do
+	d=$(ls "$work/${p}_"*.deb 2>/dev/null | head -1)
+	if [ -n "$d" ]; then debs="$debs $d"; else fail "package $p built"; fi
+done
+[ -z "$(ls "$work"/*.deb | grep -v -e dbgsym $(for p in $PKGS; do printf -- '-e /%s_ ' "$p"; done))" ] ||
+	fail "no package beside $PKGS"
+
+# --- lintian ----------------------------------------------------------------
+lintian --fail-on error,warning --display-info --info "$work"/measured_*.changes >"$work/lintian.log" 2>&1
+rc=$?
+echo "pkg: lintian says:"
+sed 's/^/  /' "$work/lintian.log"
+[ -s "$work/lintian.log" ] || echo "  (nothing)"
+check "lintian: no error or warning that is not overridden" [ "$rc" -eq 0 ]
+
+# --- install ----------------------------------------------------------------
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+if dpkg -i $debs >"$work/dpkg-i.log" 2>&1 || apt-get -f install -y -qq >>"$work/dpkg-i.log" 2>&1; then :; fi
+for p in $PKGS; do
+	check "$p is installed" sh -c "dpkg-query -W -f='\${Status}' $p | grep -q 'install ok installed'" ||
+		cat "$work/dpkg-i.log"
+done
+
+has_file() { dpkg -L "$1" | grep -qxF "$2"; }
+is_conffile() { dpkg-query -W -f='${Conffiles}\n' "$1" | awk '{print $1}' | grep -qxF "$2"; }
+for f in /usr/bin/attest /usr/bin/pcrpredict /etc/measured/ek-ca; do
+	check "measured-tools has $f" has_file measured-tools "$f"
+done
+for f in /usr/sbin/attestd /lib/systemd/system/measured-attestd.service \
+	/usr/lib/sysusers.d/measured-attestd.conf /etc/measured/attestd.conf; do
+	check "measured-attestd has $f" has_file measured-attestd "$f"
+done
+for f in /usr/sbin/cmld /usr/bin/control /lib/systemd/system/measured-cmld.service \
+	/usr/lib/tmpfiles.d/measured-cmld.conf /etc/measured/cmld.conf /etc/measured/cml/trusted-ca; do
+	check "measured-cmld has $f" has_file measured-cmld "$f"
+done
+for f in /usr/lib/measured/measured-init /usr/lib/measured/mkinitramfs.sh \
+	/usr/share/initramfs-tools/hooks/measured /etc/measured/initramfs.conf; do
+	check "measured-initramfs has $f" has_file measured-initramfs "$f"
+done
+for f in /usr/share/measured/policies/ima-tcb.policy /usr/share/measured/policies/seal-boot.profile; do
+	check "measured-common has $f" has_file measured-common "$f"
+done
+check "attestd.conf is a conffile" is_conffile measured-attestd /etc/measured/attestd.conf
+check "cmld.conf is a conffile" is_conffile measured-cmld /etc/measured/cmld.conf
+check "initramfs.conf is a conffile" is_conffile measured-initramfs /etc/measured/initramfs.conf
+check "sysusers made the user measured-attestd, in group tss" \
+	sh -c 'id -nG measured-attestd | tr " " "\n" | grep -qx tss'
+check "measured-attestd has no login shell" \
+	sh -c 'getent passwd measured-attestd | cut -d: -f7 | grep -q nologin'
+check "the daemons are not enabled on installation" \
+	sh -c '! ls /etc/systemd/system/multi-user.target.wants/measured-* 2>/dev/null'
+
+# --- the units --------------------------------------------------------------
+if command -v systemd-analyze >/dev/null; then
+	for u in measured-attestd measured-cmld; do
+		if systemd-analyze verify "/lib/systemd/system/$u.service" >"$work/verify-$u.log" 2>&1 &&
+			! grep -v -e '^$' "$work/verify-$u.log" | grep -q .; then
+			ok "systemd-analyze verify $u.service: clean"
+		else
+			sed 's/^/  /' "$work/verify-$u.log"
+			fail "systemd-analyze verify $u.service"
+		fi
+	done
+	check "attestd's unit: NoNewPrivileges, ProtectSystem=strict, DeviceAllow=/dev/tpmrm0, its user" \
+		sh -c 'u=/lib/systemd/system/measured-attestd.service
+			grep -qx NoNewPrivileges=yes $u && grep -qx ProtectSystem=strict $u &&
+			grep -qx "DeviceAllow=/dev/tpmrm0 rw" $u && grep -qx User=measured-attestd $u &&
+			grep -qx CapabilityBoundingSet=CAP_DAC_READ_SEARCH $u'
+	check "cmld's unit: ProtectSystem=strict, a bounding set without CAP_SYS_MODULE" \
+		sh -c 'u=/lib/systemd/system/measured-cmld.service
+			grep -qx ProtectSystem=strict $u && grep -q "^CapabilityBoundingSet=.*CAP_SYS_ADMIN" $u &&
+			! grep "^CapabilityBoundingSet=" $u | grep -q -e CAP_SYS_MODULE -e CAP_SYS_RAWIO'
+else
+	echo "pkg: skipped: systemd-analyze is not installed"
+fi
+
+# --- the installed programs against a private swtpm --------------------------
+free_port() { # a port P with P and P+1 free on loopback
+	p=$((20000 + $$ % 20000))
+	while [ -n "$(ss -Htln "( sport = :$p or sport = :$((p + 1)) )")" ]; do p=$((p + 2)); done
+	echo "$p"
+}
+start_swtpm() { # start_swtpm DIR -> prints its TCTI
+	mkdir -p "$1"
+	port=$(free_port)
+	swtpm socket --tpm2 --tpmstate dir="$1" --flags not-need-init,startup-clear \
+		--server type=tcp,port="$port",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 >"$1.log" 2>&1 &
+	echo $! >"$1.pid"
+	for _ in $(seq 50); do
+		[ -n "$(ss -Htln "sport = :$port")" ] && break
+		sleep 0.1
+	done
+	echo "swtpm:host=127.0.0.1,port=$port"
+}
+start_attestd() { # start_attestd TCTI LOGDIR -> prints HOST:PORT
+	port=$(free_port)
+	# as the package's user: --user drops to it once the TPM and the socket are open
+	/usr/sbin/attestd --tcti "$1" --listen "127.0.0.1:$port" --user measured-attestd \
+		--firmware-log "$2/none" --ima-log "$2/none" --cel-log "$2/none" >"$2/attestd-$port.log" 2>&1 &
+	echo $! >"$2/attestd-$port.pid"
+	for _ in $(seq 50); do
+		[ -n "$(ss -Htln "sport = :$port")" ] && break
+		sleep 0.1
+	done
+	echo "127.0.0.1:$port"
+}
+
+tcti_a=$(start_swtpm "$work/tpm-a")
+pids="$pids $(cat "$work/tpm-a.pid")"
+/usr/sbin/attestd --tcti "$tcti_a" --provision >"$work/provision.log" 2>&1
+check "attestd --provision (EK and AK made)" grep -q 'EK at 0x81010001 and AK at 0x81010002' "$work/provision.log"
+addr_a=$(start_attestd "$tcti_a" "$work")
+pids="$pids $(cat "$work"/attestd-*.pid)"
+check "attestd serves on $addr_a" [ -n "$(ss -Htln "sport = :${addr_a#*:}")" ]
+check "attestd runs as measured-attestd" \
+	sh -c "ps -o user= -p $(cat "$work"/attestd-*.pid) | grep -qx measured-attestd"
+state=$work/attest-state
+/usr/bin/attest --state "$state" enroll "$addr_a" --trust-on-first-use >"$work/enroll.log" 2>&1
+check "attest enroll --trust-on-first-use: exit 0" [ $? -eq 0 ]
+/usr/bin/attest --state "$state" check "$addr_a" >"$work/check.json" 2>"$work/check.err"
+rc=$?
+check "attest check: exit 0 or 3 (affirming or warning), got $rc" sh -c "[ $rc -eq 0 ] || [ $rc -eq 3 ]"
+check "attest check: an EAR whose identity is the trust-on-first-use warning" \
+	sh -c "jq -e '.submods[\"measured-boot\"][\"ear.measured.checks\"].identity.status == \"warning\"' '$work/check.json' >/dev/null"
+check "attest check: the quote is affirmed" \
+	sh -c "jq -e '.submods[\"measured-boot\"][\"ear.measured.checks\"].quote.status == \"affirming\"' '$work/check.json' >/dev/null"
+
+# the attack: another TPM answers at a device address enrolled with TPM A
+tcti_b=$(start_swtpm "$work/tpm-b")
+pids="$pids $(cat "$work/tpm-b.pid")"
+/usr/sbin/attestd --tcti "$tcti_b" --provision >/dev/null 2>&1
+mkdir -p "$work/b"
+addr_b=$(start_attestd "$tcti_b" "$work/b")
+pids="$pids $(cat "$work"/b/attestd-*.pid)"
+/usr/bin/attest --state "$state" check "$addr_b" >"$work/check-b.json" 2>"$work/check-b.err"
+rc=$?
+check "attest check against another TPM: refused (exit 1), got $rc" [ "$rc" -eq 1 ]
+check "  ... contraindicated for the attestation key" \
+	sh -c "jq -e '.submods[\"measured-boot\"][\"ear.status\"] == \"contraindicated\"' '$work/check-b.json' >/dev/null 2>&1 ||
+		grep -qi 'ak\|attestation key\|signature' '$work/check-b.err'"
+
+# pcrpredict rootfs on a small image, against veritysetup and a real extend
+mkdir -p "$work/root/etc"
+echo "measured pkg smoke" >"$work/root/etc/issue"
+mke2fs -q -t ext4 -d "$work/root" -E lazy_itable_init=0,root_owner=0:0 "$work/root.img" 4M
+/usr/bin/pcrpredict rootfs "$work/root.img" >"$work/predict.txt" 2>&1
+check "pcrpredict rootfs: exit 0" [ $? -eq 0 ]
+ours=$(sed -n 's/.*verity root hash: \([0-9a-f]*\).*/\1/p' "$work/predict.txt")
+theirs=$(veritysetup format --no-superblock --salt=- "$work/root.img" "$work/root.hash" |
+	sed -n 's/^Root hash:[[:space:]]*//p')
+check "pcrpredict rootfs: the verity root hash is veritysetup's" test -n "$ours" -a "$ours" = "$theirs"
+pcr_ours=$(sed -n 's/.*sha256  PCR 13: \([0-9a-f]*\).*/\1/p' "$work/predict.txt")
+tcti_c=$(start_swtpm "$work/tpm-c")
+pids="$pids $(cat "$work/tpm-c.pid")"
+TPM2TOOLS_TCTI=$tcti_c tpm2_pcrextend "13:sha256=$ours" &&
+	pcr_tpm=$(TPM2TOOLS_TCTI=$tcti_c tpm2_pcrread sha256:13 | sed -n 's/.*13 *: *0x//p' | tr 'A-F' 'a-f')
+check "pcrpredict rootfs: PCR 13 is what a TPM shows after the extend" \
+	test -n "$pcr_ours" -a "$pcr_ours" = "${pcr_tpm:-}"
+
+# --- the initramfs-tools hook, on a real kernel's modules --------------------
+kdir=$(ls -d "$repo"/build/cache/linux-image-*/ 2>/dev/null | head -1)
+if [ -n "$kdir" ] && command -v mkinitramfs >/dev/null; then
+	ver=$(ls "$kdir/lib/modules" | head -1)
+	if [ ! -e "/lib/modules/$ver" ]; then
+		mkdir -p /lib/modules
+		ln -s "$kdir/lib/modules/$ver" "/lib/modules/$ver"
+		modlink=/lib/modules/$ver
+	fi
+	mkinitramfs -o "$work/initrd.img" "$ver" >"$work/mkinitramfs.log" 2>&1
+	rc=$?
+	check "mkinitramfs $ver with the hook: exit 0" [ $rc -eq 0 ] || tail -20 "$work/mkinitramfs.log"
+	mkdir "$work/initrd"
+	unmkinitramfs "$work/initrd.img" "$work/initrd" 2>/dev/null
+	ir=$work/initrd
+	[ -d "$ir/main" ] && ir=$ir/main # behind an early microcode cpio
+	check "the image holds measured-init" [ -x "$ir/usr/lib/measured/measured-init" ]
+	check "the image holds the device TCTI" \
+		sh -c "ls '$ir'/usr/lib/*/libtss2-tcti-device.so.0 '$ir'/lib/*/libtss2-tcti-device.so.0 2>/dev/null | grep -q ."
+	# not PID 1 it exits 2 at once; 127 would be a missing loader or library
+	chroot "$ir" /usr/lib/measured/measured-init >/dev/null 2>&1
+	check "measured-init runs inside the image (its libraries are there): exit 2 as not PID 1" [ $? -eq 2 ]
+	check "the image's /etc/measured/modules lists loop and dm-verity, and they are there" \
+		sh -c "grep -q '/loop.ko\$' '$ir/etc/measured/modules' && grep -q '/dm-verity.ko\$' '$ir/etc/measured/modules' &&
+			while read -r m; do [ -f '$ir'\$m ] || exit 1; done <'$ir/etc/measured/modules'"
+	check "the image's /init is still initramfs-tools'" grep -q 'initramfs-tools\|/scripts/functions' "$ir/init"
+else
+	echo "pkg: skipped: initramfs hook on a real kernel (no build/cache kernel: run make e2e first)"
+fi
+
+summary
