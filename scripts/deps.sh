@@ -9,7 +9,7 @@ TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2
 E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstools kmod"
 FUZZ="clang libclang-rt-14-dev"
 BENCH="clevis clevis-tpm2" # peers measured by make bench
-PKG="debhelper lintian fakeroot dpkg-dev initramfs-tools" # make pkg: the Debian packages
+PKG="debhelper lintian fakeroot dpkg-dev initramfs-tools systemd-container" # make pkg: the Debian packages
 
 missing=""
 for p in $BUILD $TEST $FUZZ $E2E $BENCH $PKG; do

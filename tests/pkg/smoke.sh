@@ -38,6 +38,7 @@ user_before=$(getent passwd measured-attestd >/dev/null && echo yes || echo no)
 modlink=""
 libmod_before=$([ -e /lib/modules ] && echo yes || echo no)
 cleanup() {
+	ns_down 2>/dev/null
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	# the machine as it was: the kernel links (first, so that the purge's
@@ -144,6 +145,127 @@ if command -v systemd-analyze >/dev/null; then
 			! grep "^CapabilityBoundingSet=" $u | grep -q -e CAP_SYS_MODULE -e CAP_SYS_RAWIO'
 else
 	echo "pkg: skipped: systemd-analyze is not installed"
+fi
+
+# --- the units, run by systemd ---------------------------------------------
+# This machine's PID 1 is not systemd: the units run in a systemd-nspawn
+# container booted from an overlay of this machine's root (the packages as
+# installed above; every write lands in a tmpfs), on loopback only, with the
+# loop and device-mapper devices that cmld needs passed through.
+ns=$work/ns
+ns_pid=""
+ns_up() {
+	mkdir -p "$ns/lower" "$ns/rw" "$ns/root"
+	mount --bind / "$ns/lower" && mount -o remount,bind,ro "$ns/lower" &&
+		mount -t tmpfs tmpfs "$ns/rw" && mkdir -p "$ns/rw/up" "$ns/rw/wk" &&
+		mount -t overlay overlay -o "lowerdir=$ns/lower,upperdir=$ns/rw/up,workdir=$ns/rw/wk" "$ns/root" ||
+		return 1
+	binds=""
+	for d in /dev/loop-control /dev/mapper/control /dev/loop[0-9]*; do
+		[ -e "$d" ] && binds="$binds --bind=$d"
+	done
+	# shellcheck disable=SC2086
+	systemd-nspawn -q -D "$ns/root" --register=no --keep-unit --private-network $binds \
+		--property="DeviceAllow=/dev/loop-control rw" --property="DeviceAllow=block-loop rwm" \
+		--property="DeviceAllow=/dev/mapper/control rw" --property="DeviceAllow=block-device-mapper rwm" \
+		-b systemd.unit=multi-user.target >"$ns/console.log" 2>&1 </dev/null &
+	ns_pid=$!
+	leader=
+	for _ in $(seq 100); do
+		leader=$(ps -eo pid=,ppid=,comm= | awk -v p="$ns_pid" '$2 == p && $3 == "systemd" { print $1 }')
+		[ -n "$leader" ] && break
+		sleep 0.2
+	done
+	[ -n "$leader" ] || return 1
+	for _ in $(seq 300); do
+		case $(nsenter -t "$leader" -a systemctl is-system-running 2>/dev/null) in
+		running | degraded) return 0 ;;
+		esac
+		sleep 0.2
+	done
+	return 1
+}
+ns_down() {
+	[ -n "$ns_pid" ] || return 0
+	nsenter -t "$leader" -a systemctl poweroff 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$ns_pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill "$ns_pid" 2>/dev/null
+	wait "$ns_pid" 2>/dev/null
+	ns_pid=""
+	for m in root rw lower; do umount "$ns/$m" 2>/dev/null; done
+}
+cin() { nsenter -t "$leader" -a "$@"; }
+has() { printf '%s\n' "$1" | grep -q "$2"; } # has TEXT PATTERN
+if ! command -v systemd-nspawn >/dev/null; then
+	echo "pkg: skipped: the units under systemd (no systemd-nspawn: apt-get install systemd-container)"
+elif ! ns_up; then
+	tail -20 "$ns/console.log"
+	fail "a systemd container booted from this machine (systemd-nspawn)"
+	ns_down
+else
+	ok "a systemd container booted from this machine (systemd-nspawn)"
+	t=$ns/root/var/lib/pkgtest
+	mkdir -p "$t/tpm" "$t/gos"
+	cp tests/data/ovmf-grub.log "$t/bios"
+	chmod 0440 "$t/bios"
+	cp tests/harness/mkguestos.sh "$t/"
+	# attestd: the unit as shipped, with a drop-in for the swtpm (no
+	# /dev/tpmrm0 here) and a root-only firmware log, as in securityfs
+	cin swtpm socket --tpm2 --tpmstate dir=/var/lib/pkgtest/tpm --flags not-need-init,startup-clear \
+		--server type=tcp,port=2321,bindaddr=127.0.0.1 --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 --daemon
+	sleep 0.3
+	cin /usr/sbin/attestd --tcti swtpm:host=127.0.0.1,port=2321 --provision >/dev/null 2>&1
+	echo 'ATTESTD_OPTS="--tcti swtpm:host=127.0.0.1,port=2321 --listen 127.0.0.1:9505 --firmware-log /var/lib/pkgtest/bios --ima-log /var/lib/pkgtest/none --cel-log /var/lib/pkgtest/none"' >"$t/attestd.conf"
+	mkdir -p "$ns/root/etc/systemd/system/measured-attestd.service.d"
+	printf '[Unit]\nConditionPathExists=\n[Service]\nEnvironmentFile=\nEnvironmentFile=/var/lib/pkgtest/attestd.conf\n' \
+		>"$ns/root/etc/systemd/system/measured-attestd.service.d/pkgtest.conf"
+	cin systemctl daemon-reload
+	cin systemctl start measured-attestd
+	sleep 0.5
+	check "systemd: measured-attestd.service is active" cin systemctl -q is-active measured-attestd
+	apid=$(cin systemctl show -P MainPID measured-attestd)
+	# MainPID is the container's: look at it from inside
+	check "systemd: attestd runs as measured-attestd" \
+		test "$(cin stat -c %U "/proc/$apid")" = measured-attestd
+	check "systemd: attestd's only capability is CAP_DAC_READ_SEARCH" \
+		cin sh -c "grep -qx 'CapEff:	0000000000000004' /proc/$apid/status && grep -qx 'CapBnd:	0000000000000004' /proc/$apid/status"
+	check "systemd: attestd sees /usr read-only (ProtectSystem=strict)" \
+		cin sh -c "! nsenter -t $apid -m touch /usr/pkgtest 2>/dev/null"
+	check "systemd: attestd sees no /root (ProtectHome=yes)" \
+		cin sh -c "! nsenter -t $apid -m ls /root/ 2>/dev/null | grep -q ."
+	cin sh -c 'cd /var/lib/pkgtest && attest --state st enroll 127.0.0.1:9505 --trust-on-first-use' >"$work/ns-enroll.log" 2>&1
+	check "systemd: attest enroll against the unit's attestd" [ $? -eq 0 ]
+	r=$(cin sh -c 'cd /var/lib/pkgtest && attest --state st check 127.0.0.1:9505' 2>/dev/null |
+		jq -r '.submods["measured-boot"]["ear.measured.checks"].firmware.reason // empty')
+	check "systemd: the unit's attestd serves the root-only firmware log (the check reads it: $r)" \
+		test -n "$r" -a "$r" != "no firmware event log in the evidence"
+	# cmld: the unit as shipped; a signed GuestOS, a container started, used, stopped
+	cin sh -c 'cd /var/lib/pkgtest && GOS_URL=/var/lib/pkgtest/gos sh mkguestos.sh gos testos 1 >/dev/null &&
+		cp gos/ca.pem /etc/measured/cml/trusted-ca/ && echo trustme >pin && chmod 600 pin &&
+		printf "name: \"hello\"\nguest_os: \"testos\"\ncolor: 0\n" >hello.conf'
+	cin systemctl start measured-cmld
+	for _ in $(seq 50); do cin test -S /run/socket/cml-control && break; sleep 0.1; done
+	check "systemd: measured-cmld.service is active" cin systemctl -q is-active measured-cmld
+	cpid=$(cin systemctl show -P MainPID measured-cmld)
+	cm() { cin sh -c "cd /var/lib/pkgtest && $*" 2>&1; }
+	check "systemd: cmld installs the GuestOS" \
+		has "$(cm control push_guestos_config gos/testos.conf gos/testos.sig gos/testos.cert)" GUESTOS_MGR_INSTALL_COMPLETED
+	cm control create hello.conf >/dev/null
+	check "systemd: cmld starts a container" has "$(cm control --pin-file pin start hello)" CONTAINER_START_OK
+	out=$(cm control run hello hostname | tr -d '\r') # a pty's CRLF
+	check "systemd: control run in it (hostname: $out)" has "$out" '^hello$'
+	check "systemd: cmld stops it" has "$(cm control --pin-file pin stop hello)" CONTAINER_STOP_OK
+	check "systemd: cmld sees /etc read-only (ProtectSystem=strict), its state folder writable" \
+		cin sh -c "! nsenter -t $cpid -m touch /etc/pkgtest 2>/dev/null && nsenter -t $cpid -m touch /var/lib/measured/cml/pkgtest"
+	check "systemd: cmld's bounding set lacks CAP_SYS_MODULE and CAP_SYS_RAWIO" \
+		cin sh -c "b=\$(sed -n 's/^CapBnd:\t//p' /proc/$cpid/status); [ \$(( 0x\$b >> 16 & 1 )) -eq 0 ] && [ \$(( 0x\$b >> 17 & 1 )) -eq 0 ] && [ \$(( 0x\$b >> 21 & 1 )) -eq 1 ]"
+	for u in measured-attestd measured-cmld; do
+		echo "pkg: systemd-analyze security $u: $(cin systemd-analyze security "$u" --no-pager 2>/dev/null | tail -1 | sed 's/^→ //')"
+	done
+	ns_down
 fi
 
 # --- the installed programs against a private swtpm --------------------------
