@@ -3,12 +3,15 @@
 # dpkg-buildpackage in a copy of the tree under /tmp (the build writes
 # ../*.deb beside the source), runs lintian on them (an E: or W: tag not
 # overridden fails), installs them with dpkg -i, then runs the INSTALLED
-# programs against a private swtpm on loopback: attestd --provision and
-# serving as its sysusers user, attest enroll + check (and a check against a
-# second TPM, which must be refused), pcrpredict rootfs against veritysetup
-# and a PCR extended by tpm2-tools, systemd-analyze verify on the units, the
-# initramfs-tools hook on a real kernel's modules when the e2e kernel cache
-# is there, and dpkg -L / conffile checks. Purges the packages at the end.
+# programs: dpkg -L / conffile / sysusers checks; systemd-analyze verify on
+# the units, then both units run by systemd in a systemd-nspawn container
+# booted from an overlay of this machine (attestd's user, capabilities and
+# file system; cmld starting a container); against private swtpms on
+# loopback, attestd --provision and serving as its user, attest enroll +
+# check (and a check against a second TPM, which must be refused);
+# pcrpredict rootfs against veritysetup and a PCR extended by tpm2-tools;
+# the initramfs-tools hook on the e2e kernel (build/cache, after make e2e)
+# and a QEMU boot of that image with rdinit=. Purges the packages at the end.
 # Prints "pkg: N passed, N failed". Run as root from the repository root.
 set -u
 
@@ -32,6 +35,15 @@ repo=$(pwd)
 scripts/deps.sh || { fail "build and test dependencies (scripts/deps.sh)"; summary; exit 1; }
 
 PKGS="measured-common measured-tools measured-attestd measured-cmld measured-initramfs"
+for p in $PKGS; do
+	# the end purges them: never someone's own installation
+	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed; then
+		echo "pkg: $p is installed already; remove it first (dpkg --purge $PKGS)" >&2
+		fail "no measured package installed before the test"
+		summary
+		exit 1
+	fi
+done
 work=$(mktemp -d /tmp/measured-pkg.XXXXXX)
 pids=""
 user_before=$(getent passwd measured-attestd >/dev/null && echo yes || echo no)
@@ -51,7 +63,12 @@ cleanup() {
 		userdel measured-attestd
 		! getent group measured-attestd >/dev/null || groupdel measured-attestd
 	fi
-	rm -rf "$work"
+	# never follow a mount left behind (the overlay's lower is this machine's /)
+	if awk -v w="$work/" 'index($2 "/", w) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+		echo "pkg: $work still has mounts; left in place" >&2
+	else
+		rm -rf --one-file-system "$work"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -156,8 +173,10 @@ ns=$work/ns
 ns_pid=""
 ns_up() {
 	mkdir -p "$ns/lower" "$ns/rw" "$ns/root"
-	mount --bind / "$ns/lower" && mount -o remount,bind,ro "$ns/lower" &&
-		mount -t tmpfs tmpfs "$ns/rw" && mkdir -p "$ns/rw/up" "$ns/rw/wk" &&
+	mount --bind / "$ns/lower" || return 1
+	# read-only, or not at all
+	mount -o remount,bind,ro "$ns/lower" || { umount "$ns/lower"; return 1; }
+	mount -t tmpfs tmpfs "$ns/rw" && mkdir -p "$ns/rw/up" "$ns/rw/wk" &&
 		mount -t overlay overlay -o "lowerdir=$ns/lower,upperdir=$ns/rw/up,workdir=$ns/rw/wk" "$ns/root" ||
 		return 1
 	binds=""
@@ -168,7 +187,7 @@ ns_up() {
 	systemd-nspawn -q -D "$ns/root" --register=no --keep-unit --private-network $binds \
 		--property="DeviceAllow=/dev/loop-control rw" --property="DeviceAllow=block-loop rwm" \
 		--property="DeviceAllow=/dev/mapper/control rw" --property="DeviceAllow=block-device-mapper rwm" \
-		-b systemd.unit=multi-user.target >"$ns/console.log" 2>&1 </dev/null &
+		-b systemd.unit=basic.target >"$ns/console.log" 2>&1 </dev/null &
 	ns_pid=$!
 	leader=
 	for _ in $(seq 100); do
@@ -177,16 +196,21 @@ ns_up() {
 		sleep 0.2
 	done
 	[ -n "$leader" ] || return 1
+	# basic.target: none of this machine's own services, only what ours need
 	for _ in $(seq 300); do
 		case $(nsenter -t "$leader" -a systemctl is-system-running 2>/dev/null) in
 		running | degraded) return 0 ;;
 		esac
 		sleep 0.2
 	done
-	return 1
+	# still starting after a minute: go on if systemd answers at all
+	nsenter -t "$leader" -a systemctl list-jobs --no-pager >/dev/null 2>&1
 }
 ns_down() {
-	[ -n "$ns_pid" ] || return 0
+	if [ -z "$ns_pid" ]; then
+		for m in root rw lower; do umount "$ns/$m" 2>/dev/null; done
+		return 0
+	fi
 	nsenter -t "$leader" -a systemctl poweroff 2>/dev/null
 	for _ in $(seq 100); do
 		kill -0 "$ns_pid" 2>/dev/null || break
