@@ -61,8 +61,11 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .SECONDARY:
-.PHONY: all check test deps fuzz bench e2e demo install clean format pkg
-all: $(PROGRAMS)
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_OUT := $(MAN_SRC:docs/man/%.scd=$(BUILD)/man/%)
+
+.PHONY: all check test deps fuzz bench e2e demo install clean format man pkg
+all: $(PROGRAMS) $(MAN_OUT)
 
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -122,8 +125,17 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) 
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
+# trust|me's control interface, transcribed (tests/data/trustme-control.proto):
+# test_trustme_client speaks to cmld with it, never with cmld/*.proto
+$(BUILD)/gen/tests/trustme-control.pb-c.c $(BUILD)/gen/tests/trustme-control.pb-c.h: tests/data/trustme-control.proto
+	@mkdir -p $(BUILD)/gen/tests
+	@protoc-c --proto_path=tests/data --c_out=$(BUILD)/gen/tests $<
+$(BUILD)/obj/tests/integration/test_trustme_client.o: $(BUILD)/gen/tests/trustme-control.pb-c.h
+$(BUILD)/obj/tests/integration/test_trustme_client.o: override CFLAGS += -I$(BUILD)/gen/tests
+$(BUILD)/tests/integration/test_trustme_client: $(BUILD)/obj/gen/tests/trustme-control.pb-c.o
+
 # Runs the tests of one build (BUILD=...), without installing anything.
-test: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
+test: $(PROGRAMS) $(MAN_OUT) $(UNIT_BIN) $(INTEG_BIN)
 	@MEASURED_BIN=$(BUILD) MEASURED_LABEL=$(if $(filter 1,$(SAN)),asan,tests) tests/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
 
 check: deps
@@ -158,6 +170,12 @@ $(BUILD)/tests/bench/unlock: $(BUILD)/obj/tests/bench/unlock.o $(LIBMEASURED)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# man pages from docs/man/*.scd (scdoc)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
+man: $(MAN_OUT)
+
 bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima $(BUILD)/tests/bench/attest_load $(BUILD)/tests/bench/unlock
 	@MEASURED_BIN=$(BUILD) tests/bench/run-bench.sh
 
@@ -173,7 +191,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@MEASURED_BIN=$(BUILD) scripts/demo.sh
 
-install: $(PROGRAMS)
+install: $(PROGRAMS) $(MAN_OUT)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/policies \
 		$(DESTDIR)$(DATADIR)/boot/rootfs
 	install -m 0755 $(BUILD)/attest $(BUILD)/pcrpredict $(DESTDIR)$(BINDIR)/
@@ -185,6 +203,13 @@ install: $(PROGRAMS)
 	install -m 0755 boot/*.sh $(DESTDIR)$(DATADIR)/boot/
 	install -m 0644 boot/grub.cfg.in $(DESTDIR)$(DATADIR)/boot/
 	install -m 0755 boot/rootfs/init $(DESTDIR)$(DATADIR)/boot/rootfs/
+	for m in $(MAN_OUT); do \
+		sec=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$sec; \
+		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$sec/; done
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	for p in attest attestd pcrpredict cmld control; do \
+		install -m 0644 completion/measured.bash \
+			$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

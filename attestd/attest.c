@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* attest: parse the common options and dispatch to a subcommand. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,10 +37,18 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: attest [--tcti CONF] [--state DIR] [--ek-ca CA] [--tls-ca CA] "
 		     "[--tls-cert C --tls-key K]\n"
-		     "              [--json] [-v] COMMAND "
-		     "...\n\ncommands:\n");
+		     "              [--json] [-v] [--version] COMMAND ... [--help]\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  attest %s\n", commands[i].usage);
+}
+
+/* --help or -h anywhere after the subcommand (before a "--") */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -54,6 +63,7 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct attest_opts opts = {.state = "attest-state"};
@@ -90,6 +100,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return ATTEST_EXIT_OK;
+		case 'V':
+			printf("attest (measured) %s\n", MEASURED_VERSION);
+			return ATTEST_EXIT_OK;
 		default:
 			usage(stderr);
 			return ATTEST_EXIT_USAGE;
@@ -105,6 +118,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
+			if (wants_help(argc - optind, argv + optind)) {
+				printf("usage: attest [COMMON OPTIONS] %s\n(see attest(1))\n",
+				       commands[i].usage);
+				return ATTEST_EXIT_OK;
+			}
 			argc -= optind;
 			argv += optind;
 			optind = 0; /* reset getopt for the subcommand */

@@ -788,6 +788,43 @@ int attest_verify_evidence(const struct evidence *ev, const struct verify_args *
 	return rc;
 }
 
+/*
+ * The options attest verify and attest check share: 1 when @c was one of
+ * them, 0 when it is not, -1 (said on stderr) when its value is bad.
+ */
+static int verify_option(int c, const char *arg, struct verify_args *a)
+{
+	switch (c) {
+	case 'a':
+		a->ak_path = arg;
+		return 1;
+	case 'r':
+		a->ref_path = arg;
+		return 1;
+	case 'p':
+		a->policy_path = arg;
+		return 1;
+	case 's':
+		a->strict = true;
+		return 1;
+	case 'l':
+		if (pcr_selection_parse(arg, &a->pcrs) < 0)
+			break;
+		a->has_pcrs = true;
+		return 1;
+	case 'k':
+		EVP_PKEY_free(a->ear_key);
+		a->ear_key = NULL;
+		if (ear_key_load(arg, &a->ear_key) < 0)
+			break;
+		return 1;
+	default:
+		return 0;
+	}
+	fprintf(stderr, "attest: %s %s: %s\n", c == 'l' ? "--pcrs" : "--ear-key", arg, err_msg());
+	return -1;
+}
+
 int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 {
 	static const struct option longopts[] = {
@@ -807,22 +844,12 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts)
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'a')
-			args.ak_path = optarg;
-		else if (c == 'r')
-			args.ref_path = optarg;
-		else if (c == 'p')
-			args.policy_path = optarg;
-		else if (c == 's')
-			args.strict = true;
-		else if (c == 'l' && pcr_selection_parse(optarg, &args.pcrs) == 0)
-			args.has_pcrs = true;
-		else if (c == 'n' && hex_decode(optarg, nonce, sizeof(nonce), &nonce_len) == 0)
+		if (c == 'n' && hex_decode(optarg, nonce, sizeof(nonce), &nonce_len) == 0)
 			args.nonce_ours = true;
-		else {
-			if (c == 'l' || c == 'n')
-				fprintf(stderr, "attest verify: %s: %s\n",
-					c == 'l' ? "--pcrs" : "--nonce", err_msg());
+		else if (c == 'n' || verify_option(c, optarg, &args) <= 0) {
+			if (c == 'n')
+				fprintf(stderr, "attest verify: --nonce: %s\n", err_msg());
+			EVP_PKEY_free(args.ear_key);
 			return ATTEST_EXIT_USAGE;
 		}
 	}
@@ -880,23 +907,9 @@ int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
 	if (pcr_selection_parse(ATTEST_DEFAULT_PCRS, &ask) < 0)
 		return ATTEST_EXIT_FAIL;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'a')
-			args.ak_path = optarg;
-		else if (c == 'r')
-			args.ref_path = optarg;
-		else if (c == 'p')
-			args.policy_path = optarg;
-		else if (c == 's')
-			args.strict = true;
-		else if (c == 'f')
+		if (c == 'f') {
 			full = true;
-		else if (c == 'l' && pcr_selection_parse(optarg, &args.pcrs) == 0)
-			args.has_pcrs = true;
-		else if (c == 'k' && !args.ear_key && ear_key_load(optarg, &args.ear_key) == 0)
-			;
-		else {
-			if (c == 'k')
-				fprintf(stderr, "attest check: --ear-key: %s\n", err_msg());
+		} else if (verify_option(c, optarg, &args) <= 0) {
 			EVP_PKEY_free(args.ear_key);
 			return ATTEST_EXIT_USAGE;
 		}

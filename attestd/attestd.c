@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 		{"tls-key", required_argument, NULL, 'K'},
 		{"tls-client-ca", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ad_config cfg = {
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
 			     "/sys/kernel/security/ima/binary_runtime_measurements",
 			     MEASURED_CEL_PATH},
 	};
-	struct ad_server *s = calloc(1, sizeof(*s));
+	struct ad_server *s;
 	struct ak_info info;
 	struct tpm *tpm = NULL;
 	bool provision = false;
@@ -131,12 +132,16 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("attestd (measured) %s\n", MEASURED_VERSION);
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
 	cfg.tcti = tpm_tcti_resolve(cfg.tcti);
+	s = calloc(1, sizeof(*s)); /* after the options: --help and --version leave nothing */
 	if (!s || tpm_open(cfg.tcti, 0, &tpm) < 0 || tpm_keys_ensure(tpm, provision, &info) < 0) {
 		log_err("%s", err_msg());
 		rc = 1;

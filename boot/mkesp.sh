@@ -5,10 +5,12 @@
 # --memdisk) and the grub.cfg it used.
 #
 # usage: mkesp.sh --kernel VMLINUZ --initrd INITRD --out ESP.img --cmdline "..."
-#                 [--default 0|1] [--tboot /boot/tboot.gz]
+#                 [--default 0|1] [--tboot /boot/tboot.gz] [--gpt]
+# --gpt: a whole disk with a GPT whose one partition (the EFI System
+# Partition, fixed GUIDs) holds the file system, as installers make it.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-kernel= initrd= out= cmdline= default=0 tboot=/boot/tboot.gz
+kernel= initrd= out= cmdline= default=0 tboot=/boot/tboot.gz gpt=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -17,6 +19,7 @@ while [ $# -gt 0 ]; do
 	--cmdline) cmdline=$2; shift 2 ;;
 	--default) default=$2; shift 2 ;;
 	--tboot) tboot=$2; shift 2 ;;
+	--gpt) gpt=1; shift ;;
 	*) echo "mkesp: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -42,6 +45,16 @@ mcopy -i "$out.tmp" "$base.BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$out.tmp" "$kernel" ::/vmlinuz
 mcopy -i "$out.tmp" "$initrd" ::/initrd.img
 [ ! -f "$tboot" ] || mcopy -i "$out.tmp" "$tboot" ::/tboot.gz
+if [ -n "$gpt" ]; then
+	rm -f "$out.disk"
+	truncate -s 66M "$out.disk"
+	printf 'label: gpt\nlabel-id: 6D656173-7572-6564-0000-000000000001\n%s\n' \
+		'start=2048, size=131072, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=6D656173-7572-6564-0000-0000000000E5, name="EFI System"' |
+		sfdisk -q "$out.disk" >/dev/null
+	dd if="$out.tmp" of="$out.disk" bs=512 seek=2048 conv=notrunc status=none
+	rm -f "$out.tmp"
+	mv "$out.disk" "$out.tmp"
+fi
 mv "$out.tmp" "$out"
 # the boot partition's files as GRUB sees them, for pcrpredict grub --root
 rm -rf "$base.root"

@@ -19,6 +19,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -231,6 +233,17 @@ static void cmd_status(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	free(list);
 }
 
+static void send_config(struct cm_conn *conn, char *uuid, ContainerConfig *cfg)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+
+	m.code = DAEMON_TO_CONTROLLER__CODE__CONTAINER_CONFIG;
+	m.n_container_configs = m.n_container_uuids = 1;
+	m.container_configs = &cfg;
+	m.container_uuids = &uuid;
+	reply_send(conn, &m);
+}
+
 static void send_configs(struct cm_conn *conn, struct cm_container **list, size_t n)
 {
 	Reply m = DAEMON_TO_CONTROLLER__INIT;
@@ -304,13 +317,14 @@ static int config_from_request(struct cmld *d, const ControllerToDaemon *req, Co
 			      (const char *)req->container_config_file.data,
 			      req->container_config_file.len, "container config", &m)) < 0)
 		return r;
-	*ret = (ContainerConfig *)m;
-	if (!(g = cm_guestos_load(d, (*ret)->guest_os))) {
-		r = err_set(-ENOENT, "GuestOS '%s' is not installed", (*ret)->guest_os);
+	if (!(g = cm_guestos_load(d, ((ContainerConfig *)m)->guest_os))) {
+		r = err_set(-ENOENT, "GuestOS '%s' is not installed",
+			    ((ContainerConfig *)m)->guest_os);
 		protobuf_c_message_free_unpacked(m, NULL);
-		return r;
+		return r; /* *ret untouched: nothing for the caller to free */
 	}
 	protobuf_c_message_free_unpacked(&g->base, NULL);
+	*ret = (ContainerConfig *)m;
 	return 0;
 }
 
@@ -419,11 +433,17 @@ static void cmd_wipe_device(struct cmld *d, struct cm_conn *conn)
 	respond_result(conn, r);
 }
 
+/* A start parameter key the client gave (not trust|me's default, which stands for none). */
+static char *given_key(const ControllerToDaemon *req)
+{
+	const ContainerStartParams *p = req->container_start_params;
+
+	return p && p->key && p->key != container_start_params__key__default_value ? p->key : NULL;
+}
+
 static const char *start_pin(const ControllerToDaemon *req)
 {
-	if (req->container_start_params && req->container_start_params->key)
-		return req->container_start_params->key;
-	return req->device_pin;
+	return given_key(req) ? given_key(req) : req->device_pin;
 }
 
 /*
@@ -586,6 +606,38 @@ static void strv_del(char **v, size_t *n, const char *s)
 		}
 }
 
+/* net_ifaces entries (ContainerPnetConfig) by interface name. */
+static int pnet_add(ContainerConfig *cfg, const char *netif)
+{
+	ContainerPnetConfig **grown, *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return err_set(-ENOMEM, "out of memory");
+	container_pnet_config__init(p);
+	grown = realloc(cfg->net_ifaces, (cfg->n_net_ifaces + 1) * sizeof(*grown));
+	if (!grown || !(p->netif = strdup(netif))) {
+		if (grown)
+			cfg->net_ifaces = grown;
+		free(p);
+		return err_set(-ENOMEM, "out of memory");
+	}
+	cfg->net_ifaces = grown;
+	cfg->net_ifaces[cfg->n_net_ifaces++] = p;
+	return 0;
+}
+
+static void pnet_del(ContainerConfig *cfg, const char *netif)
+{
+	for (size_t i = 0; i < cfg->n_net_ifaces; i++)
+		if (!strcmp(cfg->net_ifaces[i]->netif, netif)) {
+			protobuf_c_message_free_unpacked(&cfg->net_ifaces[i]->base, NULL);
+			memmove(&cfg->net_ifaces[i], &cfg->net_ifaces[i + 1],
+				(cfg->n_net_ifaces - i - 1) * sizeof(*cfg->net_ifaces));
+			cfg->n_net_ifaces--;
+			return;
+		}
+}
+
 static void cmd_iface(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
 		      const ControllerToDaemon *req, bool assign)
 {
@@ -611,10 +663,9 @@ static void cmd_iface(struct cmld *d, struct cm_conn *conn, struct cm_container 
 	}
 	if (r == 0 && p->persistent) {
 		if (assign)
-			r = strv_add(&c->config->net_ifaces, &c->config->n_net_ifaces,
-				     p->iface_name);
+			r = pnet_add(c->config, p->iface_name);
 		else
-			strv_del(c->config->net_ifaces, &c->config->n_net_ifaces, p->iface_name);
+			pnet_del(c->config, p->iface_name);
 		if (r == 0)
 			r = cm_store_save_config(d, c->uuid, c->config);
 	}
@@ -630,7 +681,7 @@ static void cmd_ifaces(struct cm_conn *conn, struct cm_container *c)
 	if (!names)
 		return;
 	for (size_t i = 0; i < c->config->n_net_ifaces; i++)
-		names[n++] = c->config->net_ifaces[i];
+		names[n++] = c->config->net_ifaces[i]->netif;
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		bool dup = false;
 		for (size_t k = 0; k < n; k++)
@@ -660,6 +711,14 @@ static bool strv_added(char **o, size_t n_o, char **n, size_t n_n, const char **
 	return false;
 }
 
+static const char *token_type_name(ContainerTokenType t)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&container_token_type__descriptor, (int)t);
+
+	return v ? v->name : "?";
+}
+
 /*
  * On a provisioned device update_config may not open a container further
  * than it was: no namespace dropped, no host device, interface, FIFO, veth or
@@ -680,9 +739,18 @@ static int check_not_weaker(const ContainerConfig *o, const ContainerConfig *n)
 	if (!o->allow_system_time && n->allow_system_time)
 		return WEAKER("allow_system_time", "%s", "false -> true");
 	if (o->token_type != n->token_type)
-		return WEAKER("token_type", "%d -> %d", o->token_type, n->token_type);
-	if (strv_added(o->net_ifaces, o->n_net_ifaces, n->net_ifaces, n->n_net_ifaces, &what))
-		return WEAKER("net_ifaces", "+ %s", what);
+		return WEAKER("token_type", "%s -> %s", token_type_name(o->token_type),
+			      token_type_name(n->token_type));
+	for (size_t i = 0; i < n->n_net_ifaces; i++) {
+		bool found = false;
+		for (size_t k = 0; k < o->n_net_ifaces && !found; k++)
+			found = !strcmp(o->net_ifaces[k]->netif, n->net_ifaces[i]->netif);
+		if (!found)
+			return WEAKER("net_ifaces", "+ %s", n->net_ifaces[i]->netif);
+	}
+	if (strv_added(o->allow_module, o->n_allow_module, n->allow_module, n->n_allow_module,
+		       &what))
+		return WEAKER("allow_module", "+ %s", what);
 	if (strv_added(o->allow_dev, o->n_allow_dev, n->allow_dev, n->n_allow_dev, &what))
 		return WEAKER("allow_dev", "+ %s", what);
 	if (strv_added(o->assign_dev, o->n_assign_dev, n->assign_dev, n->n_assign_dev, &what))
@@ -702,8 +770,11 @@ static int check_not_weaker(const ContainerConfig *o, const ContainerConfig *n)
 
 /*
  * The new config is stored, bound to a sealed key (re-sealed with the new
- * config's digest: the PCRs must hold, and the PIN for token type TPM), and
- * is what the next start runs: now when stopped, after the stop when running.
+ * config's digest: the PIN for token type TPM, and the PCRs must hold), and
+ * is what the next start runs: at once when stopped, after the stop when
+ * running.  The answer is trust|me's: CONTAINER_CONFIG with the new config
+ * (a refusal is CMD_FAILED with its reason, where trust|me sends an empty
+ * CONTAINER_CONFIG).
  */
 static void cmd_update_config(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
 			      const ControllerToDaemon *req)
@@ -732,8 +803,9 @@ static void cmd_update_config(struct cmld *d, struct cm_conn *conn, struct cm_co
 	} else {
 		c->pending = cfg;
 	}
-	cfg = NULL;
 	log_info("container %s (%s): config updated", c->config->name, c->uuid);
+	send_config(conn, c->uuid, cfg);
+	return;
 out:
 	if (cfg)
 		protobuf_c_message_free_unpacked(&cfg->base, NULL);
@@ -753,12 +825,14 @@ static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *
 					  : "no command given");
 		return;
 	}
+	/* trust|me's: exec_args is the whole argv, command first; alone, the command */
 	argv = calloc(req->n_exec_args + 2, sizeof(*argv));
 	if (!argv)
 		return;
-	argv[0] = req->exec_command;
-	for (size_t i = 0; i < req->n_exec_args; i++)
-		argv[i + 1] = req->exec_args[i];
+	if (req->n_exec_args)
+		memcpy(argv, req->exec_args, req->n_exec_args * sizeof(*argv));
+	else
+		argv[0] = req->exec_command;
 	if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "no terminal for the command (/dev/ptmx, devpts): %s",
@@ -851,6 +925,73 @@ static void handle_container_cmd(struct cmld *d, struct cm_conn *conn,
 	}
 }
 
+/* MemAvailable of /proc/meminfo in bytes (the kernel's estimate; sysinfo has none). */
+static bool mem_available(uint64_t *ret)
+{
+	unsigned long long kib;
+	char line[128];
+	bool found = false;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+	if (f)
+		fclose(f);
+	if (found)
+		*ret = (uint64_t)kib * 1024;
+	return found;
+}
+
+/* GET_DEVICE_STATS: the root's and the data folder's file systems, and memory. */
+static void cmd_device_stats(struct cmld *d, struct cm_conn *conn)
+{
+	Reply m = DAEMON_TO_CONTROLLER__INIT;
+	DeviceStats st = DEVICE_STATS__INIT;
+	struct statvfs sys, cont;
+	struct sysinfo mem;
+
+	if (statvfs("/", &sys) < 0 || statvfs(d->data_dir, &cont) < 0 || sysinfo(&mem) < 0) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, strerror(errno));
+		return;
+	}
+	st.disk_system = (uint64_t)sys.f_blocks * sys.f_frsize;
+	st.disk_system_free = (uint64_t)sys.f_bavail * sys.f_frsize;
+	st.disk_system_used = (uint64_t)(sys.f_blocks - sys.f_bfree) * sys.f_frsize;
+	st.has_disk_containers = st.has_disk_containers_free = st.has_disk_containers_used = 1;
+	st.disk_containers = (uint64_t)cont.f_blocks * cont.f_frsize;
+	st.disk_containers_free = (uint64_t)cont.f_bavail * cont.f_frsize;
+	st.disk_containers_used = (uint64_t)(cont.f_blocks - cont.f_bfree) * cont.f_frsize;
+	st.has_mem_total = st.has_mem_free = 1;
+	st.mem_total = (uint64_t)mem.totalram * mem.mem_unit;
+	st.mem_free = (uint64_t)mem.freeram * mem.mem_unit;
+	st.has_mem_available = mem_available(&st.mem_available);
+	m.code = DAEMON_TO_CONTROLLER__CODE__DEVICE_STATS;
+	m.device_stats = &st;
+	reply_send(conn, &m);
+}
+
+/* trust|me's commands that have nothing to act on here. */
+static const char *unsupported_why(ControllerToDaemon__Command cmd)
+{
+	switch (cmd) {
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_LAST_LOG:
+		return "GET_LAST_LOG: cmld logs to stderr (the journal), it keeps no log files";
+	case CONTROLLER_TO_DAEMON__COMMAND__DESTROY_SYSTEM:
+		return "DESTROY_SYSTEM is not supported (wipe_device removes the containers)";
+	case CONTROLLER_TO_DAEMON__COMMAND__CHANGE_DEVICE_PIN:
+		return "CHANGE_DEVICE_PIN: tokens are per container, use change_pin";
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_SWITCH:
+		return "CONTAINER_SWITCH: no display to switch";
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_SNAPSHOT:
+		return "CONTAINER_SNAPSHOT is not supported";
+	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_DEV_ACCESS:
+		return "CONTAINER_DEV_ACCESS is not supported (devices come from allow_dev / "
+		       "assign_dev in the config)";
+	default:
+		return NULL;
+	}
+}
+
 static void cmd_reboot(struct cmld *d, struct cm_conn *conn)
 {
 	for (struct cm_container *c = d->containers; c; c = c->next)
@@ -871,9 +1012,17 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 			"not allowed once the device is provisioned");
 		return;
 	}
+	if (unsupported_why(req->command)) {
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_UNSUPPORTED,
+			unsupported_why(req->command));
+		return;
+	}
 	switch (req->command) {
 	case CONTROLLER_TO_DAEMON__COMMAND__LIST_CONTAINERS:
 		cmd_list(d, conn);
+		break;
+	case CONTROLLER_TO_DAEMON__COMMAND__GET_DEVICE_STATS:
+		cmd_device_stats(d, conn);
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__LIST_GUESTOS_CONFIGS:
 		cmd_list_guestos(d, conn);
@@ -1055,9 +1204,10 @@ void cm_conn_free(struct cm_conn *c)
 /* Frees a decoded request; its PINs are wiped first. */
 static void request_free(ControllerToDaemon *req)
 {
-	if (req->container_start_params && req->container_start_params->key)
-		OPENSSL_cleanse(req->container_start_params->key,
-				strlen(req->container_start_params->key));
+	char *key = given_key(req); /* the default is shared: never wiped */
+
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
 	if (req->device_pin)
 		OPENSSL_cleanse(req->device_pin, strlen(req->device_pin));
 	if (req->device_newpin)

@@ -105,7 +105,7 @@ int cm_net_setup(struct cmld *d, struct cm_container *c)
 		if ((r = veth_add(c, i, c->config->vnet_configs[i])) < 0)
 			return r;
 	for (size_t i = 0; i < c->config->n_net_ifaces; i++)
-		if ((r = cm_net_iface_move(d, c, c->config->net_ifaces[i], true)) < 0)
+		if ((r = cm_net_iface_move(d, c, c->config->net_ifaces[i]->netif, true)) < 0)
 			return r;
 	return 0;
 }

@@ -241,6 +241,8 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 		    m->mount_type == GUEST_OSMOUNT__TYPE__BIND_FILE_RW;
 	int img = per_container ? -1 : p->image_fds[index];
 
+	if (m->mount_type == GUEST_OSMOUNT__TYPE__STORE_ONLY)
+		return; /* kept in the GuestOS store (checked and measured), never mounted */
 	if (per_container && p->sealed) {
 		strcpy(image, "/dev/mapper/");
 		cm_seal_mapping(p->c, index, image + 12, sizeof(image) - 12);

@@ -472,6 +472,11 @@ int cm_config_check(const struct cmld *d, const char *uuid, const ContainerConfi
 {
 	char path[4096];
 
+	/* a filter the config asks for and nothing enforces would be a false promise */
+	for (size_t i = 0; i < c->n_net_ifaces; i++)
+		if (c->net_ifaces[i]->n_mac_filter)
+			return err_set(-ENOTSUP, "net_ifaces '%s': mac_filter is not supported",
+				       c->net_ifaces[i]->netif);
 	if (c->vtpm)
 		return cm_confine_path(d, uuid, "vtpm.state_path", c->vtpm->state_path, path,
 				       sizeof(path));

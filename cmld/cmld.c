@@ -94,6 +94,7 @@ int main(int argc, char **argv)
 		{"allow-reboot", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{"tpm", required_argument, NULL, 'T'},
 		{"seal-profile", required_argument, NULL, 'P'},
 		{"seal-reference", required_argument, NULL, 'F'},
@@ -166,6 +167,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cmld (measured) %s\n", MEASURED_VERSION);
 			return 0;
 		default:
 			usage(stderr);

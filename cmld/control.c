@@ -51,6 +51,7 @@ static void usage(FILE *out)
 	      "  allow_audio C | deny_audio C\n"
 	      "  ca_register CA.cert | push_guestos_config CONF SIG CERT | remove_guestos NAME\n"
 	      "  pull_csr FILE | push_cert FILE | set_provisioned | get_provisioned | reboot\n"
+	      "  device_stats\n"
 	      "C is a container UUID or name (the first match).\n"
 	      "--pin-file gives the PINs, one line per prompt (change_pin: current, then new).\n",
 	      out);
@@ -391,6 +392,7 @@ static const struct command commands[] = {
 	{"set_provisioned", CONTROLLER_TO_DAEMON__COMMAND__SET_PROVISIONED, 0, 0},
 	{"get_provisioned", CONTROLLER_TO_DAEMON__COMMAND__GET_PROVISIONED, 0, 0},
 	{"reboot", CONTROLLER_TO_DAEMON__COMMAND__REBOOT_DEVICE, 0, 0},
+	{"device_stats", CONTROLLER_TO_DAEMON__COMMAND__GET_DEVICE_STATS, 0, 0},
 };
 
 static const struct command *find_command(const char *name)
@@ -411,11 +413,9 @@ static void bad_usage(const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"pin-file", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"socket", required_argument, NULL, 's'},   {"json", no_argument, NULL, 'j'},
+		{"pin-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	    {NULL, 0, NULL, 0},
 	};
 	Request req = CONTROLLER_TO_DAEMON__INIT;
 	ContainerStartParams start = CONTAINER_START_PARAMS__INIT;
@@ -438,6 +438,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("control (measured) %s\n", MEASURED_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -536,9 +539,10 @@ int main(int argc, char **argv)
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_EXEC_CMD:
 		if (n_rest < 2)
 			bad_usage("give the command to run");
+		/* trust|me's form: exec_args is the whole argv, the command first */
 		req.exec_command = rest[1];
-		req.n_exec_args = (size_t)(n_rest - 2);
-		req.exec_args = &rest[2];
+		req.n_exec_args = (size_t)(n_rest - 1);
+		req.exec_args = &rest[1];
 		req.has_exec_pty = req.exec_pty = 1;
 		break;
 	case CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_ASSIGNIFACE:

@@ -395,6 +395,52 @@ static int parse_enum(struct cursor *c, const ProtobufCFieldDescriptor *f, void 
 static int parse_message(struct cursor *c, const ProtobufCMessageDescriptor *desc, char close,
 			 ProtobufCMessage **ret);
 
+static int parse_value(struct cursor *c, const ProtobufCFieldDescriptor *f, void *dst);
+
+/*
+ * The field of @desc a bare string stands for: its only required field, when
+ * that is a string and every other field is optional or repeated; else NULL.
+ */
+static const ProtobufCFieldDescriptor *string_shorthand(const ProtobufCMessageDescriptor *desc)
+{
+	const ProtobufCFieldDescriptor *key = NULL;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		if (desc->fields[i].label != PROTOBUF_C_LABEL_REQUIRED)
+			continue;
+		if (key || desc->fields[i].type != PROTOBUF_C_TYPE_STRING)
+			return NULL;
+		key = &desc->fields[i];
+	}
+	return key;
+}
+
+/*
+ * A string where a message is expected: the older form of a field that grew
+ * into a message (trust|me's net_ifaces: "eth2", now ContainerPnetConfig
+ * { netif: "eth2" }) gives the message's one required string field.
+ */
+static int parse_string_as_message(struct cursor *c, const ProtobufCFieldDescriptor *f,
+				   ProtobufCMessage **ret)
+{
+	const ProtobufCMessageDescriptor *desc = f->descriptor;
+	const ProtobufCFieldDescriptor *key = string_shorthand(desc);
+	ProtobufCMessage *msg;
+	int r;
+
+	if (!key)
+		return syntax(c, "field '%s': expected '{'", f->name);
+	if (!(msg = calloc(1, desc->sizeof_message)))
+		return err_set(-ENOMEM, "out of memory");
+	desc->message_init(msg);
+	if ((r = parse_value(c, key, (char *)msg + key->offset)) < 0) {
+		free(msg);
+		return r;
+	}
+	*ret = msg;
+	return 0;
+}
+
 /* One value of field @f into @dst (an element of the field's storage). */
 static int parse_value(struct cursor *c, const ProtobufCFieldDescriptor *f, void *dst)
 {
@@ -406,6 +452,8 @@ static int parse_value(struct cursor *c, const ProtobufCFieldDescriptor *f, void
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		char close;
 		take(c, ':');
+		if (at(c, '"') || at(c, '\''))
+			return parse_string_as_message(c, f, (ProtobufCMessage **)dst);
 		if (take(c, '{'))
 			close = '}';
 		else if (take(c, '<'))

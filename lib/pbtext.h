@@ -7,7 +7,11 @@
  * The reader takes fields as `name: value`, `name { ... }`, `name: { ... }`
  * or `name < ... >`, lists `name: [a, b]`, `#` comments, enums by name or
  * number, strings in single or double quotes with C escapes (adjacent
- * strings join).  It refuses unknown fields, a non-repeated field given
+ * strings join).  A string where a message is expected stands for that
+ * message with its one required string field set, when it has exactly one
+ * and it is a string (`net_ifaces: "eth2"`, the form trust|me's configs had
+ * before net_ifaces became ContainerPnetConfig); the writer prints the
+ * message form.  It refuses unknown fields, a non-repeated field given
  * twice, values out of range, and missing required fields, naming the line
  * and the field.  The writer prints what the reader reads back unchanged.
  */

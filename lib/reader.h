@@ -27,7 +27,7 @@ static inline void reader_init(struct reader *r, const void *data, size_t len, c
 
 static inline size_t reader_left(const struct reader *r)
 {
-	return r->len - r->off;
+	return r->off < r->len ? r->len - r->off : 0; /* off may be set past the end */
 }
 
 int reader_u8(struct reader *r, const char *field, uint8_t *ret);

@@ -23,6 +23,9 @@ static const struct pp_cmd commands[] = {
 	 "grub --config grub.cfg --root DIR [--memdisk DIR] [--set VAR=VALUE] [--preloaded MODS] "
 	 "[--preamble FILE] [--config-name NAME]",
 	 pp_grub_run},
+	{"gpt", "gpt DISK (PCR 5: separator, EV_EFI_GPT_EVENT, ExitBootServices)", pp_gpt_run},
+	{"pe", "pe FILE... (Authenticode digest of EFI applications, as PCR 4 records them)",
+	 pp_pe_run},
 	{"build", "build --manifest MANIFEST [--out REF.json] [--out-cbor REF.cbor]", pp_build_run},
 	{"ima",
 	 "ima --rootfs DIR|IMAGE [--policy FILE] [--output keylime|json|text] [--ima-hash sha256]"
@@ -127,9 +130,22 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? PP_EXIT_INPUT : PP_EXIT_OK;
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1, &opts);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("pcrpredict (measured) %s\n", MEASURED_VERSION);
+		return PP_EXIT_OK;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		for (int k = 2; k < argc && strcmp(argv[k], "--") != 0; k++)
+			if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+				printf("usage: pcrpredict %s [--banks sha256,sha1] [--json]\n"
+				       "(see pcrpredict(1))\n",
+				       commands[i].usage);
+				return PP_EXIT_OK;
+			}
+		return commands[i].run(argc - 1, argv + 1, &opts);
+	}
 	fprintf(stderr, "pcrpredict: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return PP_EXIT_INPUT;

@@ -30,6 +30,10 @@ for bank in sha1 sha256 sha384 sha512; do
 	done
 	if [ -z "$bad" ]; then ok "uefi: attest log of the firmware log replays to the guest's $bank PCR 0-9"; else fail "uefi: $bank PCRs$bad differ from the firmware log's replay"; fi
 done
+# PCR 4: OVMF measured the Authenticode digest of the GRUB it loaded
+same "uefi: the PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION digest equals pcrpredict pe of BOOTX64.EFI" \
+	"$(printf "%s\n" "$fw" | jq -r '[.events[] | select(.type_name == "EV_EFI_BOOT_SERVICES_APPLICATION")][0].digests.sha256')" \
+	"$("$pp" pe --json "$E2E_WORK/esp.BOOTX64.EFI" | jq -r '.[].sha256')"
 same "uefi: guest PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$rep" sha256 13)" "$("$pp" rootfs --json "$img" | jq -r .banks.sha256.pcr)"
 ima=$("$attest" log --json --format ima --banks sha1,sha256 "$rep/ima.log")
 for bank in sha1 sha256; do
@@ -44,6 +48,18 @@ if [ -z "$missing" ]; then ok "uefi: every IMA entry for a rootfs file is in pcr
 # boot_aggregate from the PCR 0-9 that the firmware log (and GRUB's events in it) replay to
 printf "%s\n" "$fw" | jq '{pcrs: {sha256: (.pcrs.sha256 | with_entries(select(.key | tonumber < 10)))}}' >"$E2E_WORK/uefi-pcr0-9.json"
 same "uefi: boot_aggregate equals the one computed from the replayed PCR 0-9" "$(printf "%s\n" "$ima" | jq -r '.events[0].digest')" "$("$pp" ima --boot-aggregate --values "$E2E_WORK/uefi-pcr0-9.json" --json | jq -r .sha256)"
+
+# --- the same chain from a GPT disk (as installers make it): PCR 5 gets the EV_EFI_GPT_EVENT
+boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_WORK/initrd.gz" --out "$E2E_WORK/esp-gpt.img" \
+	--cmdline "$cmdline" --default 0 --gpt
+if boot_uefi uefi-gpt "$E2E_WORK/esp-gpt.img" "$img"; then ok "gpt: OVMF boots GRUB from the GPT disk (${E2E_BOOT_MS} ms)"; else fail "gpt: boot (see $E2E_WORK/uefi-gpt/console.log)"; fi
+gpt=$("$pp" gpt --banks sha256,sha1 --json "$E2E_WORK/esp-gpt.img")
+same "gpt: the firmware's EV_EFI_GPT_EVENT digest equals pcrpredict gpt's" \
+	"$("$attest" log --json "$E2E_REP/firmware.log" | jq -r '[.events[] | select(.type_name == "EV_EFI_GPT_EVENT")][0].digests.sha256')" \
+	"$(printf "%s\n" "$gpt" | jq -r .gpt_event.sha256)"
+for bank in sha256 sha1; do
+	same "gpt: guest $bank PCR 5 equals pcrpredict gpt" "$(guest_pcr "$E2E_REP" $bank 5)" "$(printf "%s\n" "$gpt" | jq -r ".pcrs.$bank[\"5\"]")"
+done
 
 # --- the tboot stanza
 boot/mkesp.sh --kernel "$E2E_VMLINUZ" --initrd "$E2E_WORK/initrd.gz" --out "$E2E_WORK/esp-tboot.img" \

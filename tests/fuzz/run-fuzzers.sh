@@ -29,6 +29,17 @@ for bin in "$@"; do
 	fuzz_sealed_file) cp tests/fuzz/seeds/sealed/* "$corpus"/ ;;
 	fuzz_signed_policy) cp tests/fuzz/seeds/signed_policy/* "$corpus"/ ;;
 	fuzz_evidence) cp tests/fuzz/seeds/evidence/* "$corpus"/ ;;
+	fuzz_ear) cp tests/fuzz/seeds/ear/* "$corpus"/ ;;
+	fuzz_gpt) # a disk with a GPT: its first 34 sectors are enough
+		rm -f build/fuzz/gpt-seed.img && truncate -s 1M build/fuzz/gpt-seed.img &&
+			printf 'label: gpt\nstart=40, size=100, type=U\n' | sfdisk -q build/fuzz/gpt-seed.img >/dev/null &&
+			head -c 17408 build/fuzz/gpt-seed.img >"$corpus"/gpt.img
+		;;
+	fuzz_pe) # the head of a real EFI application, when a build has one (not shipped: built from GRUB)
+		for efi in build/e2e/esp.BOOTX64.EFI build/cache/efi/root/usr/lib/shim/shimx64.efi.signed; do
+			if [ -f "$efi" ]; then head -c 65536 "$efi" >"$corpus/$(basename "$efi")"; fi
+		done
+		;;
 	esac
 	echo "== $name: ${secs}s"
 	if "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

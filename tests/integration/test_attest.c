@@ -607,6 +607,13 @@ static void test_ear_jwt(void **state)
 	assert_int_equal(attest(&out, "ear verify ear.jwt --key ear.pub"), 0);
 	assert_string_equal(ear_status(out), "affirming");
 	free(out);
+	/* verify signs too, a contraindicated result as well: the same evidence again is replayed */
+	assert_int_equal(attest(NULL, "verify state/last-evidence.cbor --ear-key ear.pem > v.jwt"),
+			 1);
+	assert_int_equal(attest(&out, "ear verify v.jwt --key ear.pub"), 0);
+	assert_string_equal(ear_status(out), "contraindicated");
+	assert_string_equal(ear_check_status(out, "clock"), "contraindicated");
+	free(out);
 	/* one character of the payload changed: refused, by us and by openssl */
 	assert_int_equal(
 		sh(NULL,

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "cml_measure.h"
+#include "cmldrun.h"
 #include "digest.h"
 #include "err.h"
 #include "fileio.h"
@@ -47,7 +48,7 @@ static const char *cmld_extra[16]; /* more cmld arguments, NULL-ended */
 
 static void cmld_start(const char *data_dir, const char *socket_path)
 {
-	char run[160];
+	char run[160], log[160];
 	const char *argv[32] = {"cmld",	    "--data-dir",	 data_dir,
 				"--socket", socket_path,	 "--run-dir",
 				run,	    "--stop-timeout-ms", "2000"};
@@ -57,28 +58,13 @@ static void cmld_start(const char *data_dir, const char *socket_path)
 		argv[n++] = cmld_extra[i];
 	argv[n] = NULL;
 	snprintf(run, sizeof(run), "%s/run", dir);
-	cmld_pid = fork();
-	if (cmld_pid == 0) {
-		char log[160];
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		snprintf(log, sizeof(log), "%s/cmld.log", dir);
-		freopen(log, "a", stderr);
-		execv(bin_path("cmld"), (char *const *)argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(socket_path, F_OK) < 0; i++)
-		usleep(10000);
-	usleep(20000);
+	snprintf(log, sizeof(log), "%s/cmld.log", dir);
+	cmld_pid = cmld_spawn(argv, log, socket_path);
 }
 
 static void cmld_kill(int sig)
 {
-	int status;
-
-	if (cmld_pid <= 0)
-		return;
-	kill(cmld_pid, sig);
-	waitpid(cmld_pid, &status, 0);
+	cmld_reap(cmld_pid, sig);
 	cmld_pid = 0;
 }
 
@@ -800,13 +786,13 @@ static void test_trust_level(void **state)
 	/* an unsigned update: no longer SIGNED, now and after a restart */
 	conf = write_conf("u.conf", "name: \"signed\"\nguest_os: \"testos\"\ncolor: 0\n"
 				    "ram_limit: 512\n");
-	ctl_expect("CMD_OK", "update_config %s %s", c, conf);
+	ctl_expect("# uuid ", "update_config %s %s", c, conf);
 	ctl_expect("trust_level: UNSIGNED", "state %s", c);
 	cmld_kill(SIGTERM);
 	cmld_start(data, sock);
 	ctl_expect("trust_level: UNSIGNED", "state %s", c);
 	/* signed again: SIGNED, kept across a restart (verified over the stored text) */
-	ctl_expect("CMD_OK", "update_config %s %s/s.conf %s/s.sig %s/sign.pem", c, dir, dir, gos);
+	ctl_expect("# uuid ", "update_config %s %s/s.conf %s/s.sig %s/sign.pem", c, dir, dir, gos);
 	ctl_expect("trust_level: SIGNED", "state %s", c);
 	cmld_kill(SIGTERM);
 	cmld_start(data, sock);
@@ -1509,7 +1495,7 @@ static void test_offline_edits(void **state)
 	/* update_config re-binds the same key to the new config (tpm2-tools checks the digest) */
 	const char *conf = write_conf("b2.conf", "name: \"bound\"\nguest_os: \"testos\"\n"
 						 "color: 0\ntoken_type: NONE\nram_limit: 256\n");
-	ctl_expect("CMD_OK", "update_config %s %s", c, conf);
+	ctl_expect("# uuid ", "update_config %s %s", c, conf);
 	expect_unlocked(c);
 	pass2 = tpm2_tools_unseal_opens(sdata, c);
 	assert_string_equal(pass, pass2);
@@ -1531,7 +1517,7 @@ static void test_offline_edits(void **state)
 	ctl_refused("CMD_FAILED", "re-sealing the key to the new config: wrong PIN",
 		    "update_config %s %s", t, conf);
 	set_pins("trustme\n");
-	ctl_expect("CMD_OK", "update_config %s %s", t, conf);
+	ctl_expect("# uuid ", "update_config %s %s", t, conf);
 	expect_unlocked(t);
 	ctl_expect("ram_limit: 64", "config %s", t);
 	free(t);
@@ -1555,7 +1541,7 @@ static void test_offline_edits(void **state)
 	free(now);
 	conf = write_conf("b3.conf", "name: \"bound\"\nguest_os: \"testos\"\ncolor: 0\n"
 				     "token_type: NONE\nram_limit: 128\n");
-	ctl_expect("CMD_OK", "update_config %s %s", c, conf);
+	ctl_expect("# uuid ", "update_config %s %s", c, conf);
 	expect_unlocked(c);
 #undef RESTORE_GUESTOS
 #undef OFFLINE

@@ -134,6 +134,18 @@ done
 for f in /usr/share/measured/policies/ima-tcb.policy /usr/share/measured/policies/seal-boot.profile; do
 	check "measured-common has $f" has_file measured-common "$f"
 done
+# the man pages and bash completion of make install, each in its program's package
+for f in measured-tools:/usr/share/man/man1/attest.1.gz measured-tools:/usr/share/man/man1/pcrpredict.1.gz \
+	measured-attestd:/usr/share/man/man8/attestd.8.gz measured-cmld:/usr/share/man/man8/cmld.8.gz \
+	measured-cmld:/usr/share/man/man1/control.1.gz measured-initramfs:/usr/share/man/man8/measured-init.8.gz \
+	measured-tools:/usr/share/bash-completion/completions/attest \
+	measured-tools:/usr/share/bash-completion/completions/pcrpredict \
+	measured-attestd:/usr/share/bash-completion/completions/attestd \
+	measured-cmld:/usr/share/bash-completion/completions/cmld \
+	measured-cmld:/usr/share/bash-completion/completions/control; do
+	check "${f%%:*} has ${f#*:}" has_file "${f%%:*}" "${f#*:}"
+done
+check "man finds the installed attest(1)" sh -c 'man -w attest | grep -q /usr/share/man/man1/attest.1'
 check "attestd.conf is a conffile" is_conffile measured-attestd /etc/measured/attestd.conf
 check "cmld.conf is a conffile" is_conffile measured-cmld /etc/measured/cmld.conf
 check "initramfs.conf is a conffile" is_conffile measured-initramfs /etc/measured/initramfs.conf

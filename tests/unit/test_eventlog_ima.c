@@ -228,7 +228,7 @@ static void test_evm_sig_and_custom_templates(void **state)
 	f[0] = dng, len[0] = 40;
 	f[1] = (const uint8_t *)"/usr/bin/evm-signed", len[1] = 20;
 	for (unsigned i = 2; i < 16; i++) {
-		memcpy(td[i], evm_names[i < 9 ? i : 2], 6);
+		snprintf((char *)td[i], sizeof(td[i]), "%.6s", evm_names[i < 9 ? i : 2]);
 		f[i] = td[i], len[i] = 6;
 	}
 	imabuild_fields(&b, "evm-sig", f, len, 9);
@@ -292,6 +292,7 @@ static void test_per_bank_list(void **state)
 	}
 	assert_memory_equal(r1.bank[0].value[10], r256.bank[0].value[10], 20);
 	assert_memory_equal(r1.bank[1].value[10], r256.bank[1].value[10], 32);
+	ima_list_free(&list);
 	/* an entry edited in the per-bank list: its sha256 template hash is checked */
 	b256.data[b256.len - 3] ^= 1;
 	assert_int_equal(ima_list_parse_as(b256.data, b256.len, "edited", sha256, &list), 0);

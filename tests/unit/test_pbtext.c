@@ -100,7 +100,8 @@ static void test_seed_container_example(void **state)
 	assert_int_equal(c->usb_configs[0]->type, CONTAINER_USB_TYPE__GENERIC);
 	assert_string_equal(c->assign_dev[0], "c 4:1 rwm");
 	assert_string_equal(c->allow_dev[0], "c 116:1 rw");
-	assert_string_equal(c->net_ifaces[0], "eth2");
+	assert_string_equal(c->net_ifaces[0]->netif, "eth2"); /* the older string form */
+	assert_int_equal(c->net_ifaces[0]->n_mac_filter, 0);
 	assert_true(c->userns); /* the proto default */
 	assert_int_equal(c->token_type, CONTAINER_TOKEN_TYPE__SOFT);
 	assert_round_trip(&c->base);
@@ -176,6 +177,44 @@ static void test_other_messages_round_trip(void **state)
 	protobuf_c_message_free_unpacked(&c->base, NULL);
 }
 
+/*
+ * net_ifaces, trust|me's ContainerPnetConfig: the message form, and the bare
+ * string of the older configs standing for its one required field; written
+ * back in the message form, which reads back the same.
+ */
+static void test_net_ifaces_both_forms(void **state)
+{
+	const ProtobufCMessageDescriptor *d = &container_config__descriptor;
+	ContainerConfig *c = (ContainerConfig *)parse_ok(
+		d, "name: \"c\" guest_os: \"g\" color: 0\n"
+		   "net_ifaces: \"eth2\"\n"
+		   "net_ifaces { netif: \"eth3\" mac_filter: \"00:11:22:33:44:55\" }\n"
+		   "net_ifaces: { netif: \"eth4\" }\n"
+		   "net_ifaces: ['eth5', \"eth6\"]\n");
+	char *text;
+
+	(void)state;
+	assert_int_equal(c->n_net_ifaces, 5);
+	assert_string_equal(c->net_ifaces[0]->netif, "eth2");
+	assert_string_equal(c->net_ifaces[1]->netif, "eth3");
+	assert_int_equal(c->net_ifaces[1]->n_mac_filter, 1);
+	assert_string_equal(c->net_ifaces[1]->mac_filter[0], "00:11:22:33:44:55");
+	assert_string_equal(c->net_ifaces[2]->netif, "eth4");
+	assert_string_equal(c->net_ifaces[4]->netif, "eth6");
+	assert_int_equal(pbtext_format(&c->base, &text, NULL), 0);
+	assert_non_null(strstr(text, "net_ifaces {\n  netif: \"eth2\"\n}\n"));
+	free(text);
+	assert_round_trip(&c->base);
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	/* only a message with exactly one required field, a string, has the short form */
+	parse_fails(d, "name: \"c\" guest_os: \"g\" color: 0 image_sizes: \"root\"",
+		    "field 'image_sizes': expected '{'");
+	parse_fails(d, "name: \"c\" guest_os: \"g\" color: 0 vnet_configs: \"eth0\"",
+		    "field 'vnet_configs': expected '{'");
+	parse_fails(d, "name: \"c\" guest_os: \"g\" color: 0 net_ifaces: eth2",
+		    "field 'net_ifaces': expected '{'");
+}
+
 static void test_bad_configs_name_line_and_field(void **state)
 {
 	const ProtobufCMessageDescriptor *d = &container_config__descriptor;
@@ -221,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_seed_container_example),
 		cmocka_unit_test(test_guestos_config),
 		cmocka_unit_test(test_other_messages_round_trip),
+		cmocka_unit_test(test_net_ifaces_both_forms),
 		cmocka_unit_test(test_bad_configs_name_line_and_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Help where people look: every program and subcommand answers --help (exit
+ * 0, its usage on stdout) and --version; the man pages build and render; the
+ * bash completion offers the subcommands and their options.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static void test_help_on_every_subcommand(void **state)
+{
+	static const char *const cmds[] = {
+		"attest log",
+		"attest enroll",
+		"attest quote",
+		"attest export",
+		"attest verify",
+		"attest check",
+		"attest ear",
+		"pcrpredict rootfs",
+		"pcrpredict grub",
+		"pcrpredict tboot",
+		"pcrpredict ima",
+		"pcrpredict policy",
+		"pcrpredict sign",
+		"pcrpredict cml",
+		"pcrpredict build",
+		"pcrpredict pe",
+		"pcrpredict gpt",
+		"attestd",
+		"cmld",
+		"control",
+	};
+	char *out = NULL, prog[64], *sub;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(prog, sizeof(prog), "%s", cmds[i]);
+		sub = strchr(prog, ' ');
+		if (sub)
+			*sub++ = '\0';
+		if (sh(&out, "%s %s --help", bin_path(prog), sub ? sub : "") != 0)
+			fail_msg("%s --help: not 0:\n%s", cmds[i], out);
+		if (!strstr(out, "usage") || (sub && !strstr(out, sub)))
+			fail_msg("%s --help says:\n%s", cmds[i], out);
+		free(out);
+		if (!sub) {
+			assert_int_equal(sh(&out, "%s --version", bin_path(prog)), 0);
+			assert_non_null(strstr(out, "(measured) "));
+			free(out);
+		}
+	}
+	assert_int_equal(sh(&out, "%s --version", bin_path("attest")), 0);
+	assert_non_null(strstr(out, "attest (measured) "));
+	free(out);
+	assert_int_equal(sh(&out, "%s --version", bin_path("pcrpredict")), 0);
+	assert_non_null(strstr(out, "pcrpredict (measured) "));
+	free(out);
+}
+
+/* The man pages scdoc built render with groff's man macros, naming their program. */
+static void test_man_pages(void **state)
+{
+	static const char *const pages[] = {"attest.1", "attestd.8", "pcrpredict.1",
+					    "cmld.8",	"control.1", "measured-init.8"};
+	char *out = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s", pages[i]);
+		*strrchr(name, '.') = '\0';
+		assert_int_equal(
+			sh(&out, "test -s %s/man/%s && grep -c '^\\.SH' %s/man/%s",
+			   getenv("MEASURED_BIN") ? getenv("MEASURED_BIN") : "build", pages[i],
+			   getenv("MEASURED_BIN") ? getenv("MEASURED_BIN") : "build", pages[i]),
+			0);
+		assert_true(atoi(out) >= 3); /* NAME, SYNOPSIS, DESCRIPTION at least */
+		free(out);
+	}
+}
+
+static void test_bash_completion(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(sh(&out, "bash -c '. completion/measured.bash; COMP_WORDS=(attest ve); "
+				  "COMP_CWORD=1; _attest; echo \"${COMPREPLY[*]}\"'"),
+			 0);
+	assert_string_equal(out, "verify\n");
+	free(out);
+	assert_int_equal(sh(&out, "bash -c '. completion/measured.bash; COMP_WORDS=(attest verify "
+				  "--ear); COMP_CWORD=2; _attest; echo \"${COMPREPLY[*]}\"'"),
+			 0);
+	assert_string_equal(out, "--ear-key\n");
+	free(out);
+	assert_int_equal(sh(&out, "bash -c '. completion/measured.bash; COMP_WORDS=(pcrpredict ima "
+				  "--boot); COMP_CWORD=2; _pcrpredict; echo \"${COMPREPLY[*]}\"'"),
+			 0);
+	assert_string_equal(out, "--boot-aggregate\n");
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_on_every_subcommand),
+		cmocka_unit_test(test_man_pages),
+		cmocka_unit_test(test_bash_completion),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
