@@ -7,6 +7,7 @@
 #   make e2e        QEMU + swtpm end-to-end boots
 #   make demo       build, predict, boot, and show every PCR predicted against observed
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make pkg        build the Debian packages, install them, smoke-test them, purge them
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -63,7 +64,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 MAN_SRC := $(wildcard docs/man/*.scd)
 MAN_OUT := $(MAN_SRC:docs/man/%.scd=$(BUILD)/man/%)
 
-.PHONY: all check test deps fuzz bench e2e demo install clean format man
+.PHONY: all check test deps fuzz bench e2e demo install clean format man pkg
 all: $(PROGRAMS) $(MAN_OUT)
 
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
@@ -180,6 +181,10 @@ bench: $(PROGRAMS) $(BUILD)/tests/bench/gen_ima $(BUILD)/tests/bench/attest_load
 
 e2e: $(PROGRAMS)
 	@MEASURED_BIN=$(BUILD) tests/e2e/run-e2e.sh
+
+# the Debian packages (debian/): built in a copy under /tmp, installed, used, purged
+pkg:
+	@sh tests/pkg/smoke.sh
 
 # build, predict, boot in QEMU with swtpm, and report predicted against observed
 demo: deps

@@ -10,9 +10,10 @@ E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstoo
 FUZZ="clang libclang-rt-14-dev"
 BENCH="clevis clevis-tpm2" # peers measured by make bench
 PE="pesign"                # pcrpredict pe is checked against pesign -h
+PKG="debhelper lintian fakeroot dpkg-dev initramfs-tools systemd-container" # make pkg: the Debian packages
 
 missing=""
-for p in $BUILD $TEST $FUZZ $E2E $BENCH $PE; do
+for p in $BUILD $TEST $FUZZ $E2E $BENCH $PE $PKG; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"
 	fi
