@@ -84,6 +84,18 @@ want=$(veritysetup format "$img" "$tmp/hash.img" --salt=- | sed -n 's/^Root hash
 echo "verity: pcrpredict ${ours} ms   veritysetup format: ${theirs} ms   ratio: $(ratio $ours $theirs)x (goal > 1)"
 rm -f "$img" "$tmp/hash.img"
 
+echo "== pcrpredict pe: Authenticode of Debian's signed kernel, 30 runs, against pesign -h"
+kdir=$(boot/fetch-kernel.sh build/cache 2>/dev/null) && kernel=$(ls "$kdir"/boot/vmlinuz-* | head -1)
+if [ -n "${kernel:-}" ] && command -v pesign >/dev/null; then
+	[ "$("$pp" pe --json "$kernel" | jq -r '.[].sha256')" = "$(pesign -h -i "$kernel" | sed 's/^hash: //')" ] ||
+		{ echo "bench: pcrpredict pe differs from pesign -h" >&2; exit 1; }
+	ours=$(time_n 30 "$pp" pe "$kernel")
+	theirs=$(time_n 30 pesign -h -i "$kernel")
+	echo "pcrpredict pe: ${ours} ms   pesign -h: ${theirs} ms   ratio: $(ratio $ours $theirs)x ($(($(stat -c %s "$kernel") / 1048576)) MiB image)"
+else
+	echo "skipped: no kernel in build/cache or no pesign"
+fi
+
 echo "== pcrpredict ima: a tree of 20000 files, best of 3"
 i=0
 while [ $i -lt 200 ]; do
