@@ -20,6 +20,7 @@
 #include "attest_client.h"
 #include "cel.h"
 #include "ear.h"
+#include "explain.h"
 #include "err.h"
 #include "eventlog_ima.h"
 #include "eventlog_tcg.h"
@@ -42,8 +43,11 @@ struct verify {
 	struct quote_info q;
 	bool quote_ok;
 	const struct verify_args *args;
-	struct json_object *ref, *policy; /* reference document, Keylime runtime policy */
-	struct pcr_banks ref_pcrs;	  /* the reference's predicted PCRs */
+	struct json_object *ref, *policy;   /* reference document, Keylime runtime policy */
+	struct pcr_banks ref_pcrs;	    /* the reference's predicted PCRs */
+	struct predicted_events ref_events; /* and the events it predicts (GRUB, tboot) */
+	struct tcg_log fw;		    /* the firmware log, once parsed */
+	bool has_fw;
 	const char *state;
 	uint64_t ima_next;	   /* IMA bytes verified once this evidence is accepted */
 	struct pcr_banks ima_pcrs; /* PCR 10 after them */
@@ -348,10 +352,12 @@ static void check_firmware_log(struct verify *v)
 	if (tcg_log_replay(&log, &replay) < 0) {
 		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
 		verdict(v, "firmware", CONTRAINDICATED, "%s", err_msg());
-	} else {
-		compare_replay(v, "firmware", &replay, 0x3ff);
+		tcg_log_free(&log);
+		return;
 	}
-	tcg_log_free(&log);
+	compare_replay(v, "firmware", &replay, 0x3ff);
+	v->fw = log; /* kept: a PCR that is not the predicted value is explained from it */
+	v->has_fw = true;
 }
 
 static bool hex_equal(struct json_object *o, const char *hex)
@@ -617,11 +623,15 @@ static void check_reference(struct verify *v)
 				      ? EAR_APPROVED
 				      : EAR_CONTRAINDICATED_GENERIC);
 			if (memcmp(q, ref->value[i], ref->alg->size) != 0) {
-				char comp[32];
+				char comp[32], why[600] = "";
 
 				snprintf(comp, sizeof(comp), "pcr%u", i);
+				if (v->has_fw && explain_pcr(&v->fw, i, ref->alg, &v->ref_events,
+							     why + 2, sizeof(why) - 2) == 1)
+					memcpy(why, ": ", 2);
 				verdict(v, comp, CONTRAINDICATED,
-					"%s PCR %u is not the predicted value", ref->alg->name, i);
+					"%s PCR %u is not the predicted value%s", ref->alg->name, i,
+					why);
 			}
 		}
 	verdict(v, "reference", checked ? AFFIRMING : WARNING, "%u quoted PCRs compared with %s",
@@ -713,6 +723,7 @@ static int load_references(struct verify *v)
 		if (!(v->ref = json_tokener_parse((char *)text)))
 			return err_set(-EINVAL, "%s is not JSON", a->ref_path);
 		if ((rc = pcr_values_from_json_object(v->ref, a->ref_path, &v->ref_pcrs)) < 0 ||
+		    (rc = predicted_events_from_json(v->ref, a->ref_path, &v->ref_events)) < 0 ||
 		    (rc = file_digests_check(v->ref, a->ref_path, false)) < 0)
 			return rc;
 	}
@@ -781,6 +792,9 @@ int attest_verify_evidence(const struct evidence *ev, const struct verify_args *
 		rc = check_evidence(&v, ev, ak);
 	}
 	attest_response_free(&v.resp);
+	if (v.has_fw)
+		tcg_log_free(&v.fw);
+	predicted_events_free(&v.ref_events);
 	json_object_put(v.checks);
 	json_object_put(v.ref);
 	json_object_put(v.policy);

@@ -43,7 +43,7 @@ _pcrpredict() {
 	_measured_file_arg "$prev" && return
 	[ "$COMP_CWORD" -ge 2 ] && cmd=${COMP_WORDS[1]}
 	case $cmd in
-	'') _measured_words "rootfs secureboot gpt pe policy sign cml tboot grub build ima --help --version" ;;
+	'') _measured_words "rootfs secureboot diff gpt pe policy sign cml tboot grub build ima --help --version" ;;
 	pe | gpt) _measured_words "--banks --json --help" ;;
 	secureboot) _measured_words "--vars --shim --grub --kernel --banks --json --help" ;;
 	rootfs) _measured_words "--mode --salt --pcr --banks --json --help" ;;

@@ -50,8 +50,7 @@ static int utf16_to_ascii(const uint8_t *p, size_t n, char *out, size_t size)
 	return 0;
 }
 
-static struct uefi_var *find_mut(struct uefi_varstore *vs, const uint8_t guid[16],
-				 const char *name)
+static struct uefi_var *find_mut(struct uefi_varstore *vs, const uint8_t guid[16], const char *name)
 {
 	for (size_t i = 0; i < vs->n; i++)
 		if (!memcmp(vs->var[i].guid, guid, 16) && !strcmp(vs->var[i].name, name))
@@ -81,8 +80,8 @@ static int read_var(struct reader *r, struct uefi_var *v, bool *ret_live, bool *
 		    (uint32_t)h[39] << 24;
 	v->len = (uint32_t)h[40] | (uint32_t)h[41] << 8 | (uint32_t)h[42] << 16 |
 		 (uint32_t)h[43] << 24;
-	v->attributes = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
-			(uint32_t)h[7] << 24;
+	v->attributes =
+		(uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
 	memcpy(v->guid, h + 44, 16);
 	if ((rc = reader_bytes(r, "variable name", name_size, &name)) < 0 ||
 	    (rc = reader_bytes(r, "variable data", v->len, &v->data)) < 0)
@@ -169,8 +168,8 @@ static void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-int uefi_variable_data(const uint8_t guid[16], const char *name, const uint8_t *data,
-		       size_t len, uint8_t **ret, size_t *ret_len)
+int uefi_variable_data(const uint8_t guid[16], const char *name, const uint8_t *data, size_t len,
+		       uint8_t **ret, size_t *ret_len)
 {
 	size_t n = strlen(name), total = 32 + 2 * n + len;
 	uint8_t *out = malloc(total ? total : 1);
@@ -200,7 +199,8 @@ int uefi_esl_foreach(const uint8_t *esl, size_t len, const uint8_t type[16],
 		uint32_t list, hdr, sig;
 
 		if (len - off < 28)
-			return err_set(-EBADMSG, "EFI_SIGNATURE_LIST at %zu: truncated header", off);
+			return err_set(-EBADMSG, "EFI_SIGNATURE_LIST at %zu: truncated header",
+				       off);
 		list = (uint32_t)esl[off + 16] | (uint32_t)esl[off + 17] << 8 |
 		       (uint32_t)esl[off + 18] << 16 | (uint32_t)esl[off + 19] << 24;
 		hdr = (uint32_t)esl[off + 20] | (uint32_t)esl[off + 21] << 8 |

@@ -42,8 +42,8 @@ const struct uefi_var *uefi_var_find(const struct uefi_varstore *vs, const uint8
  * UEFI_VARIABLE_DATA {VariableName GUID, UINT64 UnicodeNameLength,
  * UINT64 VariableDataLength, CHAR16 name[], data[]} (malloc'd).
  */
-int uefi_variable_data(const uint8_t guid[16], const char *name, const uint8_t *data,
-		       size_t len, uint8_t **ret, size_t *ret_len);
+int uefi_variable_data(const uint8_t guid[16], const char *name, const uint8_t *data, size_t len,
+		       uint8_t **ret, size_t *ret_len);
 
 /*
  * Calls @fn for each entry of the EFI_SIGNATURE_LISTs in @esl whose type is

@@ -27,6 +27,9 @@ static const struct pp_cmd commands[] = {
 	 "secureboot --vars OVMF_VARS.fd [--shim SHIM.efi [--grub GRUB.efi [--kernel VMLINUZ]]] "
 	 "(PCR 7, PCR 14)",
 	 pp_secureboot_run},
+	{"diff",
+	 "diff REF.json LOG (each predicted PCR against the log; the first differing event)",
+	 pp_diff_run},
 	{"gpt", "gpt DISK (PCR 5: separator, EV_EFI_GPT_EVENT, ExitBootServices)", pp_gpt_run},
 	{"pe", "pe FILE... (Authenticode digest of EFI applications, as PCR 4 records them)",
 	 pp_pe_run},

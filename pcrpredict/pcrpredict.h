@@ -30,6 +30,7 @@ struct pp_cmd {
 
 int pp_rootfs_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts);
+int pp_diff_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_gpt_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_pe_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_policy_run(int argc, char **argv, const struct pp_opts *opts);

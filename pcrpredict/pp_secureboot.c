@@ -25,7 +25,7 @@ static const char *type_name(uint32_t t)
 	return t == EV_EFI_VARIABLE_DRIVER_CONFIG ? "EV_EFI_VARIABLE_DRIVER_CONFIG"
 	       : t == EV_EFI_VARIABLE_AUTHORITY	  ? "EV_EFI_VARIABLE_AUTHORITY"
 	       : t == EV_SEPARATOR		  ? "EV_SEPARATOR"
-					  : "EV_IPL";
+						  : "EV_IPL";
 }
 
 static void print(const struct sb_prediction *p, const struct pcr_banks *banks, bool json)
@@ -43,7 +43,8 @@ static void print(const struct sb_prediction *p, const struct pcr_banks *banks, 
 
 				if (!(banks->bank[b].extended & (1u << pcr)))
 					continue;
-				hex_encode(banks->bank[b].value[pcr], banks->bank[b].alg->size, hex);
+				hex_encode(banks->bank[b].value[pcr], banks->bank[b].alg->size,
+					   hex);
 				printf("%s PCR %u: %s\n", banks->bank[b].alg->name, pcr, hex);
 			}
 		return;

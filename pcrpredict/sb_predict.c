@@ -111,7 +111,7 @@ static int firmware_events(const struct uefi_varstore *vs, struct sb_prediction 
 }
 
 /* The certificates in an image's signature (the signer and its chain as shipped). */
-static int image_certs(const uint8_t *pe, size_t len, const char *what, STACK_OF(X509) **ret)
+static int image_certs(const uint8_t *pe, size_t len, const char *what, STACK_OF(X509) * *ret)
 {
 	const uint8_t *der, *q;
 	size_t der_len;
@@ -125,7 +125,8 @@ static int image_certs(const uint8_t *pe, size_t len, const char *what, STACK_OF
 	if (!p7 || !PKCS7_type_is_signed(p7) || !p7->d.sign->cert) {
 		PKCS7_free(p7);
 		ERR_clear_error();
-		return err_set(-EBADMSG, "%s: its signature is not PKCS#7 SignedData with certificates",
+		return err_set(-EBADMSG,
+			       "%s: its signature is not PKCS#7 SignedData with certificates",
 			       what);
 	}
 	*ret = X509_chain_up_ref(p7->d.sign->cert);
@@ -134,7 +135,7 @@ static int image_certs(const uint8_t *pe, size_t len, const char *what, STACK_OF
 }
 
 /* @anchor (DER) issued one of @certs, or is one of them. */
-static bool anchors(const uint8_t *der, size_t len, STACK_OF(X509) *certs)
+static bool anchors(const uint8_t *der, size_t len, STACK_OF(X509) * certs)
 {
 	const uint8_t *q = der;
 	X509 *a = d2i_X509(NULL, &q, (long)len);
@@ -152,7 +153,7 @@ static bool anchors(const uint8_t *der, size_t len, STACK_OF(X509) *certs)
 }
 
 struct db_search {
-	STACK_OF(X509) *certs;
+	STACK_OF(X509) * certs;
 	const uint8_t *entry;
 	size_t entry_len;
 };
@@ -169,7 +170,7 @@ static int db_entry_fn(const uint8_t *entry, size_t len, void *arg)
 }
 
 /* The db entry (EFI_SIGNATURE_DATA: owner + certificate) that verifies @certs, or NULL. */
-static int db_authority(const struct uefi_varstore *vs, STACK_OF(X509) *certs,
+static int db_authority(const struct uefi_varstore *vs, STACK_OF(X509) * certs,
 			struct db_search *ret)
 {
 	const struct uefi_var *db = uefi_var_find(vs, EFI_IMAGE_SECURITY_DATABASE_GUID, "db");
@@ -202,7 +203,8 @@ static int shim_vendor(const uint8_t *pe, size_t len, const char *what, struct v
 
 	if (rc < 0)
 		return rc;
-	if (n < 16 || (uint64_t)le32(s + 8) + le32(s) > n || (uint64_t)le32(s + 12) + le32(s + 4) > n)
+	if (n < 16 || (uint64_t)le32(s + 8) + le32(s) > n ||
+	    (uint64_t)le32(s + 12) + le32(s + 4) > n)
 		return err_set(-EBADMSG, "%s: .vendor_cert sizes run past the section", what);
 	v->cert_len = le32(s);
 	v->dbx_len = le32(s + 4);
@@ -256,9 +258,9 @@ static int shim_moklists(const struct vendor *v, struct sb_prediction *p)
 }
 
 /* Who verifies @image for shim: a db entry, else the vendor certificate; measured once each. */
-static int shim_authority(const struct uefi_varstore *vs, const struct vendor *v,
-			  const uint8_t *pe, size_t len, const char *what, bool *db_done,
-			  bool *vendor_done, struct sb_prediction *p)
+static int shim_authority(const struct uefi_varstore *vs, const struct vendor *v, const uint8_t *pe,
+			  size_t len, const char *what, bool *db_done, bool *vendor_done,
+			  struct sb_prediction *p)
 {
 	STACK_OF(X509) *certs = NULL;
 	struct db_search db;
@@ -266,7 +268,8 @@ static int shim_authority(const struct uefi_varstore *vs, const struct vendor *v
 	char label[64];
 	int rc;
 
-	if ((rc = image_certs(pe, len, what, &certs)) < 0 || (rc = db_authority(vs, certs, &db)) < 0)
+	if ((rc = image_certs(pe, len, what, &certs)) < 0 ||
+	    (rc = db_authority(vs, certs, &db)) < 0)
 		goto out;
 	if (db.entry && !*db_done) {
 		*db_done = true;
@@ -287,7 +290,8 @@ static int shim_authority(const struct uefi_varstore *vs, const struct vendor *v
 		rc = add_variable(p, EV_EFI_VARIABLE_AUTHORITY, label, SHIM_LOCK_GUID, "MokListRT",
 				  entry, 16 + v->cert_len);
 	} else if (!db.entry) {
-		rc = err_set(-EPERM, "%s: neither db nor shim's vendor certificate verifies it", what);
+		rc = err_set(-EPERM, "%s: neither db nor shim's vendor certificate verifies it",
+			     what);
 	}
 out:
 	free(entry);
@@ -313,8 +317,8 @@ static int shim_events(const struct uefi_varstore *vs, const struct sb_inputs *i
 		return rc;
 	for (int i = 1; i < 3 && rc == 0; i++)
 		if (in->image[i] && p->secure_boot)
-			rc = shim_authority(vs, &v, in->image[i], in->image_len[i], in->image_name[i],
-					    &db_done, &vendor_done, p);
+			rc = shim_authority(vs, &v, in->image[i], in->image_len[i],
+					    in->image_name[i], &db_done, &vendor_done, p);
 	return rc;
 }
 
@@ -337,8 +341,9 @@ int sb_predict(const struct sb_inputs *in, struct sb_prediction *ret)
 			    0 &&
 		    (rc = db_authority(&vs, certs, &db)) == 0) {
 			if (!db.entry)
-				rc = err_set(-EPERM, "%s: no db entry verifies it (the firmware would "
-						     "refuse it)",
+				rc = err_set(-EPERM,
+					     "%s: no db entry verifies it (the firmware would "
+					     "refuse it)",
 					     in->image_name[0]);
 			else
 				rc = add_variable(&p, EV_EFI_VARIABLE_AUTHORITY, "db verified shim",
@@ -371,7 +376,8 @@ int sb_prediction_extend(const struct sb_prediction *p, struct pcr_bank *bank)
 		uint8_t d[DIGEST_MAX];
 		int rc;
 
-		if ((rc = digest_buf(bank->alg, p->event[i].hashed, p->event[i].hashed_len, d)) < 0 ||
+		if ((rc = digest_buf(bank->alg, p->event[i].hashed, p->event[i].hashed_len, d)) <
+			    0 ||
 		    (rc = pcr_bank_extend(bank, p->event[i].pcr, d)) < 0)
 			return rc;
 		bank->extended |= 1u << p->event[i].pcr;

@@ -22,6 +22,13 @@ for bank in sha256 sha1; do
 	done
 done
 fw=$("$attest" log --json "$rep/firmware.log")
+# one byte of grub.cfg changed: pcrpredict diff names the command that differs, from the boot's log
+sed 's/panic=-1/panic=-2/' "$E2E_WORK/esp.grub.cfg" >"$E2E_WORK/esp-changed.grub.cfg"
+"$pp" grub --json --config "$E2E_WORK/esp-changed.grub.cfg" --root "$E2E_WORK/esp.root" \
+	--memdisk "$E2E_WORK/esp.memdisk" >"$E2E_WORK/changed.json"
+check "uefi: pcrpredict diff names the GRUB command that a one-byte change in grub.cfg makes differ" \
+	sh -c "'$pp' diff '$E2E_WORK/changed.json' '$rep/firmware.log' | grep -q \"sha256 PCR 8 differs: PCR 8 event .* EV_IPL: predicted 'grub_cmd: .*panic=-2.*, the log has 'grub_cmd: .*panic=-1\""
+
 for bank in sha1 sha256 sha384 sha512; do
 	[ -f "$rep/pcrs-$bank" ] || continue
 	bad=

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (uefi_varstore_read(data, size, "fuzz", &vs) == 0) {
 		for (size_t i = 0; i < vs.n; i++)
-			(void)uefi_esl_foreach(vs.var[i].data, vs.var[i].len, EFI_CERT_X509_GUID, count,
-					       &total);
+			(void)uefi_esl_foreach(vs.var[i].data, vs.var[i].len, EFI_CERT_X509_GUID,
+					       count, &total);
 		uefi_varstore_free(&vs);
 	}
 	/* the bytes as a signature list too */

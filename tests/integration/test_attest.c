@@ -771,6 +771,29 @@ static void test_null_reference_values_refused(void **state)
 	free(out);
 }
 
+/* A PCR that is not the predicted value is explained by the first event that differs. */
+static void test_mismatch_explained(void **state)
+{
+	char *out = NULL, path[128], ref[600];
+
+	(void)state;
+	snprintf(
+		ref, sizeof(ref),
+		"{\"pcrs\":{\"sha256\":{\"3\":\"%064x\"}},\"components\":{\"firmware\":{\"events\":"
+		"[{\"pcr\":3,\"description\":\"separator\",\"digests\":{\"sha256\":\"%s\"}}]}}}",
+		3, "9999999999999999999999999999999999999999999999999999999999999999");
+	snprintf(path, sizeof(path), "%s/ref-explain.json", dir);
+	assert_int_equal(file_write_atomic(path, ref, strlen(ref), 0644), 0);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0-7,10,13 --out x.cbor", where), 0);
+	assert_int_equal(attest(&out, "verify x.cbor --reference ref-explain.json"), 1);
+	assert_string_equal(ear_check_status(out, "pcr3"), "contraindicated");
+	/* the log's separator for PCR 3 has the digest 0x13.. (make_firmware_log) */
+	assert_non_null(strstr(out, "sha256 PCR 3 is not the predicted value: PCR 3 event 1 "
+				    "EV_SEPARATOR: predicted 'separator' (9999999999999999..), the "
+				    "log has no data (1313131313131313..)"));
+	free(out);
+}
+
 /*
  * IMA records a violation (all-zero entry, PCR 10 extended with all ones)
  * when a file is measured while open for write: what was read may not be
@@ -902,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_device_cannot_choose_the_pcrs),
 		cmocka_unit_test(test_nonce_from_the_verifier),
 		cmocka_unit_test(test_null_reference_values_refused),
+		cmocka_unit_test(test_mismatch_explained),
 		cmocka_unit_test(test_ima_violation_reported),
 		cmocka_unit_test(test_tpm_gone_and_back),
 	};

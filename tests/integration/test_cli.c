@@ -18,11 +18,13 @@
 static void test_help_on_every_subcommand(void **state)
 {
 	static const char *const cmds[] = {
-		"attest log",	   "attest enroll",	    "attest quote",	"attest export",
-		"attest verify",   "attest check",	    "attest ear",	"pcrpredict rootfs",
-		"pcrpredict grub", "pcrpredict tboot",	    "pcrpredict ima",	"pcrpredict policy",
-		"pcrpredict sign", "pcrpredict cml",	    "pcrpredict build", "pcrpredict pe",
-		"pcrpredict gpt",  "pcrpredict secureboot", "attestd",		"cmld",
+		"attest log",	    "attest enroll",	 "attest quote",
+		"attest export",    "attest verify",	 "attest check",
+		"attest ear",	    "pcrpredict rootfs", "pcrpredict grub",
+		"pcrpredict tboot", "pcrpredict ima",	 "pcrpredict policy",
+		"pcrpredict sign",  "pcrpredict cml",	 "pcrpredict build",
+		"pcrpredict pe",    "pcrpredict gpt",	 "pcrpredict secureboot",
+		"pcrpredict diff",  "attestd",		 "cmld",
 		"control",
 	};
 	char *out = NULL, prog[64], *sub;

@@ -32,7 +32,8 @@ static int setup(void **state)
 		snprintf(efi, sizeof(efi), "%.*s", (int)strcspn(out, "\n"), out);
 	free(out);
 	out = NULL;
-	if (sh(&out, "k=$(boot/fetch-kernel.sh build/cache) && ls $k/boot/vmlinuz-* | head -1") == 0)
+	if (sh(&out, "k=$(boot/fetch-kernel.sh build/cache) && ls $k/boot/vmlinuz-* | head -1") ==
+	    0)
 		snprintf(kernel, sizeof(kernel), "%.*s", (int)strcspn(out, "\n"), out);
 	free(out);
 	return 0;
@@ -63,8 +64,9 @@ static void test_no_keys_pcr7_equals_the_boot(void **state)
 	for (int b = 0; b < 2; b++) {
 		char *ours = NULL, *want = recorded("ovmf-grub", banks[b], 7);
 
-		assert_int_equal(sh(&ours, "%s secureboot --banks %s --json --vars "
-					   "/usr/share/OVMF/OVMF_VARS_4M.fd | jq -r '.pcrs.%s[\"7\"]'",
+		assert_int_equal(sh(&ours,
+				    "%s secureboot --banks %s --json --vars "
+				    "/usr/share/OVMF/OVMF_VARS_4M.fd | jq -r '.pcrs.%s[\"7\"]'",
 				    bin_path("pcrpredict"), banks[b], banks[b]),
 				 0);
 		assert_string_equal(ours, want);
@@ -80,23 +82,27 @@ static void test_secure_boot_chain_equals_the_boot(void **state)
 
 	(void)state;
 	if (!efi[0] || !kernel[0]) {
-		print_message("skipped: Debian's signed shim, GRUB or kernel could not be downloaded\n");
+		print_message(
+			"skipped: Debian's signed shim, GRUB or kernel could not be downloaded\n");
 		skip();
 	}
 	/* the recorded boot loaded these very images, or the comparison says nothing */
-	assert_int_equal(sh(&apps, "%s log --json tests/data/ovmf-secureboot.log | jq -r '[.events[] "
-				   "| select(.type_name == \"EV_EFI_BOOT_SERVICES_APPLICATION\") | "
-				   ".digests.sha256][0:2] | join(\" \")'",
+	assert_int_equal(sh(&apps,
+			    "%s log --json tests/data/ovmf-secureboot.log | jq -r '[.events[] "
+			    "| select(.type_name == \"EV_EFI_BOOT_SERVICES_APPLICATION\") | "
+			    ".digests.sha256][0:2] | join(\" \")'",
 			    bin_path("attest")),
 			 0);
-	assert_int_equal(sh(&ours, "%s pe --json %s/usr/lib/shim/shimx64.efi.signed "
-				   "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed | jq -r "
-				   "'[.[].sha256] | join(\" \")'",
+	assert_int_equal(sh(&ours,
+			    "%s pe --json %s/usr/lib/shim/shimx64.efi.signed "
+			    "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed | jq -r "
+			    "'[.[].sha256] | join(\" \")'",
 			    bin_path("pcrpredict"), efi, efi),
 			 0);
 	if (strcmp(apps, ours) != 0) {
-		print_message("skipped: Debian's shim or GRUB is not the one tests/data's boot loaded "
-			      "(e2e-secureboot.sh boots the new one)\n");
+		print_message(
+			"skipped: Debian's shim or GRUB is not the one tests/data's boot loaded "
+			"(e2e-secureboot.sh boots the new one)\n");
 		free(apps);
 		free(ours);
 		skip();
@@ -107,17 +113,19 @@ static void test_secure_boot_chain_equals_the_boot(void **state)
 		for (unsigned pcr = 7; pcr <= 14; pcr += 7) {
 			char *want = recorded("ovmf-secureboot", banks[b], pcr);
 
-			assert_int_equal(
-				sh(&ours,
-				   "%s secureboot --banks %s --json --vars "
-				   "/usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
-				   "%s/usr/lib/shim/shimx64.efi.signed --grub "
-				   "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed --kernel %s "
-				   "| jq -r '.pcrs.%s[\"%u\"]'",
-				   bin_path("pcrpredict"), banks[b], efi, efi, kernel, banks[b], pcr),
-				0);
+			assert_int_equal(sh(&ours,
+					    "%s secureboot --banks %s --json --vars "
+					    "/usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
+					    "%s/usr/lib/shim/shimx64.efi.signed --grub "
+					    "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed "
+					    "--kernel %s "
+					    "| jq -r '.pcrs.%s[\"%u\"]'",
+					    bin_path("pcrpredict"), banks[b], efi, efi, kernel,
+					    banks[b], pcr),
+					 0);
 			if (strcmp(ours, want) != 0)
-				fail_msg("%s PCR %u: ours %s, the boot's %s", banks[b], pcr, ours, want);
+				fail_msg("%s PCR %u: ours %s, the boot's %s", banks[b], pcr, ours,
+					 want);
 			free(ours);
 			free(want);
 		}
@@ -132,32 +140,37 @@ static void test_refusals(void **state)
 	if (!efi[0])
 		skip();
 	/* shim with its signature stripped: no db entry verifies it */
-	assert_int_equal(sh(NULL, "pesign -r -u 0 -i %s/usr/lib/shim/shimx64.efi.signed -o %s/bare.efi",
+	assert_int_equal(sh(NULL,
+			    "pesign -r -u 0 -i %s/usr/lib/shim/shimx64.efi.signed -o %s/bare.efi",
 			    efi, dir),
 			 0);
-	assert_int_equal(sh(&out, "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
-				  "%s/bare.efi 2>&1",
+	assert_int_equal(sh(&out,
+			    "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
+			    "%s/bare.efi 2>&1",
 			    bin_path("pcrpredict"), dir),
 			 2);
 	assert_non_null(strstr(out, "bare.efi"));
 	assert_true(strstr(out, "no db entry verifies it") || strstr(out, "not signed"));
 	free(out);
 	/* under Secure Boot GRUB given as shim is refused by db; without, it has no vendor cert */
-	assert_int_equal(sh(&out, "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
-				  "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed 2>&1",
+	assert_int_equal(sh(&out,
+			    "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
+			    "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed 2>&1",
 			    bin_path("pcrpredict"), efi),
 			 2);
 	assert_non_null(strstr(out, "no db entry verifies it"));
 	free(out);
-	assert_int_equal(sh(&out, "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.fd --shim "
-				  "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed 2>&1",
+	assert_int_equal(sh(&out,
+			    "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.fd --shim "
+			    "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed 2>&1",
 			    bin_path("pcrpredict"), efi),
 			 2);
 	assert_non_null(strstr(out, "no .vendor_cert section"));
 	free(out);
 	/* not a varstore */
-	assert_int_equal(sh(&out, "head -c 4096 /dev/zero > %s/vars.fd && %s secureboot --vars "
-				  "%s/vars.fd 2>&1",
+	assert_int_equal(sh(&out,
+			    "head -c 4096 /dev/zero > %s/vars.fd && %s secureboot --vars "
+			    "%s/vars.fd 2>&1",
 			    dir, bin_path("pcrpredict"), dir),
 			 2);
 	assert_non_null(strstr(out, "not an EDK2 NV variable firmware volume"));
