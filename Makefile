@@ -199,9 +199,9 @@ install: $(PROGRAMS) $(MAN_OUT)
 	install -m 0755 $(BUILD)/attestd $(BUILD)/cmld $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/control $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(BUILD)/measured-init initramfs/mkinitramfs.sh $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0644 policies/*.policy policies/*.profile $(DESTDIR)$(DATADIR)/policies/
+	install -m 0644 policies/*.policy policies/*.profile policies/*.preamble $(DESTDIR)$(DATADIR)/policies/
 	install -m 0755 boot/*.sh $(DESTDIR)$(DATADIR)/boot/
-	install -m 0644 boot/grub.cfg.in $(DESTDIR)$(DATADIR)/boot/
+	install -m 0644 boot/grub.cfg.in boot/grub-secureboot.cfg.in $(DESTDIR)$(DATADIR)/boot/
 	install -m 0755 boot/rootfs/init $(DESTDIR)$(DATADIR)/boot/rootfs/
 	for m in $(MAN_OUT); do \
 		sec=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$sec; \

@@ -22,14 +22,7 @@ done
 [ -n "$shim" ] && [ -n "$grub" ] && [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$out" ] ||
 	{ echo "mkesp-secureboot: needs --shim, --grub, --kernel, --initrd, --out" >&2; exit 2; }
 cfg=${out%.img}.grub.cfg
-cat >"$cfg" <<CFG
-set timeout=0
-search --no-floppy --file --set=root /vmlinuz
-menuentry 'measured, secure boot' {
-	linux /vmlinuz $cmdline
-	initrd /initrd.img
-}
-CFG
+sed "s|@CMDLINE@|$cmdline|g" "$(dirname "$0")/grub-secureboot.cfg.in" >"$cfg"
 rm -f "$out.tmp"
 truncate -s 64M "$out.tmp"
 mkfs.vfat -F 32 -i 6d656173 -n MEASURED "$out.tmp" >/dev/null

@@ -23,10 +23,12 @@ static int add_events(struct json_object *list, const char *what, struct predict
 		struct predicted_event *pe;
 		int rc;
 
-		if (!json_object_object_get_ex(e, "pcr", &v) || !json_object_is_type(v, json_type_int) ||
+		if (!json_object_object_get_ex(e, "pcr", &v) ||
+		    !json_object_is_type(v, json_type_int) ||
 		    !json_object_object_get_ex(e, "digests", &d) ||
 		    !json_object_is_type(d, json_type_object))
-			return err_set(-EINVAL, "%s: event %zu needs \"pcr\" and \"digests\"", what, i);
+			return err_set(-EINVAL, "%s: event %zu needs \"pcr\" and \"digests\"", what,
+				       i);
 		if ((rc = array_grow((void **)&p->ev, cap, p->n, sizeof(*p->ev), 32)) < 0)
 			return rc;
 		pe = &p->ev[p->n];
@@ -47,8 +49,8 @@ static int add_events(struct json_object *list, const char *what, struct predict
 			    hex_decode(json_object_get_string(hex), pe->digest[pe->n_digests].value,
 				       DIGEST_MAX, &len) < 0 ||
 			    len != alg->size)
-				return err_set(-EINVAL, "%s: event %zu: digests.%s is not a digest", what,
-					       i, bank);
+				return err_set(-EINVAL, "%s: event %zu: digests.%s is not a digest",
+					       what, i, bank);
 			pe->digest[pe->n_digests++].alg = alg;
 		}
 		p->n++;
@@ -159,8 +161,8 @@ int explain_pcr(const struct tcg_log *log, unsigned pcr, const struct hash_alg *
 		const struct predicted_event *pe = NULL;
 		const uint8_t *got, *exp;
 
-		while (li < log->n_events && (log->event[li].pcr != pcr ||
-					      log->event[li].type == EV_NO_ACTION))
+		while (li < log->n_events &&
+		       (log->event[li].pcr != pcr || log->event[li].type == EV_NO_ACTION))
 			li++;
 		while (pi < p->n && p->ev[pi].pcr != pcr)
 			pi++;
@@ -172,8 +174,9 @@ int explain_pcr(const struct tcg_log *log, unsigned pcr, const struct hash_alg *
 		if (pe)
 			quote(pe->description, strlen(pe->description), desc, sizeof(desc));
 		if (!e) {
-			snprintf(out, size, "PCR %u event %zu: predicted %s, the log ends before it", pcr,
-				 nth, desc);
+			snprintf(out, size,
+				 "PCR %u event %zu: predicted %s, the log ends before it", pcr, nth,
+				 desc);
 			return 1;
 		}
 		got = digest_of(e->digest, e->n_digests, alg);
@@ -181,7 +184,8 @@ int explain_pcr(const struct tcg_log *log, unsigned pcr, const struct hash_alg *
 		if (got)
 			hex_encode(got, alg->size, have);
 		if (!pe) {
-			snprintf(out, size, "PCR %u event %zu %s: not predicted, the log has %s (%.16s..)",
+			snprintf(out, size,
+				 "PCR %u event %zu %s: not predicted, the log has %s (%.16s..)",
 				 pcr, nth, tcg_event_type_name(e->type), data, got ? have : "?");
 			return 1;
 		}
@@ -192,8 +196,8 @@ int explain_pcr(const struct tcg_log *log, unsigned pcr, const struct hash_alg *
 			snprintf(out, size,
 				 "PCR %u event %zu %s: predicted %s (%.16s..), the log has %s "
 				 "(%.16s..)",
-				 pcr, nth, tcg_event_type_name(e->type), desc,
-				 exp ? want : "?", data, got ? have : "?");
+				 pcr, nth, tcg_event_type_name(e->type), desc, exp ? want : "?",
+				 data, got ? have : "?");
 			return 1;
 		}
 		li++;

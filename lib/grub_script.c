@@ -935,7 +935,12 @@ int grub_sim_pcrs(const struct grub_sim *sim, struct pcr_banks *ret)
 	return 0;
 }
 
-/* The preamble: GRUB file names measured before grub.cfg runs, one per line. */
+/*
+ * The preamble: what GRUB measures before grub.cfg runs, one per line -- a
+ * file name (PCR 9), or "grub_cmd: COMMAND" for a command of an embedded
+ * config (PCR 8), as a signed GRUB's own config runs them (learnt from a
+ * boot's log: pcrpredict/README.md).
+ */
 static int run_preamble(struct grub_sim *sim, const char *path)
 {
 	uint8_t *text;
@@ -947,7 +952,10 @@ static int run_preamble(struct grub_sim *sim, const char *path)
 		return rc;
 	for (char *line = strtok_r((char *)text, "\n", &save); line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save))
-		if (line[0] && line[0] != '#')
+		if (!strncmp(line, "grub_cmd: ", 10))
+			rc = grub_sim_measure(sim, GRUB_PCR_STRING, line, line + 10,
+					      strlen(line + 10));
+		else if (line[0] && line[0] != '#')
 			rc = grub_sim_measure_file(sim, line);
 	free(text);
 	return rc < 0 ? err_wrap(rc, "%s", path) : 0;

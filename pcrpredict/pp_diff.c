@@ -22,7 +22,8 @@
 #define LOG_MAX (64u << 20)
 
 static int compare(const struct pcr_banks *want, const struct pcr_banks *got,
-		   const struct tcg_log *log, const struct predicted_events *p, unsigned *ret_differ)
+		   const struct tcg_log *log, const struct predicted_events *p,
+		   unsigned *ret_differ)
 {
 	char why[512];
 	int rc;

@@ -41,4 +41,17 @@ want=$("$pp" pe --json "$shim" "$grub" "$E2E_VMLINUZ" | jq -r '.[].sha256' | tr 
 k=$(printf "%s" "$want" | cut -d' ' -f3)
 same "secureboot: PCR 4 loads shim, GRUB, then the kernel (twice, as this GRUB loads it) by their Authenticode digests" \
 	"$apps" "$want$k "
+# PCR 8, 9: the signed GRUB runs its embedded config (policies/grub-debian-signed.preamble), then ours
+mkdir -p "$E2E_WORK/sb.root"
+cp "$E2E_VMLINUZ" "$E2E_WORK/sb.root/vmlinuz"
+cp "$E2E_WORK/initrd.gz" "$E2E_WORK/sb.root/initrd.img"
+grub=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp-sb.grub.cfg" --root "$E2E_WORK/sb.root" \
+	--config-name '(hd0)/EFI/debian/grub.cfg' --preamble policies/grub-debian-signed.preamble)
+for bank in sha256 sha1; do
+	for i in 8 9; do
+		same "secureboot: guest $bank PCR $i equals pcrpredict grub for the signed GRUB" "$(guest_pcr "$rep" $bank $i)" \
+			"$(printf "%s\n" "$grub" | jq -r ".pcrs.$bank[\"$i\"]")"
+	done
+done
+same "secureboot: guest PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$rep" sha256 13)" "$("$pp" rootfs --json "$E2E_WORK/rootfs.img" | jq -r .banks.sha256.pcr)"
 e2e_summary

@@ -23,8 +23,10 @@ static void predict(const char *name, const char *cmdline)
 {
 	assert_int_equal(
 		sh(NULL,
-		   "cd %s && mkdir -p root memdisk/boot/grub && touch root/vmlinuz root/initrd.img && "
-		   "sed -e 's|@CMDLINE@|%s|g' -e 's|@DEFAULT@|0|g' $OLDPWD/boot/grub.cfg.in > %s.cfg && "
+		   "cd %s && mkdir -p root memdisk/boot/grub && touch root/vmlinuz root/initrd.img "
+		   "&& "
+		   "sed -e 's|@CMDLINE@|%s|g' -e 's|@DEFAULT@|0|g' $OLDPWD/boot/grub.cfg.in > "
+		   "%s.cfg && "
 		   "cp %s.cfg memdisk/boot/grub/grub.cfg && "
 		   "%s grub --json --config %s.cfg --root root --memdisk memdisk > %s.json",
 		   dir, cmdline, name, name, bin_path("pcrpredict"), name, name),
@@ -44,8 +46,9 @@ static int teardown(void **state)
 	return sh(NULL, "rm -rf %s", dir);
 }
 
-#define BOOT_CMDLINE                                                                               \
-	"console=ttyS0 panic=-1 ima_template=ima-ng measured.root=/dev/vda measured.report=/dev/vdb"
+#define BOOT_CMDLINE                                                         \
+	"console=ttyS0 panic=-1 ima_template=ima-ng measured.root=/dev/vda " \
+	"measured.report=/dev/vdb"
 
 static void test_template_predicts_the_boot(void **state)
 {
@@ -73,9 +76,10 @@ static void test_one_byte_changed_is_named(void **state)
 	assert_int_equal(sh(&out, "%s diff %s/changed.json tests/data/ovmf-grub.log",
 			    bin_path("pcrpredict"), dir),
 			 1);
-	assert_non_null(strstr(out, "sha256 PCR 8 differs: PCR 8 event 4 EV_IPL: predicted "
-				    "'grub_cmd: menuentry measured {\\n\\tlinuxefi /vmlinuz console=ttyS0 "
-				    "panic=-2"));
+	assert_non_null(
+		strstr(out, "sha256 PCR 8 differs: PCR 8 event 4 EV_IPL: predicted "
+			    "'grub_cmd: menuentry measured {\\n\\tlinuxefi /vmlinuz console=ttyS0 "
+			    "panic=-2"));
 	assert_non_null(strstr(out, "the log has 'grub_cmd: menuentry measured {\\n\\tlinuxefi "
 				    "/vmlinuz console=ttyS0 panic=-1"));
 	free(out);
@@ -87,11 +91,36 @@ static void test_one_byte_changed_is_named(void **state)
 	free(out);
 }
 
+/*
+ * Debian's signed GRUB: its embedded config (policies/grub-debian-signed.preamble,
+ * learnt from a boot) and then ours give the recorded Secure Boot boot's PCR 8.
+ */
+static void test_signed_grub_preamble_predicts_the_boot(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(sh(&out,
+			    "cd %s && mkdir -p sb && touch sb/vmlinuz sb/initrd.img && "
+			    "sed 's|@CMDLINE@|" BOOT_CMDLINE
+			    "|g' $OLDPWD/boot/grub-secureboot.cfg.in > sb.cfg && "
+			    "%s grub --json --config sb.cfg --root sb --config-name "
+			    "'(hd0)/EFI/debian/grub.cfg' "
+			    "--preamble $OLDPWD/policies/grub-debian-signed.preamble > sb.json && "
+			    "cd $OLDPWD && "
+			    "%s diff %s/sb.json tests/data/ovmf-secureboot.log",
+			    dir, bin_path("pcrpredict"), bin_path("pcrpredict"), dir),
+			 1); /* PCR 9 differs: empty stand-ins for the kernel and initramfs */
+	assert_non_null(strstr(out, "sha256 PCR 8: as predicted"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_predicts_the_boot),
 		cmocka_unit_test(test_one_byte_changed_is_named),
+		cmocka_unit_test(test_signed_grub_preamble_predicts_the_boot),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
