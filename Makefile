@@ -189,7 +189,7 @@ pkg:
 # build, predict, boot in QEMU with swtpm, and report predicted against observed
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@MEASURED_BIN=$(BUILD) scripts/demo.sh
+	@MEASURED_BIN=$(BUILD) scripts/demo$(if $(filter secureboot,$(DEMO)),-secureboot).sh
 
 install: $(PROGRAMS) $(MAN_OUT)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/policies \
