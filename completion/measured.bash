@@ -45,7 +45,7 @@ _pcrpredict() {
 	case $cmd in
 	'') _measured_words "rootfs secureboot diff gpt pe policy sign cml tboot grub build ima --help --version" ;;
 	pe | gpt) _measured_words "--banks --json --help" ;;
-	secureboot) _measured_words "--vars --shim --grub --kernel --banks --json --help" ;;
+	secureboot) _measured_words "--vars --shim --grub --kernel --pcrlock --banks --json --help" ;;
 	rootfs) _measured_words "--mode --salt --pcr --banks --json --help" ;;
 	policy) _measured_words "--pcrs --values --pin --banks --json --help" ;;
 	sign) _measured_words "--key --pcrs --values --out --help" ;;

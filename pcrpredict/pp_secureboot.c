@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "hex.h"
 #include "jsonw.h"
+#include "pcrlock.h"
 #include "pcrpredict.h"
 #include "sb_predict.h"
 
@@ -72,15 +73,53 @@ static void print(const struct sb_prediction *p, const struct pcr_banks *banks, 
 	jw_finish(&j);
 }
 
+/* systemd .pcrlock files, one per component, in the order systemd-pcrlock sorts them. */
+static int write_pcrlock(const char *dir, const struct sb_prediction *p, const struct pp_opts *opts)
+{
+	static const struct {
+		const char *file;
+		unsigned pcr;
+		uint32_t type;
+	} parts[] = {
+		{"240-secureboot-policy.pcrlock", 7, EV_EFI_VARIABLE_DRIVER_CONFIG},
+		{"400-secureboot-separator.pcrlock", 7, EV_SEPARATOR},
+		{"620-secureboot-authority.pcrlock", 7, EV_EFI_VARIABLE_AUTHORITY},
+		{"630-shim-moklist.pcrlock", 14, EV_IPL},
+	};
+	struct pcrlock_record rec[SB_EVENTS_MAX];
+	int rc = 0;
+
+	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && rc == 0; k++) {
+		char path[4200];
+		size_t n = 0;
+
+		for (size_t i = 0; i < p->n && rc == 0; i++) {
+			if (p->event[i].pcr != parts[k].pcr || p->event[i].type != parts[k].type)
+				continue;
+			rec[n].pcr = parts[k].pcr;
+			rec[n].n = opts->n_banks;
+			for (unsigned b = 0; b < opts->n_banks && rc == 0; b++) {
+				rec[n].digest[b].alg = opts->banks[b];
+				rc = digest_buf(opts->banks[b], p->event[i].hashed,
+						p->event[i].hashed_len, rec[n].digest[b].value);
+			}
+			n++;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, parts[k].file);
+		if (rc == 0 && n)
+			rc = pcrlock_write(path, rec, n);
+	}
+	return rc;
+}
+
 int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
 {
 	static const struct option longopts[] = {
-		{"vars", required_argument, NULL, 'v'},
-		{"shim", required_argument, NULL, 's'},
-		{"grub", required_argument, NULL, 'g'},
-		{"kernel", required_argument, NULL, 'k'},
-		{NULL, 0, NULL, 0},
+		{"vars", required_argument, NULL, 'v'},	   {"shim", required_argument, NULL, 's'},
+		{"grub", required_argument, NULL, 'g'},	   {"kernel", required_argument, NULL, 'k'},
+		{"pcrlock", required_argument, NULL, 'L'}, {NULL, 0, NULL, 0},
 	};
+	const char *pcrlock = NULL;
 	struct sb_inputs in = {0};
 	struct sb_prediction p;
 	struct pcr_banks banks;
@@ -89,8 +128,12 @@ int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
 	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *o = strchr("vsgk", c);
+		const char *o = c ? strchr("vsgk", c) : NULL;
 
+		if (c == 'L') {
+			pcrlock = optarg;
+			continue;
+		}
 		if (!o)
 			return err_set(-EINVAL, "unknown option"), pp_fail("secureboot");
 		path[o - "vsgk"] = optarg;
@@ -115,6 +158,8 @@ int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
 		pcr_banks_init(&banks);
 		for (unsigned b = 0; b < opts->n_banks && rc == 0; b++)
 			rc = sb_prediction_extend(&p, pcr_banks_add(&banks, opts->banks[b]));
+		if (rc == 0 && pcrlock)
+			rc = write_pcrlock(pcrlock, &p, opts);
 		if (rc == 0)
 			print(&p, &banks, opts->json);
 		sb_prediction_free(&p);

@@ -28,11 +28,20 @@ fi
 rep=$E2E_REP
 check "secureboot: the kernel says Secure Boot is enabled" grep -q "Secure boot enabled" "$E2E_WORK/secureboot/console.log"
 fw=$("$attest" log --json "$rep/firmware.log")
-pred=$("$pp" secureboot --banks sha256,sha1 --json --vars "$vars" --shim "$shim" --grub "$grub" --kernel "$E2E_VMLINUZ")
+rm -rf "$E2E_WORK/pcrlock.d" && mkdir -p "$E2E_WORK/pcrlock.d"
+pred=$("$pp" secureboot --banks sha256,sha1 --json --vars "$vars" --shim "$shim" --grub "$grub" --kernel "$E2E_VMLINUZ" \
+	--pcrlock "$E2E_WORK/pcrlock.d")
 for bank in sha256 sha1; do
 	for i in 7 14; do
 		same "secureboot: guest $bank PCR $i equals pcrpredict secureboot" "$(guest_pcr "$rep" $bank $i)" \
 			"$(printf "%s\n" "$pred" | jq -r ".pcrs.$bank[\"$i\"]")"
+	done
+done
+# the same predictions as systemd .pcrlock files: their records, folded by openssl alone
+for bank in sha256 sha1; do
+	for i in 7 14; do
+		same "secureboot: the .pcrlock records fold to the guest's $bank PCR $i" "$(guest_pcr "$rep" $bank $i)" \
+			"$(tests/harness/pcrlock-fold.sh $i $bank "$E2E_WORK"/pcrlock.d/*.pcrlock)"
 	done
 done
 # PCR 4: each application the firmware and shim loaded, as pcrpredict pe digests it

@@ -127,6 +127,21 @@ static void test_secure_boot_chain_equals_the_boot(void **state)
 				fail_msg("%s PCR %u: ours %s, the boot's %s", banks[b], pcr, ours,
 					 want);
 			free(ours);
+			/* the .pcrlock files of the same prediction, folded with openssl alone */
+			assert_int_equal(sh(&ours,
+					    "rm -rf %s/pl && mkdir %s/pl && %s secureboot --banks "
+					    "sha256,sha1 --vars "
+					    "/usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
+					    "%s/usr/lib/shim/shimx64.efi.signed --grub "
+					    "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed "
+					    "--kernel %s "
+					    "--pcrlock %s/pl >/dev/null && "
+					    "tests/harness/pcrlock-fold.sh %u %s %s/pl/*",
+					    dir, dir, bin_path("pcrpredict"), efi, efi, kernel, dir,
+					    pcr, banks[b], dir),
+					 0);
+			assert_string_equal(ours, want);
+			free(ours);
 			free(want);
 		}
 }
