@@ -58,10 +58,8 @@ static int read_sections(struct reader *r, size_t off, unsigned n, size_t strtab
 			long_name(r, strtab, out[i].short_name, out[i].name, sizeof(out[i].name));
 		else
 			memcpy(out[i].name, out[i].short_name, 9);
-		out[i].raw_size = (uint32_t)s[16] | (uint32_t)s[17] << 8 | (uint32_t)s[18] << 16 |
-				  (uint32_t)s[19] << 24;
-		out[i].raw_off = (uint32_t)s[20] | (uint32_t)s[21] << 8 | (uint32_t)s[22] << 16 |
-				 (uint32_t)s[23] << 24;
+		out[i].raw_size = le32_at(s + 16);
+		out[i].raw_off = le32_at(s + 20);
 		if (out[i].raw_size && ((uint64_t)out[i].raw_off + out[i].raw_size > r->len))
 			return reader_fail(
 				r, r->off - 40,
@@ -220,8 +218,7 @@ int pe_signature(const uint8_t *pe, size_t len, const char *what, const uint8_t 
 	if (l.cert_size < 8)
 		return err_set(-ENOENT, "%s: not signed (no certificate table)", what);
 	/* WIN_CERTIFICATE {u32 dwLength, u16 wRevision, u16 wCertificateType = 2 (PKCS#7)} */
-	wlen = (uint32_t)pe[l.cert_off] | (uint32_t)pe[l.cert_off + 1] << 8 |
-	       (uint32_t)pe[l.cert_off + 2] << 16 | (uint32_t)pe[l.cert_off + 3] << 24;
+	wlen = le32_at(pe + l.cert_off);
 	if (wlen < 8 || wlen > l.cert_size || pe[l.cert_off + 6] != 2 || pe[l.cert_off + 7] != 0)
 		return err_set(-EBADMSG,
 			       "%s: the first certificate is not a PKCS#7 WIN_CERTIFICATE", what);

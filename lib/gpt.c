@@ -11,20 +11,11 @@
 
 #include "err.h"
 #include "gpt.h"
+#include "reader.h"
 
 #define GPT_HEADER_SIZE 92 /* sizeof(EFI_PARTITION_TABLE_HEADER): what is measured */
 #define GPT_ENTRIES_MAX 1024
 #define GPT_ENTRY_MAX	4096
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 static int read_at(int fd, void *buf, size_t n, uint64_t off, const char *path, const char *what)
 {
@@ -49,10 +40,10 @@ static int read_header(int fd, const char *path, uint8_t hdr[GPT_SECTOR])
 		return rc;
 	if (memcmp(hdr, "EFI PART", 8) != 0)
 		return err_set(-EBADMSG, "%s: no GPT (no \"EFI PART\" at LBA 1)", path);
-	size = le32(hdr + 12);
+	size = le32_at(hdr + 12);
 	if (size < GPT_HEADER_SIZE || size > GPT_SECTOR)
 		return err_set(-EBADMSG, "%s: GPT header size %u", path, size);
-	crc = le32(hdr + 16);
+	crc = le32_at(hdr + 16);
 	memcpy(copy, hdr, size);
 	memset(copy + 16, 0, 4); /* the CRC is over the header with its own field zero */
 	if (crc32(0, copy, size) != crc)
@@ -80,8 +71,8 @@ int gpt_event_data(const char *path, uint8_t **ret, size_t *ret_len)
 		return err_set(-errno, "%s: %s", path, strerror(errno));
 	if ((rc = read_header(fd, path, hdr)) < 0)
 		goto out;
-	n = le32(hdr + 80);
-	esize = le32(hdr + 84);
+	n = le32_at(hdr + 80);
+	esize = le32_at(hdr + 84);
 	if (n > GPT_ENTRIES_MAX || esize < 128 || esize > GPT_ENTRY_MAX || esize % 8) {
 		rc = err_set(-EBADMSG, "%s: GPT with %u entries of %u bytes", path, n, esize);
 		goto out;
@@ -91,10 +82,10 @@ int gpt_event_data(const char *path, uint8_t **ret, size_t *ret_len)
 		rc = err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = read_at(fd, entries, (size_t)n * esize, le64(hdr + 72) * GPT_SECTOR, path,
+	if ((rc = read_at(fd, entries, (size_t)n * esize, le64_at(hdr + 72) * GPT_SECTOR, path,
 			  "GPT partition entries")) < 0)
 		goto out;
-	if (crc32(0, entries, (uInt)((size_t)n * esize)) != le32(hdr + 88)) {
+	if (crc32(0, entries, (uInt)((size_t)n * esize)) != le32_at(hdr + 88)) {
 		rc = err_set(-EBADMSG, "%s: GPT partition entry array CRC does not match", path);
 		goto out;
 	}

@@ -25,6 +25,17 @@ static inline void reader_init(struct reader *r, const void *data, size_t len, c
 	r->what = what;
 }
 
+/* Little-endian integers at @p, for formats read by offset (the caller checked the bounds). */
+static inline uint32_t le32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t le64_at(const uint8_t *p)
+{
+	return (uint64_t)le32_at(p) | (uint64_t)le32_at(p + 4) << 32;
+}
+
 static inline size_t reader_left(const struct reader *r)
 {
 	return r->off < r->len ? r->len - r->off : 0; /* off may be set past the end */

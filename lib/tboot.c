@@ -219,11 +219,6 @@ static int elf_expand(const uint8_t *elf, size_t len, const char *what, uint8_t 
 	return 0;
 }
 
-static uint32_t le32_at(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int tboot_mle_hash(const uint8_t *file, size_t len, const char *what, const char *cmdline,
 		   const struct hash_alg *bank, uint8_t *out)
 {

@@ -135,8 +135,7 @@ int uefi_varstore_read(const uint8_t *buf, size_t len, const char *what, struct 
 	r.off = hlen;
 	if (reader_left(&r) < 28 || memcmp(buf + hlen, auth_store_guid, 16))
 		return reader_fail(&r, hlen, "no authenticated variable store");
-	store_size = (uint32_t)buf[hlen + 16] | (uint32_t)buf[hlen + 17] << 8 |
-		     (uint32_t)buf[hlen + 18] << 16 | (uint32_t)buf[hlen + 19] << 24;
+	store_size = le32_at(buf + hlen + 16);
 	if ((uint64_t)hlen + store_size > len || store_size < 28)
 		return reader_fail(&r, hlen + 16, "variable store of %u bytes", store_size);
 	reader_init(&r, buf, hlen + store_size, what);
@@ -201,12 +200,9 @@ int uefi_esl_foreach(const uint8_t *esl, size_t len, const uint8_t type[16],
 		if (len - off < 28)
 			return err_set(-EBADMSG, "EFI_SIGNATURE_LIST at %zu: truncated header",
 				       off);
-		list = (uint32_t)esl[off + 16] | (uint32_t)esl[off + 17] << 8 |
-		       (uint32_t)esl[off + 18] << 16 | (uint32_t)esl[off + 19] << 24;
-		hdr = (uint32_t)esl[off + 20] | (uint32_t)esl[off + 21] << 8 |
-		      (uint32_t)esl[off + 22] << 16 | (uint32_t)esl[off + 23] << 24;
-		sig = (uint32_t)esl[off + 24] | (uint32_t)esl[off + 25] << 8 |
-		      (uint32_t)esl[off + 26] << 16 | (uint32_t)esl[off + 27] << 24;
+		list = le32_at(esl + off + 16);
+		hdr = le32_at(esl + off + 20);
+		sig = le32_at(esl + off + 24);
 		if (list > len - off || (uint64_t)28 + hdr > list || sig < 16 ||
 		    (list - 28 - hdr) % sig)
 			return err_set(-EBADMSG, "EFI_SIGNATURE_LIST at %zu: sizes %u/%u/%u", off,

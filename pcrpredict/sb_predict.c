@@ -25,6 +25,7 @@
 #include "authenticode.h"
 #include "err.h"
 #include "eventlog_tcg.h"
+#include "reader.h"
 #include "sb_predict.h"
 #include "uefi_var.h"
 
@@ -190,11 +191,6 @@ struct vendor {
 	uint32_t cert_len, dbx_len;
 };
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int shim_vendor(const uint8_t *pe, size_t len, const char *what, struct vendor *v)
 {
 	const uint8_t *s;
@@ -203,13 +199,13 @@ static int shim_vendor(const uint8_t *pe, size_t len, const char *what, struct v
 
 	if (rc < 0)
 		return rc;
-	if (n < 16 || (uint64_t)le32(s + 8) + le32(s) > n ||
-	    (uint64_t)le32(s + 12) + le32(s + 4) > n)
+	if (n < 16 || (uint64_t)le32_at(s + 8) + le32_at(s) > n ||
+	    (uint64_t)le32_at(s + 12) + le32_at(s + 4) > n)
 		return err_set(-EBADMSG, "%s: .vendor_cert sizes run past the section", what);
-	v->cert_len = le32(s);
-	v->dbx_len = le32(s + 4);
-	v->cert = s + le32(s + 8);
-	v->dbx = s + le32(s + 12);
+	v->cert_len = le32_at(s);
+	v->dbx_len = le32_at(s + 4);
+	v->cert = s + le32_at(s + 8);
+	v->dbx = s + le32_at(s + 12);
 	return 0;
 }
 
@@ -225,7 +221,7 @@ static int shim_sbat_level(const uint8_t *pe, size_t len, const char *what, cons
 	if (rc < 0)
 		return rc;
 	/* {u32 version, u32 previous, u32 latest}, offsets from after the version */
-	prev = n >= 12 ? le32(s + 4) : UINT32_MAX;
+	prev = n >= 12 ? le32_at(s + 4) : UINT32_MAX;
 	if (prev >= n - 4 || !(end = memchr(s + 4 + prev, '\0', n - 4 - prev)))
 		return err_set(-EBADMSG, "%s: .sbatlevel has no previous policy string", what);
 	*ret = s + 4 + prev;
