@@ -26,6 +26,7 @@
 #include "pcrpredict.h"
 #include "policy_digest.h"
 #include "rootfs.h"
+#include "sb_predict.h"
 #include "tboot_predict.h"
 
 #define REFDOC_VERSION 1
@@ -46,6 +47,10 @@ static const char *const manifest_keys[] = {
 	"grub.preloaded",
 	"grub.preamble",
 	"grub.search-result",
+	"secureboot.vars",
+	"secureboot.shim",
+	"secureboot.grub",
+	"secureboot.kernel",
 	"tboot",
 	"tboot.cmdline",
 	"tboot.module",
@@ -277,6 +282,81 @@ static int do_grub(struct build *b)
 		}
 	}
 	grub_sim_free(&sim);
+	return rc;
+}
+
+/* The predicted events of @p as the reference lists them (attest verify explains from them). */
+static struct json_object *sb_events_json(struct build *b, const struct sb_prediction *p)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct json_object *e = json_object_new_object();
+		struct alg_digest d[PCR_BANKS_MAX];
+
+		for (unsigned k = 0; k < b->n_banks; k++) {
+			d[k].alg = b->bank[k];
+			if (digest_buf(b->bank[k], p->event[i].hashed, p->event[i].hashed_len,
+				       d[k].value) < 0)
+				memset(d[k].value, 0, sizeof(d[k].value));
+		}
+		json_object_object_add(e, "pcr", json_object_new_int((int)p->event[i].pcr));
+		json_object_object_add(e, "what", json_object_new_string(p->event[i].what));
+		json_object_object_add(e, "digests", digests_json(d, b->n_banks));
+		json_object_array_add(list, e);
+	}
+	return list;
+}
+
+/*
+ * PCR 7 (and with shim, PCR 14) from the varstore and the signed images: they
+ * take the place of what a reference boot's log says about PCR 7.
+ */
+static int do_secureboot(struct build *b)
+{
+	static const char *const keys[] = {"secureboot.vars", "secureboot.shim", "secureboot.grub",
+					   "secureboot.kernel"};
+	struct sb_inputs in = {0};
+	struct sb_prediction p;
+	uint8_t *buf[4] = {NULL};
+	int rc = 0;
+
+	if (!kvconf_get(b->m, "secureboot.vars"))
+		return 0;
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		const char *path = path_of(b, kvconf_get(b->m, keys[i]), 3 + i);
+		size_t len = 0;
+
+		if (!path || (rc = file_read_all(path, 512u << 20, &buf[i], &len)) < 0)
+			continue;
+		if (i == 0)
+			in.vars = buf[0], in.vars_len = len, in.vars_name = path;
+		else
+			in.image[i - 1] = buf[i], in.image_len[i - 1] = len,
+				     in.image_name[i - 1] = path;
+	}
+	if (rc == 0 && (rc = sb_predict(&in, &p)) == 0) {
+		struct json_object *c = json_object_new_object();
+
+		for (unsigned k = 0; k < b->n_banks && rc == 0; k++) {
+			struct pcr_bank bank;
+
+			pcr_bank_init(&bank, b->bank[k]);
+			if ((rc = sb_prediction_extend(&p, &bank)) == 0)
+				for (unsigned pcr = 7; pcr <= 14; pcr += 7)
+					if (bank.extended & (1u << pcr))
+						set_pcr(b, b->bank[k], pcr, bank.value[pcr]);
+		}
+		json_object_object_add(c, "secure_boot", json_object_new_boolean(p.secure_boot));
+		json_object_object_add(c, "events", sb_events_json(b, &p));
+		json_object_object_add(b->components, "secureboot", c);
+		if (kvconf_get(b->m, "firmware.log"))
+			note(b, "PCR 7: from the varstore and the signed images, not the firmware "
+				"log");
+		sb_prediction_free(&p);
+	}
+	for (int i = 0; i < 4; i++)
+		free(buf[i]);
 	return rc;
 }
 
@@ -566,6 +646,8 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 		rc = do_grub(&b);
 	if (rc == 0)
 		rc = do_rootfs(&b);
+	if (rc == 0)
+		rc = do_secureboot(&b);
 	if (rc == 0)
 		rc = do_tboot(&b);
 	if (rc == 0) {

@@ -54,13 +54,49 @@ same "secureboot: PCR 4 loads shim, GRUB, then the kernel (twice, as this GRUB l
 mkdir -p "$E2E_WORK/sb.root"
 cp "$E2E_VMLINUZ" "$E2E_WORK/sb.root/vmlinuz"
 cp "$E2E_WORK/initrd.gz" "$E2E_WORK/sb.root/initrd.img"
-grub=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp-sb.grub.cfg" --root "$E2E_WORK/sb.root" \
+grubpred=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/esp-sb.grub.cfg" --root "$E2E_WORK/sb.root" \
 	--config-name '(hd0)/EFI/debian/grub.cfg' --preamble policies/grub-debian-signed.preamble)
 for bank in sha256 sha1; do
 	for i in 8 9; do
 		same "secureboot: guest $bank PCR $i equals pcrpredict grub for the signed GRUB" "$(guest_pcr "$rep" $bank $i)" \
-			"$(printf "%s\n" "$grub" | jq -r ".pcrs.$bank[\"$i\"]")"
+			"$(printf "%s\n" "$grubpred" | jq -r ".pcrs.$bank[\"$i\"]")"
 	done
 done
 same "secureboot: guest PCR 13 equals pcrpredict rootfs" "$(guest_pcr "$rep" sha256 13)" "$("$pp" rootfs --json "$E2E_WORK/rootfs.img" | jq -r .banks.sha256.pcr)"
+# the whole chain from one manifest (pcrpredict build), and pcrpredict diff against the boot's log
+cat >"$E2E_WORK/sb.manifest" <<MANIFEST
+banks = sha256,sha1
+rootfs = rootfs.img
+grub.config = esp-sb.grub.cfg
+grub.root = sb.root
+grub.config-name = (hd0)/EFI/debian/grub.cfg
+grub.preamble = $(pwd)/policies/grub-debian-signed.preamble
+secureboot.vars = $vars
+secureboot.shim = $shim
+secureboot.grub = $grub
+secureboot.kernel = $E2E_VMLINUZ
+MANIFEST
+"$pp" build --manifest "$E2E_WORK/sb.manifest" --out "$E2E_WORK/sb-reference.json" >/dev/null
+bad=
+for bank in sha256 sha1; do
+	for i in 7 8 9 13 14; do
+		[ "$(jq -r ".pcrs.$bank[\"$i\"]" "$E2E_WORK/sb-reference.json")" = "$(guest_pcr "$rep" $bank $i)" ] || bad="$bad $bank:$i"
+	done
+done
+if [ -z "$bad" ]; then ok "secureboot: pcrpredict build's reference predicts PCR 7, 8, 9, 13, 14 of the boot (both banks)"; else fail "secureboot: the reference differs on$bad"; fi
+check "secureboot: pcrpredict diff finds every PCR of the reference as predicted in the boot's log" \
+	sh -c "'$pp' diff '$E2E_WORK/sb-reference.json' '$rep/firmware.log' >'$E2E_WORK/sb-diff.out'"
+# one dbx entry changed in a copy of the varstore: the first differing event is named
+/usr/bin/python3 - "$vars" "$E2E_WORK/vars-dbx.fd" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+name = "dbx".encode("utf-16-le") + b"\0\0"
+at = d.rindex(name) + len(name)   # the live dbx is the last copy; its data follows the name
+d[at + 75] ^= 0xff                # the last byte of its one SHA-256 entry
+open(sys.argv[2], "wb").write(d)
+PY
+sed "s|^secureboot.vars = .*|secureboot.vars = $E2E_WORK/vars-dbx.fd|" "$E2E_WORK/sb.manifest" >"$E2E_WORK/sb-dbx.manifest"
+"$pp" build --manifest "$E2E_WORK/sb-dbx.manifest" --out "$E2E_WORK/sb-dbx.json" >/dev/null
+check "secureboot: with one dbx entry changed, pcrpredict diff names PCR 7's dbx event" \
+	sh -c "'$pp' diff '$E2E_WORK/sb-dbx.json' '$rep/firmware.log' | grep -q 'sha256 PCR 7 differs: PCR 7 event 5 EV_EFI_VARIABLE_DRIVER_CONFIG: predicted .dbx.'"
 e2e_summary
