@@ -95,7 +95,7 @@ at = d.rindex(name) + len(name)   # the live dbx is the last copy; its data foll
 d[at + 75] ^= 0xff                # the last byte of its one SHA-256 entry
 open(sys.argv[2], "wb").write(d)
 PY
-sed "s|^secureboot.vars = .*|secureboot.vars = $E2E_WORK/vars-dbx.fd|" "$E2E_WORK/sb.manifest" >"$E2E_WORK/sb-dbx.manifest"
+sed "s|^secureboot.vars = .*|secureboot.vars = $(cd "$E2E_WORK" && pwd)/vars-dbx.fd|" "$E2E_WORK/sb.manifest" >"$E2E_WORK/sb-dbx.manifest"
 "$pp" build --manifest "$E2E_WORK/sb-dbx.manifest" --out "$E2E_WORK/sb-dbx.json" >/dev/null
 check "secureboot: with one dbx entry changed, pcrpredict diff names PCR 7's dbx event" \
 	sh -c "'$pp' diff '$E2E_WORK/sb-dbx.json' '$rep/firmware.log' | grep -q 'sha256 PCR 7 differs: PCR 7 event 5 EV_EFI_VARIABLE_DRIVER_CONFIG: predicted .dbx.'"
