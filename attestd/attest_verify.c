@@ -30,15 +30,12 @@
 #include "pcr_values.h"
 #include "quote.h"
 
-enum verdict { AFFIRMING = 0, WARNING = 1, CONTRAINDICATED = 2 };
-static const char *const verdict_name[] = {"affirming", "warning", "contraindicated"};
-
 struct verify {
 	struct json_object *checks; /* component -> {status, reason} */
 	struct ear_vector tv;
 	bool runtime_ok; /* every IMA-measured file is in the reference */
 	char policy_id[96];
-	enum verdict overall;
+	enum ear_tier overall;
 	struct attest_response resp;
 	struct quote_info q;
 	bool quote_ok;
@@ -56,10 +53,10 @@ struct verify {
 	char ima_violation_first[300];
 };
 
-static void verdict(struct verify *v, const char *component, enum verdict st, const char *fmt, ...)
+static void verdict(struct verify *v, const char *component, enum ear_tier st, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void verdict(struct verify *v, const char *component, enum verdict st, const char *fmt, ...)
+static void verdict(struct verify *v, const char *component, enum ear_tier st, const char *fmt, ...)
 {
 	struct json_object *o = json_object_new_object(), *old;
 	char reason[512];
@@ -73,13 +70,13 @@ static void verdict(struct verify *v, const char *component, enum verdict st, co
 		struct json_object *s;
 
 		json_object_object_get_ex(old, "status", &s);
-		for (int k = CONTRAINDICATED; k > (int)st; k--)
-			if (strcmp(json_object_get_string(s), verdict_name[k]) == 0) {
+		for (int k = EAR_CONTRAINDICATED; k > (int)st; k--)
+			if (strcmp(json_object_get_string(s), ear_tier_name[k]) == 0) {
 				json_object_put(o);
 				return;
 			}
 	}
-	json_object_object_add(o, "status", json_object_new_string(verdict_name[st]));
+	json_object_object_add(o, "status", json_object_new_string(ear_tier_name[st]));
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(v->checks, component, o);
 	if (st > v->overall)
@@ -135,32 +132,32 @@ static void check_quote(struct verify *v, EVP_PKEY *ak, const uint8_t *nonce, si
 
 	if (quote_verify_signature(v->resp.attest, v->resp.attest_len, v->resp.sig, v->resp.sig_len,
 				   ak) < 0) {
-		verdict(v, "attestation-key", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "attestation-key", EAR_CONTRAINDICATED, "%s", err_msg());
 		claim_crypto_failed(v);
 		return;
 	}
-	verdict(v, "attestation-key", AFFIRMING, "signed by the enrolled AK");
+	verdict(v, "attestation-key", EAR_AFFIRMING, "signed by the enrolled AK");
 	if (quote_parse(v->resp.attest, v->resp.attest_len, &v->q) < 0) {
-		verdict(v, "quote", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "quote", EAR_CONTRAINDICATED, "%s", err_msg());
 		claim_crypto_failed(v);
 		return;
 	}
 	if (nonce_tree_root(nonce, nonce_len, &v->resp.path, root) < 0 ||
 	    v->q.extra_len != sizeof(root) || memcmp(v->q.extra, root, sizeof(root)) != 0) {
 		claim_crypto_failed(v);
-		verdict(v, "freshness", CONTRAINDICATED,
+		verdict(v, "freshness", EAR_CONTRAINDICATED,
 			"the quote's qualifying data is not our nonce's tree root (replayed or "
 			"foreign "
 			"evidence)");
 	} else
-		verdict(v, "freshness", AFFIRMING, "our nonce, %u-step path to the quoted root",
+		verdict(v, "freshness", EAR_AFFIRMING, "our nonce, %u-step path to the quoted root",
 			v->resp.path.len);
 	if (quote_pcr_digest_matches(&v->q, &v->resp.sel, &v->resp.pcrs) < 0) {
-		verdict(v, "quote", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "quote", EAR_CONTRAINDICATED, "%s", err_msg());
 		claim_crypto_failed(v);
 		return;
 	}
-	verdict(v, "quote", AFFIRMING, "PCR values match the signed pcrDigest");
+	verdict(v, "quote", EAR_AFFIRMING, "PCR values match the signed pcrDigest");
 	v->quote_ok = true;
 }
 
@@ -178,17 +175,17 @@ static void check_identity(struct verify *v)
 		how = json_object_get_string(o);
 	if (how && strcmp(how, "certified") == 0 && json_object_object_get_ex(id, "issuer", &o)) {
 		claim(v, EAR_INSTANCE_IDENTITY, EAR_TRUSTWORTHY_INSTANCE);
-		verdict(v, "identity", AFFIRMING,
+		verdict(v, "identity", EAR_AFFIRMING,
 			"EK certificate issued by %s checked at enrolment",
 			json_object_get_string(o));
 	} else if (how && strcmp(how, "trust-on-first-use") == 0) {
 		claim(v, EAR_INSTANCE_IDENTITY, EAR_WARNING_GENERIC);
-		verdict(v, "identity", WARNING,
+		verdict(v, "identity", EAR_WARNING,
 			"the EK was trusted on first use (--trust-on-first-use): no certificate "
 			"says this TPM is genuine");
 	} else {
 		claim(v, EAR_INSTANCE_IDENTITY, EAR_WARNING_GENERIC);
-		verdict(v, "identity", WARNING,
+		verdict(v, "identity", EAR_WARNING,
 			"%s records no EK check (enrolled before identity was recorded)", path);
 	}
 	json_object_put(id);
@@ -248,15 +245,15 @@ static void check_selection(struct verify *v, const struct evidence *ev)
 		}
 	}
 	if (missing)
-		verdict(v, "selection", CONTRAINDICATED,
+		verdict(v, "selection", EAR_CONTRAINDICATED,
 			"%u required PCRs were not quoted, first %s: the device chose what to show",
 			missing, first);
 	else if (!ev->has_asked && !v->args->has_pcrs && !v->ref_pcrs.count)
-		verdict(v, "selection", WARNING,
+		verdict(v, "selection", EAR_WARNING,
 			"the evidence does not record the selection asked for; give --pcrs or "
 			"--reference");
 	else
-		verdict(v, "selection", AFFIRMING, "all %u required PCRs are quoted", checked);
+		verdict(v, "selection", EAR_AFFIRMING, "all %u required PCRs are quoted", checked);
 }
 
 /* The TPM clock may only move forward within a boot, and boots only add up. */
@@ -270,7 +267,7 @@ static void check_clock(struct verify *v, const char *state, bool *ret_save)
 	last = json_object_from_file(path);
 	*ret_save = true;
 	if (!last) {
-		verdict(v, "clock", AFFIRMING, "first evidence from this device");
+		verdict(v, "clock", EAR_AFFIRMING, "first evidence from this device");
 		return;
 	}
 	if (json_object_object_get_ex(last, "reset", &o))
@@ -281,15 +278,15 @@ static void check_clock(struct verify *v, const char *state, bool *ret_save)
 	if (v->q.reset_count < reset || (v->q.reset_count == reset && v->q.clock <= clock))
 		claim_crypto_failed(v);
 	if (v->q.reset_count < reset)
-		verdict(v, "clock", CONTRAINDICATED, "resetCount went back from %llu to %u",
+		verdict(v, "clock", EAR_CONTRAINDICATED, "resetCount went back from %llu to %u",
 			(unsigned long long)reset, v->q.reset_count);
 	else if (v->q.reset_count == reset && v->q.clock <= clock)
-		verdict(v, "clock", CONTRAINDICATED,
+		verdict(v, "clock", EAR_CONTRAINDICATED,
 			"TPM clock %llu is not after the last accepted evidence's %llu (replayed "
 			"evidence)",
 			(unsigned long long)v->q.clock, (unsigned long long)clock);
 	else
-		verdict(v, "clock", AFFIRMING, "clock and reset counter moved forward");
+		verdict(v, "clock", EAR_AFFIRMING, "clock and reset counter moved forward");
 }
 
 static void save_clock(struct verify *v, const char *state)
@@ -319,7 +316,7 @@ static void compare_replay(struct verify *v, const char *component, const struct
 			checked++;
 			if (memcmp(q, bank->value[i], bank->alg->size) != 0) {
 				claim(v, pcr_category(i), EAR_CONTRAINDICATED_GENERIC);
-				verdict(v, component, CONTRAINDICATED,
+				verdict(v, component, EAR_CONTRAINDICATED,
 					"%s PCR %u: the log's replay differs from the quoted value",
 					bank->alg->name, i);
 				return;
@@ -327,10 +324,10 @@ static void compare_replay(struct verify *v, const char *component, const struct
 		}
 	}
 	if (checked)
-		verdict(v, component, AFFIRMING,
+		verdict(v, component, EAR_AFFIRMING,
 			"log replays to the %u quoted PCR values it extends", checked);
 	else
-		verdict(v, component, WARNING, "no quoted PCR is extended by this log");
+		verdict(v, component, EAR_WARNING, "no quoted PCR is extended by this log");
 }
 
 static void check_firmware_log(struct verify *v)
@@ -339,19 +336,19 @@ static void check_firmware_log(struct verify *v)
 	struct pcr_banks replay;
 
 	if (!v->resp.has_log[ATTEST_LOG_TCG]) {
-		verdict(v, "firmware", WARNING, "no firmware event log in the evidence");
+		verdict(v, "firmware", EAR_WARNING, "no firmware event log in the evidence");
 		return;
 	}
 	if (tcg_log_parse(v->resp.log[ATTEST_LOG_TCG], v->resp.log_len[ATTEST_LOG_TCG],
 			  "firmware log", &log) < 0) {
 		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
-		verdict(v, "firmware", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "firmware", EAR_CONTRAINDICATED, "%s", err_msg());
 		return;
 	}
 	pcr_banks_init(&replay);
 	if (tcg_log_replay(&log, &replay) < 0) {
 		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
-		verdict(v, "firmware", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "firmware", EAR_CONTRAINDICATED, "%s", err_msg());
 		tcg_log_free(&log);
 		return;
 	}
@@ -505,10 +502,10 @@ static void check_ima_files(struct verify *v, const struct ima_list *list)
 		v->runtime_ok = true;
 	}
 	if (unknown)
-		verdict(v, "ima-files", CONTRAINDICATED,
+		verdict(v, "ima-files", EAR_CONTRAINDICATED,
 			"%zu measured files are not in the reference, first %s", unknown, first);
 	else
-		verdict(v, "ima-files", AFFIRMING,
+		verdict(v, "ima-files", EAR_AFFIRMING,
 			"all %zu new measured files are in the reference", list->n_events);
 }
 
@@ -533,7 +530,7 @@ static void check_ima_violations(struct verify *v, const struct ima_list *list)
 		claim(v, EAR_EXECUTABLES,
 		      v->args->strict ? EAR_CONTRAINDICATED_GENERIC : EAR_WARNING_GENERIC);
 	if (v->ima_violations)
-		verdict(v, "ima-violations", v->args->strict ? CONTRAINDICATED : WARNING,
+		verdict(v, "ima-violations", v->args->strict ? EAR_CONTRAINDICATED : EAR_WARNING,
 			"%zu IMA violations this boot (ToMToU or open-writers: the file read may "
 			"not be the one measured), first %s%s",
 			v->ima_violations, v->ima_violation_first,
@@ -547,12 +544,12 @@ static void check_ima(struct verify *v)
 	struct pcr_banks replay;
 
 	if (!v->resp.has_log[ATTEST_LOG_IMA]) {
-		verdict(v, "ima", WARNING, "no IMA list in the evidence");
+		verdict(v, "ima", EAR_WARNING, "no IMA list in the evidence");
 		return;
 	}
 	if (ima_list_parse(v->resp.log[ATTEST_LOG_IMA], v->resp.log_len[ATTEST_LOG_IMA], "IMA list",
 			   &list) < 0) {
-		verdict(v, "ima", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "ima", EAR_CONTRAINDICATED, "%s", err_msg());
 		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
 		return;
 	}
@@ -561,13 +558,13 @@ static void check_ima(struct verify *v)
 		pcr_banks_add(&replay, v->resp.sel.bank[b].alg);
 	if (offset && ima_state_load(v, offset, &replay) < 0) {
 		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
-		verdict(v, "ima", CONTRAINDICATED,
+		verdict(v, "ima", EAR_CONTRAINDICATED,
 			"the IMA list starts at byte %llu, where no verified state of this boot "
 			"ends",
 			(unsigned long long)offset);
 	} else if (ima_list_replay(&list, 0, &replay, NULL) < 0) {
 		claim(v, EAR_EXECUTABLES, EAR_CONTRAINDICATED_GENERIC);
-		verdict(v, "ima", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "ima", EAR_CONTRAINDICATED, "%s", err_msg());
 	} else {
 		compare_replay(v, "ima", &replay, 1u << 10);
 		v->ima_next = offset + v->resp.log_len[ATTEST_LOG_IMA];
@@ -586,19 +583,19 @@ static void check_cel(struct verify *v)
 	struct pcr_banks replay;
 
 	if (!v->resp.has_log[ATTEST_LOG_CEL]) {
-		verdict(v, "measured-log", WARNING, "no CEL log in the evidence");
+		verdict(v, "measured-log", EAR_WARNING, "no CEL log in the evidence");
 		return;
 	}
 	if (cel_log_parse(v->resp.log[ATTEST_LOG_CEL], v->resp.log_len[ATTEST_LOG_CEL], "CEL log",
 			  &log) < 0) {
 		claim(v, EAR_FILE_SYSTEM, EAR_CONTRAINDICATED_GENERIC);
-		verdict(v, "measured-log", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "measured-log", EAR_CONTRAINDICATED, "%s", err_msg());
 		return;
 	}
 	pcr_banks_init(&replay);
 	if (cel_log_replay(&log, &replay) < 0) {
 		claim(v, EAR_FILE_SYSTEM, EAR_CONTRAINDICATED_GENERIC);
-		verdict(v, "measured-log", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "measured-log", EAR_CONTRAINDICATED, "%s", err_msg());
 	} else {
 		compare_replay(v, "measured-log", &replay, ~0u);
 	}
@@ -629,13 +626,13 @@ static void check_reference(struct verify *v)
 				if (v->has_fw && explain_pcr(&v->fw, i, ref->alg, &v->ref_events,
 							     why + 2, sizeof(why) - 2) == 1)
 					memcpy(why, ": ", 2);
-				verdict(v, comp, CONTRAINDICATED,
+				verdict(v, comp, EAR_CONTRAINDICATED,
 					"%s PCR %u is not the predicted value%s", ref->alg->name, i,
 					why);
 			}
 		}
-	verdict(v, "reference", checked ? AFFIRMING : WARNING, "%u quoted PCRs compared with %s",
-		checked, v->args->ref_path);
+	verdict(v, "reference", checked ? EAR_AFFIRMING : EAR_WARNING,
+		"%u quoted PCRs compared with %s", checked, v->args->ref_path);
 }
 
 /*
@@ -648,7 +645,7 @@ static int print_result(struct verify *v, const struct evidence *ev)
 {
 	struct ear_appraisal a = {
 		.name = "measured-boot",
-		.status = (enum ear_tier)(v->overall + 1),
+		.status = v->overall,
 		.tv = v->tv,
 		.policy_id = v->policy_id,
 		.extension_key = "ear.measured.checks",
@@ -745,9 +742,9 @@ static int check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY 
 
 	check_identity(v);
 	if (attest_response_decode(ev->body, ev->body_len, &v->resp) < 0)
-		verdict(v, "device", CONTRAINDICATED, "%s", err_msg());
+		verdict(v, "device", EAR_CONTRAINDICATED, "%s", err_msg());
 	else if (v->resp.status)
-		verdict(v, "device", CONTRAINDICATED, "attestd answered an error: %s",
+		verdict(v, "device", EAR_CONTRAINDICATED, "attestd answered an error: %s",
 			v->resp.error);
 	else
 		check_quote(v, ak, ev->nonce, ev->nonce_len);
@@ -761,21 +758,24 @@ static int check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY 
 			check_reference(v);
 	}
 	/* warnings do not stop the state moving on: they are reported again from it */
-	if (save && v->overall != CONTRAINDICATED)
+	if (save && v->overall != EAR_CONTRAINDICATED)
 		save_clock(v, v->state);
-	if (v->ima_save && v->overall != CONTRAINDICATED)
+	if (v->ima_save && v->overall != EAR_CONTRAINDICATED)
 		ima_state_save(v);
 	if (print_result(v, ev) < 0)
 		return ATTEST_EXIT_FAIL;
-	return v->overall == AFFIRMING ? ATTEST_EXIT_OK
-	       : v->overall == WARNING ? ATTEST_EXIT_WARNING
-				       : ATTEST_EXIT_FAIL;
+	return v->overall == EAR_AFFIRMING ? ATTEST_EXIT_OK
+	       : v->overall == EAR_WARNING ? ATTEST_EXIT_WARNING
+					   : ATTEST_EXIT_FAIL;
 }
 
 int attest_verify_evidence(const struct evidence *ev, const struct verify_args *args,
 			   const struct attest_opts *opts)
 {
-	struct verify v = {.checks = json_object_new_object(), .state = opts->state, .args = args};
+	struct verify v = {.checks = json_object_new_object(),
+			   .overall = EAR_AFFIRMING,
+			   .state = opts->state,
+			   .args = args};
 	char default_ak[4200];
 	_cleanup_free_ uint8_t *pem = NULL;
 	size_t pem_len;
