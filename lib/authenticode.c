@@ -23,15 +23,16 @@ static int section_cmp(const void *a, const void *b)
 	return x->raw_off < y->raw_off ? -1 : x->raw_off > y->raw_off;
 }
 
-/* The section table at @off: raw data extents, checked against the file. */
 /* A long section name ("/N"): offset N into the COFF string table after the symbols. */
 static void long_name(const struct reader *r, size_t strtab, char name[9], char *out, size_t size)
 {
-	unsigned long n = strtoul(name + 1, NULL, 10);
+	char *end;
+	unsigned long n = strtoul(name + 1, &end, 10);
 	size_t at = strtab + n, k = 0;
 
 	out[0] = '\0';
-	if (!strtab || at >= r->len)
+	/* digits only ("/-1" would wrap round before the table), within the file */
+	if (!strtab || name[1] < '0' || name[1] > '9' || *end || n >= r->len || at >= r->len)
 		return;
 	while (at + k < r->len && r->data[at + k] && k + 1 < size) {
 		out[k] = (char)r->data[at + k];
@@ -40,6 +41,7 @@ static void long_name(const struct reader *r, size_t strtab, char name[9], char 
 	out[k] = '\0';
 }
 
+/* The section table at @off: raw data extents, checked against the file. */
 static int read_sections(struct reader *r, size_t off, unsigned n, size_t strtab,
 			 struct section *out, uint32_t *ret_end)
 {

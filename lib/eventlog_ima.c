@@ -116,9 +116,10 @@ static int decode_digest_field(const struct reader *r, struct ima_event *ev,
 	memcpy(ev->digest_alg, f->data, prefix);
 	ev->digest_alg[prefix] = '\0';
 	/* d-ngv2: "ima:sha256" / "verity:sha256" -- the algorithm is after the type */
-	if (strchr(ev->digest_alg, ':'))
-		memmove(ev->digest_alg, strchr(ev->digest_alg, ':') + 1,
-			strlen(strchr(ev->digest_alg, ':') + 1) + 1);
+	char *type_end = strchr(ev->digest_alg, ':');
+
+	if (type_end)
+		memmove(ev->digest_alg, type_end + 1, strlen(type_end + 1) + 1);
 	ev->file_digest = nul + 1;
 	ev->file_digest_len = f->len - (uint32_t)(nul + 1 - f->data);
 	return 0;

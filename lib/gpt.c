@@ -63,7 +63,7 @@ int gpt_event_data(const char *path, uint8_t **ret, size_t *ret_len)
 {
 	uint8_t hdr[GPT_SECTOR], *entries = NULL, *out = NULL;
 	uint32_t n, esize;
-	uint64_t used = 0;
+	uint64_t used = 0, lba;
 	size_t off;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
@@ -82,7 +82,14 @@ int gpt_event_data(const char *path, uint8_t **ret, size_t *ret_len)
 		rc = err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = read_at(fd, entries, (size_t)n * esize, le64_at(hdr + 72) * GPT_SECTOR, path,
+	lba = le64_at(hdr + 72);
+	/* an LBA whose byte offset overflows would read the entries from somewhere else */
+	if (lba < 2 || lba > (uint64_t)INT64_MAX / GPT_SECTOR - 1) {
+		rc = err_set(-EBADMSG, "%s: GPT partition entries at LBA %llu", path,
+			     (unsigned long long)lba);
+		goto out;
+	}
+	if ((rc = read_at(fd, entries, (size_t)n * esize, lba * GPT_SECTOR, path,
 			  "GPT partition entries")) < 0)
 		goto out;
 	if (crc32(0, entries, (uInt)((size_t)n * esize)) != le32_at(hdr + 88)) {

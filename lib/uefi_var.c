@@ -76,12 +76,9 @@ static int read_var(struct reader *r, struct uefi_var *v, bool *ret_live, bool *
 	}
 	if ((rc = reader_bytes(r, "variable header", AUTH_VAR_HEADER, &h)) < 0)
 		return rc;
-	name_size = (uint32_t)h[36] | (uint32_t)h[37] << 8 | (uint32_t)h[38] << 16 |
-		    (uint32_t)h[39] << 24;
-	v->len = (uint32_t)h[40] | (uint32_t)h[41] << 8 | (uint32_t)h[42] << 16 |
-		 (uint32_t)h[43] << 24;
-	v->attributes =
-		(uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+	name_size = le32_at(h + 36);
+	v->len = le32_at(h + 40);
+	v->attributes = le32_at(h + 4);
 	memcpy(v->guid, h + 44, 16);
 	if ((rc = reader_bytes(r, "variable name", name_size, &name)) < 0 ||
 	    (rc = reader_bytes(r, "variable data", v->len, &v->data)) < 0)

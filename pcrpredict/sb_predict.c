@@ -221,8 +221,9 @@ static int shim_sbat_level(const uint8_t *pe, size_t len, const char *what, cons
 	if (rc < 0)
 		return rc;
 	/* {u32 version, u32 previous, u32 latest}, offsets from after the version */
+	/* a section shorter than its own header has no policy (and n - 4 would wrap) */
 	prev = n >= 12 ? le32_at(s + 4) : UINT32_MAX;
-	if (prev >= n - 4 || !(end = memchr(s + 4 + prev, '\0', n - 4 - prev)))
+	if (n < 12 || prev >= n - 4 || !(end = memchr(s + 4 + prev, '\0', n - 4 - prev)))
 		return err_set(-EBADMSG, "%s: .sbatlevel has no previous policy string", what);
 	*ret = s + 4 + prev;
 	*ret_len = (size_t)(end - (s + 4 + prev));
@@ -376,7 +377,6 @@ int sb_prediction_extend(const struct sb_prediction *p, struct pcr_bank *bank)
 			    0 ||
 		    (rc = pcr_bank_extend(bank, p->event[i].pcr, d)) < 0)
 			return rc;
-		bank->extended |= 1u << p->event[i].pcr;
 	}
 	return 0;
 }
