@@ -238,8 +238,10 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	if (!(flags & FLAG_COUNTER) != (version == 1))
 		return err_set(-EBADMSG, "sealed key file: version %u %s a revocation counter",
 			       version, version == 1 ? "with" : "without");
-	if ((flags & FLAG_SRK) && version == 1)
-		return err_set(-EBADMSG, "sealed key file: version 1 with an SRK name");
+	/* version 2 keys are pinned to their SRK: a file without the name would skip that check */
+	if (!(flags & FLAG_SRK) != (version == 1))
+		return err_set(-EBADMSG, "sealed key file: version %u %s an SRK name", version,
+			       version == 1 ? "with" : "without");
 	if ((r = take_sized(&c, sizeof(text) - 1, "PCR selection", &sel, &sel_len)) < 0)
 		return r;
 	memcpy(text, sel, sel_len);
@@ -257,6 +259,8 @@ int sealed_file_decode(const uint8_t *buf, size_t len, struct sealed_file *ret)
 	    (r = take_sized(&c, sizeof(ret->obj.pub), "public part", &pub, &pub_len)) < 0 ||
 	    (r = take_sized(&c, sizeof(ret->obj.priv), "private part", &priv, &priv_len)) < 0)
 		return r;
+	if ((flags & FLAG_SRK) && srk_len == 0)
+		return err_set(-EBADMSG, "sealed key file: an empty SRK name");
 	if (c.left)
 		return err_set(-EBADMSG, "sealed key file: %zu stray bytes", c.left);
 	if ((flags & FLAG_AUTHORIZED) && name_len == 0)

@@ -132,6 +132,10 @@ static void test_counter_version_2(void **state)
 	buf[11] = 0x11; /* no counter flag: its bytes would be read as the public part */
 	reseal_sum(buf, len);
 	expect_error(buf, len, "version 2 without a revocation counter");
+	/* the SRK flag cleared: the SRK check would be skipped, so the file is refused */
+	buf[11] = 0x09;
+	reseal_sum(buf, len);
+	expect_error(buf, len, "version 2 without an SRK name");
 	buf[11] = 0x19;
 	memset(buf + off, 0, 4);
 	reseal_sum(buf, len);
