@@ -662,12 +662,22 @@ static void cmd_iface(struct cmld *d, struct cm_conn *conn, struct cm_container 
 			strv_del(c->ifaces, &c->n_ifaces, p->iface_name);
 	}
 	if (r == 0 && p->persistent) {
-		if (assign)
-			r = pnet_add(c->config, p->iface_name);
-		else
-			pnet_del(c->config, p->iface_name);
+		/* the config on disk is the pending one when an update waits for the stop */
+		ContainerConfig *stored = c->pending ? c->pending : c->config;
+
+		for (int k = 0; k < (stored != c->config ? 2 : 1) && r == 0; k++) {
+			ContainerConfig *cfg = k ? stored : c->config;
+
+			if (assign)
+				r = pnet_add(cfg, p->iface_name);
+			else
+				pnet_del(cfg, p->iface_name);
+		}
 		if (r == 0)
-			r = cm_store_save_config(d, c->uuid, c->config);
+			r = cm_store_save_config(d, c->uuid, stored);
+		if (r == 0)
+			c->trust =
+				CONTAINER_TRUST__UNSIGNED; /* cmld's own text, signed by no one */
 	}
 	respond_result(conn, r);
 }

@@ -686,14 +686,10 @@ out:
 /* Another container that was given the same user ids (a record edited offline). */
 static int uid_range_check(struct cmld *d, struct cm_container *c)
 {
-	if (!c->config->userns)
-		return 0;
-	for (struct cm_container *o = d->containers; o; o = o->next)
-		if (o != c && o->uid_base == c->uid_base)
-			return err_set(-EPERM,
-				       "container %s: its user ids (from %u) are also "
-				       "container %s's",
-				       c->config->name, c->uid_base, o->config->name);
+	if (c->config->userns && cm_uid_base_used(d, c->uid_base, c))
+		return err_set(-EPERM,
+			       "container %s: its user ids (from %u) are another container's",
+			       c->config->name, c->uid_base);
 	return 0;
 }
 

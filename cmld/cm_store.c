@@ -183,7 +183,7 @@ static bool uid_base_valid(uint32_t b)
 	       (b - CM_UID_FIRST) / CM_UID_BLOCK < CM_UID_BLOCKS;
 }
 
-static bool uid_base_used(const struct cmld *d, uint32_t b, const struct cm_container *except)
+bool cm_uid_base_used(const struct cmld *d, uint32_t b, const struct cm_container *except)
 {
 	for (const struct cm_container *c = d->containers; c; c = c->next)
 		if (c != except && c->uid_base == b)
@@ -194,7 +194,7 @@ static bool uid_base_used(const struct cmld *d, uint32_t b, const struct cm_cont
 uint32_t cm_uid_base_alloc(const struct cmld *d)
 {
 	for (uint32_t k = 0; k < CM_UID_BLOCKS; k++)
-		if (!uid_base_used(d, CM_UID_FIRST + k * CM_UID_BLOCK, NULL))
+		if (!cm_uid_base_used(d, CM_UID_FIRST + k * CM_UID_BLOCK, NULL))
 			return CM_UID_FIRST + k * CM_UID_BLOCK;
 	return 0;
 }
@@ -236,7 +236,7 @@ static int uid_base_load(struct cmld *d, struct cm_container *c)
 	}
 	sscanf(c->uuid, "%4x", &v);
 	c->uid_base = CM_UID_FIRST + (v % CM_UID_BLOCKS) * CM_UID_BLOCK;
-	if (uid_base_used(d, c->uid_base, c))
+	if (cm_uid_base_used(d, c->uid_base, c))
 		c->uid_base = cm_uid_base_alloc(d);
 	cm_store_path(d, path, sizeof(path), "containers/%s", c->uuid);
 	if (access(path, F_OK) < 0)
@@ -337,6 +337,10 @@ int cm_store_load_containers(struct cmld *d, bool only_stopped)
 	return 0;
 }
 
+/*
+ * A config cmld writes itself is not the text anyone signed: the signature of
+ * an earlier config must not vouch for it, so any .sig/.cert goes with it.
+ */
 int cm_store_save_config(struct cmld *d, const char *uuid, const ContainerConfig *c)
 {
 	char path[4096], *text;
@@ -348,6 +352,11 @@ int cm_store_save_config(struct cmld *d, const char *uuid, const ContainerConfig
 	cm_store_path(d, path, sizeof(path), "containers/%s.conf", uuid);
 	r = file_write_atomic(path, text, len, 0600);
 	free(text);
+	for (int i = 0; i < 2 && r == 0; i++) {
+		cm_store_path(d, path, sizeof(path), "containers/%s.%s", uuid, i ? "cert" : "sig");
+		if (unlink(path) < 0 && errno != ENOENT)
+			r = err_set(-errno, "unlink %s: %s", path, strerror(errno));
+	}
 	return r;
 }
 
@@ -358,18 +367,8 @@ int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig
 	char path[4096];
 	int r;
 
-	if (!sig) {
-		/* unsigned now: the signature of an earlier config must not vouch for this one */
-		if ((r = cm_store_save_config(d, uuid, c)) < 0)
-			return r;
-		for (int i = 0; i < 2; i++) {
-			cm_store_path(d, path, sizeof(path), "containers/%s.%s", uuid,
-				      i ? "cert" : "sig");
-			if (unlink(path) < 0 && errno != ENOENT)
-				return err_set(-errno, "unlink %s: %s", path, strerror(errno));
-		}
-		return 0;
-	}
+	if (!sig)
+		return cm_store_save_config(d, uuid, c); /* unsigned now: the old signature goes */
 	/* the text as signed, so that the signature keeps verifying over the stored file */
 	cm_store_path(d, path, sizeof(path), "containers/%s.sig", uuid);
 	if ((r = file_write_atomic(path, sig, sig_len, 0600)) < 0)

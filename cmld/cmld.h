@@ -123,6 +123,8 @@ int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig
 /* SIGNED when containers/<uuid>.sig and .cert verify over the stored config, else UNSIGNED. */
 ContainerTrust cm_store_trust(struct cmld *d, const char *uuid);
 /* A free block of 64 Ki host ids for a new container's user namespace. */
+/* Another container than @except has the uid range starting at @b. */
+bool cm_uid_base_used(const struct cmld *d, uint32_t b, const struct cm_container *except);
 uint32_t cm_uid_base_alloc(const struct cmld *d);
 /* Recorded at create in containers/<uuid>/uid_base. */
 int cm_uid_base_save(struct cmld *d, const char *uuid, uint32_t base);
