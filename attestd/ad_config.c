@@ -32,8 +32,7 @@ void ad_config_defaults(struct ad_config *cfg)
 	};
 }
 
-static int set_uint(const char *key, const char *value, unsigned min, unsigned max,
-		    unsigned *ret)
+static int set_uint(const char *key, const char *value, unsigned min, unsigned max, unsigned *ret)
 {
 	char *end;
 	unsigned long v;
@@ -41,8 +40,8 @@ static int set_uint(const char *key, const char *value, unsigned min, unsigned m
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (!*value || *end || errno || v < min || v > max)
-		return err_set(-EINVAL, "%s: \"%s\" is not a number from %u to %u", key, value,
-			       min, max);
+		return err_set(-EINVAL, "%s: \"%s\" is not a number from %u to %u", key, value, min,
+			       max);
 	*ret = (unsigned)v;
 	return 0;
 }
@@ -142,7 +141,9 @@ void ad_config_print(const struct ad_config *cfg, const struct ad_setup *setup, 
 								 : "");
 	fprintf(out, "user %s\n", cfg->user ? cfg->user : "(unchanged)");
 	fprintf(out, "engine user %s\n",
-		cfg->engine_user ? cfg->engine_user : cfg->user ? cfg->user : "(as the daemon)");
+		cfg->engine_user ? cfg->engine_user
+		: cfg->user	 ? cfg->user
+				 : "(as the daemon)");
 	fprintf(out, "batch %u ms, at most %u quotes a batch\n", cfg->batch_ms, cfg->batch_max);
 	fprintf(out, "timeouts: read %u ms, write %u ms, TPM %u ms\n", cfg->read_timeout_ms,
 		cfg->write_timeout_ms, cfg->tpm_timeout_ms);

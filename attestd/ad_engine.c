@@ -215,7 +215,8 @@ static bool rate_ok(struct ad_engine *e, struct conn *c)
 	if (p->tokens < 1.0) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "rate limited: at most %u keys and activate requests a minute",
+		snprintf(msg, sizeof(msg),
+			 "rate limited: at most %u keys and activate requests a minute",
 			 e->cfg->keys_per_minute);
 		e->refused++;
 		ad_reply_error(e, c, EAGAIN, msg);
@@ -261,14 +262,16 @@ static bool banks_allocated(struct ad_engine *e, struct conn *c)
 	const struct pcr_selection *have = &e->setup->banks, *want = &c->req.sel;
 
 	for (unsigned b = 0; b < want->count; b++) {
-		uint32_t missing = want->bank[b].mask & ~pcr_selection_mask(have, want->bank[b].alg);
-		char msg[200], banks[128];
+		uint32_t missing =
+			want->bank[b].mask & ~pcr_selection_mask(have, want->bank[b].alg);
+		char msg[200], banks[64] = "";
 
 		if (!missing)
 			continue;
-		if (pcr_selection_format(have, banks, sizeof(banks)) < 0)
-			banks[0] = '\0';
-		snprintf(msg, sizeof(msg), "the TPM has no %s PCRs 0x%06x (it has %s)",
+		for (unsigned h = 0; h < have->count; h++)
+			snprintf(banks + strlen(banks), sizeof(banks) - strlen(banks), "%s%s",
+				 h ? ", " : "", have->bank[h].alg->name);
+		snprintf(msg, sizeof(msg), "the TPM has no %s PCRs 0x%06x (its banks: %s)",
 			 want->bank[b].alg->name, missing, banks);
 		ad_reply_error(e, c, EINVAL, msg);
 		return false;
@@ -401,8 +404,8 @@ static bool from_parent(struct ad_engine *e)
 			 status_check(&m.activate.st) == 0)
 			activate_done(e, hdr.id, &m.activate);
 		else
-			log_err("engine: unexpected message %u of %u bytes from the parent", hdr.type,
-				hdr.len);
+			log_err("engine: unexpected message %u of %u bytes from the parent",
+				hdr.type, hdr.len);
 		OPENSSL_cleanse(&m.activate, sizeof(m.activate));
 	}
 }
@@ -462,7 +465,8 @@ static ssize_t conn_send(struct conn *c)
 	}
 	if (iov[0].iov_len == 0)
 		return 0;
-	w = SSL_write(c->ssl, iov[0].iov_base, iov[0].iov_len > 65536 ? 65536 : (int)iov[0].iov_len);
+	w = SSL_write(c->ssl, iov[0].iov_base,
+		      iov[0].iov_len > 65536 ? 65536 : (int)iov[0].iov_len);
 	if (w > 0)
 		return w;
 	err = SSL_get_error(c->ssl, w);
@@ -598,6 +602,14 @@ static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage 
 	struct peer *p;
 	uint8_t key[AD_PEER_KEY];
 
+	/*
+	 * The kernel holds at most this much of a reply a client does not read
+	 * (autotuning would let it take megabytes per connection); the rest
+	 * waits in our shared buffers, under the write deadline.
+	 */
+	int sndbuf = 256 << 10;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	peer_key(fd, sa, key);
 	p = peer_get(e, key, now);
 	if (p->conns >= e->cfg->max_conns_per_peer) {
@@ -654,12 +666,14 @@ static void conns_expire(struct ad_engine *e, int64_t now)
 
 		if (now > c->deadline_ms) {
 			if (c->state == CONN_READ) {
-				ad_reply_error(e, c, ETIMEDOUT, "no whole request within the read timeout");
+				ad_reply_error(e, c, ETIMEDOUT,
+					       "no whole request within the read timeout");
 			} else if (c->state == CONN_WRITE) {
 				c->state = CONN_CLOSING; /* a reader that does not read */
 			} else if (c->state == CONN_TPM) {
 				if (c->req.type == ATTEST_QUOTE && c->batch == e->batch_id)
-					e->batch_in_flight = false; /* a late answer is dropped by its id */
+					e->batch_in_flight =
+						false; /* a late answer is dropped by its id */
 				if (c->req.type == ATTEST_KEYS)
 					e->keys_in_flight = false;
 				ad_reply_error(e, c, ETIMEDOUT, "the TPM did not answer in time");
@@ -717,7 +731,8 @@ static void engine_loop(struct ad_engine *e)
 		for (int l = 0; l < 2; l++)
 			if (e->setup->listen_fd[l] >= 0 && room) {
 				listeners[l] = (int)n;
-				e->pfd[n++] = (struct pollfd){.fd = e->setup->listen_fd[l], .events = POLLIN};
+				e->pfd[n++] = (struct pollfd){.fd = e->setup->listen_fd[l],
+							      .events = POLLIN};
 			}
 		polled = e->n_conns;
 		for (unsigned i = 0; i < polled; i++) {

@@ -102,8 +102,8 @@ static void copy_cert(struct ad_parent *p, uint32_t nv, struct ad_msg_keys_done 
 		memcpy(done->ek_cert[slot], der, len);
 		done->ek_cert_len[slot] = (uint32_t)len;
 	} else if (der) {
-		log_warn("the EK certificate at 0x%08x has %zu bytes: more than %u, not served",
-			 nv, len, AD_EK_CERT_MAX);
+		log_warn("the EK certificate at 0x%08x has %zu bytes: more than %u, not served", nv,
+			 len, AD_EK_CERT_MAX);
 	}
 	free(der);
 }
@@ -143,9 +143,8 @@ static void answer_activate(struct ad_parent *p, uint64_t id, const struct ad_ms
 		rc = err_set(-EBADMSG, "credential of %u/%u bytes", m->blob_len, m->secret_len);
 	if (rc == 0)
 		rc = parent_tpm(p);
-	if (rc == 0 &&
-	    (rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret, m->secret_len,
-					  done.credential, &len)) < 0)
+	if (rc == 0 && (rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret,
+						     m->secret_len, done.credential, &len)) < 0)
 		parent_tpm_failed(p, rc);
 	if (rc < 0) /* the verifier learns that it failed, and why, not more */
 		status_set(&done.st, rc == -EBADMSG ? rc : -EPERM, "");
@@ -247,7 +246,8 @@ static void engine_reap(struct ad_parent *p)
 			p->chan = -1;
 		}
 		p->restarts = ad_now_ms() - p->started_ms > 10000 ? 0 : p->restarts + 1;
-		int64_t backoff = p->restarts == 0 ? 0 : 100LL << (p->restarts < 6 ? p->restarts : 6);
+		int64_t backoff =
+			p->restarts == 0 ? 0 : 100LL << (p->restarts < 6 ? p->restarts : 6);
 
 		p->restart_at_ms = ad_now_ms() + backoff;
 	}
@@ -278,7 +278,8 @@ int ad_parent_run(struct ad_setup *setup, struct tpm *tpm, volatile int *stop)
 		return sfd;
 	signal(SIGPIPE, SIG_IGN);
 	while (!*stop) {
-		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = p.chan, .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+					{.fd = p.chan, .events = POLLIN}};
 		int wait = -1;
 
 		if (!p.engine) {

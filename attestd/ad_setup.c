@@ -125,8 +125,7 @@ static unsigned conns_within_limit(unsigned want)
 	}
 	if (rl.rlim_cur <= AD_FD_RESERVE + 1)
 		return 1;
-	return rl.rlim_cur - AD_FD_RESERVE < want ? (unsigned)(rl.rlim_cur - AD_FD_RESERVE)
-						    : want;
+	return rl.rlim_cur - AD_FD_RESERVE < want ? (unsigned)(rl.rlim_cur - AD_FD_RESERVE) : want;
 }
 
 int ad_setup_open(struct ad_setup *setup, const struct ad_config *cfg)
