@@ -279,10 +279,10 @@ static bool banks_allocated(struct ad_engine *e, struct conn *c)
 	return true;
 }
 
-static void request_complete(struct ad_engine *e, struct conn *c)
+static void request_complete(struct ad_engine *e, struct conn *c, size_t len)
 {
 	e->requests++;
-	if (attest_request_decode(c->body, c->body_len, &c->req) < 0)
+	if (attest_request_decode(c->in + 4, len, &c->req) < 0)
 		ad_reply_error(e, c, EBADMSG, err_msg());
 	else if (c->req.type == ATTEST_KEYS)
 		request_keys(e, c);
@@ -290,9 +290,9 @@ static void request_complete(struct ad_engine *e, struct conn *c)
 		request_activate(e, c);
 	else if (banks_allocated(e, c))
 		ad_batch_queue(e, c);
-	free(c->body);
-	c->body = NULL;
-	c->hdr_got = 0;
+	/* one request at a time: what a client sent past it waits for the reply */
+	memmove(c->in, c->in + 4 + len, c->in_len - 4 - len);
+	c->in_len -= 4 + len;
 }
 
 /* ---- answers from the privileged process ---- */
@@ -423,7 +423,6 @@ static void conn_drop(struct ad_engine *e, unsigned i)
 		e->queued--;
 	SSL_free(c->ssl);
 	close(c->fd);
-	free(c->body);
 	reply_reset(c);
 	OPENSSL_cleanse(&c->req, sizeof(c->req));
 	e->conn[i] = e->conn[--e->n_conns];
@@ -498,48 +497,47 @@ static void conn_handshake(struct conn *c)
 	c->state = CONN_CLOSING;
 }
 
-/* Reads what is there; a frame longer than a request can be is refused at its header. */
+/* Handles a whole frame in the input, if there is one; true if it did (or refused it). */
+static bool conn_parse(struct ad_engine *e, struct conn *c)
+{
+	size_t len;
+
+	if (c->in_len < 4)
+		return false;
+	len = attest_frame_length(c->in);
+	if (len == 0 || len > ATTEST_REQUEST_MAX) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "request frame of %zu bytes (1-%d)", len,
+			 ATTEST_REQUEST_MAX);
+		ad_reply_error(e, c, EMSGSIZE, msg);
+		return true;
+	}
+	if (c->in_len < 4 + len)
+		return false;
+	request_complete(e, c, len);
+	return true;
+}
+
+/*
+ * Reads what is there, in as few reads as it takes; a frame longer than a
+ * request can be is refused at its header.
+ */
 static void conn_read(struct ad_engine *e, struct conn *c)
 {
 	for (;;) {
-		ssize_t n;
+		size_t want = sizeof(c->in) - c->in_len;
+		ssize_t n = want ? conn_recv(c, c->in + c->in_len, want) : 0;
 
-		if (c->hdr_got < 4)
-			n = conn_recv(c, c->hdr + c->hdr_got, 4 - c->hdr_got);
-		else
-			n = conn_recv(c, c->body + c->body_got, c->body_len - c->body_got);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (n <= 0) {
+		if (n <= 0 && want) {
 			c->state = CONN_CLOSING;
 			return;
 		}
-		if (c->hdr_got < 4) {
-			c->hdr_got += (size_t)n;
-			if (c->hdr_got < 4)
-				continue;
-			c->body_len = attest_frame_length(c->hdr);
-			if (c->body_len == 0 || c->body_len > ATTEST_REQUEST_MAX) {
-				char msg[96];
-
-				snprintf(msg, sizeof(msg), "request frame of %zu bytes (1-%d)",
-					 c->body_len, ATTEST_REQUEST_MAX);
-				ad_reply_error(e, c, EMSGSIZE, msg);
-				return;
-			}
-			c->body = malloc(c->body_len);
-			c->body_got = 0;
-			if (!c->body) {
-				c->state = CONN_CLOSING;
-				return;
-			}
-			continue;
-		}
-		c->body_got += (size_t)n;
-		if (c->body_got == c->body_len) {
-			request_complete(e, c);
+		c->in_len += (size_t)n;
+		if (conn_parse(e, c))
 			return;
-		}
 	}
 }
 
@@ -567,6 +565,8 @@ static void conn_write(struct ad_engine *e, struct conn *c)
 	reply_reset(c);
 	c->state = c->close_after_write ? CONN_CLOSING : CONN_READ;
 	c->deadline_ms = ad_now_ms() + (int64_t)e->cfg->read_timeout_ms;
+	if (c->state == CONN_READ)
+		conn_parse(e, c); /* a request that came early is already here */
 }
 
 /*
@@ -595,6 +595,20 @@ static int conn_victim(struct ad_engine *e)
 	return best;
 }
 
+static int conn_victim_of(struct ad_engine *e, const uint8_t *key)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < e->n_conns; i++) {
+		const struct conn *c = &e->conn[i];
+
+		if (c->state == CONN_READ && memcmp(c->peer, key, AD_PEER_KEY) == 0 &&
+		    (best < 0 || c->accepted_ms < e->conn[best].accepted_ms))
+			best = (int)i;
+	}
+	return best;
+}
+
 static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage *sa, bool tls)
 {
 	int64_t now = ad_now_ms();
@@ -613,9 +627,15 @@ static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage 
 	peer_key(fd, sa, key);
 	p = peer_get(e, key, now);
 	if (p->conns >= e->cfg->max_conns_per_peer) {
-		e->refused++;
-		close(fd);
-		return false;
+		/* it competes with itself: its oldest connection that is only reading goes */
+		int victim = conn_victim_of(e, key);
+
+		if (victim < 0) {
+			e->refused++;
+			close(fd);
+			return false;
+		}
+		conn_drop(e, (unsigned)victim);
 	}
 	c = &e->conn[e->n_conns];
 	*c = (struct conn){.fd = fd,
@@ -640,8 +660,19 @@ static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage 
 	return true;
 }
 
+/* Connections already finished still count against their peer until dropped. */
+static void conns_sweep(struct ad_engine *e)
+{
+	for (unsigned i = 0; i < e->n_conns;)
+		if (e->conn[i].state == CONN_CLOSING)
+			conn_drop(e, i);
+		else
+			i++;
+}
+
 static void accept_all(struct ad_engine *e, int lfd, bool tls)
 {
+	conns_sweep(e);
 	for (;;) {
 		struct sockaddr_storage sa = {0};
 		socklen_t len = sizeof(sa);

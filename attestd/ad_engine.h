@@ -32,10 +32,8 @@ struct conn {
 	enum conn_state state;
 	uint64_t id; /* unique for the engine's life: answers find their connection by it */
 	uint8_t peer[AD_PEER_KEY];
-	uint8_t hdr[4];
-	size_t hdr_got;
-	uint8_t *body; /* request body being read */
-	size_t body_len, body_got;
+	uint8_t in[4 + ATTEST_REQUEST_MAX]; /* the request frame being read */
+	size_t in_len;
 	int64_t accepted_ms, deadline_ms, queued_ms;
 	struct attest_request req;
 	uint64_t batch; /* the batch it is in, in CONN_TPM */

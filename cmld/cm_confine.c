@@ -28,47 +28,47 @@
 
 #define CAPBIT(c) (1ULL << (c))
 
-#define CAP_NAMES(X)                                                                             \
-	X(CHOWN, "chown")                                                                        \
-	X(DAC_OVERRIDE, "dac_override")                                                          \
-	X(DAC_READ_SEARCH, "dac_read_search")                                                    \
-	X(FOWNER, "fowner")                                                                      \
-	X(FSETID, "fsetid")                                                                      \
-	X(KILL, "kill")                                                                          \
-	X(SETGID, "setgid")                                                                      \
-	X(SETUID, "setuid")                                                                      \
-	X(SETPCAP, "setpcap")                                                                    \
-	X(LINUX_IMMUTABLE, "linux_immutable")                                                    \
-	X(NET_BIND_SERVICE, "net_bind_service")                                                  \
-	X(NET_BROADCAST, "net_broadcast")                                                        \
-	X(NET_ADMIN, "net_admin")                                                                \
-	X(NET_RAW, "net_raw")                                                                    \
-	X(IPC_LOCK, "ipc_lock")                                                                  \
-	X(IPC_OWNER, "ipc_owner")                                                                \
-	X(SYS_MODULE, "sys_module")                                                              \
-	X(SYS_RAWIO, "sys_rawio")                                                                \
-	X(SYS_CHROOT, "sys_chroot")                                                              \
-	X(SYS_PTRACE, "sys_ptrace")                                                              \
-	X(SYS_PACCT, "sys_pacct")                                                                \
-	X(SYS_ADMIN, "sys_admin")                                                                \
-	X(SYS_BOOT, "sys_boot")                                                                  \
-	X(SYS_NICE, "sys_nice")                                                                  \
-	X(SYS_RESOURCE, "sys_resource")                                                          \
-	X(SYS_TIME, "sys_time")                                                                  \
-	X(SYS_TTY_CONFIG, "sys_tty_config")                                                      \
-	X(MKNOD, "mknod")                                                                        \
-	X(LEASE, "lease")                                                                        \
-	X(AUDIT_WRITE, "audit_write")                                                            \
-	X(AUDIT_CONTROL, "audit_control")                                                        \
-	X(SETFCAP, "setfcap")                                                                    \
-	X(MAC_OVERRIDE, "mac_override")                                                          \
-	X(MAC_ADMIN, "mac_admin")                                                                \
-	X(SYSLOG, "syslog")                                                                      \
-	X(WAKE_ALARM, "wake_alarm")                                                              \
-	X(BLOCK_SUSPEND, "block_suspend")                                                        \
-	X(AUDIT_READ, "audit_read")                                                              \
-	X(PERFMON, "perfmon")                                                                    \
-	X(BPF, "bpf")                                                                            \
+#define CAP_NAMES(X)                            \
+	X(CHOWN, "chown")                       \
+	X(DAC_OVERRIDE, "dac_override")         \
+	X(DAC_READ_SEARCH, "dac_read_search")   \
+	X(FOWNER, "fowner")                     \
+	X(FSETID, "fsetid")                     \
+	X(KILL, "kill")                         \
+	X(SETGID, "setgid")                     \
+	X(SETUID, "setuid")                     \
+	X(SETPCAP, "setpcap")                   \
+	X(LINUX_IMMUTABLE, "linux_immutable")   \
+	X(NET_BIND_SERVICE, "net_bind_service") \
+	X(NET_BROADCAST, "net_broadcast")       \
+	X(NET_ADMIN, "net_admin")               \
+	X(NET_RAW, "net_raw")                   \
+	X(IPC_LOCK, "ipc_lock")                 \
+	X(IPC_OWNER, "ipc_owner")               \
+	X(SYS_MODULE, "sys_module")             \
+	X(SYS_RAWIO, "sys_rawio")               \
+	X(SYS_CHROOT, "sys_chroot")             \
+	X(SYS_PTRACE, "sys_ptrace")             \
+	X(SYS_PACCT, "sys_pacct")               \
+	X(SYS_ADMIN, "sys_admin")               \
+	X(SYS_BOOT, "sys_boot")                 \
+	X(SYS_NICE, "sys_nice")                 \
+	X(SYS_RESOURCE, "sys_resource")         \
+	X(SYS_TIME, "sys_time")                 \
+	X(SYS_TTY_CONFIG, "sys_tty_config")     \
+	X(MKNOD, "mknod")                       \
+	X(LEASE, "lease")                       \
+	X(AUDIT_WRITE, "audit_write")           \
+	X(AUDIT_CONTROL, "audit_control")       \
+	X(SETFCAP, "setfcap")                   \
+	X(MAC_OVERRIDE, "mac_override")         \
+	X(MAC_ADMIN, "mac_admin")               \
+	X(SYSLOG, "syslog")                     \
+	X(WAKE_ALARM, "wake_alarm")             \
+	X(BLOCK_SUSPEND, "block_suspend")       \
+	X(AUDIT_READ, "audit_read")             \
+	X(PERFMON, "perfmon")                   \
+	X(BPF, "bpf")                           \
 	X(CHECKPOINT_RESTORE, "checkpoint_restore")
 
 static const struct {
@@ -81,9 +81,9 @@ static const struct {
 };
 
 /* Docker's default set: what an ordinary init and its services use */
-#define DOCKER_CAPS                                                                              \
+#define DOCKER_CAPS                                                                               \
 	(CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_FSETID) | CAPBIT(CAP_FOWNER) | \
-	 CAPBIT(CAP_MKNOD) | CAPBIT(CAP_NET_RAW) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) |     \
+	 CAPBIT(CAP_MKNOD) | CAPBIT(CAP_NET_RAW) | CAPBIT(CAP_SETGID) | CAPBIT(CAP_SETUID) |      \
 	 CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |               \
 	 CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) | CAPBIT(CAP_AUDIT_WRITE))
 
@@ -150,19 +150,45 @@ void cm_confine_caps_format(uint64_t caps, char *buf, size_t size)
 		snprintf(buf, size, "none");
 }
 
-static const char *const refused_always[] = {
-	"acct",		 "add_key",	   "bpf",	  "create_module",     "delete_module",
-	"finit_module",	 "get_kernel_syms", "init_module", "ioperm",	       "iopl",
-	"kexec_file_load", "kexec_load",	   "keyctl",	  "lookup_dcookie",    "name_to_handle_at",
-	"nfsservctl",	 "open_by_handle_at", "perf_event_open", "query_module", "request_key",
-	"swapoff",	 "swapon",	   "syslog",	  "uselib",	       "userfaultfd",
-	"vm86",		 "vm86old",	   NULL};
+static const char *const refused_always[] = {"acct",
+					     "add_key",
+					     "bpf",
+					     "create_module",
+					     "delete_module",
+					     "finit_module",
+					     "get_kernel_syms",
+					     "init_module",
+					     "ioperm",
+					     "iopl",
+					     "kexec_file_load",
+					     "kexec_load",
+					     "keyctl",
+					     "lookup_dcookie",
+					     "name_to_handle_at",
+					     "nfsservctl",
+					     "open_by_handle_at",
+					     "perf_event_open",
+					     "query_module",
+					     "request_key",
+					     "swapoff",
+					     "swapon",
+					     "syslog",
+					     "uselib",
+					     "userfaultfd",
+					     "vm86",
+					     "vm86old",
+					     NULL};
 /* without CAP_SYS_ADMIN: no new mounts or namespaces (a new user namespace regains every capability) */
 static const char *const refused_sys_admin[] = {
-	"fsconfig",   "fsmount",   "fsopen", "fspick", "mount", "mount_setattr", "move_mount",
-	"open_tree", "pivot_root", "setns",  "umount", "umount2", "unshare",	    NULL};
-static const char *const refused_sys_time[] = {"clock_adjtime", "clock_adjtime64", "clock_settime",
-					       "clock_settime64", "settimeofday", "stime", NULL};
+	"fsconfig",  "fsmount",	   "fsopen", "fspick", "mount",	  "mount_setattr", "move_mount",
+	"open_tree", "pivot_root", "setns",  "umount", "umount2", "unshare",	   NULL};
+static const char *const refused_sys_time[] = {"clock_adjtime",
+					       "clock_adjtime64",
+					       "clock_settime",
+					       "clock_settime64",
+					       "settimeofday",
+					       "stime",
+					       NULL};
 
 static int refuse_all(scmp_filter_ctx ctx, const char *const *names)
 {
@@ -185,8 +211,8 @@ static int add_arch(scmp_filter_ctx ctx, uint32_t arch)
 
 static int seccomp_default(uint64_t keep)
 {
-	static const unsigned long ns_flags[] = {CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,
-						 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+	static const unsigned long ns_flags[] = {CLONE_NEWNS,	 CLONE_NEWUTS, CLONE_NEWIPC,
+						 CLONE_NEWUSER,	 CLONE_NEWPID, CLONE_NEWNET,
 						 CLONE_NEWCGROUP};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	uint32_t native = seccomp_arch_native();

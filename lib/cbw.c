@@ -36,7 +36,11 @@ void cbw_head(struct cbw *w, enum cbw_major major, uint64_t v)
 	p = cbw_room(w, 1 + extra);
 	if (!p)
 		return;
-	p[0] = ib | (uint8_t)(extra == 0 ? v : extra == 1 ? 24 : extra == 2 ? 25 : extra == 4 ? 26 : 27);
+	p[0] = ib | (uint8_t)(extra == 0   ? v
+			      : extra == 1 ? 24
+			      : extra == 2 ? 25
+			      : extra == 4 ? 26
+					   : 27);
 	for (unsigned i = 0; i < extra; i++)
 		p[1 + i] = (uint8_t)(v >> (8 * (extra - 1 - i)));
 }

@@ -52,7 +52,7 @@ int chan_recv(int fd, struct chan_hdr *hdr, void *body, size_t cap)
 	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		return err_set(-EBADMSG, "channel message longer than %zu bytes", cap);
 	if ((size_t)n < sizeof(*hdr) || hdr->len != (size_t)n - sizeof(*hdr))
-		return err_set(-EBADMSG, "channel message of %zd bytes with a header saying %u",
-			       n, (size_t)n < sizeof(*hdr) ? 0 : hdr->len);
+		return err_set(-EBADMSG, "channel message of %zd bytes with a header saying %u", n,
+			       (size_t)n < sizeof(*hdr) ? 0 : hdr->len);
 	return 0;
 }

@@ -66,8 +66,8 @@ static int64_t now_ms(void)
 /* attestd with @extra options (NULL-terminated), under a descriptor limit of @nofile. */
 static void start_daemon(rlim_t nofile, const char *const *extra)
 {
-	const char *argv[48] = {"attestd", "--tcti", sw.tcti, "--listen", where, "--firmware-log",
-				"none", "--cel-log", "none"};
+	const char *argv[48] = {"attestd",	  "--tcti", sw.tcti,	 "--listen", where,
+				"--firmware-log", "none",   "--cel-log", "none"};
 	char ima[128];
 	int n = 9;
 
@@ -163,7 +163,8 @@ static long proc_cpu_ms(pid_t pid)
 	fclose(f);
 	p = strrchr(buf, ')');
 	/* after "pid (comm)": state is field 3; utime and stime are 14 and 15 */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (long)((ut + st) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
 }
@@ -251,8 +252,10 @@ static long honest_quote(int timeout_ms)
 		return -1;
 	rc = r.status == 0 && quote_parse(r.attest, r.attest_len, &q) == 0 &&
 			     nonce_tree_root(req.nonce, req.nonce_len, &r.path, root) == 0 &&
-			     q.extra_len == sizeof(root) && memcmp(q.extra, root, sizeof(root)) == 0 &&
-			     quote_verify_signature(r.attest, r.attest_len, r.sig, r.sig_len, ak) == 0
+			     q.extra_len == sizeof(root) &&
+			     memcmp(q.extra, root, sizeof(root)) == 0 &&
+			     quote_verify_signature(r.attest, r.attest_len, r.sig, r.sig_len, ak) ==
+				     0
 		     ? 0
 		     : -1;
 	if (rc < 0)
@@ -279,8 +282,10 @@ static int setup(void **state)
 		return -1;
 	tpm_close(tpm);
 	/* a TPM with banks we know but it lacks (sha384, sha512), for the poisoning test */
-	if (sh(NULL, "tpm2_pcrallocate -T '%s' sha1:all+sha256:all+sha384:none+sha512:none "
-		     ">/dev/null 2>&1", sw.tcti) != 0)
+	if (sh(NULL,
+	       "tpm2_pcrallocate -T '%s' sha1:all+sha256:all+sha384:none+sha512:none "
+	       ">/dev/null 2>&1",
+	       sw.tcti) != 0)
 		return -1;
 	kill(sw.pid, SIGKILL);
 	waitpid(sw.pid, NULL, 0);
@@ -472,8 +477,13 @@ static void test_connection_flood(void **state)
 static void test_stalled_readers(void **state)
 {
 	static int fds[500];
-	const char *extra[] = {"--write-timeout-ms", "2000", "--read-timeout-ms", "1000",
-			       "--batch-ms", "20", NULL};
+	const char *extra[] = {"--write-timeout-ms",
+			       "2000",
+			       "--read-timeout-ms",
+			       "1000",
+			       "--batch-ms",
+			       "20",
+			       NULL};
 	long latency, rss0, hwm;
 	unsigned before, during, after, sent = 0;
 	pid_t engine;
@@ -485,7 +495,8 @@ static void test_stalled_readers(void **state)
 	rss0 = proc_status(engine, "VmRSS");
 	for (int i = 0; i < 500; i++) {
 		char src[32];
-		struct attest_request req = quote_request((uint8_t)i, "sha256:0", 1u << ATTEST_LOG_IMA);
+		struct attest_request req =
+			quote_request((uint8_t)i, "sha256:0", 1u << ATTEST_LOG_IMA);
 
 		snprintf(src, sizeof(src), "127.0.1.%d", 1 + i % 4);
 		fds[i] = connect_from(src, false);
@@ -705,8 +716,10 @@ static void *mid_worker(void *arg)
 			m->wrong += strstr(r.error, "TPM") == NULL;
 		} else if (quote_parse(r.attest, r.attest_len, &q) == 0 &&
 			   nonce_tree_root(req.nonce, req.nonce_len, &r.path, root) == 0 &&
-			   q.extra_len == sizeof(root) && memcmp(q.extra, root, sizeof(root)) == 0 &&
-			   quote_verify_signature(r.attest, r.attest_len, r.sig, r.sig_len, ak) == 0) {
+			   q.extra_len == sizeof(root) &&
+			   memcmp(q.extra, root, sizeof(root)) == 0 &&
+			   quote_verify_signature(r.attest, r.attest_len, r.sig, r.sig_len, ak) ==
+				   0) {
 			m->valid++;
 		} else {
 			m->wrong++; /* somebody else's quote */

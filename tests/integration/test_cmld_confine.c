@@ -36,17 +36,17 @@ static char probe[128];	  /* the static probe */
 static pid_t cmld_pid;
 
 /* Docker's default bounding set (docs of runc / Docker, not our table) */
-#define DOCKER_CAPBND	  "00000000a80425fb"
-#define PIDS_MAX_DEFAULT  1024
+#define DOCKER_CAPBND	   "00000000a80425fb"
+#define PIDS_MAX_DEFAULT   1024
 #define MEMORY_MAX_DEFAULT 1073741824LL /* 1024 MiB */
-#define ANSWER_WITHIN_MS  2000
+#define ANSWER_WITHIN_MS   2000
 
 static void cmld_start(const char *data_dir, const char *socket_path)
 {
 	char run[160], log[160];
-	const char *argv[] = {"cmld",	  "--data-dir", data_dir,	   "--socket",
-			      socket_path, "--run-dir",	 run,		   "--stop-timeout-ms",
-			      "2000",	  NULL};
+	const char *argv[] = {"cmld",	   "--data-dir", data_dir, "--socket",
+			      socket_path, "--run-dir",	 run,	   "--stop-timeout-ms",
+			      "2000",	   NULL};
 
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(log, sizeof(log), "%s/cmld.log", dir);
@@ -291,17 +291,26 @@ static void expect_confined_status(const char *c)
 /* Each call the probe makes: refused with EPERM inside, answered otherwise on the host. */
 static void expect_syscalls_refused(const char *c)
 {
-	static const char *const calls[] = {
-		"kexec_load",	"init_module",	     "finit_module",	  "delete_module",
-		"bpf",		"keyctl",	     "add_key",		  "request_key",
-		"perf_event_open", "name_to_handle_at", "open_by_handle_at", "unshare_user"};
+	static const char *const calls[] = {"kexec_load",
+					    "init_module",
+					    "finit_module",
+					    "delete_module",
+					    "bpf",
+					    "keyctl",
+					    "add_key",
+					    "request_key",
+					    "perf_event_open",
+					    "name_to_handle_at",
+					    "open_by_handle_at",
+					    "unshare_user"};
 	char *inside = in_container(c, "/data/probe syscalls"), *host = NULL, want[64];
 
 	assert_int_equal(sh(&host, "%s syscalls", probe), 0);
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		snprintf(want, sizeof(want), "%s ", calls[i]);
 		if (strcmp(field(inside, want), "EPERM"))
-			fail_msg("%s in the container: %s, not EPERM", calls[i], field(inside, want));
+			fail_msg("%s in the container: %s, not EPERM", calls[i],
+				 field(inside, want));
 		if (!strcmp(field(host, want), "EPERM") || !strcmp(field(host, want), "(absent)"))
 			fail_msg("%s on the host: %s (the probe shows nothing)", calls[i],
 				 field(host, want));
@@ -533,8 +542,9 @@ static void test_vtpm_control_out_of_reach(void **state)
 	assert_memory_equal(out, "00000000", 8);
 	free(out);
 	/* no socket of swtpm in the container's file system or network namespace */
-	out = in_container(c, "find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print 2>/dev/null; "
-			      "grep -ciE \"vtpm|swtpm\" /proc/net/unix; true");
+	out = in_container(
+		c, "find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print 2>/dev/null; "
+		   "grep -ciE \"vtpm|swtpm\" /proc/net/unix; true");
 	assert_string_equal(out, "0\n");
 	free(out);
 	/* the reset attempt changed nothing: PCR 16 holds the one extend */

@@ -41,10 +41,8 @@ static int syscalls(void)
 				     .size = sizeof(pe),
 				     .config = PERF_COUNT_SW_CPU_CLOCK,
 				     .disabled = 1};
-	union bpf_attr attr = {.map_type = BPF_MAP_TYPE_ARRAY,
-			       .key_size = 4,
-			       .value_size = 4,
-			       .max_entries = 1};
+	union bpf_attr attr = {
+		.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1};
 	struct {
 		unsigned int handle_bytes;
 		int handle_type;
@@ -62,7 +60,8 @@ static int syscalls(void)
 	report("add_key", syscall(SYS_add_key, "user", "probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));
 	report("request_key", syscall(SYS_request_key, "user", "probe", NULL, 0));
 	report("perf_event_open", syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0));
-	report("name_to_handle_at", syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &fh, &mount_id, 0));
+	report("name_to_handle_at",
+	       syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &fh, &mount_id, 0));
 	report("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY));
 	report("unshare_user", syscall(SYS_unshare, CLONE_NEWUSER));
 	return 0;
