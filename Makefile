@@ -149,6 +149,7 @@ deps:
 FUZZ_EXTRA_fuzz_ima_policy := pcrpredict/ima_policy.c
 FUZZ_EXTRA_fuzz_pbtext := $(PROTO_C:$(BUILD)/%=build/%)
 FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) $(wildcard cmld/cm_*.c)
+FUZZ_EXTRA_fuzz_ad_msg := attestd/ad_msg.c
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)

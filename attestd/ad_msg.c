@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "attestd.h"
+#include "chan.h"
 #include "err.h"
 
 void ad_sel_to_wire(const struct pcr_selection *sel, struct ad_wire_sel *ret)
@@ -31,4 +32,21 @@ int ad_sel_from_wire(const struct ad_wire_sel *wire, struct pcr_selection *ret)
 			return err_set(-EBADMSG, "bank %u: too many banks", b);
 	}
 	return 0;
+}
+
+int ad_msg_from_engine(const struct chan_hdr *hdr, const void *body, struct pcr_selection *sel)
+{
+	if (hdr->type == AD_MSG_QUOTE && hdr->len == sizeof(struct ad_msg_quote))
+		return ad_sel_from_wire(&((const struct ad_msg_quote *)body)->sel, sel);
+	if (hdr->type == AD_MSG_KEYS && hdr->len == 0)
+		return 0;
+	if (hdr->type == AD_MSG_ACTIVATE && hdr->len == sizeof(struct ad_msg_activate)) {
+		const struct ad_msg_activate *m = body;
+
+		if (m->blob_len > sizeof(m->blob) || m->secret_len > sizeof(m->secret))
+			return err_set(-EBADMSG, "a credential of %u/%u bytes", m->blob_len,
+				       m->secret_len);
+		return 0;
+	}
+	return err_set(-EBADMSG, "message of type %u with %u bytes", hdr->type, hdr->len);
 }

@@ -57,19 +57,17 @@ static void parent_tpm_failed(struct ad_parent *p, int rc)
 	}
 }
 
-static void answer_quote(struct ad_parent *p, uint64_t id, const struct ad_msg_quote *m)
+static void answer_quote(struct ad_parent *p, uint64_t id, const struct ad_msg_quote *m,
+			 const struct pcr_selection *sel)
 {
 	static struct ad_msg_quote_done done;
 	static struct tpm_quote q;
-	struct pcr_selection sel;
 	int rc;
 
 	memset(&done, 0, sizeof(done));
-	rc = ad_sel_from_wire(&m->sel, &sel);
-	if (rc == 0)
-		rc = parent_tpm(p);
+	rc = parent_tpm(p);
 	if (rc == 0) {
-		rc = tpm_quote(p->tpm, m->nonce_root, sizeof(m->nonce_root), &sel, &q);
+		rc = tpm_quote(p->tpm, m->nonce_root, sizeof(m->nonce_root), sel, &q);
 		if (rc < 0)
 			parent_tpm_failed(p, rc);
 	}
@@ -137,17 +135,13 @@ static void answer_activate(struct ad_parent *p, uint64_t id, const struct ad_ms
 {
 	struct ad_msg_activate_done done = {0};
 	size_t len = 0;
-	int rc = 0;
+	int rc = parent_tpm(p);
 
-	if (m->blob_len > sizeof(m->blob) || m->secret_len > sizeof(m->secret))
-		rc = err_set(-EBADMSG, "credential of %u/%u bytes", m->blob_len, m->secret_len);
-	if (rc == 0)
-		rc = parent_tpm(p);
 	if (rc == 0 && (rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret,
 						     m->secret_len, done.credential, &len)) < 0)
 		parent_tpm_failed(p, rc);
 	if (rc < 0) /* the verifier learns that it failed, and why, not more */
-		status_set(&done.st, rc == -EBADMSG ? rc : -EPERM, "");
+		status_set(&done.st, -EPERM, "");
 	done.credential_len = (uint32_t)len;
 	chan_send(p->chan, AD_MSG_ACTIVATE_DONE, id, &done, sizeof(done));
 	OPENSSL_cleanse(&done, sizeof(done));
@@ -171,8 +165,8 @@ static void parent_dispatch(struct ad_parent *p)
 		uint8_t bytes[CHAN_MSG_MAX];
 	} body;
 	struct chan_hdr hdr;
+	struct pcr_selection sel;
 	int rc = chan_recv(p->chan, &hdr, &body, sizeof(body));
-	char why[160];
 
 	if (rc == -EAGAIN)
 		return;
@@ -181,20 +175,16 @@ static void parent_dispatch(struct ad_parent *p)
 		p->chan = -1;
 		return;
 	}
-	if (rc < 0) {
+	if (rc == 0)
+		rc = ad_msg_from_engine(&hdr, &body, &sel);
+	if (rc < 0)
 		engine_kill(p, err_msg());
-		return;
-	}
-	if (hdr.type == AD_MSG_QUOTE && hdr.len == sizeof(body.quote)) {
-		answer_quote(p, hdr.id, &body.quote);
-	} else if (hdr.type == AD_MSG_KEYS && hdr.len == 0) {
+	else if (hdr.type == AD_MSG_QUOTE)
+		answer_quote(p, hdr.id, &body.quote, &sel);
+	else if (hdr.type == AD_MSG_KEYS)
 		answer_keys(p, hdr.id);
-	} else if (hdr.type == AD_MSG_ACTIVATE && hdr.len == sizeof(body.activate)) {
+	else
 		answer_activate(p, hdr.id, &body.activate);
-	} else {
-		snprintf(why, sizeof(why), "message of type %u with %u bytes", hdr.type, hdr.len);
-		engine_kill(p, why);
-	}
 	OPENSSL_cleanse(&body.activate, sizeof(body.activate));
 }
 

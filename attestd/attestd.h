@@ -136,4 +136,12 @@ void ad_sel_to_wire(const struct pcr_selection *sel, struct ad_wire_sel *ret);
 /* -EBADMSG for a count, algorithm or mask that no honest peer sends. */
 int ad_sel_from_wire(const struct ad_wire_sel *wire, struct pcr_selection *ret);
 
+struct chan_hdr;
+/*
+ * The parent's one check of a message from the engine: its type, its
+ * length, and every field it will use; a quote's selection into @sel.
+ * -EBADMSG means the engine is broken or taken: it is killed.
+ */
+int ad_msg_from_engine(const struct chan_hdr *hdr, const void *body, struct pcr_selection *sel);
+
 #endif

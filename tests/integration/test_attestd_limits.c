@@ -250,7 +250,9 @@ static long honest_quote(int timeout_ms)
 	free(body);
 	if (rc < 0)
 		return -1;
-	rc = r.status == 0 && quote_parse(r.attest, r.attest_len, &q) == 0 &&
+	/* the whole IMA log, root's and mode 0600, opened before any drop */
+	rc = r.status == 0 && r.has_log[ATTEST_LOG_IMA] && r.log_len[ATTEST_LOG_IMA] == 1048576 &&
+			     quote_parse(r.attest, r.attest_len, &q) == 0 &&
 			     nonce_tree_root(req.nonce, req.nonce_len, &r.path, root) == 0 &&
 			     q.extra_len == sizeof(root) &&
 			     memcmp(q.extra, root, sizeof(root)) == 0 &&
@@ -293,7 +295,7 @@ static int setup(void **state)
 	usleep(300000);
 	/* a 1 MiB "IMA list": the engine serves it, it does not parse it */
 	snprintf(path, sizeof(path), "%s/ima.bin", dir);
-	if (sh(NULL, "head -c 1048576 /dev/urandom > %s", path) != 0)
+	if (sh(NULL, "head -c 1048576 /dev/urandom > %s && chmod 0600 %s", path, path) != 0)
 		return -1;
 	port = sw.port + 5;
 	snprintf(where, sizeof(where), "127.0.0.1:%d", port);
@@ -364,6 +366,20 @@ static void test_two_processes_engine_confined(void **state)
 		      (int)engine, proc_status(engine, "Uid"), proc_status(engine, "NoNewPrivs"),
 		      proc_status(engine, "Seccomp"), proc_fds(engine));
 	stop_daemon();
+}
+
+/* --user: both processes drop to it, and the logs opened before still go out. */
+static void test_user_drop_keeps_logs(void **state)
+{
+	const char *extra[] = {"--user", "nobody", NULL};
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	start_daemon(0, extra);
+	assert_int_equal(proc_status(daemon_pid, "Uid"), 65534);
+	assert_int_equal(proc_status(engine_pid(), "Uid"), 65534);
+	assert_true(honest_quote(5000) >= 0); /* checks the 1 MiB root-only log came */
 }
 
 /* The engine's end of the channel, taken from it as a captured engine would use it. */
@@ -835,6 +851,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_two_processes_engine_confined, stop_after),
+		cmocka_unit_test_teardown(test_user_drop_keeps_logs, stop_after),
 		cmocka_unit_test_teardown(test_captured_engine_replaced, stop_after),
 		cmocka_unit_test_teardown(test_connection_flood, stop_after),
 		cmocka_unit_test_teardown(test_stalled_readers, stop_after),
