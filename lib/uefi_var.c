@@ -204,7 +204,7 @@ int uefi_esl_foreach(const uint8_t *esl, size_t len, const uint8_t type[16],
 		    (list - 28 - hdr) % sig)
 			return err_set(-EBADMSG, "EFI_SIGNATURE_LIST at %zu: sizes %u/%u/%u", off,
 				       list, hdr, sig);
-		if (!memcmp(esl + off, type, 16))
+		if (!type || !memcmp(esl + off, type, 16))
 			for (size_t e = off + 28 + hdr; e < off + list; e += sig) {
 				int r = fn(esl + e, sig, arg);
 

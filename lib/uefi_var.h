@@ -47,7 +47,7 @@ int uefi_variable_data(const uint8_t guid[16], const char *name, const uint8_t *
 
 /*
  * Calls @fn for each entry of the EFI_SIGNATURE_LISTs in @esl whose type is
- * @type: @entry is the whole EFI_SIGNATURE_DATA (owner GUID + data).  Stops
+ * @type (NULL: any): @entry is the whole EFI_SIGNATURE_DATA (owner GUID + data).  Stops
  * when @fn returns non-zero and returns that; -EBADMSG for a broken list.
  */
 int uefi_esl_foreach(const uint8_t *esl, size_t len, const uint8_t type[16],

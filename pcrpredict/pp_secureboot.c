@@ -2,7 +2,8 @@
 /*
  * pcrpredict secureboot --vars OVMF_VARS.fd [--shim SHIM.efi [--grub GRUB.efi
  * [--kernel VMLINUZ]]]: PCR 7 (and with shim, PCR 14) of that boot, event
- * by event (sb_predict.c).
+ * by event (sb_predict.c); as systemd .pcrlock files (--pcrlock DIR) and as
+ * Keylime's measured-boot reference state (--keylime FILE, sb_keylime.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "jsonw.h"
 #include "pcrlock.h"
 #include "pcrpredict.h"
+#include "sb_keylime.h"
 #include "sb_predict.h"
 
 #define IMAGE_MAX (512u << 20)
@@ -115,11 +117,21 @@ static int write_pcrlock(const char *dir, const struct sb_prediction *p, const s
 int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
 {
 	static const struct option longopts[] = {
-		{"vars", required_argument, NULL, 'v'},	   {"shim", required_argument, NULL, 's'},
-		{"grub", required_argument, NULL, 'g'},	   {"kernel", required_argument, NULL, 'k'},
-		{"pcrlock", required_argument, NULL, 'L'}, {NULL, 0, NULL, 0},
+		{"vars", required_argument, NULL, 'v'},
+		{"shim", required_argument, NULL, 's'},
+		{"grub", required_argument, NULL, 'g'},
+		{"kernel", required_argument, NULL, 'k'},
+		{"pcrlock", required_argument, NULL, 'L'},
+		{"keylime", required_argument, NULL, 'J'},
+		{"initrd", required_argument, NULL, 'i'},
+		{"cmdline", required_argument, NULL, 'c'},
+		{"platform-log", required_argument, NULL, 'P'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *pcrlock = NULL;
+	const char *pcrlock = NULL, *keylime = NULL, *initrd = NULL, *platform = NULL;
+	struct keylime_inputs kl = {0};
+	struct tcg_log platform_log = {0};
+	uint8_t *initrd_buf = NULL, *platform_buf = NULL;
 	struct sb_inputs in = {0};
 	struct sb_prediction p;
 	struct pcr_banks banks;
@@ -130,8 +142,12 @@ int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char *o = c ? strchr("vsgk", c) : NULL;
 
-		if (c == 'L') {
-			pcrlock = optarg;
+		if (c == 'L' || c == 'J' || c == 'i' || c == 'c' || c == 'P') {
+			*(c == 'L'   ? &pcrlock
+			  : c == 'J' ? &keylime
+			  : c == 'i' ? &initrd
+			  : c == 'c' ? &kl.cmdline
+				     : &platform) = optarg;
 			continue;
 		}
 		if (!o)
@@ -160,11 +176,29 @@ int pp_secureboot_run(int argc, char **argv, const struct pp_opts *opts)
 			rc = sb_prediction_extend(&p, pcr_banks_add(&banks, opts->banks[b]));
 		if (rc == 0 && pcrlock)
 			rc = write_pcrlock(pcrlock, &p, opts);
+		if (rc == 0 && keylime) {
+			size_t len = 0;
+
+			kl.sb = &in;
+			kl.p = &p;
+			if (initrd && (rc = file_read_all(initrd, IMAGE_MAX, &initrd_buf,
+							  &kl.initrd_len)) == 0)
+				kl.initrd = initrd_buf;
+			if (rc == 0 && platform &&
+			    (rc = file_read_all(platform, IMAGE_MAX, &platform_buf, &len)) == 0 &&
+			    (rc = tcg_log_parse(platform_buf, len, platform, &platform_log)) == 0)
+				kl.platform = &platform_log;
+			if (rc == 0)
+				rc = keylime_refstate_write(keylime, &kl);
+		}
 		if (rc == 0)
 			print(&p, &banks, opts->json);
 		sb_prediction_free(&p);
 	}
 	for (int i = 0; i < 4; i++)
 		free(buf[i]);
+	tcg_log_free(&platform_log);
+	free(platform_buf);
+	free(initrd_buf);
 	return rc < 0 ? pp_fail("secureboot") : PP_EXIT_OK;
 }

@@ -146,6 +146,84 @@ static void test_secure_boot_chain_equals_the_boot(void **state)
 		}
 }
 
+/*
+ * Keylime's measured-boot reference state of the same chain, checked against
+ * the recorded boot by a checker of Keylime's rules over tpm2_eventlog's
+ * reading of the log (tests/harness/keylime-refstate-check.py): accepted;
+ * refused with one db key or the SecureBoot state wrong.
+ */
+static void test_keylime_refstate(void **state)
+{
+	char *out = NULL, cmd[20000];
+
+	(void)state;
+	if (!efi[0] || !kernel[0]) {
+		print_message(
+			"skipped: Debian's signed shim, GRUB or kernel could not be downloaded\n");
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M%%s.fd --shim "
+		 "%s/usr/lib/shim/shimx64.efi.signed --grub "
+		 "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed --kernel %s "
+		 "--initrd %s --cmdline '/vmlinuz console=ttyS0' "
+		 "--platform-log tests/data/ovmf-secureboot.log --keylime %s/%%s >/dev/null",
+		 bin_path("pcrpredict"), efi, efi, kernel, kernel, dir);
+	/* the initrd and command line are not the recorded boot's: the rest is checked */
+	{
+		char run[20100];
+
+		snprintf(run, sizeof(run), cmd, ".ms", "kl.json");
+		assert_int_equal(sh(NULL, "%s", run), 0);
+		snprintf(run, sizeof(run), cmd, "", "kl-nokeys.json");
+		assert_int_equal(sh(NULL, "%s", run), 0);
+	}
+	if (sh(&out,
+	       "/usr/bin/python3 tests/harness/keylime-refstate-check.py %s/kl.json "
+	       "tests/data/ovmf-secureboot.log --no-initrd-cmdline",
+	       dir) != 0) {
+		if (strstr(out, "kernels:")) { /* a newer shim or GRUB than the recorded boot's */
+			print_message(
+				"skipped: the downloaded shim/GRUB are not the recorded boot's\n");
+			free(out);
+			skip();
+		}
+		fail_msg("%s", out);
+	}
+	assert_non_null(strstr(out, "refstate accepts the log"));
+	free(out);
+	/* one byte of the first db key changed: that db key is no longer allowed */
+	assert_int_equal(
+		sh(&out,
+		   "jq '.db[0].SignatureData |= (.[0:10] + (if .[10:11] == \"0\" then "
+		   "\"1\" else \"0\" end) + .[11:])' %s/kl.json > %s/kl-db.json && "
+		   "/usr/bin/python3 tests/harness/keylime-refstate-check.py %s/kl-db.json "
+		   "tests/data/ovmf-secureboot.log --no-initrd-cmdline",
+		   dir, dir, dir),
+		1);
+	assert_non_null(strstr(out, "db: a key the refstate does not allow"));
+	free(out);
+	/* from the varstore without keys: Secure Boot off, refused for a Secure Boot boot */
+	assert_int_equal(sh(&out,
+			    "/usr/bin/python3 tests/harness/keylime-refstate-check.py "
+			    "%s/kl-nokeys.json tests/data/ovmf-secureboot.log --no-initrd-cmdline",
+			    dir),
+			 1);
+	assert_non_null(strstr(out, "SecureBoot is True, the refstate says False"));
+	free(out);
+	/* without the platform's log PCR 0 cannot be stated: refused, naming what is missing */
+	assert_int_equal(sh(&out,
+			    "%s secureboot --vars /usr/share/OVMF/OVMF_VARS_4M.ms.fd --shim "
+			    "%s/usr/lib/shim/shimx64.efi.signed --grub "
+			    "%s/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed --kernel %s "
+			    "--keylime %s/none.json 2>&1",
+			    bin_path("pcrpredict"), efi, efi, kernel, dir),
+			 2);
+	assert_non_null(strstr(out, "--platform-log"));
+	assert_int_not_equal(sh(NULL, "test -e %s/none.json", dir), 0);
+	free(out);
+}
+
 /* A chain the firmware would refuse is refused, not predicted. */
 static void test_refusals(void **state)
 {
@@ -197,6 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_keys_pcr7_equals_the_boot),
 		cmocka_unit_test(test_secure_boot_chain_equals_the_boot),
+		cmocka_unit_test(test_keylime_refstate),
 		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
