@@ -681,6 +681,12 @@ static void accept_all(struct ad_engine *e, int lfd, bool tls)
 		if (e->n_conns >= e->setup->max_conns && (victim = conn_victim(e)) < 0)
 			return; /* full of work in progress: the backlog waits */
 		fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			       errno == ENOMEM)) {
+			/* the cap should prevent it; if not, the listener rests instead of spinning */
+			e->accept_after_ms = ad_now_ms() + 100;
+			return;
+		}
 		if (fd < 0)
 			return;
 		if (victim >= 0)
@@ -737,6 +743,8 @@ static int64_t next_wakeup(const struct ad_engine *e, int64_t now)
 		if (e->conn[i].state != CONN_QUEUED && due < wait)
 			wait = due;
 	}
+	if (now < e->accept_after_ms && e->accept_after_ms - now < wait)
+		wait = e->accept_after_ms - now;
 	if (e->queued && !e->batch_in_flight) {
 		int64_t due = e->first_queued_ms + e->cfg->batch_ms - now;
 
@@ -757,7 +765,8 @@ static void engine_loop(struct ad_engine *e)
 		conns_expire(e, now);
 		e->pfd[n++] = (struct pollfd){.fd = e->chan, .events = POLLIN};
 		/* full and nothing to give up: leave the backlog alone, so no EMFILE spin */
-		bool room = e->n_conns < e->setup->max_conns || conn_victim(e) >= 0;
+		bool room = (e->n_conns < e->setup->max_conns || conn_victim(e) >= 0) &&
+			    now >= e->accept_after_ms;
 
 		for (int l = 0; l < 2; l++)
 			if (e->setup->listen_fd[l] >= 0 && room) {

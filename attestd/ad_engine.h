@@ -69,6 +69,7 @@ struct ad_engine {
 	struct peer *peers;
 	unsigned peer_cap, peers_used;
 	uint64_t next_id;
+	int64_t accept_after_ms; /* the listener rests until then (accept failed for lack of room) */
 	/* the batch: queued quote requests, and the one batch at the TPM */
 	unsigned queued;
 	int64_t first_queued_ms;
