@@ -59,8 +59,20 @@ void cm_measure_recover(struct cmld *d)
 
 	if (!d->seal.tcti)
 		return;
-	if (tpm_open(d->seal.tcti, 0, &tpm) < 0 ||
-	    measure_log_recover(tpm, d->seal.cel_path, report, sizeof(report)) < 0)
+	unsigned objects = 0, sessions = 0;
+
+	if (tpm_open(d->seal.tcti, 0, &tpm) < 0) {
+		log_warn("recovery: %s", err_msg());
+		return;
+	}
+	/* a cmld killed inside an unseal left its objects loaded (no resource manager) */
+	if (tpm_flush_stale(tpm, &objects, &sessions) < 0)
+		log_warn("recovery: %s", err_msg());
+	else if (objects || sessions)
+		log_warn("recovery: flushed %u transient objects and %u sessions an earlier cmld "
+			 "left in the TPM",
+			 objects, sessions);
+	if (measure_log_recover(tpm, d->seal.cel_path, report, sizeof(report)) < 0)
 		log_warn("recovery: measurement log: %s", err_msg());
 	else if (report[0])
 		log_warn("recovery: measurement log %s: %s", d->seal.cel_path, report);

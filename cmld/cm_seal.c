@@ -473,6 +473,7 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 	struct sealed_file *f = calloc(1, sizeof(*f));
 	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
 	char path[4096], name[128];
+	uint64_t made = 0;
 	size_t len = 0;
 	int r;
 
@@ -486,12 +487,21 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 		c->unlock_rc = r = check_config_binding(c, c->config, pass);
 	if (r < 0)
 		goto out;
-	/* every missing image first, so that a failing activation leaves none half-made */
+	/*
+	 * every missing image first, so that a failing activation leaves none
+	 * half-made; one that cannot be made (ENOSPC) takes those made before it
+	 * with it: the folder is as before the start
+	 */
 	for (size_t i = 0; i < g->n_mounts && r == 0; i++)
 		if (!cml_mount_has_image(g->mounts[i]) &&
 		    access(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)), F_OK) <
-			    0)
-			r = create_image(d, c, g->mounts[i], path, pass);
+			    0) {
+			made |= (r = create_image(d, c, g->mounts[i], path, pass)) == 0 ? 1ull << i
+											: 0;
+		}
+	for (size_t i = 0; i < g->n_mounts && i < 64 && r < 0; i++)
+		if (made & (1ull << i))
+			unlink(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)));
 	for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
 		if (cml_mount_has_image(g->mounts[i]))
 			continue;

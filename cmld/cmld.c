@@ -205,9 +205,9 @@ int main(int argc, char **argv)
 	}
 	cm_runtime_cleanup_stale(&d);
 	/* what a killed cmld left half done (cm_store_recover did the data folder) */
+	cm_measure_recover(&d);
 	for (struct cm_container *ct = d.containers; ct; ct = ct->next)
 		cm_seal_recover(&d, ct->uuid);
-	cm_measure_recover(&d);
 	log_info("serving %s (data in %s, %s)", d.socket_path, d.data_dir,
 		 d.provisioned ? "provisioned" : "not provisioned");
 	r = serve(&d);

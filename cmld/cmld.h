@@ -256,7 +256,11 @@ void cm_seal_recover(struct cmld *d, const char *uuid);
 /* ---- cm_measure.c ---- */
 /* Extends PCR 11 with lib/cml_measure's events (images checked already), logging CEL records. */
 int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig *g);
-/* At start: the CEL log's torn tail cut, a pending record settled (lib/measure.h). */
+/*
+ * At start, with --tpm: the transient objects and sessions a killed cmld left
+ * in the TPM flushed, the CEL log's torn tail cut, a pending record settled
+ * (lib/measure.h).
+ */
 void cm_measure_recover(struct cmld *d);
 
 /* ---- cm_control.c ---- */
