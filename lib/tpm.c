@@ -417,6 +417,12 @@ int tpm_nv_undefine(struct tpm *tpm, uint32_t index)
 	return 0;
 }
 
+/* tss2's TPM2_HR_* shift a uint8_t (an int) by 24: 0x80 << 24 overflows (UBSan) */
+#define HR_TRANSIENT	  0x80000000u
+#define HR_HMAC_SESSION	  0x02000000u
+#define HR_POLICY_SESSION 0x03000000u
+#define HR_MASK		  0xff000000u
+
 /* Flushes every handle from @first of one type; how many, or < 0. */
 static int flush_range(struct tpm *tpm, TPM2_HANDLE first)
 {
@@ -433,9 +439,9 @@ static int flush_range(struct tpm *tpm, TPM2_HANDLE first)
 		ESYS_TR tr = ESYS_TR_NONE;
 
 		/* loaded sessions are listed as HMAC (0x02) and policy (0x03) handles */
-		TPM2_HANDLE type = h & TPM2_HR_RANGE_MASK;
-		if (type != (first & TPM2_HR_RANGE_MASK) &&
-		    !(first == TPM2_LOADED_SESSION_FIRST && type == TPM2_HR_POLICY_SESSION))
+		TPM2_HANDLE type = h & HR_MASK;
+		if (type != (first & HR_MASK) &&
+		    !(first == HR_HMAC_SESSION && type == HR_POLICY_SESSION))
 			break;
 		if (Esys_TR_FromTPMPublic(tpm->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 					  &tr) == TSS2_RC_SUCCESS &&
@@ -450,11 +456,11 @@ static int flush_range(struct tpm *tpm, TPM2_HANDLE first)
 
 int tpm_flush_stale(struct tpm *tpm, unsigned *ret_objects, unsigned *ret_sessions)
 {
-	int o = flush_range(tpm, TPM2_TRANSIENT_FIRST), s;
+	int o = flush_range(tpm, HR_TRANSIENT), s;
 
 	if (o < 0)
 		return o;
-	s = flush_range(tpm, TPM2_LOADED_SESSION_FIRST);
+	s = flush_range(tpm, HR_HMAC_SESSION); /* the loaded sessions */
 	if (s < 0)
 		return s;
 	*ret_objects = (unsigned)o;

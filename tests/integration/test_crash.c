@@ -57,26 +57,11 @@ static bool have_dm;
 static void cmld_start(void)
 {
 	char profile[160], anchors[160];
-	const char *argv[] = {"cmld",
-			      "--data-dir",
-			      data,
-			      "--socket",
-			      sock,
-			      "--run-dir",
-			      run,
-			      "--stop-timeout-ms",
-			      "2000",
-			      "--tpm",
-			      tpm.tcti,
-			      "--cel",
-			      cel,
-			      "--seal-profile",
-			      profile,
-			      "--luks-pbkdf2-iterations",
-			      "1000",
-			      "--trust-anchors",
-			      anchors,
-			      NULL};
+	const char *argv[] = {"cmld", "--data-dir",	 data,	   "--socket",
+			      sock,   "--run-dir",	 run,	   "--stop-timeout-ms",
+			      "2000", "--tpm",		 tpm.tcti, "--cel",
+			      cel,    "--seal-profile",	 profile,  "--luks-pbkdf2-iterations",
+			      "1000", "--trust-anchors", anchors,  NULL};
 
 	snprintf(profile, sizeof(profile), "%s/seal.profile", dir);
 	snprintf(anchors, sizeof(anchors), "%s/ca.pem", gos);
@@ -116,7 +101,8 @@ static bool has_line(const char *text, const char *want)
 	return false;
 }
 
-static void ctl_expect(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ctl_expect(const char *want, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void ctl_expect(const char *want, const char *fmt, ...)
 {
 	char args[4096], *out = NULL;
@@ -264,8 +250,8 @@ static const char *const op_name[OPS] = {"create", "start", "push_guestos_config
 struct ct {
 	char uuid[37];
 	char name[32];
-	bool tpm;      /* token type TPM (sealed, PIN in the TPM), else SOFT */
-	char pin[16];  /* the PIN now */
+	bool tpm;     /* token type TPM (sealed, PIN in the TPM), else SOFT */
+	char pin[16]; /* the PIN now */
 	bool removed;
 };
 
@@ -320,8 +306,9 @@ static bool pin_opens(struct ct *c, const char *pin)
 	bool ok;
 
 	if (!c->tpm)
-		return sh(NULL, "openssl pkcs12 -in %s/tokens/%s.p12 -passin pass:%s -noout "
-				">/dev/null 2>&1",
+		return sh(NULL,
+			  "openssl pkcs12 -in %s/tokens/%s.p12 -passin pass:%s -noout "
+			  ">/dev/null 2>&1",
 			  data, c->uuid, pin) == 0;
 	write_text(pinfile, pin);
 	ctl(&out, "start %s", c->uuid);
@@ -374,7 +361,8 @@ static void leftovers(char *buf, size_t size)
 	   "tokens/*.p12; do [ -e \"$f\" ] || continue; u=$(basename \"$f\"); u=${u%%%%.*}; [ -e "
 	   "containers/$u.conf ] || echo orphan-$(echo $f | sed 's/.*\\.//'); done; for d in "
 	   "containers/*/; do [ -d \"$d\" ] || continue; u=$(basename $d); [ -e containers/$u.conf "
-	   "] || echo orphan-dir; done; } | sort | uniq -c | awk '{printf \"%%s%%s*%%s\", (NR>1?\",\":\"\"), "
+	   "] || echo orphan-dir; done; } | sort | uniq -c | awk '{printf \"%%s%%s*%%s\", "
+	   "(NR>1?\",\":\"\"), "
 	   "$2, $1}'",
 	   data);
 	snprintf(buf, size, "%s", out && *out ? out : "clean");
@@ -467,8 +455,9 @@ static void check_invariants(const struct ct *removing)
 		fail_msg("loop devices left: %s", out);
 	free(out);
 	out = NULL;
-	sh(&out, "ls %s 2>/dev/null; for c in %s/containers/*.conf; do u=$(basename $c .conf); "
-		 "[ -d /sys/fs/cgroup/cml/$u ] && echo cgroup $u; done; true",
+	sh(&out,
+	   "ls %s 2>/dev/null; for c in %s/containers/*.conf; do u=$(basename $c .conf); "
+	   "[ -d /sys/fs/cgroup/cml/$u ] && echo cgroup $u; done; true",
 	   run, data);
 	if (out && *out)
 		fail_msg("left after the restart: %s", out);
@@ -502,8 +491,9 @@ static struct ct *create_now(const char *name, bool tpm_token)
 	struct ct *c;
 
 	snprintf(conf, sizeof(conf), "%s/%s.conf", dir, name);
-	snprintf(text, sizeof(text), "name: \"%s\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: %s\n",
-		 name, tpm_token ? "TPM" : "SOFT");
+	snprintf(text, sizeof(text),
+		 "name: \"%s\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: %s\n", name,
+		 tpm_token ? "TPM" : "SOFT");
 	write_text(conf, text);
 	ctl(&out, "create %s", conf);
 	if (!out || !strstr(out, "# uuid "))
@@ -525,8 +515,8 @@ static void test_sigkill_loop(void **state)
 	unsigned recovered = 0;
 
 	(void)state;
-	printf("# SIGKILL loop: %u runs, seeds %u..%u (CRASH_SEED=%u CRASH_RUNS=%u repeats)\n", runs,
-	       seed0, seed0 + runs - 1, seed0, runs);
+	printf("# SIGKILL loop: %u runs, seeds %u..%u (CRASH_SEED=%u CRASH_RUNS=%u repeats)\n",
+	       runs, seed0, seed0 + runs - 1, seed0, runs);
 	/* the standing containers, and each operation's duration unkilled */
 	double t = now_ms();
 	create_now("soft", false);
@@ -553,7 +543,8 @@ static void test_sigkill_loop(void **state)
 		snprintf(both, sizeof(both), "%s/pin.both", dir);
 		write_text(both, "trustme\nother\n");
 		t = now_ms();
-		ctl_expect("CONTAINER_CHANGE_PIN_SUCCESSFUL", "--pin-file %s change_pin vault", both);
+		ctl_expect("CONTAINER_CHANGE_PIN_SUCCESSFUL", "--pin-file %s change_pin vault",
+			   both);
 		dur[OP_CHANGE_PIN] = now_ms() - t;
 		snprintf(cts[1].pin, sizeof(cts[1].pin), "other");
 	}
@@ -586,10 +577,11 @@ static void test_sigkill_loop(void **state)
 			snprintf(args, sizeof(args), "%s/%s.conf", dir, name);
 			{
 				char text[200];
-				snprintf(text, sizeof(text),
-					 "name: \"%s\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: "
-					 "%s\n",
-					 name, (i / OPS) % 2 ? "SOFT" : "TPM");
+				snprintf(
+					text, sizeof(text),
+					"name: \"%s\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: "
+					"%s\n",
+					name, (i / OPS) % 2 ? "SOFT" : "TPM");
 				write_text(args, text);
 			}
 			snprintf(args, sizeof(args), "create %s/%s.conf", dir, name);
@@ -667,7 +659,8 @@ static void test_sigkill_loop(void **state)
 				assert_true(exists("%s/tokens/%s.p12", data, u));
 				assert_true(exists("%s/containers/%s/uid_base", data, u));
 				assert_true(exists("%s/containers/%s/created", data, u));
-				assert_int_equal(exists("%s/containers/%s.sealed", data, u), c->tpm);
+				assert_int_equal(exists("%s/containers/%s.sealed", data, u),
+						 c->tpm);
 				starts(c);
 			} else if (reply && strstr(reply, "# uuid ")) {
 				fail_msg("create answered, but container %s is not there", name);
@@ -686,8 +679,9 @@ static void test_sigkill_loop(void **state)
 			char *news = slurp("%s/testos-%u.sig", gos, gos_version + 1);
 			happened = same(conf, newc) && same(sig, news);
 			if (!happened && !(same(conf, before_conf) && same(sig, before_sig)))
-				fail_msg("GuestOS: config and signature are neither the old nor the "
-					 "new pair");
+				fail_msg(
+					"GuestOS: config and signature are neither the old nor the "
+					"new pair");
 			if (happened)
 				gos_version++;
 			/* the images the installed config lists: a start hashes them */
@@ -734,10 +728,11 @@ static void test_sigkill_loop(void **state)
 				assert_false(exists("%s/containers/%s.sealed", data, target->uuid));
 				/* its NV counter gone: a saved key file cannot come back */
 				if (counter)
-					assert_int_not_equal(
-						sh(NULL, "tpm2_nvreadpublic -T '%s' 0x%08x >/dev/null 2>&1",
-						   tpm.tcti, counter),
-						0);
+					assert_int_not_equal(sh(NULL,
+								"tpm2_nvreadpublic -T '%s' 0x%08x "
+								">/dev/null 2>&1",
+								tpm.tcti, counter),
+							     0);
 			}
 			break;
 		}
@@ -753,25 +748,27 @@ static void test_sigkill_loop(void **state)
 			if (r && r < l + n) {
 				/* the kind of repair, without the UUIDs and paths */
 				char kind[80];
-				const char *k = strstr(r, "has no config") ? "half container removed"
-						: strstr(r, "finishing its install") ? "GuestOS install finished"
-						: strstr(r, "unfinished push") ? "GuestOS folder removed"
-						: strstr(r, "counter step") ? "counter step made"
-						: strstr(r, "measurement log") ? "CEL settled"
-						: strstr(r, "flushed") ? "TPM objects flushed"
-						: strstr(r, "removed ") ? "temp file removed"
-									: "other";
+				const char *k =
+					strstr(r, "has no config") ? "half container removed"
+					: strstr(r, "finishing its install")
+						? "GuestOS install finished"
+					: strstr(r, "unfinished push") ? "GuestOS folder removed"
+					: strstr(r, "counter step")    ? "counter step made"
+					: strstr(r, "measurement log") ? "CEL settled"
+					: strstr(r, "flushed")	       ? "TPM objects flushed"
+					: strstr(r, "removed ")	       ? "temp file removed"
+								       : "other";
 				snprintf(kind, sizeof(kind), "%s", k);
 				if (!strstr(rec, kind))
-					snprintf(rec + strlen(rec), sizeof(rec) - strlen(rec), "%s%s",
-						 rec[0] ? "; " : "", kind);
+					snprintf(rec + strlen(rec), sizeof(rec) - strlen(rec),
+						 "%s%s", rec[0] ? "; " : "", kind);
 			}
 		}
 		if (rec[0])
 			recovered++;
 		free(logtext);
-		printf("# run %2u seed %u %-19s kill at %5.1f/%3.0f ms: left %s -> %s%s%s\n", i, seed,
-		       op_name[op], delay / 1000.0, dur[op], point,
+		printf("# run %2u seed %u %-19s kill at %5.1f/%3.0f ms: left %s -> %s%s%s\n", i,
+		       seed, op_name[op], delay / 1000.0, dur[op], point,
 		       happened ? "happened" : "did not happen", rec[0] ? "; recovery: " : "", rec);
 		st[op].runs++;
 		if (happened)
@@ -839,7 +836,7 @@ static void test_cel_recovery(void **state)
 	(void)state;
 	if (!n_cts)
 		create_now("soft", false); /* run alone (TEST_FILTER) */
-	starts(&cts[0]); /* a log with records */
+	starts(&cts[0]);		   /* a log with records */
 	cmld_stop(SIGTERM);
 	cel_matches_pcr11();
 	before = slurp("%s", cel);
@@ -886,8 +883,9 @@ static void test_cel_recovery(void **state)
 static void fill(const char *mnt)
 {
 	/* big blocks, then small ones: nothing left */
-	sh(NULL, "dd if=/dev/zero of=%s/fill bs=1M >/dev/null 2>&1; dd if=/dev/zero of=%s/fill2 "
-		 "bs=4k >/dev/null 2>&1; true",
+	sh(NULL,
+	   "dd if=/dev/zero of=%s/fill bs=1M >/dev/null 2>&1; dd if=/dev/zero of=%s/fill2 "
+	   "bs=4k >/dev/null 2>&1; true",
 	   mnt, mnt);
 }
 
@@ -907,8 +905,8 @@ static char *pcr11(void)
 static void expect_nospace(const char *what, const char *out)
 {
 	if (!out || (!strstr(out, "No space left") && !strstr(out, "no space left")))
-		fail_msg("%s on a full file system: wanted a \"No space left\" error, got: %s", what,
-			 out ? out : "(nothing)");
+		fail_msg("%s on a full file system: wanted a \"No space left\" error, got: %s",
+			 what, out ? out : "(nothing)");
 }
 
 static void test_enospc(void **state)
@@ -1018,6 +1016,7 @@ static void test_enospc(void **state)
 	if (strcmp(p0, p1))
 		fail_msg("PCR 11 extended though its record could not be written:\n%s\n%s", p0, p1);
 	free(p1);
+	free(before);
 	before = slurp("%s", cel);
 	assert_true(!before || !*before);
 	free(before);
