@@ -884,16 +884,27 @@ static void test_cel_recovery(void **state)
 
 static void fill(const char *mnt)
 {
-	/* big blocks, then small ones: nothing left */
+	/* big blocks, then small ones: nothing left (again: a failure may have freed some) */
 	sh(NULL,
-	   "dd if=/dev/zero of=%s/fill bs=1M >/dev/null 2>&1; dd if=/dev/zero of=%s/fill2 "
-	   "bs=4k >/dev/null 2>&1; true",
+	   "dd if=/dev/zero of=$(mktemp -p %s fill.XXXXXX) bs=1M >/dev/null 2>&1; dd "
+	   "if=/dev/zero of=$(mktemp -p %s fill.XXXXXX) bs=1k >/dev/null 2>&1; true",
 	   mnt, mnt);
+}
+
+/* All but @mib MiB taken. */
+static void fill_leaving(const char *mnt, unsigned mib)
+{
+	assert_int_equal(
+		sh(NULL,
+		   "fallocate -l $(( $(df --output=avail -B1 %s | tail -1) - %u * 1048576 )) "
+		   "%s/fill",
+		   mnt, mib, mnt),
+		0);
 }
 
 static void unfill(const char *mnt)
 {
-	sh(NULL, "rm -f %s/fill %s/fill2", mnt, mnt);
+	sh(NULL, "rm -f %s/fill %s/fill.*", mnt, mnt);
 }
 
 static char *pcr11(void)
@@ -911,21 +922,35 @@ static void expect_nospace(const char *what, const char *out)
 			 what, out ? out : "(nothing)");
 }
 
-static void test_enospc(void **state)
+/*
+ * @fs: "tmpfs", or "ext4" on a loop image; the data folder on 200 MiB of it,
+ * the CEL log on a tiny one.
+ */
+static void enospc_on(const char *fs)
 {
 	char small[96], celfs[96], conf[200], *out = NULL, *before, *after, *p0, *p1;
 	struct ct *soft, *sealed;
 	size_t n0 = n_cts;
 
-	(void)state;
 	cmld_stop(SIGTERM);
 	snprintf(small, sizeof(small), "%s/small", dir);
 	snprintf(celfs, sizeof(celfs), "%s/celfs", dir);
 	mkdir(small, 0700);
 	mkdir(celfs, 0700);
-	/* room for the GuestOS (8 MiB) and plain images (sparse), not for one LUKS image (16 + 32 MiB) */
-	assert_int_equal(mount("tmpfs", small, "tmpfs", 0, "size=48m"), 0);
-	assert_int_equal(mount("tmpfs", celfs, "tmpfs", 0, "size=64k"), 0);
+	if (!strcmp(fs, "tmpfs")) {
+		assert_int_equal(mount("tmpfs", small, "tmpfs", 0, "size=200m"), 0);
+		assert_int_equal(mount("tmpfs", celfs, "tmpfs", 0, "size=64k"), 0);
+	} else {
+		/* no blocks reserved for root: full is full */
+		assert_int_equal(sh(NULL,
+				    "cd %s && truncate -s 200M small.img && truncate -s 1M cel.img "
+				    "&& mkfs.ext4 -q -m 0 small.img && mkfs.ext4 -q -m 0 -N 16 -O "
+				    "^has_journal "
+				    "cel.img && mount -o loop small.img small && mount -o loop "
+				    "cel.img celfs",
+				    dir),
+				 0);
+	}
 	snprintf(data, sizeof(data), "%s/data", small);
 	snprintf(cel, sizeof(cel), "%s/m.cel", celfs);
 	cmld_start();
@@ -937,7 +962,8 @@ static void test_enospc(void **state)
 	sealed = create_now("etpm", true);
 	starts(soft); /* its two plain images made */
 
-	/* a LUKS image: 16 MiB plain + 32 MiB encrypted do not fit */
+	/* a LUKS image: 16 MiB plain + 32 MiB encrypted do not fit in 20 */
+	fill_leaving(small, 20);
 	before = slurp("%s/containers/%s.sealed", data, sealed->uuid);
 	ctl(&out, "start %s", sealed->uuid);
 	expect_nospace("the first start of a sealed container (its LUKS images)", out);
@@ -965,6 +991,7 @@ static void test_enospc(void **state)
 	leftovers(l, sizeof(l));
 	if (strcmp(l, "clean"))
 		fail_msg("a failed create left: %s", l);
+	fill(small); /* what the failed create freed */
 	char *old_conf = slurp("%s/containers/%s.conf", data, soft->uuid);
 	write_text(conf, "name: \"esoft\"\nguest_os: \"testos\"\ncolor: 7\n");
 	ctl(&out, "update_config %s %s", soft->uuid, conf);
@@ -977,6 +1004,7 @@ static void test_enospc(void **state)
 	free(old_conf);
 
 	/* the sealed key file: change_pin */
+	fill(small);
 	char both[200];
 	snprintf(both, sizeof(both), "%s/pin.both", dir);
 	write_text(both, "trustme\nother\n");
@@ -1027,13 +1055,24 @@ static void test_enospc(void **state)
 	/* room again (and enough for both LUKS images): everything works */
 	unfill(celfs);
 	unfill(small);
-	assert_int_equal(mount(NULL, small, NULL, MS_REMOUNT, "size=160m"), 0);
 	starts(soft);
 	/* every extend of this TPM has its record: the loop's log, the first and the fresh one */
-	char first_cel[200], loop_cel[200];
-	snprintf(first_cel, sizeof(first_cel), "%s/m.cel", celfs);
+	static char archived[8][200];
+	static size_t n_archived;
+	const char *logs[12];
+	size_t n = 0;
+	char loop_cel[200];
 	snprintf(loop_cel, sizeof(loop_cel), "%s/cel/measurements.cel", dir);
-	const char *const logs[] = {loop_cel, first_cel, cel, NULL};
+	logs[n++] = loop_cel;
+	for (size_t k = 0; k < n_archived; k++)
+		logs[n++] = archived[k];
+	/* this file system's two logs, kept beside the test for the next pass */
+	for (int k = 0; k < 2 && n_archived < 8; k++) {
+		snprintf(archived[n_archived], sizeof(archived[0]), "%s/cel-%zu", dir, n_archived);
+		sh(NULL, "cp %s/%s %s", celfs, k ? "fresh.cel" : "m.cel", archived[n_archived]);
+		logs[n++] = archived[n_archived++];
+	}
+	logs[n] = NULL;
 	cels_match_pcr11(logs);
 	ctl_expect("CONTAINER_CHANGE_PIN_SUCCESSFUL", "--pin-file %s change_pin %s", both,
 		   sealed->uuid);
@@ -1046,8 +1085,24 @@ static void test_enospc(void **state)
 	free(p0);
 	cmld_stop(SIGTERM);
 	n_cts = n0;
-	umount2(small, MNT_DETACH);
-	umount2(celfs, MNT_DETACH);
+	assert_int_equal(umount(small), 0);
+	assert_int_equal(umount(celfs), 0);
+	sh(NULL, "rm -f %s/small.img %s/cel.img", dir, dir);
+	snprintf(cel, sizeof(cel), "%s/cel/measurements.cel", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	cmld_start();
+}
+
+static void test_enospc_tmpfs(void **state)
+{
+	(void)state;
+	enospc_on("tmpfs");
+}
+
+static void test_enospc_ext4(void **state)
+{
+	(void)state;
+	enospc_on("ext4");
 }
 
 int main(void)
@@ -1055,7 +1110,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigkill_loop),
 		cmocka_unit_test(test_cel_recovery),
-		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_enospc_tmpfs),
+		cmocka_unit_test(test_enospc_ext4),
 	};
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
