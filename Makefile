@@ -18,7 +18,7 @@ CC      ?= cc
 BUILD   ?= build
 FUZZ_SECONDS ?= 60
 
-PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib libprotobuf-c libcryptsetup
+PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib libprotobuf-c libcryptsetup libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -149,6 +149,7 @@ deps:
 FUZZ_EXTRA_fuzz_ima_policy := pcrpredict/ima_policy.c
 FUZZ_EXTRA_fuzz_pbtext := $(PROTO_C:$(BUILD)/%=build/%)
 FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) $(wildcard cmld/cm_*.c)
+FUZZ_EXTRA_fuzz_ad_msg := attestd/ad_msg.c
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)

@@ -1,54 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * attestd's quotes: every queued request shares one TPM quote whose
- * qualifying data is the root of a hash tree over their nonces; each reply
- * carries its path, the PCR values read consistently with the quote, and the
- * logs from the offsets the verifier asked for.
+ * attestd's batches: the quote requests that arrive within the batch window
+ * share one TPM quote whose qualifying data is the root of a hash tree over
+ * their nonces; each reply carries its path, the PCR values read
+ * consistently with the quote, and the logs from the offsets the verifier
+ * asked for.  One batch is at the TPM at a time, known by its id, so an
+ * answer can only ever reach the requests it was taken for.  The logs are
+ * read once per batch and shared by its replies.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "attestd.h"
+#include "ad_engine.h"
+#include "chan.h"
 #include "err.h"
-#include "fileio.h"
-#include "tpm.h"
 
 #define LOG_MAX (256u << 20)
 
-/* The union of the selections asked for, so that one quote covers everyone. */
-static void merge_selection(struct pcr_selection *all, const struct pcr_selection *one)
+void ad_batch_queue(struct ad_engine *e, struct conn *c)
 {
-	for (unsigned b = 0; b < one->count; b++) {
-		unsigned i;
-
-		for (i = 0; i < all->count && all->bank[i].alg != one->bank[b].alg; i++)
-			;
-		if (i == all->count) {
-			if (all->count == PCR_BANKS_MAX)
-				continue;
-			all->bank[all->count++].alg = one->bank[b].alg;
-		}
-		all->bank[i].mask |= one->bank[b].mask;
-	}
-}
-
-static void attach_logs(struct ad_server *s, const uint8_t *const *logs, const size_t *lens,
-			struct conn *c, struct attest_response *r)
-{
-	for (int i = 0; i < ATTEST_LOGS; i++) {
-		if (!(c->req.logs & (1u << i)) || !logs[i])
-			continue;
-		/* beyond the end (a rebooted device, a confused verifier): send it all again */
-		uint64_t off = c->req.offset[i] <= lens[i] ? c->req.offset[i] : 0;
-
-		r->has_log[i] = true;
-		r->log[i] = (uint8_t *)logs[i] + off;
-		r->log_len[i] = lens[i] - off;
-		r->log_offset[i] = off;
-	}
-	(void)s;
+	c->state = CONN_QUEUED;
+	c->queued_ms = ad_now_ms();
+	if (e->queued++ == 0 || c->queued_ms < e->first_queued_ms)
+		e->first_queued_ms = c->queued_ms;
 }
 
 static int older_first(const void *a, const void *b)
@@ -58,80 +35,190 @@ static int older_first(const void *a, const void *b)
 	return x->queued_ms < y->queued_ms ? -1 : x->queued_ms > y->queued_ms;
 }
 
-void ad_serve_batch(struct ad_server *s)
+static void batch_fail(struct ad_engine *e, uint64_t id, int code, const char *msg)
 {
+	for (unsigned i = 0; i < e->n_conns; i++) {
+		struct conn *c = &e->conn[i];
+
+		if (c->state == CONN_TPM && c->batch == id && c->req.type == ATTEST_QUOTE)
+			ad_reply_error(e, c, code, msg);
+	}
+}
+
+/* The longest waiting first, so that nobody starves when batches are small. */
+static void batch_send(struct ad_engine *e)
+{
+	struct conn **queued = e->scratch;
 	const uint8_t *nonces[AD_BATCH_MAX];
-	size_t lens[AD_BATCH_MAX], n = 0, log_len[ATTEST_LOGS] = {0};
-	struct conn *who[AD_BATCH_MAX];
-	struct nonce_path *paths = calloc(AD_BATCH_MAX, sizeof(*paths));
+	size_t lens[AD_BATCH_MAX], nq = 0, n = 0;
+	struct nonce_path paths[AD_BATCH_MAX];
 	struct pcr_selection all = {0};
-	struct tpm_quote *q = calloc(1, sizeof(*q));
-	uint8_t root[NONCE_HASH_LEN], *log[ATTEST_LOGS] = {0};
-	int rc = paths && q ? 0 : err_set(-ENOMEM, "out of memory");
+	struct ad_msg_quote m = {0};
+	int64_t now = ad_now_ms();
 
-	/* the longest waiting first, so that nobody starves when batches are small */
-	struct conn **queued = calloc(s->queued ? s->queued : 1, sizeof(*queued));
-	size_t nq = 0;
-
-	for (unsigned i = 0; queued && i < s->n_conns; i++)
-		if (s->conn[i].state == CONN_QUEUED)
-			queued[nq++] = &s->conn[i];
-	if (queued)
-		qsort(queued, nq, sizeof(*queued), older_first);
-	for (size_t i = 0; i < nq && n < s->cfg->batch_max; i++) {
-		struct conn *c = queued[i];
-
-		who[n] = c;
-		nonces[n] = c->req.nonce;
-		lens[n] = c->req.nonce_len;
-		merge_selection(&all, &c->req.sel);
-		n++;
+	for (unsigned i = 0; i < e->n_conns; i++)
+		if (e->conn[i].state == CONN_QUEUED)
+			queued[nq++] = &e->conn[i];
+	qsort(queued, nq, sizeof(*queued), older_first);
+	for (; n < nq && n < e->cfg->batch_max; n++) {
+		nonces[n] = queued[n]->req.nonce;
+		lens[n] = queued[n]->req.nonce_len;
+		for (unsigned b = 0; b < queued[n]->req.sel.count; b++)
+			pcr_selection_add(&all, queued[n]->req.sel.bank[b].alg,
+					  queued[n]->req.sel.bank[b].mask);
 	}
-	free(queued);
-	if (n == 0)
-		rc = err_set(-ENOMEM, "out of memory");
-	if (rc == 0)
-		rc = nonce_tree_build(nonces, lens, n, root, paths);
-	if (rc == 0 && !s->tpm && (rc = tpm_open(s->cfg->tcti, 0, &s->tpm)) < 0)
-		s->tpm = NULL;
-	if (rc == 0 && (rc = tpm_quote(s->tpm, root, sizeof(root), &all, q)) < 0 &&
-	    (rc == -ECONNREFUSED || tpm_last_rc() != 0)) {
-		/* the TPM went away (or answers errors): reconnect for the next batch */
-		tpm_close(s->tpm);
-		s->tpm = NULL;
-	}
-	for (int i = 0; rc == 0 && i < ATTEST_LOGS; i++)
-		if (s->cfg->log_path[i] &&
-		    file_read_all(s->cfg->log_path[i], LOG_MAX, &log[i], &log_len[i]) < 0)
-			log[i] =
-				NULL; /* a log that cannot be read is left out; the verifier sees that */
-	if (rc == 0)
-		s->quotes++;
+	e->batch_id++;
 	for (size_t k = 0; k < n; k++) {
-		struct attest_response r = {0};
-
-		s->queued--;
-		if (rc < 0) {
-			char msg[300];
-
-			snprintf(msg, sizeof(msg), "TPM unavailable: %s", err_msg());
-			ad_reply_error(who[k], EIO, msg);
-			continue;
-		}
-		r.attest = q->attest;
-		r.attest_len = q->attest_len;
-		r.sig = q->sig;
-		r.sig_len = q->sig_len;
-		r.sel = q->sel;
-		r.pcrs = q->pcrs;
-		r.path = paths[k];
-		attach_logs(s, (const uint8_t *const *)log, log_len, who[k], &r);
-		ad_reply(who[k], &r);
+		queued[k]->state = CONN_TPM;
+		queued[k]->batch = e->batch_id;
+		queued[k]->deadline_ms = now + (int64_t)e->cfg->tpm_timeout_ms;
 	}
+	e->queued -= (unsigned)n;
+	/* those left (batch_max reached) are due as soon as this batch is answered */
+	e->first_queued_ms = n < nq ? queued[n]->queued_ms : 0;
+	if (nonce_tree_build(nonces, lens, n, m.nonce_root, paths) < 0) {
+		batch_fail(e, e->batch_id, EIO, err_msg());
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		queued[k]->path = paths[k];
+	ad_sel_to_wire(&all, &m.sel);
+	if (chan_send(e->chan, AD_MSG_QUOTE, e->batch_id, &m, sizeof(m)) < 0) {
+		batch_fail(e, e->batch_id, EAGAIN, "the TPM is busy: try again");
+		return;
+	}
+	e->batch_in_flight = true;
+}
+
+void ad_batch_maybe(struct ad_engine *e, int64_t now)
+{
+	if (e->queued && !e->batch_in_flight &&
+	    (now - e->first_queued_ms >= (int64_t)e->cfg->batch_ms ||
+	     e->queued >= e->cfg->batch_max))
+		batch_send(e);
+}
+
+/* The whole log as it is now; a log that cannot be read is left out (the verifier sees that). */
+static int log_pread(int fd, uint8_t **ret, size_t *ret_len)
+{
+	size_t len = 0, cap = 64 << 10;
+	uint8_t *buf = malloc(cap);
+
+	while (buf) {
+		ssize_t n = pread(fd, buf + len, cap - len, (off_t)len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			*ret = buf;
+			*ret_len = len;
+			return 0;
+		}
+		len += (size_t)n;
+		if (len == cap) {
+			uint8_t *more = cap < LOG_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+	}
+	free(buf);
+	return -EIO;
+}
+
+static struct ad_logs *logs_read(struct ad_engine *e)
+{
+	struct ad_logs *logs = calloc(1, sizeof(*logs));
+
+	for (int i = 0; logs && i < ATTEST_LOGS; i++)
+		if (e->setup->log_fd[i] >= 0 &&
+		    log_pread(e->setup->log_fd[i], &logs->data[i], &logs->len[i]) < 0)
+			logs->data[i] = NULL;
+	return logs;
+}
+
+void ad_logs_put(struct ad_logs *logs)
+{
+	if (!logs || --logs->refs > 0)
+		return;
 	for (int i = 0; i < ATTEST_LOGS; i++)
-		free(log[i]);
-	free(paths);
-	free(q);
-	/* those still queued (batch_max reached) are due at once */
-	s->first_queued_ms = 0;
+		free(logs->data[i]);
+	free(logs);
+}
+
+static void attach_logs(struct ad_logs *logs, const struct conn *c, struct attest_response *r)
+{
+	for (int i = 0; logs && i < ATTEST_LOGS; i++) {
+		if (!(c->req.logs & (1u << i)) || !logs->data[i])
+			continue;
+		/* beyond the end (a rebooted device, a confused verifier): send it all again */
+		uint64_t off = c->req.offset[i] <= logs->len[i] ? c->req.offset[i] : 0;
+
+		r->has_log[i] = true;
+		r->log[i] = logs->data[i] + off;
+		r->log_len[i] = logs->len[i] - off;
+		r->log_offset[i] = off;
+	}
+}
+
+/* The parent's answer, bounded before use; its PCR values into banks. */
+static int quote_from_wire(const struct ad_msg_quote_done *m, struct attest_response *r)
+{
+	if (m->attest_len > sizeof(m->attest) || m->sig_len > sizeof(m->sig) ||
+	    ad_sel_from_wire(&m->sel, &r->sel) < 0)
+		return err_set(-EBADMSG, "a quote answer with impossible sizes");
+	r->attest = (uint8_t *)m->attest;
+	r->attest_len = m->attest_len;
+	r->sig = (uint8_t *)m->sig;
+	r->sig_len = m->sig_len;
+	pcr_banks_init(&r->pcrs);
+	for (unsigned b = 0; b < r->sel.count; b++) {
+		struct pcr_bank *bank = pcr_banks_add(&r->pcrs, r->sel.bank[b].alg);
+
+		if (bank)
+			memcpy(bank->value, m->pcr[b], sizeof(bank->value));
+	}
+	return 0;
+}
+
+void ad_batch_done(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_done *m)
+{
+	static struct attest_response r;
+	struct ad_logs *logs;
+
+	if (!e->batch_in_flight || id != e->batch_id) {
+		log_warn("engine: the answer for batch %llu came after its requests gave up",
+			 (unsigned long long)id);
+		return;
+	}
+	e->batch_in_flight = false;
+	if (m->st.status != 0) {
+		batch_fail(e, id, m->st.status, m->st.error);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	if (quote_from_wire(m, &r) < 0) {
+		batch_fail(e, id, EIO, err_msg());
+		return;
+	}
+	e->quotes++;
+	/* read after the quote: the logs hold at least what the quote covers */
+	logs = logs_read(e);
+	if (logs)
+		logs->refs = 1; /* ours, until every reply has its own */
+	for (unsigned i = 0; i < e->n_conns; i++) {
+		struct conn *c = &e->conn[i];
+
+		if (c->state != CONN_TPM || c->batch != id || c->req.type != ATTEST_QUOTE)
+			continue;
+		memset(r.has_log, 0, sizeof(r.has_log));
+		r.path = c->path;
+		attach_logs(logs, c, &r);
+		ad_reply(e, c, &r, logs);
+	}
+	ad_logs_put(logs);
 }

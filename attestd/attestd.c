@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * attestd: the device side of attestation.  Opens the TPM, makes sure the EK
- * and AK exist (--provision creates them), listens, drops privileges, and
- * serves quotes with the firmware, IMA and CEL logs.
+ * attestd: the device side of attestation.  Reads its settings, opens the
+ * TPM (--provision creates the EK and AK), the logs and the listeners, drops
+ * what it can, and leaves the network to the engine it forks (ad_parent.c).
+ * -n checks the settings, prints what it would do, and exits.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,162 +16,193 @@
 
 #include "attestd.h"
 #include "err.h"
-#include "measure.h"
+#include "sandbox.h"
 #include "tpm.h"
+
+#define AD_CONFIG_DEFAULT "/etc/measured/attestd.conf"
 
 static volatile int stop;
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: attestd [--tcti CONF] [--provision] [--listen HOST:PORT] [--socket PATH]\n"
-		"               [--user NAME] [--batch-ms N] [--firmware-log F] [--ima-log F]\n"
-		"               [--cel-log F] [--read-timeout-ms N] [--batch-max N]\n"
-		"               [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n");
+	fprintf(out, "usage: attestd [-n] [--config FILE] [--tcti CONF] [--provision]\n"
+		     "               [--listen HOST:PORT] [--socket PATH] [--user NAME] "
+		     "[--engine-user NAME]\n"
+		     "               [--batch-ms N] [--batch-max N] [--read-timeout-ms N]\n"
+		     "               [--write-timeout-ms N] [--tpm-timeout-ms N] [--max-conns N]\n"
+		     "               [--max-conns-per-peer N] [--keys-per-minute N]\n"
+		     "               [--firmware-log F] [--ima-log F] [--cel-log F]\n"
+		     "               [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n");
 }
 
-static int drop_privileges(const char *user)
+/* The long options are the config file's keys: one table, both readers. */
+static const struct option longopts[] = {
+	{"tcti", required_argument, NULL, 0},
+	{"listen", required_argument, NULL, 0},
+	{"socket", required_argument, NULL, 0},
+	{"user", required_argument, NULL, 0},
+	{"engine-user", required_argument, NULL, 0},
+	{"batch-ms", required_argument, NULL, 0},
+	{"batch-max", required_argument, NULL, 0},
+	{"read-timeout-ms", required_argument, NULL, 0},
+	{"write-timeout-ms", required_argument, NULL, 0},
+	{"tpm-timeout-ms", required_argument, NULL, 0},
+	{"max-conns", required_argument, NULL, 0},
+	{"max-conns-per-peer", required_argument, NULL, 0},
+	{"keys-per-minute", required_argument, NULL, 0},
+	{"firmware-log", required_argument, NULL, 0},
+	{"ima-log", required_argument, NULL, 0},
+	{"cel-log", required_argument, NULL, 0},
+	{"tls-cert", required_argument, NULL, 0},
+	{"tls-key", required_argument, NULL, 0},
+	{"tls-client-ca", required_argument, NULL, 0},
+	{"config", required_argument, NULL, 'f'},
+	{"provision", no_argument, NULL, 'p'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+struct cli {
+	const char *config;
+	bool provision, config_test;
+};
+
+/* The config file first (named, or the default if it exists), then the options over it. */
+static int parse_args(int argc, char **argv, struct ad_config *cfg, struct cli *cli)
 {
-	struct passwd *pw = getpwnam(user);
+	int c, idx, rc;
 
-	if (!pw)
-		return err_set(-ENOENT, "no user %s", user);
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		return err_set(-errno, "dropping to %s: %s", user, strerror(errno));
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"tcti", required_argument, NULL, 'T'},
-		{"provision", no_argument, NULL, 'p'},
-		{"listen", required_argument, NULL, 'l'},
-		{"socket", required_argument, NULL, 's'},
-		{"user", required_argument, NULL, 'u'},
-		{"batch-ms", required_argument, NULL, 'b'},
-		{"firmware-log", required_argument, NULL, 'f'},
-		{"ima-log", required_argument, NULL, 'i'},
-		{"cel-log", required_argument, NULL, 'c'},
-		{"read-timeout-ms", required_argument, NULL, 'R'},
-		{"batch-max", required_argument, NULL, 'B'},
-		{"tls-cert", required_argument, NULL, 'C'},
-		{"tls-key", required_argument, NULL, 'K'},
-		{"tls-client-ca", required_argument, NULL, 'A'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	struct ad_config cfg = {
-		.batch_ms = 3,
-		.batch_max = AD_BATCH_MAX,
-		.read_timeout_ms = 5000,
-		.log_path = {"/sys/kernel/security/tpm0/binary_bios_measurements",
-			     "/sys/kernel/security/ima/binary_runtime_measurements",
-			     MEASURED_CEL_PATH},
-	};
-	struct ad_server *s;
-	struct ak_info info;
-	struct tpm *tpm = NULL;
-	bool provision = false;
-	int c, rc = 0;
-
-	log_set_prog("attestd");
-	while ((c = getopt_long(argc, argv, "T:h", longopts, NULL)) != -1) {
+	ad_config_defaults(cfg);
+	cli->config = NULL;
+	while ((c = getopt_long(argc, argv, "nh", longopts, &idx)) != -1)
+		if (c == 'f')
+			cli->config = optarg;
+		else if (c == '?')
+			return 2;
+	if (!cli->config && access(AD_CONFIG_DEFAULT, F_OK) == 0)
+		cli->config = AD_CONFIG_DEFAULT;
+	if (cli->config && (rc = ad_config_load(cli->config, cfg)) < 0) {
+		log_err("%s", err_msg());
+		return 1;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "nh", longopts, &idx)) != -1) {
 		switch (c) {
-		case 'T':
-			cfg.tcti = optarg;
+		case 0:
+			if (ad_config_set(cfg, longopts[idx].name, optarg) < 0) {
+				log_err("--%s", err_msg());
+				return 2;
+			}
+			break;
+		case 'n':
+			cli->config_test = true;
 			break;
 		case 'p':
-			provision = true;
-			break;
-		case 'l':
-			cfg.listen = optarg;
-			break;
-		case 's':
-			cfg.socket = optarg;
-			break;
-		case 'u':
-			cfg.user = optarg;
-			break;
-		case 'b':
-			cfg.batch_ms = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'f':
-			cfg.log_path[ATTEST_LOG_TCG] = optarg;
-			break;
-		case 'C':
-			cfg.tls_cert = optarg;
-			break;
-		case 'K':
-			cfg.tls_key = optarg;
-			break;
-		case 'A':
-			cfg.tls_client_ca = optarg;
-			break;
-		case 'B':
-			cfg.batch_max = (unsigned)strtoul(optarg, NULL, 10);
-			if (cfg.batch_max < 1 || cfg.batch_max > AD_BATCH_MAX)
-				cfg.batch_max = AD_BATCH_MAX;
-			break;
-		case 'R':
-			cfg.read_timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'i':
-			cfg.log_path[ATTEST_LOG_IMA] = optarg;
-			break;
-		case 'c':
-			cfg.log_path[ATTEST_LOG_CEL] = optarg;
+			cli->provision = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return -1;
 		case 'V':
 			printf("attestd (measured) %s\n", MEASURED_VERSION);
-			return 0;
+			return -1;
+		case 'f':
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	cfg.tcti = tpm_tcti_resolve(cfg.tcti);
-	s = calloc(1, sizeof(*s)); /* after the options: --help and --version leave nothing */
-	if (!s || tpm_open(cfg.tcti, 0, &tpm) < 0 || tpm_keys_ensure(tpm, provision, &info) < 0) {
-		log_err("%s", err_msg());
-		rc = 1;
-		goto out;
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
 	}
-	if (provision && !cfg.listen && !cfg.socket) {
+	return 0;
+}
+
+/* -n: everything that can be checked without serving. */
+static int config_test(const struct ad_config *cfg)
+{
+	struct ad_setup setup;
+	int rc = 0;
+
+	if (cfg->user && !getpwnam(cfg->user))
+		rc = err_set(-ENOENT, "no user %s", cfg->user);
+	if (rc == 0 && cfg->engine_user && !getpwnam(cfg->engine_user))
+		rc = err_set(-ENOENT, "no user %s", cfg->engine_user);
+	if (rc == 0) {
+		/* open what the daemon opens, listeners on a copy without addresses */
+		struct ad_config probe = *cfg;
+
+		probe.listen = NULL;
+		probe.socket = NULL;
+		rc = ad_setup_open(&setup, &probe);
+		if (rc == 0)
+			ad_config_print(cfg, &setup, stdout);
+		ad_setup_close(&setup);
+	}
+	if (rc < 0) {
+		log_err("%s", err_msg());
+		return 1;
+	}
+	printf("configuration OK\n");
+	return 0;
+}
+
+static int serve(struct ad_config *cfg, bool provision)
+{
+	struct ad_setup setup = {.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1}};
+	struct ak_info info;
+	struct tpm *tpm = NULL;
+	int rc;
+
+	cfg->tcti = tpm_tcti_resolve(cfg->tcti);
+	rc = tpm_open(cfg->tcti, 0, &tpm);
+	if (rc == 0)
+		rc = tpm_keys_ensure(tpm, provision, &info);
+	if (rc == 0 && provision && !cfg->listen && !cfg->socket) {
 		printf("EK at 0x%08x and AK at 0x%08x are in place\n", TPM_HANDLE_EK,
 		       TPM_HANDLE_AK);
-		goto out;
+		tpm_close(tpm);
+		return 0;
 	}
-	if (!cfg.listen && !cfg.socket)
-		cfg.listen = "127.0.0.1:9505";
-	if (ad_server_init(s, &cfg) < 0 || (cfg.user && drop_privileges(cfg.user) < 0)) {
-		log_err("%s", err_msg());
-		rc = 1;
-		goto out;
+	if (!cfg->listen && !cfg->socket)
+		cfg->listen = "127.0.0.1:9505";
+	if (rc == 0)
+		rc = tpm_pcr_banks(tpm, &setup.banks);
+	if (rc == 0) {
+		struct pcr_selection banks = setup.banks;
+
+		rc = ad_setup_open(&setup, cfg);
+		setup.banks = banks;
 	}
-	s->tpm = tpm; /* the server owns it now */
-	tpm = NULL;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	if (ad_server_run(s, &stop) < 0)
+	/* the logs are open: what the parent keeps is the TPM, no more */
+	if (rc == 0 && cfg->user)
+		rc = sandbox_setuser(cfg->user);
+	/* a user's capabilities (the unit's CAP_DAC_READ_SEARCH) served the opening only */
+	if (rc == 0 && geteuid() != 0 && sandbox_drop_caps() < 0)
+		log_warn("the privileged process keeps its capabilities: %s", err_msg());
+	if (rc == 0)
+		rc = ad_parent_run(&setup, tpm, &stop);
+	else
+		tpm_close(tpm);
+	if (rc < 0)
 		log_err("%s", err_msg());
-	log_info("%llu requests, %llu quotes", (unsigned long long)s->requests,
-		 (unsigned long long)s->quotes);
-out:
-	if (s && s->cfg)
-		ad_server_close(s);
-	tpm_close(tpm);
-	free(s);
-	return rc;
+	ad_setup_close(&setup);
+	return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ad_config cfg;
+	struct cli cli = {0};
+	int rc;
+
+	log_set_prog("attestd");
+	rc = parse_args(argc, argv, &cfg, &cli);
+	if (rc == 0)
+		rc = cli.config_test ? config_test(&cfg) : serve(&cfg, cli.provision);
+	ad_config_free();
+	return rc < 0 ? 0 : rc;
 }

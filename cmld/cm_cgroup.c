@@ -2,9 +2,10 @@
 /*
  * Container cgroups.  cgroup v2 where it is mounted (the unified hierarchy,
  * or /sys/fs/cgroup/unified on hybrid systems): <v2>/cml/<uuid>, freeze with
- * cgroup.freeze, kill with cgroup.kill, memory.max when the memory controller
- * is on v2.  On hybrid systems whose memory controller is still v1, the limit
- * goes to a v1 memory cgroup beside cmld's own.
+ * cgroup.freeze, kill with cgroup.kill, memory.max and pids.max when those
+ * controllers are on v2.  On hybrid systems whose memory or pids controller
+ * is still v1, that limit goes to a v1 cgroup beside cmld's own
+ * (<v1 root>/<cmld's path>/cml-<uuid>).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,8 +57,8 @@ static bool file_has_word(const char *path, const char *word)
 	return found;
 }
 
-/* v1 memory cgroup path of this process ("/sys/fs/cgroup/memory/<path>"), if any. */
-static int v1_memory_dir(char *buf, size_t size)
+/* v1 cgroup path of this process for @ctrl ("/sys/fs/cgroup/<ctrl>/<path>"), if any. */
+static int v1_dir(const char *ctrl, char *buf, size_t size)
 {
 	FILE *f = fopen("/proc/self/cgroup", "re");
 	char line[1024];
@@ -66,24 +67,51 @@ static int v1_memory_dir(char *buf, size_t size)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char *ctrl = strchr(line, ':'), *path;
-		if (!ctrl || !(path = strchr(ctrl + 1, ':')))
+		char *ctrls = strchr(line, ':'), *path;
+		if (!ctrls || !(path = strchr(ctrls + 1, ':')))
 			continue;
 		*path++ = '\0';
 		path[strcspn(path, "\n")] = '\0';
-		if (strcmp(ctrl + 1, "memory"))
+		if (strcmp(ctrls + 1, ctrl))
 			continue;
-		snprintf(buf, size, "/sys/fs/cgroup/memory%s", strcmp(path, "/") ? path : "");
-		r = 0;
+		snprintf(buf, size, "/sys/fs/cgroup/%s%s", ctrl, strcmp(path, "/") ? path : "");
+		r = access(buf, F_OK) == 0 ? 0 : -ENOENT;
 	}
 	fclose(f);
 	return r;
 }
 
-int cm_cgroup_create(struct cm_cgroup *cg, const char *uuid, uint64_t memory_max)
+/*
+ * Sets @file (memory.max / pids.max) to @value on v2 when @ctrl is there,
+ * else in a v1 cgroup of @ctrl made for the container (@v1 gets its path).
+ */
+static int set_limit(const char *root, struct cm_cgroup *cg, const char *uuid, const char *ctrl,
+		     const char *file, const char *v1_file, uint64_t value, char *v1,
+		     size_t v1_size, const char *what)
+{
+	char path[1200], text[32];
+
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)value);
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
+	if (file_has_word(path, ctrl)) {
+		snprintf(path, sizeof(path), "%s/%s", cg->v2, file);
+		return write_str(path, text);
+	}
+	char base[700];
+	if (v1_dir(ctrl, base, sizeof(base)) < 0)
+		return err_set(-ENOTSUP, "%s: no %s controller (v2 or v1)", what, ctrl);
+	snprintf(v1, v1_size, "%s/cml-%s", base, uuid);
+	if (mkdir(v1, 0755) < 0 && errno != EEXIST)
+		return err_set(-errno, "mkdir %s: %s", v1, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", v1, v1_file);
+	return write_str(path, text);
+}
+
+int cm_cgroup_create(struct cm_cgroup *cg, const char *uuid, uint64_t memory_max, uint64_t pids_max)
 {
 	const char *root = v2_root();
 	char path[1200];
+	int r;
 
 	memset(cg, 0, sizeof(*cg));
 	if (!root)
@@ -92,32 +120,30 @@ int cm_cgroup_create(struct cm_cgroup *cg, const char *uuid, uint64_t memory_max
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return err_set(-errno, "mkdir %s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
-	bool v2_memory = file_has_word(path, "memory");
-	if (v2_memory && memory_max) {
-		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
-		write_str(path, "+memory");
-		snprintf(path, sizeof(path), "%s/cml/cgroup.subtree_control", root);
-		write_str(path, "+memory");
+	static const char *const ctrls[] = {"memory", "pids"};
+	bool want[] = {memory_max != 0, pids_max != 0};
+	for (int i = 0; i < 2; i++) {
+		char enable[16];
+		if (!want[i] || !file_has_word(path, ctrls[i]))
+			continue;
+		snprintf(enable, sizeof(enable), "+%s", ctrls[i]);
+		char sub[1200];
+		snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", root);
+		write_str(sub, enable);
+		snprintf(sub, sizeof(sub), "%s/cml/cgroup.subtree_control", root);
+		write_str(sub, enable);
 	}
 	snprintf(cg->v2, sizeof(cg->v2), "%s/cml/%s", root, uuid);
 	if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST)
 		return err_set(-errno, "mkdir %s: %s", cg->v2, strerror(errno));
-	if (!memory_max)
-		return 0;
-	char value[32];
-	snprintf(value, sizeof(value), "%llu", (unsigned long long)memory_max);
-	if (v2_memory) {
-		snprintf(path, sizeof(path), "%s/memory.max", cg->v2);
-		return write_str(path, value);
-	}
-	char v1[700];
-	if (v1_memory_dir(v1, sizeof(v1)) < 0)
-		return err_set(-ENOTSUP, "ram_limit: no memory controller (v2 or v1)");
-	snprintf(cg->v1_memory, sizeof(cg->v1_memory), "%s/cml-%s", v1, uuid);
-	if (mkdir(cg->v1_memory, 0755) < 0 && errno != EEXIST)
-		return err_set(-errno, "mkdir %s: %s", cg->v1_memory, strerror(errno));
-	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg->v1_memory);
-	return write_str(path, value);
+	if (memory_max &&
+	    (r = set_limit(root, cg, uuid, "memory", "memory.max", "memory.limit_in_bytes",
+			   memory_max, cg->v1_memory, sizeof(cg->v1_memory), "memory limit")) < 0)
+		return r;
+	if (pids_max && (r = set_limit(root, cg, uuid, "pids", "pids.max", "pids.max", pids_max,
+				       cg->v1_pids, sizeof(cg->v1_pids), "pids.max")) < 0)
+		return r;
+	return 0;
 }
 
 void cm_cgroup_open(struct cm_cgroup *cg, const char *uuid)
@@ -128,10 +154,15 @@ void cm_cgroup_open(struct cm_cgroup *cg, const char *uuid)
 	memset(cg, 0, sizeof(*cg));
 	if (root)
 		snprintf(cg->v2, sizeof(cg->v2), "%s/cml/%s", root, uuid);
-	if (v1_memory_dir(v1, sizeof(v1)) == 0) {
+	if (v1_dir("memory", v1, sizeof(v1)) == 0) {
 		snprintf(cg->v1_memory, sizeof(cg->v1_memory), "%s/cml-%s", v1, uuid);
 		if (access(cg->v1_memory, F_OK) < 0)
 			cg->v1_memory[0] = '\0';
+	}
+	if (v1_dir("pids", v1, sizeof(v1)) == 0) {
+		snprintf(cg->v1_pids, sizeof(cg->v1_pids), "%s/cml-%s", v1, uuid);
+		if (access(cg->v1_pids, F_OK) < 0)
+			cg->v1_pids[0] = '\0';
 	}
 }
 
@@ -145,6 +176,11 @@ int cm_cgroup_enter_self(const struct cm_cgroup *cg)
 		return r;
 	if (cg->v1_memory[0]) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->v1_memory);
+		if ((r = write_str(path, "0")) < 0)
+			return r;
+	}
+	if (cg->v1_pids[0]) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->v1_pids);
 		return write_str(path, "0");
 	}
 	return 0;
@@ -212,7 +248,8 @@ void cm_cgroup_remove(const struct cm_cgroup *cg)
 	/* the last processes may take a moment to leave */
 	for (int i = 0; i < 200; i++) {
 		if ((!cg->v2[0] || rmdir(cg->v2) == 0 || errno == ENOENT) &&
-		    (!cg->v1_memory[0] || rmdir(cg->v1_memory) == 0 || errno == ENOENT))
+		    (!cg->v1_memory[0] || rmdir(cg->v1_memory) == 0 || errno == ENOENT) &&
+		    (!cg->v1_pids[0] || rmdir(cg->v1_pids) == 0 || errno == ENOENT))
 			return;
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);

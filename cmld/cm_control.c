@@ -1342,6 +1342,8 @@ static void reap_children(struct cmld *d)
 				cm_container_reaped(d, c, status);
 			else if (c->vtpm_pid == pid)
 				c->vtpm_pid = 0;
+			else if (c->vtpm_filter_pid == pid)
+				c->vtpm_filter_pid = 0;
 		}
 		for (struct cm_conn *c = d->conns; c; c = c->next)
 			if (c->exec_pid == pid) {

@@ -11,7 +11,8 @@
  *           unshare(CLONE_NEWUSER) and waits
  *   parent: writes uid_map/gid_map (container root = uid_base), sets up the
  *           network and the vTPM, lets the child go
- *   child:  becomes root of its user namespace and execs the GuestOS init.
+ *   child:  becomes root of its user namespace, confines itself (cm_confine:
+ *           no_new_privs, bounding set, seccomp) and execs the GuestOS init.
  * The child reports a failure on a CLOEXEC pipe; EOF there means exec worked.
  * The user namespace comes last so that the mounts can use loop devices
  * (which a user namespace may not), and the container's root then holds no
@@ -294,7 +295,7 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 			snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower,
 				 upper, work);
 		}
-		if (mount("overlay", target, "overlay", 0, opts) < 0)
+		if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
 			child_fail("overlay for %s on %s: %s", name, m->mount_point,
 				   strerror(errno));
 		break;
@@ -303,9 +304,11 @@ static void place_mount(struct start_plan *p, const GuestOSMount *m, size_t inde
 	case GUEST_OSMOUNT__TYPE__BIND_FILE_RW:
 		if (mount(image, target, NULL, MS_BIND, NULL) < 0)
 			child_fail("bind %s on %s: %s", name, m->mount_point, strerror(errno));
-		if (m->mount_type == GUEST_OSMOUNT__TYPE__BIND_FILE &&
-		    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-			child_fail("read-only %s: %s", m->mount_point, strerror(errno));
+		if (mount(NULL, target, NULL,
+			  MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV |
+				  (m->mount_type == GUEST_OSMOUNT__TYPE__BIND_FILE ? MS_RDONLY : 0),
+			  NULL) < 0)
+			child_fail("remount %s: %s", m->mount_point, strerror(errno));
 		break;
 	default:
 		child_fail("mount '%s': type %d is not supported", name, m->mount_type);
@@ -351,7 +354,9 @@ static void mount_api_filesystems(struct start_plan *p)
 		child_fail("mount /dev/shm: %s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/dev/cfifos", p->root);
 	mkdir(path, 0755);
-	if (mount(p->fifos, path, NULL, MS_BIND, NULL) < 0)
+	if (mount(p->fifos, path, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+		    0)
 		child_fail("bind /dev/cfifos: %s", strerror(errno));
 }
 
@@ -403,6 +408,8 @@ static void __attribute__((noreturn)) child_main(struct start_plan *p)
 	if (cfg->userns &&
 	    (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0))
 		child_fail("becoming root of the user namespace: %s", strerror(errno));
+	if (cm_confine_apply(&p->d->confine, cfg) < 0)
+		child_fail("%s", err_msg());
 	execve(p->argv[0], p->argv, p->envp);
 	child_fail("exec %s: %s", p->argv[0], strerror(errno));
 }
@@ -763,7 +770,8 @@ int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const
 	run_path(d, c, p.fifos, sizeof(p.fifos), "fifos");
 	if ((r = make_fifos(d, c, p.fifos)) < 0)
 		goto out;
-	if ((r = cm_cgroup_create(&cg, c->uuid, (uint64_t)c->config->ram_limit << 20)) < 0)
+	uint64_t mib = c->config->ram_limit ? c->config->ram_limit : d->confine.memory_mib;
+	if ((r = cm_cgroup_create(&cg, c->uuid, mib << 20, d->confine.pids_max)) < 0)
 		goto out;
 	r = spawn(&p);
 out:
@@ -970,7 +978,6 @@ int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[]
 {
 	pid_t pid;
 
-	(void)d;
 	if (!c->init_pid ||
 	    (c->state != CONTAINER_STATE__RUNNING && c->state != CONTAINER_STATE__SETUP))
 		return err_set(-ESRCH, "container %s is not running", c->config->name);
@@ -1004,6 +1011,11 @@ int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[]
 		    (c->config->userns &&
 		     (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)))
 			_exit(126);
+		/* the same confinement as the container's init: this process did not inherit it */
+		if (cm_confine_apply(&d->confine, c->config) < 0) {
+			dprintf(2, "cmld: %s\r\n", err_msg());
+			_exit(126);
+		}
 		clearenv();
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 		setenv("TERM", "xterm", 1);

@@ -470,7 +470,10 @@ int cm_confine_path(const struct cmld *d, const char *uuid, const char *field, c
 int cm_config_check(const struct cmld *d, const char *uuid, const ContainerConfig *c)
 {
 	char path[4096];
+	int r;
 
+	if ((r = cm_confine_check(d->provisioned, c)) < 0)
+		return r;
 	/* a filter the config asks for and nothing enforces would be a false promise */
 	for (size_t i = 0; i < c->n_net_ifaces; i++)
 		if (c->net_ifaces[i]->n_mac_filter)

@@ -41,6 +41,11 @@ static int seal_profile_load(const char *path, struct pcr_selection *ret)
 
 static void usage(FILE *out)
 {
+	struct cm_confine_conf def;
+	char caps[512];
+
+	cm_confine_defaults(&def);
+	cm_confine_caps_format(def.caps, caps, sizeof(caps));
 	fprintf(out,
 		"usage: cmld [--data-dir DIR] [--socket PATH] [--run-dir DIR]\n"
 		"            [--trust-anchors DIR|FILE] [--stop-timeout-ms MS] [--allow-reboot] "
@@ -48,12 +53,33 @@ static void usage(FILE *out)
 		"            [--tpm TCTI [--seal-profile FILE] [--seal-reference REF.json]\n"
 		"             [--policy-signer KEY.pem [--signed-policies DIR]]\n"
 		"             [--cel PATH] [--luks-pbkdf2-iterations N]]\n"
+		"            [--container-caps LIST|all|none] [--container-seccomp default|none]\n"
+		"            [--container-pids-max N] [--container-memory-max MIB]\n"
 		"defaults: --data-dir /data/cml --socket /run/socket/cml-control "
 		"--run-dir /run/cml --stop-timeout-ms 10000\n"
 		"          --trust-anchors %s\n"
 		"          --seal-profile: pcrs = %s; --signed-policies DIR/signed-policies;\n"
-		"          --cel %s\n",
-		CM_TRUST_ANCHORS_DEFAULT, CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH);
+		"          --cel %s\n"
+		"          --container-caps %s\n"
+		"          --container-seccomp default --container-pids-max %u "
+		"--container-memory-max %u (0: no limit)\n",
+		CM_TRUST_ANCHORS_DEFAULT, CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH, caps,
+		CM_CONFINE_PIDS_MAX_DEFAULT, CM_CONFINE_MEMORY_MIB_DEFAULT);
+}
+
+/* A decimal count for @opt, refused unless it is one whole number up to UINT32_MAX. */
+static int parse_u32(const char *opt, const char *text, uint32_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v > UINT32_MAX)
+		return err_set(-EINVAL, "%s: '%s' is not a number from 0 to %u", opt, text,
+			       UINT32_MAX);
+	*ret = (uint32_t)v;
+	return 0;
 }
 
 static bool any_running(struct cmld *d)
@@ -102,6 +128,10 @@ int main(int argc, char **argv)
 		{"signed-policies", required_argument, NULL, 'D'},
 		{"cel", required_argument, NULL, 'C'},
 		{"luks-pbkdf2-iterations", required_argument, NULL, 'I'},
+		{"container-caps", required_argument, NULL, 'K'},
+		{"container-seccomp", required_argument, NULL, 'X'},
+		{"container-pids-max", required_argument, NULL, 'N'},
+		{"container-memory-max", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *profile = NULL;
@@ -121,7 +151,9 @@ int main(int argc, char **argv)
 
 	log_set_prog("cmld");
 	log_set_level(LOG_LEVEL_INFO);
+	cm_confine_defaults(&d.confine);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		r = 0;
 		switch (c) {
 		case 'd':
 			d.data_dir = optarg;
@@ -165,6 +197,24 @@ int main(int argc, char **argv)
 		case 'I':
 			d.seal.pbkdf2_iterations = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'K':
+			r = cm_confine_caps_parse(optarg, &d.confine.caps);
+			break;
+		case 'X':
+			r = 0;
+			if (strcmp(optarg, "default") && strcmp(optarg, "none"))
+				r = err_set(-EINVAL,
+					    "--container-seccomp: '%s' is neither default "
+					    "nor none",
+					    optarg);
+			d.confine.seccomp = !strcmp(optarg, "default");
+			break;
+		case 'N':
+			r = parse_u32("--container-pids-max", optarg, &d.confine.pids_max);
+			break;
+		case 'M':
+			r = parse_u32("--container-memory-max", optarg, &d.confine.memory_mib);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -173,6 +223,10 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
+			return 2;
+		}
+		if (r < 0) { /* an option whose value was refused */
+			log_err("%s", err_msg());
 			return 2;
 		}
 	}
@@ -210,6 +264,12 @@ int main(int argc, char **argv)
 		cm_seal_recover(&d, ct->uuid);
 	log_info("serving %s (data in %s, %s)", d.socket_path, d.data_dir,
 		 d.provisioned ? "provisioned" : "not provisioned");
+	char caps[512];
+	cm_confine_caps_format(d.confine.caps, caps, sizeof(caps));
+	log_info("containers: capabilities %s; seccomp %s; pids.max %u; memory %u MiB unless "
+		 "ram_limit (0: none)",
+		 caps, d.confine.seccomp ? "default" : "none", d.confine.pids_max,
+		 d.confine.memory_mib);
 	r = serve(&d);
 	cm_control_close(&d);
 	while (d.containers) {

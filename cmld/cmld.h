@@ -10,6 +10,7 @@
  *   cm_vtpm     one swtpm per container
  *   cm_seal     TPM-sealed LUKS2 data images
  *   cm_measure  PCR 11: what a container runs, before it runs
+ *   cm_confine  no_new_privs, capabilities, seccomp, default limits (cm_confine.h)
  *   cm_control  the control socket and its commands
  */
 #ifndef MEASURED_CMLD_H
@@ -20,6 +21,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "cm_confine.h"
 #include "container.pb-c.h"
 #include "pcr.h"
 #include "control.pb-c.h"
@@ -46,6 +48,7 @@ struct cm_container {
 	char **ifaces;	   /* interfaces moved in at run time */
 	size_t n_ifaces;
 	pid_t vtpm_pid;
+	pid_t vtpm_filter_pid; /* what the container reaches of swtpm's control channel */
 	unsigned vtpm_port;
 	unsigned pin_failures;
 	int unlock_rc; /* why the last start's unseal failed (cm_seal_open), else 0 */
@@ -83,6 +86,7 @@ struct cmld {
 	int listen_fd;
 	struct cm_conn *conns;
 	struct cm_seal_conf seal;
+	struct cm_confine_conf confine; /* applied to every container process */
 };
 
 /* ---- cm_store.c ---- */
@@ -211,7 +215,11 @@ int cm_net_iface_move(struct cmld *d, struct cm_container *c, const char *iface,
 /* ---- cm_vtpm.c ---- */
 /* The environment that points the container's TSS at its vTPM (none without one). */
 int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_env);
-/* Starts swtpm in the container's network namespace (after clone). */
+/*
+ * Starts swtpm (its TPM port in the container's network namespace, its
+ * control channel a Unix socket in the run folder) and the filter that
+ * passes the container only what its TSS needs of the control channel.
+ */
 int cm_vtpm_start(struct cmld *d, struct cm_container *c);
 void cm_vtpm_stop(struct cmld *d, struct cm_container *c);
 

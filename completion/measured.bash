@@ -66,7 +66,7 @@ _control() {
 
 _attestd() {
 	_measured_file_arg "${COMP_WORDS[COMP_CWORD - 1]}" && return
-	_measured_words "--tcti --provision --listen --socket --user --batch-ms --batch-max --read-timeout-ms --firmware-log --ima-log --cel-log --tls-cert --tls-key --tls-client-ca --help --version"
+	_measured_words "-n --config --tcti --provision --listen --socket --user --engine-user --batch-ms --batch-max --read-timeout-ms --write-timeout-ms --tpm-timeout-ms --max-conns --max-conns-per-peer --keys-per-minute --firmware-log --ima-log --cel-log --tls-cert --tls-key --tls-client-ca --help --version"
 }
 
 _cmld() {

@@ -7,6 +7,8 @@
 
 #include "attest_proto.h"
 #include "cborutil.h"
+#include "cbw.h"
+#include "mem.h"
 #include "err.h"
 
 enum {
@@ -165,73 +167,60 @@ int attest_request_decode(const uint8_t *buf, size_t len, struct attest_request 
 	return rc;
 }
 
-static cbor_item_t *encode_quote_parts(const struct attest_response *r, cbor_item_t *m)
+static void encode_quote_parts(const struct attest_response *r, struct cbw *w,
+			       size_t split[ATTEST_LOGS])
 {
 	char sel[256];
 	unsigned n = 0;
-	cbor_item_t *values, *path, *logs;
 
+	if (pcr_selection_format(&r->sel, sel, sizeof(sel)) < 0)
+		sel[0] = '\0';
+	cbw_head(w, CBW_UINT, K_ATTEST);
+	cbw_bytes(w, r->attest, r->attest_len);
+	cbw_head(w, CBW_UINT, K_SIG);
+	cbw_bytes(w, r->sig, r->sig_len);
+	cbw_head(w, CBW_UINT, K_SEL);
+	cbw_text(w, sel);
 	for (unsigned b = 0; b < r->sel.count; b++)
 		n += (unsigned)__builtin_popcount(r->sel.bank[b].mask);
-	values = cbor_new_definite_array(n);
-	for (unsigned b = 0; values && b < r->sel.count; b++) {
+	cbw_head(w, CBW_UINT, K_VALUES);
+	cbw_head(w, CBW_ARRAY, n);
+	for (unsigned b = 0; b < r->sel.count; b++) {
 		const struct pcr_bank *bank = pcr_banks_get(&r->pcrs, r->sel.bank[b].alg);
 
-		for (unsigned i = 0; bank && i < PCR_COUNT; i++) {
-			cbor_item_t *v;
-
+		for (unsigned i = 0; i < PCR_COUNT; i++) {
 			if (!(r->sel.bank[b].mask & (1u << i)))
 				continue;
-			v = bytes(bank->value[i], bank->alg->size);
-			if (!v || !cbor_array_push(values, v))
-				return NULL;
-			cbor_decref(&v);
+			if (bank)
+				cbw_bytes(w, bank->value[i], bank->alg->size);
+			else /* the count above promised an item */
+				cbw_bytes(w, NULL, 0);
 		}
 	}
-	path = cbor_new_definite_array(r->path.len);
-	for (unsigned i = 0; path && i < r->path.len; i++) {
-		cbor_item_t *step = cbor_new_definite_array(2),
-			    *side = cbor_build_bool(r->path.step[i].right),
-			    *h = bytes(r->path.step[i].hash, NONCE_HASH_LEN);
-
-		if (!step || !side || !h || !cbor_array_push(step, side) ||
-		    !cbor_array_push(step, h) || !cbor_array_push(path, step))
-			return NULL;
-		cbor_decref(&side);
-		cbor_decref(&h);
-		cbor_decref(&step);
+	cbw_head(w, CBW_UINT, K_PATH);
+	cbw_head(w, CBW_ARRAY, r->path.len);
+	for (unsigned i = 0; i < r->path.len; i++) {
+		cbw_head(w, CBW_ARRAY, 2);
+		cbw_bool(w, r->path.step[i].right);
+		cbw_bytes(w, r->path.step[i].hash, NONCE_HASH_LEN);
 	}
-	logs = cbor_new_definite_array(ATTEST_LOGS);
-	for (int i = 0; logs && i < ATTEST_LOGS; i++) {
-		cbor_item_t *e;
-
+	cbw_head(w, CBW_UINT, K_LOGDATA);
+	cbw_head(w, CBW_ARRAY, ATTEST_LOGS);
+	for (int i = 0; i < ATTEST_LOGS; i++) {
 		if (!r->has_log[i]) {
-			e = cbor_new_null();
-		} else {
-			cbor_item_t *off = cbu_build_uint(r->log_offset[i]),
-				    *d = bytes(r->log[i], r->log_len[i]);
-
-			e = cbor_new_definite_array(2);
-			if (!e || !off || !d || !cbor_array_push(e, off) || !cbor_array_push(e, d))
-				return NULL;
-			cbor_decref(&off);
-			cbor_decref(&d);
+			cbw_null(w);
+			split[i] = SIZE_MAX;
+			continue;
 		}
-		if (!e || !cbor_array_push(logs, e))
-			return NULL;
-		cbor_decref(&e);
+		cbw_head(w, CBW_ARRAY, 2);
+		cbw_head(w, CBW_UINT, r->log_offset[i]);
+		cbw_head(w, CBW_BYTES, r->log_len[i]);
+		split[i] = w->len; /* the log's bytes go here, by reference */
 	}
-	if (pcr_selection_format(&r->sel, sel, sizeof(sel)) < 0)
-		return NULL;
-	if (!cbu_map_put(m, K_ATTEST, bytes(r->attest, r->attest_len)) ||
-	    !cbu_map_put(m, K_SIG, bytes(r->sig, r->sig_len)) ||
-	    !cbu_map_put(m, K_SEL, cbor_build_string(sel)) || !cbu_map_put(m, K_VALUES, values) ||
-	    !cbu_map_put(m, K_PATH, path) || !cbu_map_put(m, K_LOGDATA, logs))
-		return NULL;
-	return m;
 }
 
-int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_t *ret_len)
+int attest_response_frame(const struct attest_response *r, uint8_t **ret_own,
+			  struct iovec iov[ATTEST_RESPONSE_IOV], unsigned *ret_n)
 {
 	bool quote = r->status == 0 && r->attest;
 	bool keys = r->status == 0 && r->ak_public;
@@ -240,41 +229,85 @@ int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_
 	bool cert_ecc = keys && r->ek_cert[ATTEST_EK_CERT_ECC];
 	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0) + (cert ? 1 : 0) +
 		   (cert_ecc ? 1 : 0);
-	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(n);
-	bool ok = m && cbu_map_put(m, K_VERSION, cbu_build_uint(ATTEST_PROTO_VERSION)) &&
-		  cbu_map_put(m, K_STATUS, cbu_build_uint(r->status)) &&
-		  cbu_map_put(m, K_ERROR, cbor_build_string(r->error));
+	size_t split[ATTEST_LOGS] = {SIZE_MAX, SIZE_MAX, SIZE_MAX}, body = 0, from = 0;
+	struct cbw w = {0};
+	unsigned k = 0;
+	int rc;
 
-	if (ok && quote)
-		ok = encode_quote_parts(r, m) != NULL;
-	if (ok && keys) {
-		cbor_item_t *k = cbor_new_definite_array(3),
-			    *a = bytes(r->ek_public, r->ek_public_len),
-			    *b = bytes(r->ak_public, r->ak_public_len),
-			    *c = bytes(r->ak_name, r->ak_name_len);
-
-		ok = k && a && b && c && cbor_array_push(k, a) && cbor_array_push(k, b) &&
-		     cbor_array_push(k, c) && cbu_map_put(m, K_KEYS, k);
-		if (a)
-			cbor_decref(&a);
-		if (b)
-			cbor_decref(&b);
-		if (c)
-			cbor_decref(&c);
+	cbw_raw(&w, "\0\0\0\0", 4); /* the frame's length, once known */
+	cbw_head(&w, CBW_MAP, n);
+	cbw_head(&w, CBW_UINT, K_VERSION);
+	cbw_head(&w, CBW_UINT, ATTEST_PROTO_VERSION);
+	cbw_head(&w, CBW_UINT, K_STATUS);
+	cbw_head(&w, CBW_UINT, r->status);
+	cbw_head(&w, CBW_UINT, K_ERROR);
+	cbw_text(&w, r->error);
+	if (quote)
+		encode_quote_parts(r, &w, split);
+	if (keys) {
+		cbw_head(&w, CBW_UINT, K_KEYS);
+		cbw_head(&w, CBW_ARRAY, 3);
+		cbw_bytes(&w, r->ek_public, r->ek_public_len);
+		cbw_bytes(&w, r->ak_public, r->ak_public_len);
+		cbw_bytes(&w, r->ak_name, r->ak_name_len);
 	}
-	if (ok && cred)
-		ok = cbu_map_put(m, K_CREDENTIAL, bytes(r->credential, r->credential_len));
-	if (ok && cert)
-		ok = cbu_map_put(
-			m, K_EK_CERT,
-			bytes(r->ek_cert[ATTEST_EK_CERT_RSA], r->ek_cert_len[ATTEST_EK_CERT_RSA]));
-	if (ok && cert_ecc)
-		ok = cbu_map_put(
-			m, K_EK_CERT_ECC,
-			bytes(r->ek_cert[ATTEST_EK_CERT_ECC], r->ek_cert_len[ATTEST_EK_CERT_ECC]));
-	if (!ok)
+	if (cred) {
+		cbw_head(&w, CBW_UINT, K_CREDENTIAL);
+		cbw_bytes(&w, r->credential, r->credential_len);
+	}
+	if (cert) {
+		cbw_head(&w, CBW_UINT, K_EK_CERT);
+		cbw_bytes(&w, r->ek_cert[ATTEST_EK_CERT_RSA], r->ek_cert_len[ATTEST_EK_CERT_RSA]);
+	}
+	if (cert_ecc) {
+		cbw_head(&w, CBW_UINT, K_EK_CERT_ECC);
+		cbw_bytes(&w, r->ek_cert[ATTEST_EK_CERT_ECC], r->ek_cert_len[ATTEST_EK_CERT_ECC]);
+	}
+	rc = cbw_finish(&w);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < ATTEST_LOGS; i++) {
+		if (split[i] == SIZE_MAX)
+			continue;
+		iov[k++] = (struct iovec){w.buf + from, split[i] - from};
+		iov[k++] = (struct iovec){r->log[i], r->log_len[i]};
+		from = split[i];
+	}
+	iov[k++] = (struct iovec){w.buf + from, w.len - from};
+	for (unsigned i = 0; i < k; i++)
+		body += iov[i].iov_len;
+	attest_frame_header(body - 4, w.buf);
+	*ret_own = w.buf;
+	*ret_n = k;
+	return 0;
+}
+
+int attest_response_encode(const struct attest_response *r, uint8_t **ret, size_t *ret_len)
+{
+	struct iovec iov[ATTEST_RESPONSE_IOV];
+	_cleanup_free_ uint8_t *own = NULL;
+	size_t len = 0, at = 0;
+	unsigned n;
+	uint8_t *buf;
+	int rc = attest_response_frame(r, &own, iov, &n);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	buf = malloc(len);
+	if (!buf)
 		return err_set(-ENOMEM, "out of memory encoding a response");
-	return cbu_serialize(m, ret, ret_len);
+	for (unsigned i = 0; i < n; i++) {
+		if (iov[i].iov_len)
+			memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	/* the body, without the frame's length */
+	memmove(buf, buf + 4, len - 4);
+	*ret = buf;
+	*ret_len = len - 4;
+	return 0;
 }
 
 static int dup_bytes(const cbor_item_t *item, const char *field, size_t max, uint8_t **ret,

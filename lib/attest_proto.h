@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "nonce_tree.h"
 #include "pcr.h"
@@ -65,6 +66,15 @@ struct attest_response {
 int attest_request_encode(const struct attest_request *req, uint8_t **ret, size_t *ret_len);
 int attest_request_decode(const uint8_t *buf, size_t len, struct attest_request *ret);
 int attest_response_encode(const struct attest_response *resp, uint8_t **ret, size_t *ret_len);
+/*
+ * The whole frame of @resp (length and body) as pieces to write in order:
+ * the logs' bytes by reference into @resp->log[], everything else in
+ * *@ret_own (the caller frees it once the frame is written).  attestd's
+ * replies of one batch share one copy of the logs this way.
+ */
+#define ATTEST_RESPONSE_IOV (1 + 2 * ATTEST_LOGS)
+int attest_response_frame(const struct attest_response *resp, uint8_t **ret_own,
+			  struct iovec iov[ATTEST_RESPONSE_IOV], unsigned *ret_n);
 /* The response owns malloc'd copies of every byte string: attest_response_free(). */
 int attest_response_decode(const uint8_t *buf, size_t len, struct attest_response *ret);
 void attest_response_free(struct attest_response *resp);

@@ -6,7 +6,7 @@
 # Reuses OUT/ca.* and OUT/sign.* when present, so several versions share a CA.
 # GOS_CA_SUBJECT names a new CA otherwise (an attacker's CA in the tests).
 # GOS_URL: the folder update_base_url names, where the device will find OUT
-# (default OUT itself).
+# (default OUT itself).  GOS_INIT: a file to use as /init instead of ours.
 set -eu
 out=$1
 name=${2:-testos}
@@ -32,13 +32,17 @@ cp /bin/busybox "$root/bin/busybox"
 for app in $(/bin/busybox --list); do
 	[ "$app" = busybox ] || ln -s busybox "$root/bin/$app"
 done
-cat >"$root/init" <<'INIT'
+if [ -n "${GOS_INIT:-}" ]; then
+	cp "$GOS_INIT" "$root/init"
+else
+	cat >"$root/init" <<'INIT'
 #!/bin/sh
 # test GuestOS init: says it runs, stops cleanly on SIGTERM
 trap 'exit 0' TERM
 echo "$$" > /tmp/init.pid
 while :; do sleep 1 & wait $!; done
 INIT
+fi
 chmod 0755 "$root/init"
 echo "$name $version" >"$root/etc/guestos-release"
 img="images-$name-$version/root.img"

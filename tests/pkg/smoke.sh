@@ -258,9 +258,10 @@ else
 		--server type=tcp,port=2321,bindaddr=127.0.0.1 --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 --daemon
 	sleep 0.3
 	cin /usr/sbin/attestd --tcti swtpm:host=127.0.0.1,port=2321 --provision >/dev/null 2>&1
-	echo 'ATTESTD_OPTS="--tcti swtpm:host=127.0.0.1,port=2321 --listen 127.0.0.1:9505 --firmware-log /var/lib/pkgtest/bios --ima-log /var/lib/pkgtest/none --cel-log /var/lib/pkgtest/none"' >"$t/attestd.conf"
+	printf 'tcti = swtpm:host=127.0.0.1,port=2321\nlisten = 127.0.0.1:9505\nfirmware-log = /var/lib/pkgtest/bios\nima-log = none\ncel-log = none\n' >"$t/attestd.conf"
+	check "attestd -n accepts the shipped /etc/measured/attestd.conf" cin /usr/sbin/attestd -n
 	mkdir -p "$ns/root/etc/systemd/system/measured-attestd.service.d"
-	printf '[Unit]\nConditionPathExists=\n[Service]\nEnvironmentFile=\nEnvironmentFile=/var/lib/pkgtest/attestd.conf\n' \
+	printf '[Unit]\nConditionPathExists=\n[Service]\nExecStart=\nExecStart=/usr/sbin/attestd --config /var/lib/pkgtest/attestd.conf\n' \
 		>"$ns/root/etc/systemd/system/measured-attestd.service.d/pkgtest.conf"
 	cin systemctl daemon-reload
 	cin systemctl start measured-attestd
@@ -270,8 +271,11 @@ else
 	# MainPID is the container's: look at it from inside
 	check "systemd: attestd runs as measured-attestd" \
 		test "$(cin stat -c %U "/proc/$apid")" = measured-attestd
-	check "systemd: attestd's only capability is CAP_DAC_READ_SEARCH" \
-		cin sh -c "grep -qx 'CapEff:	0000000000000004' /proc/$apid/status && grep -qx 'CapBnd:	0000000000000004' /proc/$apid/status"
+	check "systemd: attestd dropped CAP_DAC_READ_SEARCH once the logs were open, its bounding set has no other" \
+		cin sh -c "grep -qx 'CapEff:	0000000000000000' /proc/$apid/status && grep -qx 'CapBnd:	0000000000000004' /proc/$apid/status"
+	epid=$(cin pgrep -P "$apid")
+	check "systemd: attestd's engine ($epid) holds no capability, under no_new_privs and seccomp" \
+		cin sh -c "grep -qx 'CapEff:	0000000000000000' /proc/$epid/status && grep -qx 'NoNewPrivs:	1' /proc/$epid/status && grep -qx 'Seccomp:	2' /proc/$epid/status"
 	check "systemd: attestd sees /usr read-only (ProtectSystem=strict)" \
 		cin sh -c "! nsenter -t $apid -m touch /usr/pkgtest 2>/dev/null"
 	check "systemd: attestd sees no /root (ProtectHome=yes)" \

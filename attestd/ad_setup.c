@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What attestd opens while it still may: the listening sockets, the logs
+ * (read later with pread, so a drop of privilege cannot make them vanish),
+ * the TLS context, and a descriptor limit raised as far as it goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "attestd.h"
+#include "err.h"
+
+/* Descriptors the engine needs besides its connections: listeners, logs, channel, stdio. */
+#define AD_FD_RESERVE 32
+
+int64_t ad_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int listen_tcp(const char *hostport)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	const char *port = colon ? colon + 1 : "9505";
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE},
+			*res;
+	int fd, one = 1, rc;
+
+	snprintf(host, sizeof(host), "%.*s",
+		 colon ? (int)(colon - hostport) : (int)strlen(hostport), hostport);
+	if (host[0] == '[') { /* [::1]:9505 */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0)
+		return err_set(-EINVAL, "listen %s: %s", hostport, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		rc = err_set(-errno, "listening on %s: %s", hostport, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = rc;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(-ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 1024) < 0) {
+		int rc = err_set(-errno, "listening on %s: %s", path, strerror(errno));
+
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int tls_open(struct ad_setup *setup, const struct ad_config *cfg)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	setup->tls = ctx;
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key ? cfg->tls_key : cfg->tls_cert,
+					SSL_FILETYPE_PEM) != 1)
+		return err_set(-EINVAL, "TLS: cannot load %s and its key", cfg->tls_cert);
+	if (cfg->tls_client_ca) {
+		if (SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1)
+			return err_set(-EINVAL, "TLS: cannot load %s", cfg->tls_client_ca);
+		/* verifiers must show a certificate from this CA */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	}
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return 0;
+}
+
+/*
+ * As many descriptors as the hard limit allows, and connections capped below
+ * that, so that accept() never meets EMFILE (which would leave the listener
+ * readable and the loop spinning).
+ */
+static unsigned conns_within_limit(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = {rl.rlim_max, rl.rlim_max};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0) /* a sandbox may forbid it */
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (rl.rlim_cur <= AD_FD_RESERVE + 1)
+		return 1;
+	return rl.rlim_cur - AD_FD_RESERVE < want ? (unsigned)(rl.rlim_cur - AD_FD_RESERVE) : want;
+}
+
+int ad_setup_open(struct ad_setup *setup, const struct ad_config *cfg)
+{
+	int rc;
+
+	*setup = (struct ad_setup){.cfg = cfg, .listen_fd = {-1, -1}};
+	for (int i = 0; i < ATTEST_LOGS; i++) {
+		setup->log_fd[i] = -1;
+		/* a log that cannot be opened is left out; the verifier sees that */
+		if (cfg->log_path[i])
+			setup->log_fd[i] = open(cfg->log_path[i], O_RDONLY | O_CLOEXEC);
+	}
+	setup->max_conns = conns_within_limit(cfg->max_conns);
+	if (cfg->tls_cert && (rc = tls_open(setup, cfg)) < 0)
+		return rc;
+	if (cfg->listen && (setup->listen_fd[0] = listen_tcp(cfg->listen)) < 0)
+		return setup->listen_fd[0];
+	if (cfg->socket && (setup->listen_fd[1] = listen_unix(cfg->socket)) < 0)
+		return setup->listen_fd[1];
+	return 0;
+}
+
+void ad_setup_close(struct ad_setup *setup)
+{
+	for (int l = 0; l < 2; l++)
+		if (setup->listen_fd[l] >= 0)
+			close(setup->listen_fd[l]);
+	if (setup->listen_fd[1] >= 0 && setup->cfg->socket)
+		unlink(setup->cfg->socket);
+	for (int i = 0; i < ATTEST_LOGS; i++)
+		if (setup->log_fd[i] >= 0)
+			close(setup->log_fd[i]);
+	SSL_CTX_free(setup->tls);
+	*setup = (struct ad_setup){.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1}};
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The channel between a daemon's privileged process and its unprivileged
+ * engine: a SOCK_SEQPACKET socketpair, one message per packet, each a fixed
+ * header and a body whose length the receiver checks against what that type
+ * must be.  A peer that sends anything else is broken, or taken over.
+ */
+#ifndef MEASURED_CHAN_H
+#define MEASURED_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chan_hdr {
+	uint32_t type;
+	uint32_t len; /* body bytes after the header */
+	uint64_t id;  /* the sender's tag, echoed by the answer */
+};
+
+#define CHAN_MSG_MAX (64u << 10) /* header + body */
+
+/* A connected pair, close-on-exec; fds[0] for the parent, fds[1] for the child. */
+int chan_pair(int fds[2]);
+/*
+ * Sends one message.  -EAGAIN on a non-blocking channel that is full,
+ * -EPIPE when the peer is gone.
+ */
+int chan_send(int fd, uint32_t type, uint64_t id, const void *body, size_t len);
+/*
+ * Receives one message into @hdr and @body (room for @cap bytes).  -EAGAIN
+ * when none is waiting, -EPIPE on end of file, -EBADMSG for a packet that is
+ * shorter than a header, longer than @cap or whose header lies about its length.
+ */
+int chan_recv(int fd, struct chan_hdr *hdr, void *body, size_t cap);
+
+#endif
