@@ -267,7 +267,8 @@ static void ima_release(struct loaded *l)
 
 static int cel_load(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l)
 {
-	int rc = cel_log_parse(buf, len, a->path, &l->cel);
+	/* a record cut short at the end (being written, or a crash) is left out */
+	int rc = cel_log_parse_tail(buf, len, a->path, &l->cel);
 
 	if (rc == 0 && (rc = cel_log_replay(&l->cel, &l->banks)) < 0)
 		cel_log_free(&l->cel);
@@ -281,15 +282,19 @@ static size_t cel_count(const struct loaded *l)
 
 static void cel_title(const struct loaded *l)
 {
-	printf("CEL measurement log, %zu records\n", l->cel.n_records);
+	printf("CEL measurement log, %zu records", l->cel.n_records);
+	if (l->cel.torn)
+		printf(" (and %zu bytes of a record cut short, left out)", l->cel.torn);
+	printf("\n");
 }
 
 static void cel_event_text(const struct loaded *l, size_t i)
 {
 	const struct cel_record *rec = &l->cel.record[i];
 
-	printf("%4llu  PCR %2u  %s %s\n", (unsigned long long)rec->recnum, rec->pcr, rec->type,
-	       rec->name ? rec->name : "");
+	printf("%4llu  PCR %2u  %s %s%s\n", (unsigned long long)rec->recnum, rec->pcr, rec->type,
+	       rec->name ? rec->name : "",
+	       rec->pending ? "  (pending: its extend may not have happened; not replayed)" : "");
 	for (unsigned d = 0; d < rec->n_digests; d++)
 		print_hex_line(rec->digest[d].alg->name, rec->digest[d].value,
 			       rec->digest[d].alg->size);

@@ -371,8 +371,11 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	    (cm_seal_wanted(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
 	    (r = save_from_request(d, uuid, cfg, req)) < 0 ||
 	    (r = cm_store_load_containers(d, true)) < 0) {
-		cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
-		cm_rmtree(path); /* no half container */
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", err_msg());
+		/* no half container: its token, key file (and counter) and signature too */
+		cm_store_remove_remains(d, uuid);
+		err_set(r, "%s", why);
 		goto fail;
 	}
 	protobuf_c_message_free_unpacked(&cfg->base, NULL);
@@ -392,29 +395,32 @@ fail:
 
 static int container_remove(struct cmld *d, struct cm_container *c)
 {
-	static const char *const files[] = {"containers/%s.conf", "containers/%s.sig",
-					    "containers/%s.cert", "tokens/%s.p12",
-					    "containers/%s.sealed"};
 	char path[4096];
 	int r;
 
 	if (c->state != CONTAINER_STATE__STOPPED)
 		return err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
 			       cm_state_name(c->state));
-	if ((r = cm_seal_remove(d, c->uuid)) < 0)
+	if ((r = cm_seal_remove_ready(d, c->uuid)) < 0)
 		return r;
-	/* the config first: a crash half way leaves no half container behind */
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		cm_store_path(d, path, sizeof(path), files[i], c->uuid);
-		if (unlink(path) < 0 && errno != ENOENT)
-			return err_set(-errno, "unlink %s: %s", path, strerror(errno));
-	}
-	cm_store_path(d, path, sizeof(path), "containers/%s", c->uuid);
-	r = cm_rmtree(path);
+	/*
+	 * The config first, the commit point: from here the container is gone,
+	 * and what a crash leaves of the rest cm_store_recover removes (revoking
+	 * the key) at the next start.
+	 */
+	cm_store_path(d, path, sizeof(path), "containers/%s.conf", c->uuid);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return err_set(-errno, "unlink %s: %s", path, strerror(errno));
+	if ((r = fsync_parent_dir(path)) < 0)
+		return r;
+	if (cm_store_remove_remains(d, c->uuid) < 0)
+		log_warn("container %s (%s): removed, but not all of it yet (retried at the next "
+			 "start): %s",
+			 c->config->name, c->uuid, err_msg());
 	log_info("container %s (%s) removed", c->config->name, c->uuid);
 	cm_container_unlink(d, c);
 	cm_container_free(c);
-	return r;
+	return 0;
 }
 
 static void cmd_wipe_device(struct cmld *d, struct cm_conn *conn)

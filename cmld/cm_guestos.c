@@ -216,8 +216,10 @@ static int copy_file(const char *src, const char *dst)
 		return r;
 	}
 	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if ((r = fd_write_all(out, buf, (size_t)n)) < 0)
+		if ((r = fd_write_all(out, buf, (size_t)n)) < 0) {
+			err_wrap(r, "%s", dst);
 			break;
+		}
 	}
 	if (n < 0)
 		r = err_set(-errno, "%s: %s", src, strerror(errno));
@@ -275,39 +277,46 @@ static int stage_images(struct cmld *d, const GuestOSConfig *g)
 	return 0;
 }
 
-static void unstage_images(struct cmld *d, const GuestOSConfig *g, bool commit)
-{
-	char staged[4096], final[4096];
-
-	for (size_t i = 0; i < g->n_mounts; i++) {
-		const GuestOSMount *m = g->mounts[i];
-		if (!cml_mount_has_image(m) || !name_ok(m->image_file))
-			continue;
-		cm_store_path(d, staged, sizeof(staged), "guestos/%s/%s.img.new", g->name,
-			      m->image_file);
-		cm_store_path(d, final, sizeof(final), "guestos/%s/%s.img", g->name, m->image_file);
-		if (commit)
-			rename(staged, final);
-		else
-			unlink(staged);
-	}
-}
-
+/* The config, signature and certificate staged beside the images ("<name>.conf.new", ...). */
 static int write_files(struct cmld *d, const char *name, const uint8_t *conf, size_t conf_len,
 		       const uint8_t *sig, size_t sig_len, const uint8_t *cert, size_t cert_len)
 {
 	char path[4096];
 	int r;
 
-	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.sig", name, name);
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.sig.new", name, name);
 	if ((r = file_write_atomic(path, sig, sig_len, 0644)) < 0)
 		return r;
-	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.cert", name, name);
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.cert.new", name, name);
 	if ((r = file_write_atomic(path, cert, cert_len, 0644)) < 0)
 		return r;
-	/* the config last: it is what makes the GuestOS installed */
-	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf", name, name);
+	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf.new", name, name);
 	return file_write_atomic(path, conf, conf_len, 0644);
+}
+
+/*
+ * Everything staged, then the commit mark, then the renames: a crash leaves
+ * the old GuestOS (no mark: cm_store_recover removes the staged files) or
+ * the new one (the mark: it finishes the renames), never a new config with
+ * an old signature or old images.
+ */
+static int install(struct cmld *d, const GuestOSConfig *g, const uint8_t *conf, size_t conf_len,
+		   const uint8_t *sig, size_t sig_len, const uint8_t *cert, size_t cert_len)
+{
+	char dir[4096], mark[4200];
+	int r;
+
+	cm_store_path(d, dir, sizeof(dir), "guestos/%s", g->name);
+	snprintf(mark, sizeof(mark), "%s/" CM_COMMIT_MARK, dir);
+	if ((r = stage_images(d, g)) < 0 ||
+	    (r = write_files(d, g->name, conf, conf_len, sig, sig_len, cert, cert_len)) < 0 ||
+	    (r = file_write_atomic(mark, "1\n", 2, 0644)) < 0) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", err_msg());
+		cm_store_dir_rollback(dir);
+		return err_set(r, "%s", why);
+	}
+	return cm_store_dir_commit(dir);
 }
 
 static int same_as_installed(struct cmld *d, const char *name, const uint8_t *conf, size_t len)
@@ -376,10 +385,7 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 		r = err_set(-errno, "mkdir %s: %s", path, strerror(errno));
 		goto out;
 	}
-	r = stage_images(d, g);
-	if (r == 0)
-		r = write_files(d, g->name, conf, conf_len, sig, sig_len, cert, cert_len);
-	unstage_images(d, g, r == 0);
+	r = install(d, g, conf, conf_len, sig, sig_len, cert, cert_len);
 out:
 	protobuf_c_message_free_unpacked(&g->base, NULL);
 	return r;

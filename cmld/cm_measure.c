@@ -51,3 +51,30 @@ out:
 	return r < 0 ? err_wrap(r, "measuring container %s into PCR %d", c->config->name, CML_PCR)
 		     : 0;
 }
+
+void cm_measure_recover(struct cmld *d)
+{
+	struct tpm *tpm = NULL;
+	char report[256];
+
+	if (!d->seal.tcti)
+		return;
+	unsigned objects = 0, sessions = 0;
+
+	if (tpm_open(d->seal.tcti, 0, &tpm) < 0) {
+		log_warn("recovery: %s", err_msg());
+		return;
+	}
+	/* a cmld killed inside an unseal left its objects loaded (no resource manager) */
+	if (tpm_flush_stale(tpm, &objects, &sessions) < 0)
+		log_warn("recovery: %s", err_msg());
+	else if (objects || sessions)
+		log_warn("recovery: flushed %u transient objects and %u sessions an earlier cmld "
+			 "left in the TPM",
+			 objects, sessions);
+	if (measure_log_recover(tpm, d->seal.cel_path, report, sizeof(report)) < 0)
+		log_warn("recovery: measurement log: %s", err_msg());
+	else if (report[0])
+		log_warn("recovery: measurement log %s: %s", d->seal.cel_path, report);
+	tpm_close(tpm);
+}

@@ -537,7 +537,7 @@ int cm_data_image_mkfs(const struct cm_container *c, const GuestOSMount *m, cons
 /* Plain data images (no TPM to seal their key): made at first start. */
 static int make_data_images(struct cmld *d, struct cm_container *c, const GuestOSConfig *g)
 {
-	char path[4096];
+	char path[4096], tmp[4200];
 	int r;
 
 	for (size_t i = 0; i < g->n_mounts; i++) {
@@ -545,8 +545,14 @@ static int make_data_images(struct cmld *d, struct cm_container *c, const GuestO
 		if (cml_mount_has_image(m))
 			continue;
 		cm_data_image_path(d, c->uuid, m, path, sizeof(path));
-		if (access(path, F_OK) < 0 && (r = cm_data_image_mkfs(c, m, path)) < 0)
+		if (access(path, F_OK) == 0)
+			continue;
+		/* made under another name: a crash in mkfs must not leave a half image in use */
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		if ((r = cm_data_image_mkfs(c, m, tmp)) < 0 || (r = file_commit(tmp, path)) < 0) {
+			unlink(tmp);
 			return r;
+		}
 	}
 	return 0;
 }

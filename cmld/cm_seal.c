@@ -458,9 +458,7 @@ static int create_image(struct cmld *d, struct cm_container *c, const GuestOSMou
 	    (r = luks_format(tmp, pass, PASS_LEN, &kdf)) < 0 ||
 	    (r = luks_write_payload(tmp, pass, PASS_LEN, plain)) < 0)
 		goto out;
-	if (rename(tmp, path) < 0)
-		r = err_set(-errno, "rename %s: %s", tmp, strerror(errno));
-	else
+	if ((r = file_commit(tmp, path)) == 0)
 		log_info("container %s: created the encrypted data image %s", c->config->name,
 			 m->image_file);
 out:
@@ -475,6 +473,7 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 	struct sealed_file *f = calloc(1, sizeof(*f));
 	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
 	char path[4096], name[128];
+	uint64_t made = 0;
 	size_t len = 0;
 	int r;
 
@@ -488,12 +487,21 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 		c->unlock_rc = r = check_config_binding(c, c->config, pass);
 	if (r < 0)
 		goto out;
-	/* every missing image first, so that a failing activation leaves none half-made */
+	/*
+	 * every missing image first, so that a failing activation leaves none
+	 * half-made; one that cannot be made (ENOSPC) takes those made before it
+	 * with it: the folder is as before the start
+	 */
 	for (size_t i = 0; i < g->n_mounts && r == 0; i++)
 		if (!cml_mount_has_image(g->mounts[i]) &&
 		    access(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)), F_OK) <
-			    0)
-			r = create_image(d, c, g->mounts[i], path, pass);
+			    0) {
+			made |= (r = create_image(d, c, g->mounts[i], path, pass)) == 0 ? 1ull << i
+											: 0;
+		}
+	for (size_t i = 0; i < g->n_mounts && i < 64 && r < 0; i++)
+		if (made & (1ull << i))
+			unlink(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)));
 	for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
 		if (cml_mount_has_image(g->mounts[i]))
 			continue;
@@ -600,4 +608,53 @@ out:
 	tpm_close(tpm);
 	free(f);
 	return r;
+}
+
+int cm_seal_remove_ready(struct cmld *d, const char *uuid)
+{
+	struct tpm *tpm = NULL;
+	char path[4096];
+	int r;
+
+	sealed_path(d, uuid, path, sizeof(path));
+	if (access(path, F_OK) < 0 || !d->seal.tcti)
+		return 0;
+	r = tpm_open(d->seal.tcti, 0, &tpm);
+	tpm_close(tpm);
+	return r < 0 ? err_wrap(r, "cannot revoke the key") : 0;
+}
+
+void cm_seal_recover(struct cmld *d, const char *uuid)
+{
+	struct sealed_file *f = calloc(1, sizeof(*f));
+	struct tpm *tpm = NULL;
+	struct seal_counter now;
+	char path[4096];
+	uint8_t check[32];
+	uint64_t value;
+
+	sealed_path(d, uuid, path, sizeof(path));
+	if (!f || !d->seal.tcti || access(path, F_OK) < 0 || sealed_file_load(path, f) < 0 ||
+	    !f->counter.index)
+		goto out;
+	if (tpm_open(d->seal.tcti, 0, &tpm) < 0 ||
+	    tpm_nv_counter_read(tpm, f->counter.index, &value) < 0 || value + 1 != f->counter.value)
+		goto out;
+	/* as unseal_healing: only the value the object's own policy names */
+	if (policy_of(f, check) < 0 || memcmp(check, f->policy, 32)) {
+		log_warn("recovery: container %s: its key file's counter value is not its policy's",
+			 uuid);
+		goto out;
+	}
+	now = f->counter;
+	if (seal_counter_advance(tpm, &now) == 0)
+		log_warn("recovery: container %s: a re-seal (change_pin, update_config) stopped "
+			 "before its counter step; step made, older key files revoked",
+			 uuid);
+	else
+		log_warn("recovery: container %s: %s", uuid, err_msg());
+out:
+	err_clear();
+	tpm_close(tpm);
+	free(f);
 }

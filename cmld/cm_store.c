@@ -516,6 +516,234 @@ int cm_rmtree(const char *path)
 	return r;
 }
 
+/* ---- crash recovery ---- */
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* file_write_atomic's temporary name: "<name>.tmp.XXXXXX" */
+static bool is_atomic_tmp(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+
+	return t && strlen(t) == 11;
+}
+
+/* Unlinks the regular files of @dir that @drop names; how many. */
+static unsigned drop_files(const char *dir, bool (*drop)(const char *name))
+{
+	char path[4096 + 256];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return 0;
+	while ((e = readdir(dp))) {
+		if (e->d_type != DT_REG || !drop(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) == 0) {
+			log_warn("recovery: removed %s (written when cmld stopped)", path);
+			n++;
+		}
+	}
+	closedir(dp);
+	if (n)
+		fsync_parent_dir(path);
+	return n;
+}
+
+static bool drop_tmp(const char *name)
+{
+	return is_atomic_tmp(name);
+}
+
+static bool drop_staged(const char *name)
+{
+	return is_atomic_tmp(name) || has_suffix(name, ".new") || has_suffix(name, ".plain");
+}
+
+int cm_store_dir_commit(const char *dir)
+{
+	char from[4096 + 256], to[4096 + 256];
+	struct dirent *e;
+	DIR *dp = opendir(dir);
+	int r = 0;
+
+	if (!dp)
+		return err_set(-errno, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+		if (e->d_type != DT_REG || !has_suffix(e->d_name, ".new"))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", dir, e->d_name);
+		snprintf(to, sizeof(to), "%s/%.*s", dir, (int)(len - 4), e->d_name);
+		if (rename(from, to) < 0 && r == 0)
+			r = err_set(-errno, "rename %s: %s", from, strerror(errno));
+	}
+	closedir(dp);
+	snprintf(to, sizeof(to), "%s/" CM_COMMIT_MARK, dir);
+	if (r == 0 && (r = fsync_parent_dir(to)) == 0 && unlink(to) < 0 && errno != ENOENT)
+		r = err_set(-errno, "unlink %s: %s", to, strerror(errno));
+	return r == 0 ? fsync_parent_dir(to) : r;
+}
+
+int cm_store_dir_rollback(const char *dir)
+{
+	char mark[4096 + 64];
+
+	drop_files(dir, drop_staged);
+	snprintf(mark, sizeof(mark), "%s/" CM_COMMIT_MARK, dir);
+	if (unlink(mark) < 0 && errno != ENOENT)
+		return err_set(-errno, "unlink %s: %s", mark, strerror(errno));
+	return 0;
+}
+
+int cm_store_remove_remains(struct cmld *d, const char *uuid)
+{
+	static const char *const files[] = {"containers/%s.conf", "containers/%s.sig",
+					    "containers/%s.cert", "tokens/%s.p12"};
+	char path[4096];
+	int r = 0, rs;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		cm_store_path(d, path, sizeof(path), files[i], uuid);
+		if (unlink(path) < 0 && errno != ENOENT && r == 0)
+			r = err_set(-errno, "unlink %s: %s", path, strerror(errno));
+	}
+	cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
+	if (cm_rmtree(path) < 0 && r == 0)
+		r = -EIO;
+	/* the key file last, and only once its counter is gone: it says which counter */
+	if ((rs = cm_seal_remove(d, uuid)) < 0) {
+		log_warn("container %s: %s; the key file stays for the next try", uuid, err_msg());
+		return r ? r : rs;
+	}
+	cm_store_path(d, path, sizeof(path), "containers/%s.sealed", uuid);
+	if (unlink(path) < 0 && errno != ENOENT && r == 0)
+		r = err_set(-errno, "unlink %s: %s", path, strerror(errno));
+	fsync_parent_dir(path);
+	return r;
+}
+
+/* The UUID an entry of containers/ or tokens/ belongs to ("<uuid>" or "<uuid>.ext"). */
+static bool entry_uuid(const char *name, char uuid[CM_UUID_LEN + 1])
+{
+	static const char *const ext[] = {"", ".conf", ".sig", ".cert", ".sealed", ".p12"};
+
+	if (strlen(name) < CM_UUID_LEN)
+		return false;
+	memcpy(uuid, name, CM_UUID_LEN);
+	uuid[CM_UUID_LEN] = '\0';
+	if (!is_uuid(uuid))
+		return false;
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (!strcmp(name + CM_UUID_LEN, ext[i]))
+			return true;
+	return false;
+}
+
+/* UUIDs of @dir's entries that have no containers/<uuid>.conf, added to @list. */
+static void collect_orphans(struct cmld *d, const char *sub, char (*list)[CM_UUID_LEN + 1],
+			    size_t *n, size_t max)
+{
+	char dir[4096], conf[4096], uuid[CM_UUID_LEN + 1];
+	struct dirent *e;
+	DIR *dp;
+
+	cm_store_path(d, dir, sizeof(dir), "%s", sub);
+	drop_files(dir, drop_tmp);
+	if (!(dp = opendir(dir)))
+		return;
+	while ((e = readdir(dp)) && *n < max) {
+		bool known = false;
+		if (!entry_uuid(e->d_name, uuid))
+			continue;
+		cm_store_path(d, conf, sizeof(conf), "containers/%s.conf", uuid);
+		if (access(conf, F_OK) == 0) {
+			if (e->d_type == DT_DIR) {
+				/* a data image being made, a config file being replaced */
+				cm_store_path(d, conf, sizeof(conf), "%s/%s", sub, e->d_name);
+				drop_files(conf, drop_staged);
+			}
+			continue;
+		}
+		for (size_t i = 0; i < *n && !known; i++)
+			known = !strcmp(list[i], uuid);
+		if (!known)
+			memcpy(list[(*n)++], uuid, CM_UUID_LEN + 1);
+	}
+	closedir(dp);
+}
+
+/*
+ * The data folder as a crash (SIGKILL, power loss) may have left it, put
+ * right before anything is loaded.  Each change has one commit point, so
+ * what is found is either before it (undone here) or after it (finished):
+ *   - "<file>.tmp.XXXXXX": file_write_atomic stopped before its rename: removed.
+ *   - a container's files without containers/<uuid>.conf: a create that
+ *     stopped before writing its config, or a remove after unlinking it:
+ *     removed, its key's counter revoked (containers/<uuid>.sealed goes last).
+ *   - "<image>.img.new" / ".plain" in a container's folder: a data image
+ *     being made: removed (the start makes it again).
+ *   - guestos/<name>/: a push stages "*.new" and writes CM_COMMIT_MARK once
+ *     all are there: with the mark the renames are finished, without it the
+ *     staged files are removed (the old GuestOS stays).
+ * A change_pin stopped before its counter step: cm_seal_recover.
+ */
+int cm_store_recover(struct cmld *d)
+{
+	char(*orphans)[CM_UUID_LEN + 1] = calloc(1024, CM_UUID_LEN + 1);
+	char path[4096], sub[4096 + 256];
+	size_t n = 0;
+	struct dirent *e;
+	DIR *dp;
+
+	if (!orphans)
+		return err_set(-ENOMEM, "out of memory");
+	cm_store_path(d, path, sizeof(path), ".");
+	drop_files(path, drop_tmp);
+	cm_store_path(d, path, sizeof(path), "tokens/ca");
+	drop_files(path, drop_tmp);
+	collect_orphans(d, "containers", orphans, &n, 1024);
+	collect_orphans(d, "tokens", orphans, &n, 1024);
+	for (size_t i = 0; i < n; i++) {
+		log_warn("recovery: container %s has no config (a create or remove cmld did not "
+			 "finish): removing what is left of it",
+			 orphans[i]);
+		if (cm_store_remove_remains(d, orphans[i]) < 0)
+			log_warn("recovery: container %s: %s", orphans[i], err_msg());
+	}
+	free(orphans);
+	cm_store_path(d, path, sizeof(path), "guestos");
+	if (!(dp = opendir(path)))
+		return 0;
+	while ((e = readdir(dp))) {
+		char mark[4096 + 320];
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		snprintf(mark, sizeof(mark), "%s/" CM_COMMIT_MARK, sub);
+		if (access(mark, F_OK) == 0) {
+			log_warn("recovery: GuestOS %s: finishing its install", e->d_name);
+			if (cm_store_dir_commit(sub) < 0)
+				log_warn("recovery: GuestOS %s: %s", e->d_name, err_msg());
+		} else {
+			cm_store_dir_rollback(sub);
+		}
+		if (rmdir(sub) == 0) /* only when empty: a first push that did not commit */
+			log_warn("recovery: GuestOS %s: removed the folder of an unfinished push",
+				 e->d_name);
+	}
+	closedir(dp);
+	return 0;
+}
+
 /* ---- certificates ---- */
 
 static X509 *pem_cert(const uint8_t *pem, size_t len)

@@ -251,12 +251,17 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (d.signal_fd < 0 || (r = cm_store_init(&d)) < 0 || (r = cm_runtime_init(&d)) < 0 ||
-	    (r = cm_store_load_containers(&d, false)) < 0 || (r = cm_control_listen(&d)) < 0) {
+	if (d.signal_fd < 0 || (r = cm_store_init(&d)) < 0 || (r = cm_store_recover(&d)) < 0 ||
+	    (r = cm_runtime_init(&d)) < 0 || (r = cm_store_load_containers(&d, false)) < 0 ||
+	    (r = cm_control_listen(&d)) < 0) {
 		log_err("%s", err_msg());
 		return 1;
 	}
 	cm_runtime_cleanup_stale(&d);
+	/* what a killed cmld left half done (cm_store_recover did the data folder) */
+	cm_measure_recover(&d);
+	for (struct cm_container *ct = d.containers; ct; ct = ct->next)
+		cm_seal_recover(&d, ct->uuid);
 	log_info("serving %s (data in %s, %s)", d.socket_path, d.data_dir,
 		 d.provisioned ? "provisioned" : "not provisioned");
 	char caps[512];

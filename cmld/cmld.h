@@ -104,6 +104,22 @@ void cm_container_free(struct cm_container *c);
 void cm_container_unlink(struct cmld *d, struct cm_container *c);
 int cm_uuid_random(char out[CM_UUID_LEN + 1]);
 int cm_set_provisioned(struct cmld *d);
+/*
+ * Crash recovery at start, before the containers load: removes what a
+ * create or remove left half done (and revokes its key), staged and
+ * temporary files, finishes or undoes a GuestOS install (see cm_store.c).
+ */
+int cm_store_recover(struct cmld *d);
+/* Every file, folder and key of container @uuid; its key file last, once revoked. */
+int cm_store_remove_remains(struct cmld *d, const char *uuid);
+/*
+ * A folder changed as one step: files staged as "<name>.new", then
+ * CM_COMMIT_MARK written; commit renames each into place and drops the mark,
+ * rollback removes the staged files (and a mark).
+ */
+#define CM_COMMIT_MARK ".commit"
+int cm_store_dir_commit(const char *dir);
+int cm_store_dir_rollback(const char *dir);
 /* Removes a folder tree (no symlinks followed); missing is fine. */
 int cm_rmtree(const char *path);
 /* Adds a PEM CA certificate to the trusted store (tokens/ca). */
@@ -237,10 +253,23 @@ int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig
 int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin);
 /* Advances and deletes the key's NV counter (no saved key file opens again); 0 when not sealed. */
 int cm_seal_remove(struct cmld *d, const char *uuid);
+/* Whether a remove can revoke @uuid's key now (the TPM answers); 0 when not sealed. */
+int cm_seal_remove_ready(struct cmld *d, const char *uuid);
+/*
+ * At start: a key file one counter step ahead of its counter (a change_pin or
+ * update_config re-seal that stopped before the step) gets the step now.
+ */
+void cm_seal_recover(struct cmld *d, const char *uuid);
 
 /* ---- cm_measure.c ---- */
 /* Extends PCR 11 with lib/cml_measure's events (images checked already), logging CEL records. */
 int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig *g);
+/*
+ * At start, with --tpm: the transient objects and sessions a killed cmld left
+ * in the TPM flushed, the CEL log's torn tail cut, a pending record settled
+ * (lib/measure.h).
+ */
+void cm_measure_recover(struct cmld *d);
 
 /* ---- cm_control.c ---- */
 int cm_control_listen(struct cmld *d);

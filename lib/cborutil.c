@@ -8,6 +8,9 @@
 #include "cborutil.h"
 #include "err.h"
 
+/* Set when a check failed only because the bytes ended (cbu_is_prefix). */
+static _Thread_local bool ran_out;
+
 /* Reads an item head: major type, argument; fails on reserved or indefinite lengths. */
 static int head(const uint8_t *buf, size_t len, size_t *off, unsigned *ret_major, uint64_t *ret_arg)
 {
@@ -15,8 +18,10 @@ static int head(const uint8_t *buf, size_t len, size_t *off, unsigned *ret_major
 	size_t n;
 	uint64_t v = 0;
 
-	if (*off >= len)
+	if (*off >= len) {
+		ran_out = true;
 		return err_set(-EBADMSG, "CBOR: truncated at byte %zu", *off);
+	}
 	ib = buf[(*off)++];
 	ai = ib & 0x1f;
 	*ret_major = ib >> 5;
@@ -29,8 +34,10 @@ static int head(const uint8_t *buf, size_t len, size_t *off, unsigned *ret_major
 			       ai == 31 ? "indefinite length not accepted" : "reserved encoding",
 			       *off - 1);
 	n = (size_t)1 << (ai - 24);
-	if (len - *off < n)
+	if (len - *off < n) {
+		ran_out = true;
 		return err_set(-EBADMSG, "CBOR: truncated at byte %zu", *off);
+	}
 	for (size_t i = 0; i < n; i++)
 		v = v << 8 | buf[(*off)++];
 	*ret_arg = v;
@@ -51,6 +58,7 @@ static int check_item(const uint8_t *buf, size_t len, size_t *off, unsigned dept
 	switch (major) {
 	case 2: /* byte string */
 	case 3: /* text string */
+		ran_out = arg > len - *off;
 		if (arg > len - *off)
 			return err_set(-EBADMSG, "CBOR: string of %llu bytes at byte %zu, %zu left",
 				       (unsigned long long)arg, *off, len - *off);
@@ -59,7 +67,8 @@ static int check_item(const uint8_t *buf, size_t len, size_t *off, unsigned dept
 	case 4: /* array */
 	case 5: /* map */
 		items = major == 5 ? arg * 2 : arg;
-		if (arg > len - *off || items > len - *off)
+		ran_out = arg > len - *off || items > len - *off;
+		if (ran_out)
 			return err_set(-EBADMSG, "CBOR: %llu entries at byte %zu, %zu bytes left",
 				       (unsigned long long)arg, *off, len - *off);
 		for (uint64_t i = 0; i < items; i++)
@@ -81,6 +90,17 @@ int cbu_check(const uint8_t *buf, size_t len, size_t *ret_len)
 	if (rc == 0)
 		*ret_len = off;
 	return rc;
+}
+
+bool cbu_is_prefix(const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	ran_out = false;
+	if (len == 0 || check_item(buf, len, &off, 0) == 0)
+		return false;
+	err_clear();
+	return ran_out;
 }
 
 int cbu_load(const uint8_t *buf, size_t len, cbor_item_t **ret, size_t *ret_len)

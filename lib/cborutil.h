@@ -23,6 +23,11 @@
  * go through this first.
  */
 int cbu_check(const uint8_t *buf, size_t len, size_t *ret_len);
+/*
+ * Whether @buf (not empty) is an item cut short: every check passes until
+ * the bytes end (a torn append), as opposed to bytes that are wrong.
+ */
+bool cbu_is_prefix(const uint8_t *buf, size_t len);
 /* cbu_check(), then cbor_load() of that one item; *ret_len gets its size. */
 int cbu_load(const uint8_t *buf, size_t len, cbor_item_t **ret, size_t *ret_len);
 

@@ -82,7 +82,8 @@ int cel_record_encode(const struct cel_record *rec, uint8_t **ret_buf, size_t *r
 	if (!map || !cbu_map_put(map, CEL_KEY_RECNUM, cbu_build_uint(rec->recnum)) ||
 	    !cbu_map_put(map, CEL_KEY_PCR, cbu_build_uint(rec->pcr)) ||
 	    !cbu_map_put(map, CEL_KEY_DIGESTS, encode_digests(rec)) ||
-	    !cbu_map_put(map, CEL_CONTENT_MEASURED, encode_measured(rec)))
+	    !cbu_map_put(map, rec->pending ? CEL_CONTENT_MEASURED_PENDING : CEL_CONTENT_MEASURED,
+			 encode_measured(rec)))
 		return err_set(-ENOMEM, "out of memory encoding a CEL record");
 	return cbu_serialize(map, ret_buf, ret_len);
 }
@@ -200,7 +201,9 @@ static int decode_record(const cbor_item_t *map, struct cel_record *rec)
 				       (unsigned long long)key);
 		contents++;
 		rec->content_type = (uint32_t)key;
-		if (key == CEL_CONTENT_MEASURED && (rc = decode_measured(pairs[i].value, rec)) < 0)
+		rec->pending = key == CEL_CONTENT_MEASURED_PENDING;
+		if ((key == CEL_CONTENT_MEASURED || rec->pending) &&
+		    (rc = decode_measured(pairs[i].value, rec)) < 0)
 			return rc;
 	}
 	if (contents != 1)
@@ -225,10 +228,11 @@ void cel_log_free(struct cel_log *log)
 	log->n_records = 0;
 }
 
-int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_log *ret)
+static int parse(const uint8_t *buf, size_t len, const char *what, bool tail, struct cel_log *ret,
+		 size_t *ret_last_off)
 {
 	struct cel_log log = {0};
-	size_t off = 0, cap = 0;
+	size_t off = 0, cap = 0, last_off = 0;
 	int rc;
 
 	while (off < len) {
@@ -236,6 +240,15 @@ int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_l
 		struct cel_record rec;
 		size_t used = 0;
 
+		if (log.n_records && log.record[log.n_records - 1].pending) {
+			rc = err_set(-EBADMSG, "%s: record %zu is pending but not the last", what,
+				     log.n_records - 1);
+			goto fail;
+		}
+		if (tail && cbu_is_prefix(buf + off, len - off)) {
+			log.torn = len - off;
+			break;
+		}
 		rc = cbu_load(buf + off, len - off, &item, &used);
 		if (rc < 0) {
 			err_wrap(rc, "%s: offset %zu", what, off);
@@ -254,62 +267,218 @@ int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_l
 			goto fail;
 		}
 		log.record[log.n_records++] = rec;
+		last_off = off;
 		off += used;
 	}
+	log.len = off;
 	*ret = log;
+	if (ret_last_off)
+		*ret_last_off = last_off;
 	return 0;
 fail:
 	cel_log_free(&log);
 	return rc;
 }
 
-int cel_log_append(const char *path, struct cel_record *rec)
+int cel_log_parse(const uint8_t *buf, size_t len, const char *what, struct cel_log *ret)
 {
-	struct cel_log existing = {0};
-	uint8_t *old = NULL, *enc = NULL;
-	size_t old_len, enc_len;
-	int fd, rc;
+	return parse(buf, len, what, false, ret, NULL);
+}
 
-	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
+int cel_log_parse_tail(const uint8_t *buf, size_t len, const char *what, struct cel_log *ret)
+{
+	return parse(buf, len, what, true, ret, NULL);
+}
+
+static int sync_fd(struct cel_writer *w)
+{
+	if (fsync(w->fd) < 0)
+		return err_set(-errno, "%s: fsync: %s", w->path, strerror(errno));
+	return 0;
+}
+
+static int cut_to(struct cel_writer *w, size_t len)
+{
+	if (ftruncate(w->fd, (off_t)len) < 0)
+		return err_set(-errno, "%s: truncating to %zu bytes: %s", w->path, len,
+			       strerror(errno));
+	return sync_fd(w);
+}
+
+void cel_writer_close(struct cel_writer *w)
+{
+	cel_log_free(&w->log);
+	free(w->buf);
+	w->buf = NULL;
+	if (w->fd >= 0)
+		close(w->fd); /* and the lock */
+	w->fd = -1;
+}
+
+int cel_writer_open(const char *path, struct cel_writer *w)
+{
+	size_t len;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->path = path;
+	/* not O_APPEND: settling a pending record writes in place */
+	w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (w->fd < 0)
 		return err_set(-errno, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX) < 0) {
+	if (flock(w->fd, LOCK_EX) < 0) {
 		rc = err_set(-errno, "%s: lock: %s", path, strerror(errno));
-		goto out;
+		goto fail;
 	}
 	/* number after what is there; refuse to add to a log that no longer parses */
-	if ((rc = fd_read_all(fd, CEL_FILE_MAX, &old, &old_len)) < 0 ||
-	    (rc = cel_log_parse(old, old_len, path, &existing)) < 0)
-		goto out;
-	rec->recnum = existing.n_records;
-	if ((rc = cel_record_encode(rec, &enc, &enc_len)) < 0 ||
-	    (rc = fd_write_all(fd, enc, enc_len)) < 0)
-		goto out;
-	if (fsync(fd) < 0)
-		rc = err_set(-errno, "%s: fsync: %s", path, strerror(errno));
-out:
-	cel_log_free(&existing);
-	free(old);
-	free(enc);
-	close(fd);
+	if ((rc = fd_read_all(w->fd, CEL_FILE_MAX, &w->buf, &len)) < 0 ||
+	    (rc = parse(w->buf, len, path, true, &w->log, &w->last_off)) < 0)
+		goto fail;
+	if (w->log.torn) {
+		/* an append that stopped half way: its extend came after it, so never happened */
+		w->truncated = w->log.torn;
+		if ((rc = cut_to(w, w->log.len)) < 0)
+			goto fail;
+		w->log.torn = 0;
+	}
+	return 0;
+fail:
+	cel_writer_close(w);
 	return rc;
+}
+
+int cel_writer_append(struct cel_writer *w, struct cel_record *rec, bool pending)
+{
+	_cleanup_free_ uint8_t *enc = NULL;
+	struct cel_record copy, *grown;
+	size_t enc_len;
+	ssize_t n;
+	int rc;
+
+	if (w->log.n_records && w->log.record[w->log.n_records - 1].pending)
+		return err_set(-EBUSY, "%s: its last record is still pending", w->path);
+	rec->recnum = w->log.n_records;
+	rec->pending = pending;
+	if ((rc = cel_record_encode(rec, &enc, &enc_len)) < 0)
+		return rc;
+	n = pwrite(w->fd, enc, enc_len, (off_t)w->log.len);
+	if (n != (ssize_t)enc_len || (rc = sync_fd(w)) < 0) {
+		/* a short write is a torn record: cut back to the old log */
+		rc = n < 0		     ? err_set(-errno, "%s: %s", w->path, strerror(errno))
+		     : n != (ssize_t)enc_len ? err_set(-ENOSPC, "%s: %s", w->path, strerror(ENOSPC))
+					     : rc;
+		cut_to(w, w->log.len);
+		return err_wrap(rc, "appending record %llu", (unsigned long long)rec->recnum);
+	}
+	/* the writer's view: a shallow copy, the names stay the caller's */
+	grown = realloc(w->log.record, (w->log.n_records + 1) * sizeof(*grown));
+	if (!grown)
+		return err_set(-ENOMEM, "out of memory");
+	w->log.record = grown;
+	copy = *rec;
+	copy.name = NULL;
+	copy.data = NULL;
+	w->log.record[w->log.n_records++] = copy;
+	w->last_off = w->log.len;
+	w->log.len += enc_len;
+	free(w->buf);
+	w->buf = NULL; /* the content key is found from the file (settle) */
+	return 0;
+}
+
+/* Offset of the byte that holds the content key 65 of the record at @off (checked at parse). */
+static int content_key_at(struct cel_writer *w, size_t off, size_t *ret)
+{
+	size_t len = w->log.len - off, p = 1;
+	_cleanup_free_ uint8_t *rec = malloc(len ? len : 1);
+
+	if (!rec)
+		return err_set(-ENOMEM, "out of memory");
+	if (pread(w->fd, rec, len, (off_t)off) != (ssize_t)len || !len || (rec[0] & 0xe0) != 0xa0)
+		return err_set(-EIO, "%s: the record at offset %zu does not read back", w->path,
+			       off);
+	/* keys are small unsigned integers: one byte below 24, else 0x18 and one byte */
+	while (p < len) {
+		size_t key_len = rec[p] == 0x18 ? 2 : 1, value_len;
+		unsigned key = key_len == 2 && p + 1 < len ? rec[p + 1] : rec[p];
+
+		if (rec[p] > 0x18 || p + key_len > len)
+			break;
+		if (key == CEL_CONTENT_MEASURED_PENDING) {
+			*ret = off + p + key_len - 1;
+			return 0;
+		}
+		if (cbu_check(rec + p + key_len, len - p - key_len, &value_len) < 0)
+			break;
+		p += key_len + value_len;
+	}
+	return err_set(-EBADMSG, "%s: the record at offset %zu is not pending", w->path, off);
+}
+
+int cel_writer_settle(struct cel_writer *w, bool happened)
+{
+	struct cel_record *last = w->log.n_records ? &w->log.record[w->log.n_records - 1] : NULL;
+	uint8_t final = CEL_CONTENT_MEASURED;
+	size_t at = 0;
+	int rc;
+
+	if (!last || !last->pending)
+		return 0;
+	if (!happened) {
+		if ((rc = cut_to(w, w->last_off)) < 0)
+			return rc;
+		cel_record_clear(last);
+		w->log.n_records--;
+		w->log.len = w->last_off;
+		return 0;
+	}
+	if ((rc = content_key_at(w, w->last_off, &at)) < 0)
+		return rc;
+	if (pwrite(w->fd, &final, 1, (off_t)at) != 1)
+		return err_set(-errno, "%s: %s", w->path, strerror(errno));
+	if ((rc = sync_fd(w)) < 0)
+		return rc;
+	last->pending = false;
+	last->content_type = CEL_CONTENT_MEASURED;
+	return 0;
+}
+
+int cel_log_append(const char *path, struct cel_record *rec)
+{
+	struct cel_writer w;
+	int rc;
+
+	if ((rc = cel_writer_open(path, &w)) < 0)
+		return rc;
+	rc = cel_writer_append(&w, rec, false);
+	cel_writer_close(&w);
+	return rc;
+}
+
+int cel_record_replay(const struct cel_record *rec, struct pcr_banks *banks)
+{
+	for (unsigned d = 0; d < rec->n_digests; d++) {
+		struct pcr_bank *bank = pcr_banks_add(banks, rec->digest[d].alg);
+		int rc;
+
+		if (!bank)
+			return err_set(-ENOSPC, "too many PCR banks");
+		rc = pcr_bank_extend(bank, rec->pcr, rec->digest[d].value);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int cel_log_replay(const struct cel_log *log, struct pcr_banks *banks)
 {
 	for (size_t i = 0; i < log->n_records; i++) {
-		const struct cel_record *rec = &log->record[i];
+		int rc;
 
-		for (unsigned d = 0; d < rec->n_digests; d++) {
-			struct pcr_bank *bank = pcr_banks_add(banks, rec->digest[d].alg);
-			int rc;
-
-			if (!bank)
-				return err_set(-ENOSPC, "too many PCR banks");
-			rc = pcr_bank_extend(bank, rec->pcr, rec->digest[d].value);
-			if (rc < 0)
-				return rc;
-		}
+		if (log->record[i].pending)
+			continue;
+		if ((rc = cel_record_replay(&log->record[i], banks)) < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -91,7 +91,7 @@ int fd_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int fsync_parent_dir(const char *path)
+int fsync_parent_dir(const char *path)
 {
 	char *copy = strdup(path);
 	int fd, rc = 0;
@@ -142,14 +142,42 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 int file_create_sized(const char *path, uint64_t size, mode_t mode)
 {
-	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode), rc = 0;
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode), rc = 0, e;
 
 	if (fd < 0)
 		return err_set(-errno, "%s: %s", path, strerror(errno));
-	if (ftruncate(fd, (off_t)size) < 0)
+	/*
+	 * The blocks reserved now: a full disk is refused here, naming the size,
+	 * rather than later as a write error inside mkfs or the LUKS payload.
+	 */
+	e = posix_fallocate(fd, 0, (off_t)size);
+	if (e == ENOSPC)
+		rc = err_set(-ENOSPC, "%s: no space left for %llu MiB", path,
+			     (unsigned long long)(size >> 20));
+	else if (e && e != EOPNOTSUPP && e != EINVAL)
+		rc = err_set(-e, "%s: %s", path, strerror(e));
+	else if (e && ftruncate(fd, (off_t)size) < 0)
 		rc = err_set(-errno, "%s: %s", path, strerror(errno));
 	close(fd);
 	if (rc < 0)
 		unlink(path);
 	return rc;
+}
+
+int file_commit(const char *tmp, const char *path)
+{
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set(-errno, "%s: %s", tmp, strerror(errno));
+	if (fsync(fd) < 0) {
+		int e = errno;
+
+		close(fd);
+		return err_set(-e, "%s: fsync: %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, path) < 0)
+		return err_set(-errno, "rename %s to %s: %s", tmp, path, strerror(errno));
+	return fsync_parent_dir(path);
 }

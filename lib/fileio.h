@@ -18,7 +18,11 @@ int file_read_all(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_l
 /* Writes all of @len bytes, retrying short writes and EINTR. */
 int fd_write_all(int fd, const void *data, size_t len);
 
-/* Creates (or truncates) @path as a sparse file of @size bytes; removes it on failure. */
+/*
+ * Creates (or truncates) @path as a file of @size bytes, its blocks allocated
+ * (-ENOSPC naming the size when they are not there; sparse where the file
+ * system cannot allocate); removes it on failure.
+ */
 int file_create_sized(const char *path, uint64_t size, mode_t mode);
 
 /*
@@ -27,5 +31,15 @@ int file_create_sized(const char *path, uint64_t size, mode_t mode);
  * fsync, rename, fsync the directory.
  */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
+ * Makes the finished file @tmp (same directory) durable and renames it to
+ * @path, then syncs the directory: the commit point of a file made in place
+ * under a temporary name (a data image, a staged GuestOS file).
+ */
+int file_commit(const char *tmp, const char *path);
+
+/* fsync()s the directory that holds @path (after a rename or unlink in it). */
+int fsync_parent_dir(const char *path);
 
 #endif

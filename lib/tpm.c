@@ -416,3 +416,54 @@ int tpm_nv_undefine(struct tpm *tpm, uint32_t index)
 	}
 	return 0;
 }
+
+/* tss2's TPM2_HR_* shift a uint8_t (an int) by 24: 0x80 << 24 overflows (UBSan) */
+#define HR_TRANSIENT	  0x80000000u
+#define HR_HMAC_SESSION	  0x02000000u
+#define HR_POLICY_SESSION 0x03000000u
+#define HR_MASK		  0xff000000u
+
+/* Flushes every handle from @first of one type; how many, or < 0. */
+static int flush_range(struct tpm *tpm, TPM2_HANDLE first)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = TPM2_NO;
+	int n = 0;
+	TSS2_RC rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES, &more, &cap);
+
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail(rc, "TPM2_GetCapability(HANDLES)");
+	for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+		TPM2_HANDLE h = cap->data.handles.handle[i];
+		ESYS_TR tr = ESYS_TR_NONE;
+
+		/* loaded sessions are listed as HMAC (0x02) and policy (0x03) handles */
+		TPM2_HANDLE type = h & HR_MASK;
+		if (type != (first & HR_MASK) &&
+		    !(first == HR_HMAC_SESSION && type == HR_POLICY_SESSION))
+			break;
+		if (Esys_TR_FromTPMPublic(tpm->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+					  &tr) == TSS2_RC_SUCCESS &&
+		    Esys_FlushContext(tpm->esys, tr) == TSS2_RC_SUCCESS)
+			n++;
+		else if (tr != ESYS_TR_NONE)
+			Esys_TR_Close(tpm->esys, &tr);
+	}
+	Esys_Free(cap);
+	return n;
+}
+
+int tpm_flush_stale(struct tpm *tpm, unsigned *ret_objects, unsigned *ret_sessions)
+{
+	int o = flush_range(tpm, HR_TRANSIENT), s;
+
+	if (o < 0)
+		return o;
+	s = flush_range(tpm, HR_HMAC_SESSION); /* the loaded sessions */
+	if (s < 0)
+		return s;
+	*ret_objects = (unsigned)o;
+	*ret_sessions = (unsigned)s;
+	return 0;
+}

@@ -76,6 +76,14 @@ int tpm_nv_counter_read(struct tpm *tpm, uint32_t index, uint64_t *ret);
 /* Increments with owner authorization (the counter needs TPMA_NV_OWNERWRITE). */
 int tpm_nv_counter_increment(struct tpm *tpm, uint32_t index, uint64_t *ret_value);
 int tpm_nv_undefine(struct tpm *tpm, uint32_t index);
+/*
+ * Flushes the transient objects and loaded sessions in the TPM: what a
+ * process killed between TPM2_Load (or StartAuthSession) and its flush left
+ * behind, which a TPM without a resource manager (swtpm, /dev/tpm0) keeps
+ * until its few slots are full.  Behind /dev/tpmrm0 it sees only this
+ * connection's (none).  For a daemon that alone uses the TPM, at its start.
+ */
+int tpm_flush_stale(struct tpm *tpm, unsigned *ret_objects, unsigned *ret_sessions);
 /* The ESYS_TR of the NV index @index (Esys_TR_Close it), or -ENOENT. */
 int tpm_nv_handle(struct tpm *tpm, uint32_t index, ESYS_TR *ret);
 

@@ -30,6 +30,7 @@
 #include "eventlog_ima.h"
 #include "fileio.h"
 #include "imabuild.h"
+#include "cel.h"
 #include "measure.h"
 #include "swtpm.h"
 #include "testutil.h"
@@ -912,6 +913,85 @@ static void test_tpm_gone_and_back(void **state)
 	rebooted_device_verifies();
 }
 
+/*
+ * The CEL log as a writer killed inside measure_extend leaves it
+ * (docs/FORMATS.md, "Pending records"): a pending last record whose extend
+ * did not happen, then did (the quote decides), and a record cut short, each
+ * verifies with the record reported; an extend with no record at all does
+ * not.
+ */
+/* attest verify's measured-log check on @ev: its status, and its reason containing @why. */
+static void cel_verdict(const char *ev, const char *status, const char *why)
+{
+	char *out = NULL;
+	const char *st;
+
+	attest(&out, "verify %s", ev);
+	st = out ? ear_check_status(out, "measured-log") : NULL;
+	if (!st || strcmp(st, status) || !strstr(out, why))
+		fail_msg("%s: wanted measured-log %s (%s), got: %s", ev, status, why,
+			 out && strstr(out, "measured-log") ? strstr(out, "measured-log") : out);
+	free(out);
+}
+
+static void test_cel_pending_and_torn(void **state)
+{
+	struct cel_record rec = {.pcr = 11, .n_digests = 1, .content_type = CEL_CONTENT_MEASURED};
+	struct cel_writer w;
+	struct tpm *tpm;
+	char cel[128];
+	uint8_t *enc;
+	size_t enc_len;
+
+	(void)state;
+	snprintf(cel, sizeof(cel), "%s/measurements.cel", dir);
+	rec.digest[0].alg = hash_alg_by_id(TPM_ALG_SHA256);
+	memset(rec.digest[0].value, 0x43, 32);
+	strcpy(rec.type, "container-config");
+	rec.name = "pending";
+	assert_int_equal(tpm_open(sw.tcti, 0, &tpm), 0);
+	/* PCR 11 extended once, with its record: the log replays to it */
+	assert_int_equal(
+		measure_extend(tpm, 11, rec.digest, 1, "container-config", "first", NULL, 0, cel),
+		0);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:11,13 --out ev9.cbor", where), 0);
+	cel_verdict("ev9.cbor", "affirming", "log replays to the 2 quoted PCR values");
+
+	/* killed after writing the record, before the extend */
+	assert_int_equal(cel_writer_open(cel, &w), 0);
+	assert_int_equal(cel_writer_append(&w, &rec, true), 0);
+	cel_writer_close(&w);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:11,13 --out ev10.cbor", where), 0);
+	cel_verdict("ev10.cbor", "warning", "is pending: its extend is not in the quote");
+
+	/* killed after the extend, before the record was made final */
+	assert_int_equal(tpm_pcr_extend(tpm, 11, rec.digest, 1), 0);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:11,13 --out ev11.cbor", where), 0);
+	cel_verdict("ev11.cbor", "warning", "is pending: its extend happened");
+	/* the next writer settles it, then a record cut short follows */
+	assert_int_equal(
+		measure_extend(tpm, 11, rec.digest, 1, "container-config", "third", NULL, 0, cel),
+		0);
+	assert_int_equal(cel_writer_open(cel, &w), 0);
+	rec.recnum = w.log.n_records;
+	assert_false(w.log.record[w.log.n_records - 2].pending);
+	cel_writer_close(&w);
+	assert_int_equal(cel_record_encode(&rec, &enc, &enc_len), 0);
+	FILE *f = fopen(cel, "a");
+	fwrite(enc, 1, enc_len - 7, f);
+	fclose(f);
+	free(enc);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:11,13 --out ev12.cbor", where), 0);
+	cel_verdict("ev12.cbor", "warning", "are a record cut short");
+
+	/* an extend without its record: the replay differs */
+	assert_int_equal(tpm_pcr_extend(tpm, 11, rec.digest, 1), 0);
+	tpm_close(tpm);
+	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:11,13 --out ev13.cbor", where), 0);
+	cel_verdict("ev13.cbor", "contraindicated",
+		    "PCR 11: the log's replay differs from the quoted value");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_mismatch_explained),
 		cmocka_unit_test(test_ima_violation_reported),
 		cmocka_unit_test(test_tpm_gone_and_back),
+		cmocka_unit_test(test_cel_pending_and_torn),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

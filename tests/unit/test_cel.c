@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -69,6 +70,9 @@ static void test_append_parse_replay(void **state)
 	b.data = (uint8_t *)"detail";
 	b.data_len = 6;
 	assert_int_equal(cel_log_append(path, &a), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	size_t first_len = (size_t)st.st_size;
 	assert_int_equal(cel_log_append(path, &b), 0);
 	assert_int_equal(a.recnum, 0);
 	assert_int_equal(b.recnum, 1);
@@ -91,11 +95,121 @@ static void test_append_parse_replay(void **state)
 			    ref.bank[0].value[11], 32);
 	cel_log_free(&log);
 
-	/* a log that no longer parses is not appended to */
-	buf[len - 1] ^= 0xff;
-	assert_int_equal(file_write_atomic(path, buf, len - 3, 0644), 0);
+	/* a log with wrong bytes (not a record cut short) is not appended to */
+	uint8_t *bad = malloc(len);
+	memcpy(bad, buf, len);
+	bad[first_len] = 0xfc; /* record 1 starts with a reserved CBOR encoding */
+	assert_int_equal(file_write_atomic(path, bad, len, 0644), 0);
 	assert_true(cel_log_append(path, &a) < 0);
+	free(bad);
+
+	/*
+	 * A record cut short at the end (an append that stopped half way): the
+	 * next writer cuts it off and numbers after the complete records; the
+	 * strict parser refuses it, the tail parser leaves it out.
+	 */
+	for (size_t cut = 1; cut < len - first_len; cut++) {
+		struct cel_writer w;
+
+		assert_int_equal(file_write_atomic(path, buf, len - cut, 0644), 0);
+		assert_int_equal(cel_log_parse(buf, len - cut, "cut", &log), -EBADMSG);
+		assert_int_equal(cel_log_parse_tail(buf, len - cut, "cut", &log), 0);
+		assert_int_equal(log.n_records, 1);
+		assert_int_equal(log.torn, len - first_len - cut);
+		cel_log_free(&log);
+		assert_int_equal(cel_writer_open(path, &w), 0);
+		assert_int_equal(w.truncated, len - first_len - cut);
+		assert_int_equal(cel_writer_append(&w, &b, false), 0);
+		cel_writer_close(&w);
+		assert_int_equal(b.recnum, 1);
+		uint8_t *again;
+		size_t again_len;
+		assert_int_equal(file_read_all(path, 1 << 20, &again, &again_len), 0);
+		assert_int_equal(again_len, len);
+		assert_memory_equal(again, buf, len); /* as if the torn append never was */
+		free(again);
+	}
 	free(buf);
+	unlink(path);
+}
+
+/*
+ * Pending records (docs/FORMATS.md): written before the extend as content
+ * 65, made final by one byte in place (then byte-equal to a record written
+ * final), or cut off when the extend did not happen; not replayed while
+ * pending; never anywhere but last.
+ */
+static void test_pending(void **state)
+{
+	char path[] = "/tmp/measured-cel.XXXXXX";
+	int fd = mkstemp(path);
+	struct cel_record a = sample(13, 0x11, "rootfs", "/dev/vda");
+	struct cel_record b = sample(11, 0x22, "guestos", "img");
+	struct cel_writer w;
+	struct cel_log log;
+	struct pcr_banks banks;
+	uint8_t *final, *enc, *got;
+	size_t final_len, enc_len, got_len;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cel_log_append(path, &a), 0);
+	assert_int_equal(cel_log_append(path, &b), 0);
+	assert_int_equal(file_read_all(path, 1 << 20, &final, &final_len), 0);
+	assert_int_equal(file_write_atomic(path, "", 0, 0644), 0);
+	assert_int_equal(cel_log_append(path, &a), 0);
+
+	assert_int_equal(cel_writer_open(path, &w), 0);
+	assert_int_equal(cel_writer_append(&w, &b, true), 0);
+	/* nothing more while it is pending */
+	assert_int_equal(cel_writer_append(&w, &a, false), -EBUSY);
+	cel_writer_close(&w);
+
+	assert_int_equal(file_read_all(path, 1 << 20, &got, &got_len), 0);
+	assert_int_equal(got_len, final_len);
+	assert_int_equal(cel_log_parse(got, got_len, "pending", &log), 0);
+	assert_true(log.record[1].pending);
+	assert_int_equal(log.record[1].content_type, CEL_CONTENT_MEASURED_PENDING);
+	pcr_banks_init(&banks);
+	assert_int_equal(cel_log_replay(&log, &banks), 0);
+	assert_false(pcr_banks_find(&banks, a.digest[0].alg)->extended & (1u << 11));
+	cel_log_free(&log);
+	/* a pending record anywhere but last: refused */
+	b.pending = true;
+	b.recnum = 0;
+	assert_int_equal(cel_record_encode(&b, &enc, &enc_len), 0);
+	uint8_t *two = malloc(enc_len + final_len);
+	memcpy(two, enc, enc_len);
+	memcpy(two + enc_len, final, final_len);
+	two[enc_len + 2] = 0x01; /* second record: recnum 1 (a's recnum byte) */
+	assert_int_equal(cel_log_parse(two, enc_len + final_len, "two", &log), -EBADMSG);
+	free(two);
+	free(enc);
+	free(got);
+
+	/* happened: byte-equal to the log written final */
+	assert_int_equal(cel_writer_open(path, &w), 0);
+	assert_true(w.log.record[1].pending);
+	assert_int_equal(cel_writer_settle(&w, true), 0);
+	cel_writer_close(&w);
+	assert_int_equal(file_read_all(path, 1 << 20, &got, &got_len), 0);
+	assert_int_equal(got_len, final_len);
+	assert_memory_equal(got, final, final_len);
+	free(got);
+
+	/* did not happen: cut off, the log as before the append */
+	assert_int_equal(cel_writer_open(path, &w), 0);
+	assert_int_equal(cel_writer_append(&w, &a, true), 0);
+	cel_writer_close(&w);
+	assert_int_equal(cel_writer_open(path, &w), 0);
+	assert_int_equal(cel_writer_settle(&w, false), 0);
+	cel_writer_close(&w);
+	assert_int_equal(file_read_all(path, 1 << 20, &got, &got_len), 0);
+	assert_int_equal(got_len, final_len);
+	assert_memory_equal(got, final, final_len);
+	free(got);
+	free(final);
 	unlink(path);
 }
 
@@ -163,6 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encoding_is_exact),
 		cmocka_unit_test(test_append_parse_replay),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_cbor_bombs_refused),
 	};
