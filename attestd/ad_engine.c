@@ -31,6 +31,7 @@
 #include "ad_engine.h"
 #include "chan.h"
 #include "err.h"
+#include "frame.h"
 #include "sandbox.h"
 
 #define KEYS_CACHE_MS 1000
@@ -514,7 +515,7 @@ static void conn_read(struct ad_engine *e, struct conn *c)
 			c->hdr_got += (size_t)n;
 			if (c->hdr_got < 4)
 				continue;
-			c->body_len = attest_frame_length(c->hdr);
+			c->body_len = frame_hdr_get(c->hdr);
 			if (c->body_len == 0 || c->body_len > ATTEST_REQUEST_MAX) {
 				char msg[96];
 
