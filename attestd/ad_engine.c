@@ -808,7 +808,7 @@ static int engine_confine(const struct ad_setup *setup, int chan)
 		if ((rc = sandbox_setuser(user)) < 0)
 			return rc;
 	}
-	if ((rc = sandbox_drop_caps()) < 0 || (rc = sandbox_enter(&rep)) < 0)
+	if ((rc = sandbox_drop_caps()) < 0 || (rc = sandbox_enter(SANDBOX_NET_ENGINE, &rep)) < 0)
 		return rc;
 	log_debug("engine %d: user %s, no capabilities, Landlock ABI %d, seccomp", (int)getpid(),
 		  user ? user : "unchanged", rep.landlock_abi);
