@@ -66,6 +66,17 @@ struct cm_seal_conf {
 	uint32_t pbkdf2_iterations; /* --luks-pbkdf2-iterations (tests); 0: argon2id */
 };
 
+/* The unprivileged control process (cm_engine.c), as the parent keeps track of it. */
+struct cm_ctl {
+	const char *user; /* --control-user */
+	pid_t pid;	  /* 0 while there is none */
+	int chan;	  /* -1 while there is none */
+	void *rx;	  /* CHAN_MSG_MAX locked bytes a request is received into */
+	int64_t started_ms, restart_at_ms;
+	unsigned restarts; /* in a row, each sooner than 10 s after its start */
+	unsigned deaths;
+};
+
 struct cmld {
 	const char *data_dir;
 	const char *socket_path;
@@ -87,6 +98,7 @@ struct cmld {
 	struct cm_conn *conns;
 	struct cm_seal_conf seal;
 	struct cm_confine_conf confine; /* applied to every container process */
+	struct cm_ctl ctl;
 };
 
 /* ---- cm_store.c ---- */
@@ -243,16 +255,29 @@ int cm_seal_remove(struct cmld *d, const char *uuid);
 int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig *g);
 
 /* ---- cm_control.c ---- */
+/* Binds the control socket (the control process, started by the first poll, accepts). */
 int cm_control_listen(struct cmld *d);
-/* One pass of the poll loop over the control socket, its connections and exec sessions. */
+/*
+ * One pass of the poll loop: signals, the control process's messages (started
+ * or restarted first when there is none), exec sessions' terminals.
+ */
 int cm_control_poll(struct cmld *d, int timeout_ms);
 void cm_control_close(struct cmld *d);
-/* Handles one decoded request; the answers go to @conn (several for EXEC). */
+struct chan_hdr;
+/*
+ * One message from the control process (@body: hdr->len bytes): a request is
+ * checked (cm_msg_request_check) and handled.  -EBADMSG, naming what was
+ * wrong, for anything else: the caller kills the control process.
+ */
+int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body);
+/* Handles one checked request; the answers go to @conn (several for EXEC). */
 struct cm_conn;
 void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req);
-/* A connection over a connected socket @fd (cmld accepts them; the fuzzer makes one). */
-struct cm_conn *cm_conn_new(int fd);
+/* Connection @id of the control process, answered over @chan (the fuzzer makes one). */
+struct cm_conn *cm_conn_new(int chan, uint64_t id);
 void cm_conn_free(struct cm_conn *c);
+/* Forgets every connection (their exec sessions killed): the control process died. */
+void cm_control_drop_conns(struct cmld *d);
 
 const char *cm_state_name(ContainerState s);
 /* In a forked child before exec: the signal mask and dispositions cmld set, undone. */

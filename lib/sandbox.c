@@ -177,6 +177,7 @@ static const int cmld_control_syscalls[] = {
 	SYS_recvfrom,	   SYS_sendto,	      SYS_recvmsg,	 SYS_sendmsg,	  SYS_getsockopt,
 	SYS_fcntl,	   SYS_fstat,	      SYS_newfstatat,	 SYS_mmap,	  SYS_munmap,
 	SYS_mprotect,	   SYS_brk,	      SYS_madvise,	 SYS_mlock,	  SYS_munlock,
+	SYS_mremap, /* realloc of large blocks: the queued answers */
 	SYS_clock_gettime, SYS_gettimeofday,  SYS_getpid,	 SYS_gettid,	  SYS_getrandom,
 	SYS_futex,	   SYS_rt_sigreturn,  SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit,
 	SYS_restart_syscall, SYS_exit_group,
@@ -185,7 +186,7 @@ static const int cmld_control_syscalls[] = {
 #endif
 #ifdef SANDBOX_SANITIZER
 	SYS_openat,	   SYS_readlink,      SYS_sched_yield,	 SYS_prlimit64,	  SYS_getrlimit,
-	SYS_prctl,	   SYS_mincore,	      SYS_sigaltstack,	 SYS_mremap,	  SYS_lseek,
+	SYS_prctl,	   SYS_mincore,	      SYS_sigaltstack,	 SYS_lseek,
 	SYS_nanosleep,	   SYS_clock_nanosleep,
 #endif
 };
