@@ -71,7 +71,8 @@ static int io_all(int fd, void *buf, size_t len, bool out, int64_t deadline_ms)
 			continue;
 		}
 		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-			return err_set(out ? -EPIPE : -ECONNRESET, "the peer closed the connection");
+			return err_set(out ? -EPIPE : -ECONNRESET,
+				       "the peer closed the connection");
 		if (n < 0)
 			return err_set(-errno, "%s: %s", out ? "send" : "recv", strerror(errno));
 		if (n == 0)
