@@ -58,7 +58,8 @@ static struct eng_conn *conn_find(struct engine *e, uint64_t id)
 }
 
 /* An answer made here: the client learns why its message went no further. */
-static void answer_local(struct eng_conn *c, const char *reason)
+static void answer_local(struct eng_conn *c, DaemonToController__Response response,
+			 const char *reason)
 {
 	DaemonToController m = DAEMON_TO_CONTROLLER__INIT;
 	size_t len;
@@ -66,7 +67,7 @@ static void answer_local(struct eng_conn *c, const char *reason)
 
 	m.code = DAEMON_TO_CONTROLLER__CODE__RESPONSE;
 	m.has_response = 1;
-	m.response = DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED;
+	m.response = response;
 	m.reason = (char *)reason;
 	len = daemon_to_controller__get_packed_size(&m);
 	buf = malloc(len);
@@ -131,14 +132,18 @@ static void request_forward(struct engine *e, struct eng_conn *c, uint8_t *body,
 
 	OPENSSL_cleanse(body, len);
 	if (!req) {
-		answer_local(c, "malformed control message");
+		answer_local(c, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+			     "malformed control message");
 		return;
 	}
 	c->waiting = secret_alloc(sizeof(*c->waiting));
 	rc = c->waiting ? cm_msg_request_from_proto(req, c->waiting) : -ENOMEM;
 	request_free(req);
 	if (rc < 0) {
-		answer_local(c, err_msg());
+		answer_local(c,
+			     rc == -EOPNOTSUPP ? DAEMON_TO_CONTROLLER__RESPONSE__CMD_UNSUPPORTED
+					       : DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+			     err_msg());
 		secret_free(c->waiting, sizeof(*c->waiting));
 		c->waiting = NULL;
 		return;
@@ -157,7 +162,8 @@ static void conn_readable(struct engine *e, struct eng_conn *c)
 		if (rc == 0)
 			return;
 		if (rc == -EMSGSIZE) {
-			answer_local(c, "message too large");
+			answer_local(c, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
+				     "message too large");
 			c->closing = true; /* its body would follow as frames */
 			return;
 		}

@@ -65,6 +65,10 @@ int cm_msg_request_from_proto(const ControllerToDaemon *req, struct cm_msg_reque
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	/* protobuf-c keeps an enum value it does not know: the parent would refuse it */
+	if (!protobuf_c_enum_descriptor_get_value(&controller_to_daemon__command__descriptor,
+						  (int)req->command))
+		return err_set(-EOPNOTSUPP, "unknown command %d", (int)req->command);
 	m->command = (uint32_t)req->command;
 	if (req->n_container_uuids > CM_REQ_REFS_MAX)
 		return err_set(-EMSGSIZE, "container_uuids: %zu containers, at most %u",

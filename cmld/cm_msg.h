@@ -90,7 +90,8 @@ struct cm_msg_reply {
 
 /*
  * The control process's half: @req as a typed request.  -EMSGSIZE (naming the
- * field) when something does not fit; the client is told, nothing is sent.
+ * field) when something does not fit, -EOPNOTSUPP for a command that is none;
+ * the client is told, nothing is sent.
  */
 int cm_msg_request_from_proto(const ControllerToDaemon *req, struct cm_msg_request *ret);
 

@@ -213,6 +213,21 @@ static void test_killed_restarted(void **state)
 	assert_int_equal(control_pid(), fresh);
 }
 
+/* A client's bad message is the client's problem: answered, and the control process lives. */
+static void test_client_errors_answered(void **state)
+{
+	pid_t child = control_pid_new(0);
+	DaemonToController *m = ask((ControllerToDaemon__Command)10, 2000);
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(m->response, DAEMON_TO_CONTROLLER__RESPONSE__CMD_UNSUPPORTED);
+	assert_string_equal(m->reason, "unknown command 10");
+	daemon_to_controller__free_unpacked(m, NULL);
+	served_within(2000);
+	assert_int_equal(control_pid(), child);
+}
+
 /* The control process's end of the channel (SOCK_SEQPACKET), copied from it. */
 static int steal_channel(pid_t child)
 {
@@ -334,6 +349,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_processes),
 		cmocka_unit_test(test_killed_restarted),
+		cmocka_unit_test(test_client_errors_answered),
 		cmocka_unit_test(test_captured_control_process),
 		cmocka_unit_test(test_client_never_reads),
 	};

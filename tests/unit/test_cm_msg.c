@@ -101,6 +101,11 @@ static void test_too_large_for_a_field(void **state)
 	assert_int_equal(cm_msg_request_from_proto(&req, &m), -EMSGSIZE);
 	assert_non_null(strstr(err_msg(), "container_uuids: 17 containers, at most 16"));
 	req.n_container_uuids = 0;
+	/* protobuf-c decodes a command number no enum value has; it goes no further */
+	req.command = (ControllerToDaemon__Command)10;
+	assert_int_equal(cm_msg_request_from_proto(&req, &m), -EOPNOTSUPP);
+	assert_non_null(strstr(err_msg(), "unknown command 10"));
+	req.command = CONTROLLER_TO_DAEMON__COMMAND__CONTAINER_START;
 	req.has_guestos_config_file = 1;
 	req.guestos_config_file = (ProtobufCBinaryData){sizeof(big), big};
 	assert_int_equal(cm_msg_request_from_proto(&req, &m), -EMSGSIZE);
