@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmld: the container manager daemon.  One process, one poll loop; containers
- * are addressed by UUID or name.  Modules:
+ * cmld: the container manager daemon.  Two processes, one poll loop each: the
+ * root parent (everything below but cm_engine) and the unprivileged control
+ * process (cm_engine.c, cm_engine.h); containers are addressed by UUID or
+ * name.  Modules:
  *   cm_store    data folder layout, container configs on disk, CA store
  *   cm_guestos  signed GuestOS configs and their images
  *   cm_token    the per-container softtoken (PKCS#12, trust|me compatible)
@@ -11,7 +13,9 @@
  *   cm_seal     TPM-sealed LUKS2 data images
  *   cm_measure  PCR 11: what a container runs, before it runs
  *   cm_confine  no_new_privs, capabilities, seccomp, default limits (cm_confine.h)
- *   cm_control  the control socket and its commands
+ *   cm_control  the control commands; starts and restarts the control process
+ *   cm_engine   the control process: connections, framing, protobuf (cm_engine.h)
+ *   cm_msg      the typed request between the two, and its check (cm_msg.h)
  */
 #ifndef MEASURED_CMLD_H
 #define MEASURED_CMLD_H
