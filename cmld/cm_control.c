@@ -348,13 +348,46 @@ static int save_from_request(struct cmld *d, const char *uuid, const ContainerCo
 		req->container_config_certificate.len);
 }
 
+/* The steps of a create after the folder exists; the caller removes the folder on failure. */
+static int create_steps(struct cmld *d, const char *uuid, const ContainerConfig *cfg,
+			const ControllerToDaemon *req)
+{
+	char path[4096], created[32];
+	int r;
+
+	r = cm_config_check(d, uuid, cfg);
+	if (r < 0)
+		return r;
+	snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
+	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
+	r = file_write_atomic(path, created, strlen(created), 0600);
+	if (r < 0)
+		return r;
+	r = cm_uid_base_save(d, uuid, cm_uid_base_alloc(d));
+	if (r < 0)
+		return r;
+	r = cm_token_create(d, uuid);
+	if (r < 0)
+		return r;
+	if (cm_seal_wanted(d, cfg)) {
+		r = cm_seal_create(d, uuid, cfg);
+		if (r < 0)
+			return r;
+	}
+	r = save_from_request(d, uuid, cfg, req);
+	if (r < 0)
+		return r;
+	return cm_store_load_containers(d, true);
+}
+
 static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
 {
 	ContainerConfig *cfg;
-	char uuid[CM_UUID_LEN + 1], path[4096], created[32];
+	char uuid[CM_UUID_LEN + 1], path[4096];
 	int r;
 
-	if ((r = config_from_request(d, req, &cfg)) < 0) {
+	r = config_from_request(d, req, &cfg);
+	if (r < 0) {
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
 		return;
 	}
@@ -362,23 +395,16 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 		r = err_set(-ENOTSUP, "token type TPM needs cmld --tpm");
 		goto fail;
 	}
-	if ((r = cm_uuid_random(uuid)) < 0)
+	r = cm_uuid_random(uuid);
+	if (r < 0)
 		goto fail;
 	cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
 	if (mkdir(path, 0700) < 0) {
 		r = err_set(-errno, "mkdir %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
-	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
-	if ((r = cm_config_check(d, uuid, cfg)) < 0 ||
-	    (r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
-	    (r = cm_uid_base_save(d, uuid, cm_uid_base_alloc(d))) < 0 ||
-	    (r = cm_token_create(d, uuid)) < 0 ||
-	    (cm_seal_wanted(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
-	    (r = save_from_request(d, uuid, cfg, req)) < 0 ||
-	    (r = cm_store_load_containers(d, true)) < 0) {
-		cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
+	r = create_steps(d, uuid, cfg, req);
+	if (r < 0) {
 		cm_rmtree(path); /* no half container */
 		goto fail;
 	}

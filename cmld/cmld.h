@@ -8,6 +8,8 @@
  *   cm_guestos  signed GuestOS configs and their images
  *   cm_token    the per-container softtoken (PKCS#12, trust|me compatible)
  *   cm_runtime  namespaces, mounts, cgroups, start/stop/freeze/run
+ *   cm_proc     helper processes: cm_run, a child's signals (cm_proc.h)
+ *   cm_image    data images: size, mkfs (cm_image.h)
  *   cm_net      veth pairs and assigned interfaces
  *   cm_vtpm     one swtpm per container
  *   cm_seal     TPM-sealed LUKS2 data images
@@ -284,13 +286,5 @@ void cm_conn_free(struct cm_conn *c);
 void cm_control_drop_conns(struct cmld *d);
 
 const char *cm_state_name(ContainerState s);
-/* In a forked child before exec: the signal mask and dispositions cmld set, undone. */
-void cm_child_reset_signals(void);
-/* The size of a per-container image in MiB (image_sizes over the GuestOS default). */
-uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m);
-/* A new file @path holding @m's empty ext4 file system, sized and owned for @c. */
-int cm_data_image_mkfs(const struct cm_container *c, const GuestOSMount *m, const char *path);
-/* Runs @argv and waits, in @netns_pid's network namespace when > 0; errors name its stderr. */
-int cm_run(pid_t netns_pid, char *const argv[]);
 
 #endif
