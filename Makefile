@@ -121,6 +121,14 @@ $(BUILD)/tests/unit/test_mi_cmdline: $(BUILD)/obj/tests/unit/test_mi_cmdline.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
+# the typed request between cmld's processes (cmld/cm_msg.c)
+$(BUILD)/tests/unit/test_cm_msg: $(BUILD)/obj/tests/unit/test_cm_msg.o $(BUILD)/obj/cmld/cm_msg.o \
+		$(LIBPROTO) $(LIBMEASURED)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
+$(BUILD)/obj/tests/unit/test_cm_msg.o: override CFLAGS += -Icmld
+$(BUILD)/obj/tests/integration/test_cmld_privsep.o: override CFLAGS += -Icmld
+
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) $(LIBPROTO) $(LIBMEASURED)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread

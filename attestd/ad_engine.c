@@ -31,6 +31,7 @@
 #include "ad_engine.h"
 #include "chan.h"
 #include "err.h"
+#include "frame.h"
 #include "sandbox.h"
 
 #define KEYS_CACHE_MS 1000
@@ -504,7 +505,7 @@ static bool conn_parse(struct ad_engine *e, struct conn *c)
 
 	if (c->in_len < 4)
 		return false;
-	len = attest_frame_length(c->in);
+	len = frame_hdr_get(c->in);
 	if (len == 0 || len > ATTEST_REQUEST_MAX) {
 		char msg[96];
 
@@ -681,8 +682,8 @@ static void accept_all(struct ad_engine *e, int lfd, bool tls)
 		if (e->n_conns >= e->setup->max_conns && (victim = conn_victim(e)) < 0)
 			return; /* full of work in progress: the backlog waits */
 		fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			       errno == ENOMEM)) {
+		if (fd < 0 &&
+		    (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
 			/* the cap should prevent it; if not, the listener rests instead of spinning */
 			e->accept_after_ms = ad_now_ms() + 100;
 			return;
@@ -862,7 +863,7 @@ static int engine_confine(const struct ad_setup *setup, int chan)
 		if ((rc = sandbox_setuser(user)) < 0)
 			return rc;
 	}
-	if ((rc = sandbox_drop_caps()) < 0 || (rc = sandbox_enter(&rep)) < 0)
+	if ((rc = sandbox_drop_caps()) < 0 || (rc = sandbox_enter(SANDBOX_NET_ENGINE, &rep)) < 0)
 		return rc;
 	log_debug("engine %d: user %s, no capabilities, Landlock ABI %d, seccomp", (int)getpid(),
 		  user ? user : "unchanged", rep.landlock_abi);

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket: a Unix stream socket (mode 0600; peers must be root or
- * cmld's own user, checked with SO_PEERCRED).  Each message is a 4-byte
- * big-endian length and a packed ControllerToDaemon; each answer a
- * DaemonToController framed the same way.  CONTAINER_EXEC_CMD turns the
- * connection into a terminal session: EXEC_OUTPUT messages carry what the
- * command writes, EXEC_INPUT what the user types, EXEC_END its exit status.
+ * The control commands, in cmld's root process.  The control socket itself
+ * (a Unix stream socket, mode 0600; peers must be root or cmld's own user,
+ * checked with SO_PEERCRED; each message a 4-byte big-endian length and a
+ * packed ControllerToDaemon, each answer a DaemonToController framed the
+ * same way) belongs to the unprivileged control process (cm_engine.c), which
+ * sends each request here as a checked, typed cm_msg_request; the answers go
+ * back packed, in chunks.  This file starts that process, restarts it when
+ * it dies or misbehaves, and runs the commands.  CONTAINER_EXEC_CMD turns
+ * the connection into a terminal session: EXEC_OUTPUT messages carry what
+ * the command writes, EXEC_INPUT what the user types, EXEC_END its exit
+ * status; the terminal stays here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -29,27 +35,26 @@
 #include <openssl/crypto.h>
 
 #include "cm_device.h"
+#include "cm_engine.h"
+#include "cm_msg.h"
 #include "cmld.h"
 #include "err.h"
 #include "fileio.h"
+#include "frame.h"
+#include "mem.h"
 #include "pbtext.h"
 
-#define FRAME_MAX (8u << 20)
-#define MAX_CONNS 64
-
+/* One client connection of the control process, as the parent knows it. */
 struct cm_conn {
-	int fd;
-	uint8_t hdr[4];
-	size_t hdr_len;
-	uint8_t *body;
-	size_t body_len, body_want;
+	uint64_t id; /* the control process's name for it */
+	int chan;    /* where its answers go */
 	/* exec session */
 	int pty_master;
 	pid_t exec_pid;
 	int exec_status;
 	bool exec_done;
 	bool pty_hup; /* the command's side of the terminal is closed */
-	bool dead;
+	bool dead;    /* the control process is told to close it */
 	struct cm_conn *next;
 };
 
@@ -57,46 +62,48 @@ typedef DaemonToController Reply;
 
 /* ---- sending ---- */
 
-static int send_frame(int fd, const uint8_t *data, size_t len)
-{
-	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			  (uint8_t)len};
-	const uint8_t *parts[2] = {hdr, data};
-	size_t sizes[2] = {4, len};
+/* A send that timed out (SO_SNDTIMEO): the control process stopped reading. */
+static bool chan_stuck;
 
-	for (int i = 0; i < 2; i++) {
-		size_t off = 0;
-		while (off < sizes[i]) {
-			ssize_t n = send(fd, parts[i] + off, sizes[i] - off, MSG_NOSIGNAL);
-			if (n < 0 && errno == EAGAIN) {
-				struct pollfd p = {.fd = fd, .events = POLLOUT};
-				if (poll(&p, 1, 5000) <= 0)
-					return -ETIMEDOUT;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			off += (size_t)n;
-		}
-	}
+static int reply_chunks(int chan, uint64_t id, const uint8_t *data, size_t len)
+{
+	static struct cm_msg_reply r;
+	size_t off = 0;
+
+	if (len > CM_CONTROL_FRAME_MAX)
+		return err_set(-EMSGSIZE, "an answer of %zu bytes", len);
+	do {
+		size_t n = len - off < CM_REPLY_CHUNK ? len - off : CM_REPLY_CHUNK;
+		int rc;
+
+		r.total = (uint32_t)len;
+		r.offset = (uint32_t)off;
+		r.len = (uint32_t)n;
+		memcpy(r.data, data + off, n);
+		rc = chan_send(chan, CM_MSG_REPLY, id, &r, offsetof(struct cm_msg_reply, data) + n);
+		if (rc < 0)
+			return rc;
+		off += n;
+	} while (off < len);
 	return 0;
 }
 
 static void reply_send(struct cm_conn *conn, const Reply *m)
 {
 	size_t len = daemon_to_controller__get_packed_size(m);
-	uint8_t *buf = malloc(len ? len : 1);
+	_cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
 
 	if (!buf) {
 		conn->dead = true;
 		return;
 	}
 	daemon_to_controller__pack(m, buf);
-	if (send_frame(conn->fd, buf, len) < 0)
+	int rc = reply_chunks(conn->chan, conn->id, buf, len);
+
+	if (rc == -EAGAIN)
+		chan_stuck = true;
+	if (rc < 0)
 		conn->dead = true;
-	free(buf);
 }
 
 static void respond(struct cm_conn *conn, DaemonToController__Response response, const char *reason)
@@ -341,13 +348,46 @@ static int save_from_request(struct cmld *d, const char *uuid, const ContainerCo
 		req->container_config_certificate.len);
 }
 
+/* The steps of a create after the folder exists; the caller removes the folder on failure. */
+static int create_steps(struct cmld *d, const char *uuid, const ContainerConfig *cfg,
+			const ControllerToDaemon *req)
+{
+	char path[4096], created[32];
+	int r;
+
+	r = cm_config_check(d, uuid, cfg);
+	if (r < 0)
+		return r;
+	snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
+	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
+	r = file_write_atomic(path, created, strlen(created), 0600);
+	if (r < 0)
+		return r;
+	r = cm_uid_base_save(d, uuid, cm_uid_base_alloc(d));
+	if (r < 0)
+		return r;
+	r = cm_token_create(d, uuid);
+	if (r < 0)
+		return r;
+	if (cm_seal_wanted(d, cfg)) {
+		r = cm_seal_create(d, uuid, cfg);
+		if (r < 0)
+			return r;
+	}
+	r = save_from_request(d, uuid, cfg, req);
+	if (r < 0)
+		return r;
+	return cm_store_load_containers(d, true);
+}
+
 static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req)
 {
 	ContainerConfig *cfg;
-	char uuid[CM_UUID_LEN + 1], path[4096], created[32];
+	char uuid[CM_UUID_LEN + 1], path[4096];
 	int r;
 
-	if ((r = config_from_request(d, req, &cfg)) < 0) {
+	r = config_from_request(d, req, &cfg);
+	if (r < 0) {
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
 		return;
 	}
@@ -355,23 +395,18 @@ static void cmd_create(struct cmld *d, struct cm_conn *conn, const ControllerToD
 		r = err_set(-ENOTSUP, "token type TPM needs cmld --tpm");
 		goto fail;
 	}
-	if ((r = cm_uuid_random(uuid)) < 0)
+	r = cm_uuid_random(uuid);
+	if (r < 0)
 		goto fail;
 	cm_store_path(d, path, sizeof(path), "containers/%s", uuid);
 	if (mkdir(path, 0700) < 0) {
 		r = err_set(-errno, "mkdir %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
-	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
-	if ((r = cm_config_check(d, uuid, cfg)) < 0 ||
-	    (r = file_write_atomic(path, created, strlen(created), 0600)) < 0 ||
-	    (r = cm_uid_base_save(d, uuid, cm_uid_base_alloc(d))) < 0 ||
-	    (r = cm_token_create(d, uuid)) < 0 ||
-	    (cm_seal_wanted(d, cfg) && (r = cm_seal_create(d, uuid, cfg)) < 0) ||
-	    (r = save_from_request(d, uuid, cfg, req)) < 0 ||
-	    (r = cm_store_load_containers(d, true)) < 0) {
+	r = create_steps(d, uuid, cfg, req);
+	if (r < 0) {
 		char why[1024];
+
 		snprintf(why, sizeof(why), "%s", err_msg());
 		/* no half container: its token, key file (and counter) and signature too */
 		cm_store_remove_remains(d, uuid);
@@ -1133,7 +1168,7 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	}
 }
 
-/* ---- connections and the poll loop ---- */
+/* ---- the control process ---- */
 
 int cm_control_listen(struct cmld *d)
 {
@@ -1151,6 +1186,10 @@ int cm_control_listen(struct cmld *d)
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			return err_set(-errno, "mkdir %s: %s", dir, strerror(errno));
 	}
+	/* the requests arrive in these pages: locked, wiped after each (PINs) */
+	d->ctl.rx = secret_alloc(CHAN_MSG_MAX);
+	if (!d->ctl.rx)
+		return -ENOMEM;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return err_set(-errno, "socket: %s", strerror(errno));
@@ -1164,41 +1203,17 @@ int cm_control_listen(struct cmld *d)
 		return r;
 	}
 	d->listen_fd = fd;
+	d->ctl.chan = -1;
 	return 0;
 }
 
-static void conn_accept(struct cmld *d)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	size_t n = 0;
-
-	if (fd < 0)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
-		log_warn("control: refused a peer with uid %d", (int)cred.uid);
-		close(fd);
-		return;
-	}
-	for (struct cm_conn *c = d->conns; c; c = c->next)
-		n++;
-	struct cm_conn *c = n < MAX_CONNS ? cm_conn_new(fd) : NULL;
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->next = d->conns;
-	d->conns = c;
-}
-
-struct cm_conn *cm_conn_new(int fd)
+struct cm_conn *cm_conn_new(int chan, uint64_t id)
 {
 	struct cm_conn *c = calloc(1, sizeof(*c));
 
 	if (c) {
-		c->fd = fd;
+		c->id = id;
+		c->chan = chan;
 		c->pty_master = -1;
 	}
 	return c;
@@ -1206,84 +1221,172 @@ struct cm_conn *cm_conn_new(int fd)
 
 void cm_conn_free(struct cm_conn *c)
 {
-	close(c->fd);
 	if (c->pty_master >= 0)
 		close(c->pty_master);
 	if (c->exec_pid > 0 && !c->exec_done)
 		kill(c->exec_pid, SIGKILL);
-	if (c->body)
-		OPENSSL_cleanse(c->body, c->body_len); /* may hold a PIN */
-	free(c->body);
 	free(c);
 }
 
-/* Frees a decoded request; its PINs are wiped first. */
-static void request_free(ControllerToDaemon *req)
+void cm_control_drop_conns(struct cmld *d)
 {
-	char *key = given_key(req); /* the default is shared: never wiped */
+	while (d->conns) {
+		struct cm_conn *c = d->conns;
 
-	if (key)
-		OPENSSL_cleanse(key, strlen(key));
-	if (req->device_pin)
-		OPENSSL_cleanse(req->device_pin, strlen(req->device_pin));
-	if (req->device_newpin)
-		OPENSSL_cleanse(req->device_newpin, strlen(req->device_newpin));
-	controller_to_daemon__free_unpacked(req, NULL);
+		d->conns = c->next;
+		cm_conn_free(c);
+	}
 }
 
-/* Reads what is there; handles each complete frame. */
-static void conn_readable(struct cmld *d, struct cm_conn *c)
+/* The control process is broken or taken over: kill it; SIGCHLD starts the next. */
+static void engine_kill(struct cmld *d, const char *why)
 {
-	for (;;) {
-		ssize_t n;
-		if (c->hdr_len < 4) {
-			n = recv(c->fd, c->hdr + c->hdr_len, 4 - c->hdr_len, 0);
-		} else {
-			n = recv(c->fd, c->body + c->body_len, c->body_want - c->body_len, 0);
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	log_err("control process %d: %s; starting a new one", (int)d->ctl.pid, why);
+	if (d->ctl.pid > 0)
+		kill(d->ctl.pid, SIGKILL);
+	if (d->ctl.chan >= 0)
+		close(d->ctl.chan);
+	d->ctl.chan = -1;
+	cm_control_drop_conns(d);
+}
+
+static int engine_start(struct cmld *d)
+{
+	struct timeval send_timeout = {.tv_sec = 5};
+	struct cm_engine_args args;
+	int fds[2];
+	pid_t pid;
+	int rc = chan_pair(fds);
+
+	if (rc < 0)
+		return rc;
+	/* a control process that stops reading must not stop the parent for long */
+	setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	pid = fork();
+	if (pid < 0) {
+		rc = err_set(-errno, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		args = (struct cm_engine_args){.listen_fd = d->listen_fd,
+					       .chan = fds[1],
+					       .peer_uid = geteuid(),
+					       .user = d->ctl.user};
+		cm_engine_main(&args);
+	}
+	close(fds[1]);
+	d->ctl.chan = fds[0];
+	d->ctl.pid = pid;
+	d->ctl.started_ms = frame_now_ms();
+	log_debug("control process %d started", (int)pid);
+	return 0;
+}
+
+/* The control process died: its connections with it; a new one, more slowly if it keeps dying. */
+static void engine_reaped(struct cmld *d, int status)
+{
+	int64_t backoff;
+
+	if (WIFSIGNALED(status))
+		log_err("control process %d killed by signal %d%s", (int)d->ctl.pid,
+			WTERMSIG(status),
+			WTERMSIG(status) == SIGSYS ? " (a system call outside its sandbox)" : "");
+	else
+		log_err("control process %d exited with status %d", (int)d->ctl.pid,
+			WEXITSTATUS(status));
+	d->ctl.pid = 0;
+	if (d->ctl.chan >= 0)
+		close(d->ctl.chan);
+	d->ctl.chan = -1;
+	cm_control_drop_conns(d);
+	d->ctl.restarts = frame_now_ms() - d->ctl.started_ms > 10000 ? 0 : d->ctl.restarts + 1;
+	backoff = d->ctl.restarts == 0 ? 0 : 100LL << (d->ctl.restarts < 4 ? d->ctl.restarts : 4);
+	d->ctl.restart_at_ms = frame_now_ms() + backoff;
+	d->ctl.deaths++;
+}
+
+static struct cm_conn *conn_get(struct cmld *d, uint64_t id, bool create)
+{
+	size_t n = 0;
+	struct cm_conn *c;
+
+	for (c = d->conns; c; c = c->next, n++)
+		if (c->id == id)
+			return c;
+	if (!create || n >= CM_CONTROL_MAX_CONNS)
+		return NULL;
+	c = cm_conn_new(d->ctl.chan, id);
+	if (c) {
+		c->next = d->conns;
+		d->conns = c;
+	}
+	return c;
+}
+
+static void conn_forget(struct cmld *d, struct cm_conn *gone)
+{
+	for (struct cm_conn **p = &d->conns; *p; p = &(*p)->next)
+		if (*p == gone) {
+			*p = gone->next;
+			cm_conn_free(gone);
 			return;
-		if (n <= 0) {
-			c->dead = true;
+		}
+}
+
+int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body)
+{
+	struct cm_req_view view;
+	struct cm_conn *c;
+	int rc;
+
+	if (hdr->type == CM_MSG_CLOSED && hdr->len == 0) {
+		c = conn_get(d, hdr->id, false);
+		if (c)
+			conn_forget(d, c);
+		return 0;
+	}
+	if (hdr->type != CM_MSG_REQUEST || hdr->len != sizeof(struct cm_msg_request))
+		return err_set(-EBADMSG, "message of type %u with %u bytes", hdr->type, hdr->len);
+	rc = cm_msg_request_check(body, &view);
+	if (rc < 0)
+		return err_wrap(rc, "request");
+	c = conn_get(d, hdr->id, true);
+	if (!c)
+		return err_set(-EBADMSG, "more than %u connections", CM_CONTROL_MAX_CONNS);
+	cm_control_handle(d, c, &view.req);
+	if (c->dead) {
+		chan_send(d->ctl.chan, CM_MSG_CLOSE, c->id, NULL, 0);
+		conn_forget(d, c);
+	}
+	return 0;
+}
+
+/* What the control process sent; a message that fails its check ends it. */
+static void engine_readable(struct cmld *d)
+{
+	/* a few per pass: signals and terminals are not kept waiting */
+	for (int i = 0; i < 16 && d->ctl.chan >= 0; i++) {
+		struct chan_hdr hdr;
+		int rc = chan_recv(d->ctl.chan, &hdr, d->ctl.rx, CHAN_MSG_MAX);
+
+		if (rc == -EAGAIN)
+			return;
+		if (rc == -EPIPE) { /* it is gone; SIGCHLD tells the rest */
+			close(d->ctl.chan);
+			d->ctl.chan = -1;
 			return;
 		}
-		if (c->hdr_len < 4) {
-			c->hdr_len += (size_t)n;
-			if (c->hdr_len < 4)
-				continue;
-			c->body_want = (size_t)c->hdr[0] << 24 | (size_t)c->hdr[1] << 16 |
-				       (size_t)c->hdr[2] << 8 | c->hdr[3];
-			if (c->body_want > FRAME_MAX) {
-				respond(c, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
-					"message too large");
-				c->dead = true;
-				return;
-			}
-			c->body = malloc(c->body_want ? c->body_want : 1);
-			c->body_len = 0;
-			if (!c->body) {
-				c->dead = true;
-				return;
-			}
-		} else {
-			c->body_len += (size_t)n;
+		if (rc == 0) {
+			rc = cm_control_dispatch(d, &hdr, d->ctl.rx);
+			OPENSSL_cleanse(d->ctl.rx, hdr.len); /* chan_recv: within CHAN_MSG_MAX */
 		}
-		if (c->hdr_len == 4 && c->body_len == c->body_want) {
-			ControllerToDaemon *req =
-				controller_to_daemon__unpack(NULL, c->body_len, c->body);
-			if (!req)
-				respond(c, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED,
-					"malformed control message");
-			else
-				cm_control_handle(d, c, req);
-			if (req)
-				request_free(req);
-			OPENSSL_cleanse(c->body, c->body_len);
-			free(c->body);
-			c->body = NULL;
-			c->hdr_len = c->body_len = c->body_want = 0;
-			if (c->dead)
-				return;
+		if (rc < 0) {
+			engine_kill(d, err_msg());
+			return;
 		}
 	}
 }
@@ -1326,7 +1429,7 @@ static void exec_finish(struct cm_conn *c)
 	c->pty_hup = false;
 }
 
-/* SIGCHLD: container inits, exec sessions, and helpers. */
+/* SIGCHLD: container inits, exec sessions, helpers and the control process. */
 static void reap_children(struct cmld *d)
 {
 	struct signalfd_siginfo si;
@@ -1337,6 +1440,10 @@ static void reap_children(struct cmld *d)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			d->quit = true;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == d->ctl.pid) {
+			engine_reaped(d, status);
+			continue;
+		}
 		for (struct cm_container *c = d->containers; c; c = c->next) {
 			if (c->init_pid == pid)
 				cm_container_reaped(d, c, status);
@@ -1355,15 +1462,23 @@ static void reap_children(struct cmld *d)
 
 int cm_control_poll(struct cmld *d, int timeout_ms)
 {
-	struct pollfd fds[2 + 2 * MAX_CONNS];
-	struct cm_conn *owners[2 + 2 * MAX_CONNS];
+	struct pollfd fds[2 + CM_CONTROL_MAX_CONNS];
+	struct cm_conn *owners[2 + CM_CONTROL_MAX_CONNS];
 	nfds_t n = 0;
 
-	fds[n++] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
+	if (!d->ctl.pid && !d->quit) {
+		int64_t due = d->ctl.restart_at_ms - frame_now_ms();
+
+		if (due <= 0 && engine_start(d) < 0) {
+			log_err("%s", err_msg());
+			d->ctl.restart_at_ms = frame_now_ms() + 1000;
+		} else if (due > 0 && due < timeout_ms) {
+			timeout_ms = (int)due;
+		}
+	}
 	fds[n++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
-	for (struct cm_conn *c = d->conns; c; c = c->next) {
-		owners[n] = c;
-		fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+	fds[n++] = (struct pollfd){.fd = d->ctl.chan, .events = POLLIN};
+	for (struct cm_conn *c = d->conns; c && n < sizeof(fds) / sizeof(fds[0]); c = c->next) {
 		if (c->pty_master >= 0 && !c->pty_hup) {
 			owners[n] = c;
 			fds[n++] = (struct pollfd){.fd = c->pty_master, .events = POLLIN};
@@ -1371,41 +1486,47 @@ int cm_control_poll(struct cmld *d, int timeout_ms)
 	}
 	if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
 		return err_set(-errno, "poll: %s", strerror(errno));
-	if (fds[1].revents)
+	if (fds[0].revents)
 		reap_children(d);
-	for (nfds_t i = 2; i < n; i++) {
-		struct cm_conn *c = owners[i];
-		if (!fds[i].revents || c->dead)
-			continue;
-		if (fds[i].fd == c->fd)
-			conn_readable(d, c);
-		else if (fds[i].fd == c->pty_master)
-			exec_forward_output(c);
-	}
+	for (nfds_t i = 2; i < n; i++)
+		if (fds[i].revents && conn_get(d, owners[i]->id, false) == owners[i])
+			exec_forward_output(owners[i]);
 	for (struct cm_conn *c = d->conns; c; c = c->next)
 		if (c->exec_pid && c->exec_done)
 			exec_finish(c);
-	if (fds[0].revents)
-		conn_accept(d);
+	if (fds[1].fd >= 0 && fds[1].fd == d->ctl.chan && fds[1].revents)
+		engine_readable(d);
+	if (chan_stuck && d->ctl.chan >= 0)
+		engine_kill(d, "it took no answer for 5 s");
+	chan_stuck = false;
 	for (struct cm_conn **p = &d->conns; *p;) {
-		if ((*p)->dead) {
-			struct cm_conn *dead = *p;
-			*p = dead->next;
-			cm_conn_free(dead);
-		} else {
-			p = &(*p)->next;
+		struct cm_conn *dead = *p;
+
+		if (!dead->dead) {
+			p = &dead->next;
+			continue;
 		}
+		if (d->ctl.chan >= 0)
+			chan_send(d->ctl.chan, CM_MSG_CLOSE, dead->id, NULL, 0);
+		*p = dead->next;
+		cm_conn_free(dead);
 	}
 	return 0;
 }
 
 void cm_control_close(struct cmld *d)
 {
-	while (d->conns) {
-		struct cm_conn *c = d->conns;
-		d->conns = c->next;
-		cm_conn_free(c);
+	cm_control_drop_conns(d);
+	if (d->ctl.pid > 0) {
+		kill(d->ctl.pid, SIGKILL);
+		waitpid(d->ctl.pid, NULL, 0);
+		d->ctl.pid = 0;
 	}
+	if (d->ctl.chan >= 0)
+		close(d->ctl.chan);
+	d->ctl.chan = -1;
+	secret_free(d->ctl.rx, CHAN_MSG_MAX);
+	d->ctl.rx = NULL;
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->socket_path);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cm_proc.h"
 #include "cmld.h"
 #include "err.h"
 

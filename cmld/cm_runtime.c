@@ -41,6 +41,8 @@
 #include <unistd.h>
 
 #include "cm_cgroup.h"
+#include "cm_image.h"
+#include "cm_proc.h"
 #include "cml_measure.h"
 #include "cmld.h"
 #include "err.h"
@@ -66,15 +68,6 @@ static int mkdir_one(const char *path, mode_t mode)
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
 		return err_set(-errno, "mkdir %s: %s", path, strerror(errno));
 	return 0;
-}
-
-void cm_child_reset_signals(void)
-{
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
 }
 
 int cm_runtime_init(struct cmld *d)
@@ -439,99 +432,6 @@ static int write_id_maps(struct cm_container *c)
 		return r;
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", c->init_pid);
 	return write_file(path, map);
-}
-
-/*
- * Runs @argv (stdin and stdout /dev/null) and waits; in the network namespace
- * of @netns_pid when > 0.  A failure names the command and its first line of
- * stderr.
- */
-int cm_run(pid_t netns_pid, char *const argv[])
-{
-	int status, errp[2], r;
-	char msg[256] = "";
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(errp, O_CLOEXEC) < 0)
-		return err_set(-errno, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		r = err_set(-errno, "fork: %s", strerror(errno));
-		close(errp[0]);
-		close(errp[1]);
-		return r;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		cm_child_reset_signals();
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(errp[1], 2);
-		if (netns_pid > 0) {
-			char path[64];
-			snprintf(path, sizeof(path), "/proc/%d/ns/net", netns_pid);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
-				_exit(126);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(errp[1]);
-	/* keep the start, drain the rest: a chatty child must not block on a full pipe */
-	size_t have = 0;
-	char sink[4096];
-	while ((n = read(errp[0], have < sizeof(msg) - 1 ? msg + have : sink,
-			 have < sizeof(msg) - 1 ? sizeof(msg) - 1 - have : sizeof(sink))) != 0) {
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n > 0 && have < sizeof(msg) - 1)
-			have += (size_t)n;
-	}
-	close(errp[0]);
-	msg[have] = '\0';
-	msg[strcspn(msg, "\n")] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		char cmd[256] = "";
-		for (int i = 0; argv[i]; i++)
-			snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s", i ? " " : "",
-				 argv[i]);
-		return err_set(-EIO, "'%s' failed: %s", cmd, msg[0] ? msg : "no reason given");
-	}
-	return 0;
-}
-
-uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m)
-{
-	for (size_t i = 0; i < cfg->n_image_sizes; i++)
-		if (!strcmp(cfg->image_sizes[i]->image_name, m->image_file)) {
-			uint64_t s = cfg->image_sizes[i]->image_size;
-			if (s < m->min_size)
-				s = m->min_size;
-			return s > m->max_size ? m->max_size : s;
-		}
-	return m->def_size;
-}
-
-int cm_data_image_mkfs(const struct cm_container *c, const GuestOSMount *m, const char *path)
-{
-	unsigned uid = c->config->userns ? c->uid_base : 0;
-	char owner[64];
-	int r;
-
-	if (strcmp(m->fs_type, "ext4"))
-		return err_set(-ENOTSUP, "image '%s': data images are ext4, not %s", m->image_file,
-			       m->fs_type);
-	if ((r = file_create_sized(path, cm_data_image_mib(c->config, m) << 20, 0600)) < 0)
-		return r;
-	snprintf(owner, sizeof(owner), "root_owner=%u:%u", uid, uid);
-	char *const argv[] = {"mkfs.ext4", "-q", "-F", "-E", owner, (char *)path, NULL};
-	if ((r = cm_run(0, argv)) < 0)
-		unlink(path);
-	return r;
 }
 
 /* Plain data images (no TPM to seal their key): made at first start. */

@@ -28,6 +28,7 @@
 
 #include "authorize.h"
 #include "cml_measure.h"
+#include "cm_image.h"
 #include "cmld.h"
 #include "err.h"
 #include "fileio.h"

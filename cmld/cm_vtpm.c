@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cm_proc.h"
 #include "cmld.h"
 #include "err.h"
 #include "fileio.h"

@@ -19,6 +19,8 @@
 #define CM_SEAL_DEFAULT_PCRS "sha256:0,1,2,3,4,5,6,7,8,9,13"
 /* on the measured rootfs, not the data partition: see docs/sealing.md */
 #define CM_TRUST_ANCHORS_DEFAULT "/etc/measured/cml/trusted-ca"
+/* the control process's user: no files, no capabilities, nothing of root's */
+#define CM_CONTROL_USER_DEFAULT "nobody"
 
 static int seal_profile_load(const char *path, struct pcr_selection *ret)
 {
@@ -53,6 +55,7 @@ static void usage(FILE *out)
 		"            [--tpm TCTI [--seal-profile FILE] [--seal-reference REF.json]\n"
 		"             [--policy-signer KEY.pem [--signed-policies DIR]]\n"
 		"             [--cel PATH] [--luks-pbkdf2-iterations N]]\n"
+		"            [--control-user USER (default " CM_CONTROL_USER_DEFAULT ")]\n"
 		"            [--container-caps LIST|all|none] [--container-seccomp default|none]\n"
 		"            [--container-pids-max N] [--container-memory-max MIB]\n"
 		"defaults: --data-dir /data/cml --socket /run/socket/cml-control "
@@ -132,6 +135,7 @@ int main(int argc, char **argv)
 		{"container-seccomp", required_argument, NULL, 'X'},
 		{"container-pids-max", required_argument, NULL, 'N'},
 		{"container-memory-max", required_argument, NULL, 'M'},
+		{"control-user", required_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *profile = NULL;
@@ -145,6 +149,7 @@ int main(int argc, char **argv)
 		.listen_fd = -1,
 		.signal_fd = -1,
 		.seal.cel_path = MEASURED_CEL_PATH,
+		.ctl = {.user = CM_CONTROL_USER_DEFAULT, .chan = -1},
 	};
 	sigset_t mask;
 	int c, r;
@@ -214,6 +219,9 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			r = parse_u32("--container-memory-max", optarg, &d.confine.memory_mib);
+			break;
+		case 'U':
+			d.ctl.user = optarg;
 			break;
 		case 'h':
 			usage(stdout);

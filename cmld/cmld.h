@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmld: the container manager daemon.  One process, one poll loop; containers
- * are addressed by UUID or name.  Modules:
+ * cmld: the container manager daemon.  Two processes, one poll loop each: the
+ * root parent (everything below but cm_engine) and the unprivileged control
+ * process (cm_engine.c, cm_engine.h); containers are addressed by UUID or
+ * name.  Modules:
  *   cm_store    data folder layout, container configs on disk, CA store
  *   cm_guestos  signed GuestOS configs and their images
  *   cm_token    the per-container softtoken (PKCS#12, trust|me compatible)
  *   cm_runtime  namespaces, mounts, cgroups, start/stop/freeze/run
+ *   cm_proc     helper processes: cm_run, a child's signals (cm_proc.h)
+ *   cm_image    data images: size, mkfs (cm_image.h)
  *   cm_net      veth pairs and assigned interfaces
  *   cm_vtpm     one swtpm per container
  *   cm_seal     TPM-sealed LUKS2 data images
  *   cm_measure  PCR 11: what a container runs, before it runs
  *   cm_confine  no_new_privs, capabilities, seccomp, default limits (cm_confine.h)
- *   cm_control  the control socket and its commands
+ *   cm_control  the control commands; starts and restarts the control process
+ *   cm_engine   the control process: connections, framing, protobuf (cm_engine.h)
+ *   cm_msg      the typed request between the two, and its check (cm_msg.h)
  */
 #ifndef MEASURED_CMLD_H
 #define MEASURED_CMLD_H
@@ -66,6 +72,17 @@ struct cm_seal_conf {
 	uint32_t pbkdf2_iterations; /* --luks-pbkdf2-iterations (tests); 0: argon2id */
 };
 
+/* The unprivileged control process (cm_engine.c), as the parent keeps track of it. */
+struct cm_ctl {
+	const char *user; /* --control-user */
+	pid_t pid;	  /* 0 while there is none */
+	int chan;	  /* -1 while there is none */
+	void *rx;	  /* CHAN_MSG_MAX locked bytes a request is received into */
+	int64_t started_ms, restart_at_ms;
+	unsigned restarts; /* in a row, each sooner than 10 s after its start */
+	unsigned deaths;
+};
+
 struct cmld {
 	const char *data_dir;
 	const char *socket_path;
@@ -87,6 +104,7 @@ struct cmld {
 	struct cm_conn *conns;
 	struct cm_seal_conf seal;
 	struct cm_confine_conf confine; /* applied to every container process */
+	struct cm_ctl ctl;
 };
 
 /* ---- cm_store.c ---- */
@@ -272,25 +290,30 @@ int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig
 void cm_measure_recover(struct cmld *d);
 
 /* ---- cm_control.c ---- */
+/* Binds the control socket (the control process, started by the first poll, accepts). */
 int cm_control_listen(struct cmld *d);
-/* One pass of the poll loop over the control socket, its connections and exec sessions. */
+/*
+ * One pass of the poll loop: signals, the control process's messages (started
+ * or restarted first when there is none), exec sessions' terminals.
+ */
 int cm_control_poll(struct cmld *d, int timeout_ms);
 void cm_control_close(struct cmld *d);
-/* Handles one decoded request; the answers go to @conn (several for EXEC). */
+struct chan_hdr;
+/*
+ * One message from the control process (@body: hdr->len bytes): a request is
+ * checked (cm_msg_request_check) and handled.  -EBADMSG, naming what was
+ * wrong, for anything else: the caller kills the control process.
+ */
+int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body);
+/* Handles one checked request; the answers go to @conn (several for EXEC). */
 struct cm_conn;
 void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req);
-/* A connection over a connected socket @fd (cmld accepts them; the fuzzer makes one). */
-struct cm_conn *cm_conn_new(int fd);
+/* Connection @id of the control process, answered over @chan (the fuzzer makes one). */
+struct cm_conn *cm_conn_new(int chan, uint64_t id);
 void cm_conn_free(struct cm_conn *c);
+/* Forgets every connection (their exec sessions killed): the control process died. */
+void cm_control_drop_conns(struct cmld *d);
 
 const char *cm_state_name(ContainerState s);
-/* In a forked child before exec: the signal mask and dispositions cmld set, undone. */
-void cm_child_reset_signals(void);
-/* The size of a per-container image in MiB (image_sizes over the GuestOS default). */
-uint64_t cm_data_image_mib(const ContainerConfig *cfg, const GuestOSMount *m);
-/* A new file @path holding @m's empty ext4 file system, sized and owned for @c. */
-int cm_data_image_mkfs(const struct cm_container *c, const GuestOSMount *m, const char *path);
-/* Runs @argv and waits, in @netns_pid's network namespace when > 0; errors name its stderr. */
-int cm_run(pid_t netns_pid, char *const argv[]);
 
 #endif

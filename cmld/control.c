@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -24,7 +25,9 @@
 #include "control.pb-c.h"
 #include "err.h"
 #include "fileio.h"
+#include "frame.h"
 #include "jsonw.h"
+#include "mem.h"
 #include "pbtext.h"
 
 typedef ControllerToDaemon Request;
@@ -71,58 +74,32 @@ static int connect_cmld(void)
 	return fd;
 }
 
+/* No deadline of its own: a start may take as long as the key derivation does. */
+#define CONTROL_NO_DEADLINE INT64_MAX
+
 static int send_request(int fd, const Request *req)
 {
 	size_t len = controller_to_daemon__get_packed_size(req);
-	uint8_t *buf = malloc(len + 4);
+	uint8_t *buf = malloc(len ? len : 1);
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	buf[0] = (uint8_t)(len >> 24);
-	buf[1] = (uint8_t)(len >> 16);
-	buf[2] = (uint8_t)(len >> 8);
-	buf[3] = (uint8_t)len;
-	controller_to_daemon__pack(req, buf + 4);
-	r = fd_write_all(fd, buf, len + 4);
-	OPENSSL_cleanse(buf, len + 4); /* may hold a PIN */
+	controller_to_daemon__pack(req, buf);
+	r = frame_send(fd, buf, len, CONTROL_NO_DEADLINE);
+	OPENSSL_cleanse(buf, len); /* may hold a PIN */
 	free(buf);
 	return r;
 }
 
-static int read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 static Reply *read_reply(int fd)
 {
-	uint8_t hdr[4], *body;
+	_cleanup_free_ uint8_t *body = NULL;
 	size_t len;
-	Reply *m;
 
-	if (read_full(fd, hdr, 4) < 0)
+	if (frame_recv(fd, 256u << 20, CONTROL_NO_DEADLINE, &body, &len) < 0)
 		return NULL;
-	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-	if (len > (256u << 20) || !(body = malloc(len ? len : 1)))
-		return NULL;
-	if (read_full(fd, body, len) < 0) {
-		free(body);
-		return NULL;
-	}
-	m = daemon_to_controller__unpack(NULL, len, body);
-	free(body);
-	return m;
+	return daemon_to_controller__unpack(NULL, len, body);
 }
 
 static bool response_ok(DaemonToController__Response r)

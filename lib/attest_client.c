@@ -20,6 +20,8 @@
 #include "cborutil.h"
 #include "err.h"
 #include "fileio.h"
+#include "frame.h"
+#include "mem.h"
 
 static SSL_CTX *client_tls;
 
@@ -83,7 +85,7 @@ static int tls_exchange(int fd, const char *host, int timeout_ms, const uint8_t 
 		}
 		got += (size_t)n;
 	}
-	len = attest_frame_length(hdr);
+	len = frame_hdr_get(hdr);
 	if (len == 0 || len > ATTEST_RESPONSE_MAX || !(body = malloc(len))) {
 		rc = err_set(-EMSGSIZE, "response frame of %u bytes", len);
 		goto out;
@@ -162,96 +164,59 @@ static int connect_to(const char *where)
 	return fd >= 0 ? fd : err_set(rc, "%s: %s", where, strerror(-rc));
 }
 
-static int io_all(int fd, void *buf, size_t len, bool out, int64_t deadline)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		struct timespec ts;
-		struct pollfd pfd = {.fd = fd, .events = out ? POLLOUT : POLLIN};
-		int64_t now;
-		ssize_t n;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-		if (now >= deadline)
-			return err_set(-ETIMEDOUT, "attestd did not answer in time");
-		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
-			continue;
-		n = out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_set(n < 0 ? -errno : -ECONNRESET,
-				       "attestd closed the connection");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int attest_call(const char *where, const struct attest_request *req, int timeout_ms,
 		uint8_t **ret_body, size_t *ret_len)
 {
-	struct timespec ts;
-	uint8_t hdr[4], *frame = NULL, *body = NULL;
-	size_t len;
-	uint32_t resp_len = 0;
-	int64_t deadline;
+	int64_t deadline = frame_now_ms() + timeout_ms;
+	_cleanup_free_ uint8_t *frame = NULL;
+	_cleanup_free_ uint8_t *body = NULL;
+	uint8_t *resp = NULL;
+	size_t len, resp_len = 0;
 	int fd, rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
-	if ((rc = attest_request_encode(req, &body, &len)) < 0)
+	rc = attest_request_encode(req, &body, &len);
+	if (rc < 0)
 		return rc;
-	frame = malloc(len + 4);
-	if (!frame) {
-		free(body);
-		return err_set(-ENOMEM, "out of memory");
-	}
-	attest_frame_header(len, frame);
-	memcpy(frame + 4, body, len);
-	free(body);
-	body = NULL;
 	fd = connect_to(where);
-	if (fd < 0) {
-		free(frame);
+	if (fd < 0)
 		return fd;
-	}
 	if (client_tls && strncmp(where, "unix:", 5) != 0) {
 		char host[256];
 		const char *colon = strrchr(where, ':');
 
+		frame = malloc(len + FRAME_HDR_LEN);
+		if (!frame) {
+			close(fd);
+			return err_set(-ENOMEM, "out of memory");
+		}
+		frame_hdr_put(len, frame);
+		memcpy(frame + FRAME_HDR_LEN, body, len);
 		snprintf(host, sizeof(host), "%.*s",
 			 colon ? (int)(colon - where) : (int)strlen(where), where);
 		if (host[0] == '[') { /* [v6]:port */
 			memmove(host, host + 1, strlen(host));
 			host[strcspn(host, "]")] = '\0';
 		}
-		rc = tls_exchange(fd, host, timeout_ms, frame, len + 4, ret_body, ret_len);
+		rc = tls_exchange(fd, host, timeout_ms, frame, len + FRAME_HDR_LEN, ret_body,
+				  ret_len);
 		close(fd);
-		free(frame);
 		return rc;
 	}
-	rc = io_all(fd, frame, len + 4, true, deadline);
+	rc = frame_send(fd, body, len, deadline);
 	if (rc == 0)
-		rc = io_all(fd, hdr, 4, false, deadline);
-	if (rc == 0) {
-		resp_len = attest_frame_length(hdr);
-		if (resp_len == 0 || resp_len > ATTEST_RESPONSE_MAX)
-			rc = err_set(-EMSGSIZE, "response frame of %u bytes", resp_len);
-		else if (!(body = malloc(resp_len)))
-			rc = err_set(-ENOMEM, "out of memory");
-		else
-			rc = io_all(fd, body, resp_len, false, deadline);
-	}
+		rc = frame_recv(fd, ATTEST_RESPONSE_MAX, deadline, &resp, &resp_len);
 	close(fd);
-	free(frame);
-	if (rc < 0) {
-		free(body);
-		return rc;
+	if (rc == -ETIMEDOUT)
+		return err_set(rc, "attestd did not answer in time");
+	if (rc == -ECONNRESET || rc == -EPIPE)
+		return err_set(rc, "attestd closed the connection");
+	if (rc < 0)
+		return err_wrap(rc, "response");
+	if (resp_len == 0) {
+		free(resp);
+		return err_set(-EMSGSIZE, "response frame of 0 bytes");
 	}
-	*ret_body = body;
+	*ret_body = resp;
 	*ret_len = resp_len;
 	return 0;
 }

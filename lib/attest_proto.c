@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attest_proto.h"
+#include "frame.h"
 #include "cborutil.h"
 #include "cbw.h"
 #include "mem.h"
@@ -33,19 +34,6 @@ enum {
 	K_EK_CERT = 18,
 	K_EK_CERT_ECC = 19,
 };
-
-void attest_frame_header(size_t len, uint8_t out[4])
-{
-	out[0] = (uint8_t)(len >> 24);
-	out[1] = (uint8_t)(len >> 16);
-	out[2] = (uint8_t)(len >> 8);
-	out[3] = (uint8_t)len;
-}
-
-uint32_t attest_frame_length(const uint8_t hdr[4])
-{
-	return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-}
 
 static cbor_item_t *bytes(const uint8_t *p, size_t n)
 {
@@ -276,7 +264,7 @@ int attest_response_frame(const struct attest_response *r, uint8_t **ret_own,
 	iov[k++] = (struct iovec){w.buf + from, w.len - from};
 	for (unsigned i = 0; i < k; i++)
 		body += iov[i].iov_len;
-	attest_frame_header(body - 4, w.buf);
+	frame_hdr_put(body - 4, w.buf);
 	*ret_own = w.buf;
 	*ret_n = k;
 	return 0;

@@ -79,8 +79,6 @@ int attest_response_frame(const struct attest_response *resp, uint8_t **ret_own,
 int attest_response_decode(const uint8_t *buf, size_t len, struct attest_response *ret);
 void attest_response_free(struct attest_response *resp);
 
-/* Frames: the 4-byte big-endian length, then the body. */
-void attest_frame_header(size_t len, uint8_t out[4]);
-uint32_t attest_frame_length(const uint8_t hdr[4]);
+/* Frames: the 4-byte big-endian length, then the body (lib/frame.h). */
 
 #endif

@@ -151,6 +151,7 @@ static int landlock_nothing(int *ret_abi)
 #endif
 
 /* What the engine does: poll, accept, read/write/pread, TLS, memory, time, exit. */
+// clang-format off
 static const int engine_syscalls[] = {
 	SYS_read,
 	SYS_write,
@@ -208,6 +209,32 @@ static const int engine_syscalls[] = {
 	SYS_mincore,
 #endif
 };
+// clang-format on
+
+/*
+ * What cmld's control process does: poll, accept and check peers, frame and
+ * decode, talk to the parent over its channel; no file is read by offset.
+ */
+// clang-format off
+static const int cmld_control_syscalls[] = {
+	SYS_read,	   SYS_write,	      SYS_close,	 SYS_ppoll,	  SYS_accept4,
+	SYS_recvfrom,	   SYS_sendto,	      SYS_recvmsg,	 SYS_sendmsg,	  SYS_getsockopt,
+	SYS_fcntl,	   SYS_fstat,	      SYS_newfstatat,	 SYS_mmap,	  SYS_munmap,
+	SYS_mprotect,	   SYS_brk,	      SYS_madvise,	 SYS_mlock,	  SYS_munlock,
+	SYS_mremap, /* realloc of large blocks: the queued answers */
+	SYS_clock_gettime, SYS_gettimeofday,  SYS_getpid,	 SYS_gettid,	  SYS_getrandom,
+	SYS_futex,	   SYS_rt_sigreturn,  SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit,
+	SYS_restart_syscall, SYS_exit_group,
+#ifdef SYS_poll
+	SYS_poll,
+#endif
+#ifdef SANDBOX_SANITIZER
+	SYS_openat,	   SYS_readlink,      SYS_sched_yield,	 SYS_prlimit64,	  SYS_getrlimit,
+	SYS_prctl,	   SYS_mincore,	      SYS_sigaltstack,	 SYS_lseek,
+	SYS_nanosleep,	   SYS_clock_nanosleep,
+#endif
+};
+// clang-format on
 
 static int seccomp_allow_list(const int *nr, size_t n)
 {
@@ -242,7 +269,7 @@ static int seccomp_allow_list(const int *nr, size_t n)
 #endif
 }
 
-int sandbox_enter(struct sandbox_report *ret)
+int sandbox_enter(enum sandbox_profile profile, struct sandbox_report *ret)
 {
 	struct sandbox_report r = {0};
 	int rc;
@@ -252,8 +279,13 @@ int sandbox_enter(struct sandbox_report *ret)
 	rc = landlock_nothing(&r.landlock_abi);
 	if (rc < 0)
 		return rc;
-	rc = seccomp_allow_list(engine_syscalls,
-				sizeof(engine_syscalls) / sizeof(engine_syscalls[0]));
+	if (profile == SANDBOX_CMLD_CONTROL)
+		rc = seccomp_allow_list(cmld_control_syscalls,
+					sizeof(cmld_control_syscalls) /
+						sizeof(cmld_control_syscalls[0]));
+	else
+		rc = seccomp_allow_list(engine_syscalls,
+					sizeof(engine_syscalls) / sizeof(engine_syscalls[0]));
 	if (rc < 0)
 		return rc;
 	r.seccomp = true;

@@ -22,13 +22,21 @@ struct sandbox_report {
 	bool seccomp;
 };
 
+/* Which seccomp allow-list sandbox_enter() applies. */
+enum sandbox_profile {
+	/* attestd's engine: poll, accept, read/write, pread its logs, TLS */
+	SANDBOX_NET_ENGINE,
+	/* cmld's control process: the same less pread and TLS's needs (no lseek, mremap) */
+	SANDBOX_CMLD_CONTROL,
+};
+
 /*
  * PR_SET_NO_NEW_PRIVS, Landlock (no file access, no TCP bind/connect, no
- * signals or abstract sockets outside), then the seccomp allow-list: what a
- * network engine needs to poll, accept, read, write, pread inherited file
- * descriptors and allocate memory.  Irreversible.
+ * signals or abstract sockets outside), then @profile's seccomp allow-list:
+ * what the process needs to poll, accept, read, write inherited descriptors
+ * and allocate memory.  Irreversible.
  */
-int sandbox_enter(struct sandbox_report *ret);
+int sandbox_enter(enum sandbox_profile profile, struct sandbox_report *ret);
 
 /* Closes every descriptor from 3 up except the @n in @keep. */
 void sandbox_close_fds_except(const int *keep, size_t n);

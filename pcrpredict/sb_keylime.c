@@ -222,8 +222,8 @@ int keylime_refstate_write(const char *path, const struct keylime_inputs *in)
 	if (rc == 0)
 		rc = kernel_entry(in, out);
 	if (rc == 0) {
-		const char *text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
-									 JSON_C_TO_STRING_NOSLASHESCAPE);
+		const char *text = json_object_to_json_string_ext(
+			out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 		size_t n = strlen(text);
 		char *with_nl = malloc(n + 2);
 

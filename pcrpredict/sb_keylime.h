@@ -7,11 +7,11 @@
 #include "sb_predict.h"
 
 struct keylime_inputs {
-	const struct sb_inputs *sb;	 /* varstore, shim, GRUB, kernel */
-	const struct sb_prediction *p;	 /* its PCR 7 / 14 events */
+	const struct sb_inputs *sb;    /* varstore, shim, GRUB, kernel */
+	const struct sb_prediction *p; /* its PCR 7 / 14 events */
 	const uint8_t *initrd;
 	size_t initrd_len;
-	const char *cmdline;		 /* the kernel command line GRUB passes */
+	const char *cmdline;		/* the kernel command line GRUB passes */
 	const struct tcg_log *platform; /* a reference log of the platform: PCR 0 */
 };
 

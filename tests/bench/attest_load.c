@@ -26,6 +26,7 @@
 
 #include "attest_proto.h"
 #include "err.h"
+#include "frame.h"
 
 /* One verifier: its connection and the request it has out. */
 struct client {
@@ -117,7 +118,7 @@ static int client_read(struct load *l, struct client *c)
 		c->in_len += (size_t)r;
 		if (c->in_len < 4)
 			continue;
-		n = attest_frame_length(c->in);
+		n = frame_hdr_get(c->in);
 		if (n > sizeof(c->in) - 4)
 			return -1;
 		if (c->in_len < 4 + n)
@@ -140,7 +141,7 @@ static int encode_request(struct load *l)
 	memset(req.nonce, 0xa5, 32);
 	if (attest_request_encode(&req, &body, &len) < 0 || len + 4 > sizeof(l->frame))
 		return -1;
-	attest_frame_header(len, l->frame);
+	frame_hdr_put(len, l->frame);
 	memcpy(l->frame + 4, body, len);
 	free(body);
 	l->frame_len = len + 4;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer: cmld's control message handler.  Each input is one packed
- * ControllerToDaemon, decoded as cmld decodes a frame and handled against a
- * scratch data folder; the answers go to /dev/null.  Commands that start
+ * ControllerToDaemon, decoded as the control process decodes a frame, made a
+ * typed request (cm_msg_request_from_proto), checked and handled as the
+ * parent does (cm_control_dispatch) against a scratch data folder; the
+ * answers go to /dev/null.  Commands that start
  * processes (start, run, interface moves, reboot) are left to the
  * integration test: here they would fork containers at fuzzing speed.
  */
@@ -13,7 +15,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cm_msg.h"
 #include "cmld.h"
+#include "mem.h"
 #include "err.h"
 #include "control.pb-c.h"
 
@@ -57,6 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	daemon_state.socket_path = sock;
 	daemon_state.stop_timeout_ms = 10;
 	daemon_state.listen_fd = daemon_state.signal_fd = -1;
+	daemon_state.ctl.chan = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	log_set_level(LOG_LEVEL_ERR);
 	if (cm_store_init(&daemon_state) < 0)
 		abort();
@@ -66,16 +71,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ControllerToDaemon *req = controller_to_daemon__unpack(NULL, size, data);
-	struct cm_conn *conn;
+	static struct cm_msg_request m;
+	struct chan_hdr hdr = {.type = CM_MSG_REQUEST, .len = sizeof(m), .id = 1};
 
 	if (!req)
 		return 0;
-	if (!spawns(req->command) &&
-	    (conn = cm_conn_new(open("/dev/null", O_WRONLY | O_CLOEXEC)))) {
-		cm_control_handle(&daemon_state, conn, req);
-		cm_conn_free(conn);
-	}
+	if (!spawns(req->command) && cm_msg_request_from_proto(req, &m) == 0 &&
+	    cm_control_dispatch(&daemon_state, &hdr, &m) < 0)
+		abort(); /* what the control process makes, the parent must take */
 	controller_to_daemon__free_unpacked(req, NULL);
+	cm_control_drop_conns(&daemon_state);
 	/* containers made by create stay listed; drop them so memory stays flat */
 	while (daemon_state.containers) {
 		struct cm_container *c = daemon_state.containers;

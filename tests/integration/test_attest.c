@@ -29,6 +29,7 @@
 #include "err.h"
 #include "eventlog_ima.h"
 #include "fileio.h"
+#include "frame.h"
 #include "imabuild.h"
 #include "cel.h"
 #include "measure.h"
@@ -656,7 +657,7 @@ static void *narrowing_proxy_run(void *arg)
 	size_t len;
 	int fd = accept(p->listen_fd, NULL, NULL);
 
-	if (fd < 0 || read(fd, hdr, 4) != 4 || (len = attest_frame_length(hdr)) > sizeof(buf) ||
+	if (fd < 0 || read(fd, hdr, 4) != 4 || (len = frame_hdr_get(hdr)) > sizeof(buf) ||
 	    read(fd, buf, len) != (ssize_t)len || attest_request_decode(buf, len, &req) < 0 ||
 	    pcr_selection_parse("sha256:0,10,13", &req.sel) < 0 ||
 	    attest_call(where, &req, 20000, &body, &len) < 0) {
@@ -664,7 +665,7 @@ static void *narrowing_proxy_run(void *arg)
 			close(fd);
 		return NULL;
 	}
-	attest_frame_header(len, hdr);
+	frame_hdr_put(len, hdr);
 	if (write(fd, hdr, 4) == 4 && write(fd, body, len) == (ssize_t)len)
 		shutdown(fd, SHUT_WR);
 	free(body);

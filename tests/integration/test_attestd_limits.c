@@ -38,6 +38,7 @@
 #include "../../attestd/attestd.h" /* the messages between its processes */
 #include "chan.h"
 #include "err.h"
+#include "frame.h"
 #include "nonce_tree.h"
 #include "quote.h"
 #include "swtpm.h"
@@ -212,7 +213,7 @@ static int send_request(int fd, const struct attest_request *req)
 
 	if (attest_request_encode(req, &body, &len) < 0)
 		return -1;
-	attest_frame_header(len, frame);
+	frame_hdr_put(len, frame);
 	memcpy(frame + 4, body, len);
 	free(body);
 	return write(fd, frame, len + 4) == (ssize_t)(len + 4) ? 0 : -1;
@@ -558,7 +559,7 @@ static void test_slow_client(void **state)
 	(void)state;
 	start_daemon(0, extra);
 	assert_int_equal(attest_request_encode(&req, &body, &len), 0);
-	attest_frame_header(len, frame);
+	frame_hdr_put(len, frame);
 	memcpy(frame + 4, body, len);
 	free(body);
 	fd = connect_from("127.0.0.2", false);
@@ -679,7 +680,7 @@ static void test_keys_rate_limited(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(send_request(fd, &req), 0);
 		n = read(fd, frame, sizeof(frame));
-		while (n > 4 && (size_t)n < 4 + attest_frame_length(frame)) {
+		while (n > 4 && (size_t)n < 4 + frame_hdr_get(frame)) {
 			ssize_t m = read(fd, frame + n, sizeof(frame) - (size_t)n);
 
 			if (m <= 0)
