@@ -99,12 +99,53 @@ static void test_bash_completion(void **state)
 	free(out);
 }
 
+/*
+ * cmld -n: the settings from a config file ("key = value", the long
+ * options' names) checked and shown, the command line over the file, and a
+ * bad line named by file and line number; nothing is started.
+ */
+static void test_cmld_config_test_mode(void **state)
+{
+	char dir[] = "/tmp/measured-cli.XXXXXX", *out = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sh(NULL,
+			    "printf 'data-dir = %s/data\\ncontainer-pids-max = 77\\n"
+			    "allow-reboot = yes\\ntrust-anchors = /dev/null\\n' > %s/cmld.conf",
+			    dir, dir),
+			 0);
+	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf", bin_path("cmld"), dir), 0);
+	assert_non_null(strstr(out, "pids.max 77"));
+	assert_non_null(strstr(out, "reboot allowed"));
+	assert_non_null(strstr(out, "(made at the first start)"));
+	assert_non_null(strstr(out, "configuration OK"));
+	free(out);
+	assert_int_not_equal(sh(NULL, "test -e %s/data", dir), 0); /* nothing made */
+	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf --container-pids-max 88",
+			    bin_path("cmld"), dir),
+			 0);
+	assert_non_null(strstr(out, "pids.max 88"));
+	free(out);
+	assert_int_equal(sh(NULL, "printf 'stop-timeout-ms = soon\\n' > %s/cmld.conf", dir), 0);
+	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf 2>&1", bin_path("cmld"), dir), 1);
+	assert_non_null(strstr(out, "cmld.conf:1"));
+	assert_non_null(strstr(out, "stop-timeout-ms"));
+	free(out);
+	assert_int_equal(sh(NULL, "printf 'sockets = /x\\n' > %s/cmld.conf", dir), 0);
+	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf 2>&1", bin_path("cmld"), dir), 1);
+	assert_non_null(strstr(out, "unknown setting \"sockets\""));
+	free(out);
+	assert_int_equal(sh(NULL, "rm -rf %s", dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_on_every_subcommand),
 		cmocka_unit_test(test_man_pages),
 		cmocka_unit_test(test_bash_completion),
+		cmocka_unit_test(test_cmld_config_test_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

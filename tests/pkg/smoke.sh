@@ -290,6 +290,7 @@ else
 	cin sh -c 'cd /var/lib/pkgtest && GOS_URL=/var/lib/pkgtest/gos sh mkguestos.sh gos testos 1 >/dev/null &&
 		cp gos/ca.pem /etc/measured/cml/trusted-ca/ && echo trustme >pin && chmod 600 pin &&
 		printf "name: \"hello\"\nguest_os: \"testos\"\ncolor: 0\n" >hello.conf'
+	check "cmld -n accepts the shipped /etc/measured/cmld.conf" cin /usr/sbin/cmld -n
 	cin systemctl start measured-cmld
 	for _ in $(seq 50); do cin test -S /run/socket/cml-control && break; sleep 0.1; done
 	check "systemd: measured-cmld.service is active" cin systemctl -q is-active measured-cmld
