@@ -144,7 +144,7 @@ static void reply_reset(struct conn *c)
 static void write_begin(struct ad_engine *e, struct conn *c)
 {
 	c->state = CONN_WRITE;
-	c->deadline_ms = ad_now_ms() + (int64_t)e->cfg->write_timeout_ms;
+	c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->write_timeout_ms;
 }
 
 void ad_reply(struct ad_engine *e, struct conn *c, const struct attest_response *resp,
@@ -203,13 +203,13 @@ static void to_parent(struct ad_engine *e, struct conn *c, uint32_t type, uint64
 		return;
 	}
 	c->state = CONN_TPM;
-	c->deadline_ms = ad_now_ms() + (int64_t)e->cfg->tpm_timeout_ms;
+	c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->tpm_timeout_ms;
 }
 
 /* Keys and activate cost the TPM (or the cache) work: a bucket per peer. */
 static bool rate_ok(struct ad_engine *e, struct conn *c)
 {
-	int64_t now = ad_now_ms();
+	int64_t now = frame_now_ms();
 	struct peer *p = peer_get(e, c->peer, now);
 
 	peer_refill(e->cfg, p, now);
@@ -231,13 +231,13 @@ static void request_keys(struct ad_engine *e, struct conn *c)
 {
 	if (!rate_ok(e, c))
 		return;
-	if (e->keys_frame && ad_now_ms() < e->keys_until_ms) {
+	if (e->keys_frame && frame_now_ms() < e->keys_until_ms) {
 		ad_reply_frame(e, c, e->keys_frame, e->keys_frame_len);
 		return;
 	}
 	if (e->keys_in_flight) { /* the answer on its way serves this one too */
 		c->state = CONN_TPM;
-		c->deadline_ms = ad_now_ms() + (int64_t)e->cfg->tpm_timeout_ms;
+		c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->tpm_timeout_ms;
 		return;
 	}
 	to_parent(e, c, AD_MSG_KEYS, c->id, NULL, 0);
@@ -339,7 +339,7 @@ static void keys_done(struct ad_engine *e, const struct ad_msg_keys_done *m)
 		e->keys_frame = own;
 		e->keys_frame_len = iov[0].iov_len;
 		/* an error is not cached: the next request asks the TPM again */
-		e->keys_until_ms = r.status == 0 ? ad_now_ms() + KEYS_CACHE_MS : 0;
+		e->keys_until_ms = r.status == 0 ? frame_now_ms() + KEYS_CACHE_MS : 0;
 	} else {
 		free(own);
 	}
@@ -565,7 +565,7 @@ static void conn_write(struct ad_engine *e, struct conn *c)
 	}
 	reply_reset(c);
 	c->state = c->close_after_write ? CONN_CLOSING : CONN_READ;
-	c->deadline_ms = ad_now_ms() + (int64_t)e->cfg->read_timeout_ms;
+	c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->read_timeout_ms;
 	if (c->state == CONN_READ)
 		conn_parse(e, c); /* a request that came early is already here */
 }
@@ -612,7 +612,7 @@ static int conn_victim_of(struct ad_engine *e, const uint8_t *key)
 
 static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage *sa, bool tls)
 {
-	int64_t now = ad_now_ms();
+	int64_t now = frame_now_ms();
 	struct conn *c;
 	struct peer *p;
 	uint8_t key[AD_PEER_KEY];
@@ -685,7 +685,7 @@ static void accept_all(struct ad_engine *e, int lfd, bool tls)
 		if (fd < 0 &&
 		    (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
 			/* the cap should prevent it; if not, the listener rests instead of spinning */
-			e->accept_after_ms = ad_now_ms() + 100;
+			e->accept_after_ms = frame_now_ms() + 100;
 			return;
 		}
 		if (fd < 0)
@@ -758,7 +758,7 @@ static int64_t next_wakeup(const struct ad_engine *e, int64_t now)
 static void engine_loop(struct ad_engine *e)
 {
 	for (;;) {
-		int64_t now = ad_now_ms();
+		int64_t now = frame_now_ms();
 		unsigned n = 0, polled;
 		int listeners[2] = {-1, -1};
 

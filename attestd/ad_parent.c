@@ -22,6 +22,7 @@
 #include "attestd.h"
 #include "chan.h"
 #include "err.h"
+#include "frame.h"
 #include "tpm.h"
 
 struct ad_parent {
@@ -211,7 +212,7 @@ static int engine_start(struct ad_parent *p)
 	close(fds[1]);
 	p->chan = fds[0];
 	p->engine = pid;
-	p->started_ms = ad_now_ms();
+	p->started_ms = frame_now_ms();
 	return 0;
 }
 
@@ -235,11 +236,11 @@ static void engine_reap(struct ad_parent *p)
 			close(p->chan);
 			p->chan = -1;
 		}
-		p->restarts = ad_now_ms() - p->started_ms > 10000 ? 0 : p->restarts + 1;
+		p->restarts = frame_now_ms() - p->started_ms > 10000 ? 0 : p->restarts + 1;
 		int64_t backoff =
 			p->restarts == 0 ? 0 : 100LL << (p->restarts < 6 ? p->restarts : 6);
 
-		p->restart_at_ms = ad_now_ms() + backoff;
+		p->restart_at_ms = frame_now_ms() + backoff;
 	}
 }
 
@@ -273,12 +274,12 @@ int ad_parent_run(struct ad_setup *setup, struct tpm *tpm, volatile int *stop)
 		int wait = -1;
 
 		if (!p.engine) {
-			int64_t due = p.restart_at_ms - ad_now_ms();
+			int64_t due = p.restart_at_ms - frame_now_ms();
 
 			if (due <= 0) {
 				if (engine_start(&p) < 0) {
 					log_err("%s", err_msg());
-					p.restart_at_ms = ad_now_ms() + 1000;
+					p.restart_at_ms = frame_now_ms() + 1000;
 				}
 				continue;
 			}

@@ -17,13 +17,14 @@
 #include "ad_engine.h"
 #include "chan.h"
 #include "err.h"
+#include "frame.h"
 
 #define LOG_MAX (256u << 20)
 
 void ad_batch_queue(struct ad_engine *e, struct conn *c)
 {
 	c->state = CONN_QUEUED;
-	c->queued_ms = ad_now_ms();
+	c->queued_ms = frame_now_ms();
 	if (e->queued++ == 0 || c->queued_ms < e->first_queued_ms)
 		e->first_queued_ms = c->queued_ms;
 }
@@ -54,7 +55,7 @@ static void batch_send(struct ad_engine *e)
 	struct nonce_path paths[AD_BATCH_MAX];
 	struct pcr_selection all = {0};
 	struct ad_msg_quote m = {0};
-	int64_t now = ad_now_ms();
+	int64_t now = frame_now_ms();
 
 	for (unsigned i = 0; i < e->n_conns; i++)
 		if (e->conn[i].state == CONN_QUEUED)

@@ -25,14 +25,6 @@
 /* Descriptors the engine needs besides its connections: listeners, logs, channel, stdio. */
 #define AD_FD_RESERVE 32
 
-int64_t ad_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int listen_tcp(const char *hostport)
 {
 	char host[256];
