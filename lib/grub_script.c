@@ -739,10 +739,21 @@ static bool word_char(char c)
 }
 
 /* One word: the SPLIT, DQUOTE and SQUOTE states of yylex.l in one pass. */
+static int lex_word_in(struct lexer *lx, struct wbuf *bp);
+
 static int lex_word(struct lexer *lx, struct token *tk)
 {
-	const char *t = lx->src->text;
 	struct wbuf b = {.w = &tk->w};
+	int rc = lex_word_in(lx, &b);
+
+	free(b.cur.p);
+	return rc;
+}
+
+static int lex_word_in(struct lexer *lx, struct wbuf *bp)
+{
+	const char *t = lx->src->text;
+	struct wbuf b = *bp;
 	int rc = 0;
 
 	while (rc == 0 && lx->pos < lx->src->len) {
@@ -763,7 +774,7 @@ static int lex_word(struct lexer *lx, struct token *tk)
 			const char *close = strchr(t + lx->pos + 1, '\'');
 
 			if (!close)
-				return syntax(lx, line, "unterminated '");
+				return *bp = b, syntax(lx, line, "unterminated '");
 			rc = part_putc(lx, &b, P_QUOTED, 0);
 			for (const char *q = t + lx->pos + 1; q < close && rc == 0; q++) {
 				lx->line_idx += *q == '\n';
@@ -779,7 +790,7 @@ static int lex_word(struct lexer *lx, struct token *tk)
 				char d = t[lx->pos];
 
 				if (!d)
-					return syntax(lx, line, "unterminated \"");
+					return *bp = b, syntax(lx, line, "unterminated \"");
 				if (d == '\\' && t[lx->pos + 1] &&
 				    strchr("$\\\"\n", t[lx->pos + 1])) {
 					if (t[lx->pos + 1] == '\n')
@@ -799,9 +810,9 @@ static int lex_word(struct lexer *lx, struct token *tk)
 			lx->pos++;
 		} else if (c == '$') {
 			if (t[lx->pos + 1] == '"')
-				return err_set(-ENOTSUP,
-					       "%s:%u: $\"...\" (gettext) is not modelled",
-					       lx->what, lx_line(lx));
+				return *bp = b, err_set(-ENOTSUP,
+							"%s:%u: $\"...\" (gettext) is not modelled",
+							lx->what, lx_line(lx));
 			rc = lex_var(lx, &b, P_VAR);
 		} else if (word_char(c)) {
 			rc = part_putc(lx, &b, P_TEXT, c);
@@ -814,7 +825,7 @@ static int lex_word(struct lexer *lx, struct token *tk)
 	}
 	if (rc == 0)
 		rc = part_end(lx, &b);
-	free(b.cur.p);
+	*bp = b;
 	return rc;
 }
 
