@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What GRUB 2.06's `tpm` module measures for a grub.cfg: a small interpreter
- * for the part of GRUB script that our boot configurations use, producing
- * the PCR 8 (strings) and PCR 9 (files) events in order.
+ * What GRUB 2.06's `tpm` module measures for a grub.cfg: an interpreter of
+ * GRUB's script language (grub-core/script: its lexer, grammar and
+ * execute.c) that runs nothing but the measurements, producing the PCR 8
+ * (strings) and PCR 9 (files) events in order.
  *
- * Modelled: comments, quoting ('', "", \), $var and ${var}, `;` and
- * newlines, menuentry blocks and `set default`, and the commands set, unset,
- * export, insmod, search*, echo, serial, terminal_*, linux/linuxefi,
- * initrd/initrdefi, multiboot2, module2, boot.  Anything else (if, for,
- * functions, submenus, other commands) is refused with the line number.
+ * The whole grammar of GRUB 2.06: words with '', "", \, $var, ${var}, $1..,
+ * $#, $*, $@ and GRUB's word splitting; `;` and newlines; if/elif/else/fi,
+ * for/in/do/done, while and until, functions; `{ }` blocks of menuentry and
+ * submenu.  A syntax error (and | & < > && ||, which GRUB's lexer knows but
+ * its grammar does not) names the file and line.  Commands: [ / test,
+ * true, false, set, unset, export, setparams, shift, return, break,
+ * continue, insmod, search*, echo, serial, terminal_*, terminfo, sleep,
+ * loadfont, load_env, save_env, source, ., configfile, menuentry, submenu,
+ * linux/linuxefi, initrd/initrdefi, multiboot2, module2, boot.  Any other
+ * command that runs is refused with its name and line.  The menu picks the
+ * default entry as normal.mod does (index, title, id, "a>b" paths).
  */
 #ifndef MEASURED_GRUB_SCRIPT_H
 #define MEASURED_GRUB_SCRIPT_H
@@ -36,12 +43,7 @@ struct grub_event {
 
 struct grub_var {
 	char *name, *value;
-};
-
-struct grub_entry {
-	char *title;
-	char *body; /* the block's source */
-	unsigned line;
+	int exported;
 };
 
 struct grub_sim {
@@ -52,13 +54,16 @@ struct grub_sim {
 	const char *memdisk_dir;   /* files of (memdisk); NULL: same as root_dir */
 	const char *search_result; /* what search --set=VAR stores ("hd0") */
 	const char *preloaded;	   /* modules built into the image, space-separated */
+	const char *fs_uuid;	   /* what search --fs-uuid finds (NULL: any) */
+	const char *fs_label;	   /* what search --label finds (NULL: any) */
+	const char *env_file;  /* local file read for GRUB's $prefix/grubenv (NULL: root_dir's) */
+	const char *entry;     /* boot this entry instead of $default (--entry) */
+	struct grub_state *st; /* the interpreter's own state */
 	/* state */
-	size_t n_vars, n_events, n_entries;
+	size_t n_vars, n_events;
 	struct grub_var *var;
 	struct grub_event *event;
-	struct grub_entry *entry;
-	unsigned depth; /* nesting of executed entries */
-	char *loaded;	/* " mod mod " loaded so far */
+	char *loaded; /* " mod mod " loaded so far */
 	size_t loaded_len, loaded_cap;
 };
 
@@ -74,9 +79,14 @@ int grub_sim_measure(struct grub_sim *sim, unsigned pcr, const char *description
 /* Appends a PCR 9 event for the file GRUB calls @grub_path, read from the mapped local file. */
 int grub_sim_measure_file(struct grub_sim *sim, const char *grub_path);
 
-/* Runs a script as normal.mod runs grub.cfg (top level: entries are only defined). */
+/*
+ * Runs a script as normal.mod runs grub.cfg (read_config_file: lines that
+ * begin with '#' are dropped, CRs removed; entries are only defined).
+ * Returns 0, or a negative code with the cause: a syntax error or an
+ * unmodelled command ("WHAT:LINE: ..."), a limit, a file that cannot be read.
+ */
 int grub_sim_run(struct grub_sim *sim, const char *text, const char *what);
-/* Boots the default entry as the menu does when its timeout expires. */
+/* Boots the default entry (or sim->entry) as the menu does when its timeout expires. */
 int grub_sim_boot_default(struct grub_sim *sim);
 
 /*

@@ -40,6 +40,10 @@ static int parse_args(int argc, char **argv, struct grub_args *a, struct grub_si
 		{"preloaded", required_argument, NULL, 'p'},
 		{"search-result", required_argument, NULL, 'S'},
 		{"preamble", required_argument, NULL, 'P'},
+		{"entry", required_argument, NULL, 'e'},
+		{"env", required_argument, NULL, 'E'},
+		{"fs-uuid", required_argument, NULL, 'U'},
+		{"fs-label", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -74,6 +78,18 @@ static int parse_args(int argc, char **argv, struct grub_args *a, struct grub_si
 			break;
 		case 'P':
 			a->preamble = optarg;
+			break;
+		case 'e':
+			sim->entry = optarg;
+			break;
+		case 'E':
+			sim->env_file = optarg;
+			break;
+		case 'U':
+			sim->fs_uuid = optarg;
+			break;
+		case 'L':
+			sim->fs_label = optarg;
 			break;
 		default:
 			return err_set(-EINVAL, "unknown option");

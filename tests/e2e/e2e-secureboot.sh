@@ -108,4 +108,45 @@ sed "s|^secureboot.vars = .*|secureboot.vars = $(cd "$E2E_WORK" && pwd)/vars-dbx
 "$pp" build --manifest "$E2E_WORK/sb-dbx.manifest" --out "$E2E_WORK/sb-dbx.json" >/dev/null
 check "secureboot: with one dbx entry changed, pcrpredict diff names PCR 7's dbx event" \
 	sh -c "'$pp' diff '$E2E_WORK/sb-dbx.json' '$rep/firmware.log' | grep -q 'sha256 PCR 7 differs: PCR 7 event 5 EV_EFI_VARIABLE_DRIVER_CONFIG: predicted .dbx.'"
+# grub.cfg as Debian's /etc/grub.d scripts write it (tests/harness/mkgrubcfg.sh), booted by the
+# signed GRUB: the first entry; then GRUB_DEFAULT=saved with a grubenv whose saved_entry is the
+# recovery entry inside the submenu, with a quoted argument
+kv=6.1.0-measured-amd64
+sh tests/harness/mkgrubcfg-data.sh "$E2E_CMDLINE" "$E2E_WORK"
+for variant in mkconfig mkconfig-saved; do
+	esp=$E2E_WORK/esp-$variant.img
+	root=$E2E_WORK/$variant.root
+	rm -rf "$root" && mkdir -p "$root/EFI/debian"
+	cp "$E2E_VMLINUZ" "$root/vmlinuz-$kv"
+	cp "$E2E_WORK/initrd.gz" "$root/initrd.img-$kv"
+	cp "$E2E_WORK/esp-sb.img" "$esp"
+	mcopy -o -i "$esp" "$E2E_WORK/grub-$variant.cfg" ::/EFI/debian/grub.cfg
+	mcopy -o -i "$esp" "$root/vmlinuz-$kv" "::/vmlinuz-$kv"
+	mcopy -o -i "$esp" "$root/initrd.img-$kv" "::/initrd.img-$kv"
+	if [ -f "$E2E_WORK/grub-$variant.grubenv" ]; then
+		cp "$E2E_WORK/grub-$variant.grubenv" "$root/EFI/debian/grubenv"
+		mcopy -o -i "$esp" "$root/EFI/debian/grubenv" ::/EFI/debian/grubenv
+	fi
+	cp "$vars" "$E2E_WORK/sb-$variant.vars.fd"
+	if boot "sb-$variant" -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
+		-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd \
+		-drive if=pflash,format=raw,file="$E2E_WORK/sb-$variant.vars.fd" \
+		-drive file="$esp",if=none,id=esp,format=raw -device ide-hd,drive=esp,bootindex=0 \
+		-drive file="$E2E_WORK/rootfs.img",if=none,id=root,format=raw,readonly=on -device virtio-blk-pci,drive=root; then
+		ok "secureboot: the signed GRUB boots grub-$variant.cfg (${E2E_BOOT_MS} ms)"
+	else
+		fail "secureboot: boot of grub-$variant.cfg (see $E2E_WORK/sb-$variant/console.log)"
+	fi
+	pred=$("$pp" grub --banks sha256,sha1 --json --config "$E2E_WORK/grub-$variant.cfg" --root "$root" \
+		--config-name '(hd0)/EFI/debian/grub.cfg' --preamble policies/grub-debian-signed.preamble \
+		--set 'prefix=(hd0)/EFI/debian' --set root=hd0 --fs-uuid 6D65-6173)
+	for bank in sha256 sha1; do
+		for i in 8 9; do
+			same "secureboot: guest $bank PCR $i equals pcrpredict grub for grub-$variant.cfg" \
+				"$(guest_pcr "$E2E_REP" $bank $i)" "$(printf "%s\n" "$pred" | jq -r ".pcrs.$bank[\"$i\"]")"
+		done
+	done
+	[ "$variant" = mkconfig ] || check "secureboot: GRUB booted saved_entry, the recovery entry in the submenu, with the quoted argument" \
+		grep -aq 'kernel_cmdline: /vmlinuz-6.1.0-measured-amd64 root=/dev/vda ro single .*"measured.note=a b"' "$E2E_REP/firmware.log"
+done
 e2e_summary
