@@ -191,26 +191,14 @@ static void parent_dispatch(struct ad_parent *p)
 
 static int engine_start(struct ad_parent *p)
 {
-	int fds[2];
-	pid_t pid;
-	int rc = chan_pair(fds);
+	int fd;
+	pid_t pid = chan_fork(&fd);
 
-	if (rc < 0)
-		return rc;
-	pid = fork();
-	if (pid < 0) {
-		rc = err_set(-errno, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		ad_engine_main(p->setup, fds[1]);
-	}
-	close(fds[1]);
-	p->chan = fds[0];
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		ad_engine_main(p->setup, fd);
+	p->chan = fd;
 	p->engine = pid;
 	p->started_ms = frame_now_ms();
 	return 0;
@@ -225,12 +213,9 @@ static void engine_reap(struct ad_parent *p)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid != p->engine)
 			continue;
-		if (WIFSIGNALED(status))
-			log_err("engine %d killed by signal %d%s", (int)pid, WTERMSIG(status),
-				WTERMSIG(status) == SIGSYS ? " (a system call outside its sandbox)"
-							   : "");
-		else
-			log_err("engine %d exited with status %d", (int)pid, WEXITSTATUS(status));
+		char how[96];
+
+		log_err("engine %d %s", (int)pid, chan_child_status(status, how, sizeof(how)));
 		p->engine = 0;
 		if (p->chan >= 0) {
 			close(p->chan);

@@ -65,7 +65,6 @@ int ad_parent_run(struct ad_setup *setup, struct tpm *tpm, volatile int *stop);
 /* The engine's life, in the child; never returns. */
 __attribute__((noreturn)) void ad_engine_main(const struct ad_setup *setup, int chan);
 
-
 /*
  * Messages between the two processes (lib/chan.h).  Bodies are fixed-size
  * structs; each side refuses a body whose length is not its type's.  The

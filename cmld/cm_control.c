@@ -1254,32 +1254,21 @@ static int engine_start(struct cmld *d)
 {
 	struct timeval send_timeout = {.tv_sec = 5};
 	struct cm_engine_args args;
-	int fds[2];
-	pid_t pid;
-	int rc = chan_pair(fds);
+	int fd;
+	pid_t pid = chan_fork(&fd);
 
-	if (rc < 0)
-		return rc;
-	/* a control process that stops reading must not stop the parent for long */
-	setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-	pid = fork();
-	if (pid < 0) {
-		rc = err_set(-errno, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
+	if (pid < 0)
+		return (int)pid;
 	if (pid == 0) {
-		close(fds[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		args = (struct cm_engine_args){.listen_fd = d->listen_fd,
-					       .chan = fds[1],
+					       .chan = fd,
 					       .peer_uid = geteuid(),
 					       .user = d->ctl.user};
 		cm_engine_main(&args);
 	}
-	close(fds[1]);
-	d->ctl.chan = fds[0];
+	/* a control process that stops reading must not stop the parent for long */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	d->ctl.chan = fd;
 	d->ctl.pid = pid;
 	d->ctl.started_ms = frame_now_ms();
 	log_debug("control process %d started", (int)pid);
@@ -1291,13 +1280,10 @@ static void engine_reaped(struct cmld *d, int status)
 {
 	int64_t backoff;
 
-	if (WIFSIGNALED(status))
-		log_err("control process %d killed by signal %d%s", (int)d->ctl.pid,
-			WTERMSIG(status),
-			WTERMSIG(status) == SIGSYS ? " (a system call outside its sandbox)" : "");
-	else
-		log_err("control process %d exited with status %d", (int)d->ctl.pid,
-			WEXITSTATUS(status));
+	char how[96];
+
+	log_err("control process %d %s", (int)d->ctl.pid,
+		chan_child_status(status, how, sizeof(how)));
 	d->ctl.pid = 0;
 	if (d->ctl.chan >= 0)
 		close(d->ctl.chan);

@@ -205,7 +205,8 @@ int cm_settings_test(const struct cmld *d, const struct cm_settings *s, FILE *ou
 	else
 		fprintf(out, "sealing: off (no tpm)\n");
 	fprintf(out, "containers: capabilities %s; seccomp %s; pids.max %u; memory %u MiB\n", caps,
-		d->confine.seccomp ? "default" : "none", d->confine.pids_max, d->confine.memory_mib);
+		d->confine.seccomp ? "default" : "none", d->confine.pids_max,
+		d->confine.memory_mib);
 	fprintf(out, "stop timeout %u ms; reboot %s\n", d->stop_timeout_ms,
 		d->allow_reboot ? "allowed" : "not allowed");
 	fprintf(out, "configuration OK\n");

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chan.h"
 #include "err.h"
@@ -55,4 +60,39 @@ int chan_recv(int fd, struct chan_hdr *hdr, void *body, size_t cap)
 		return err_set(-EBADMSG, "channel message of %zd bytes with a header saying %u", n,
 			       (size_t)n < sizeof(*hdr) ? 0 : hdr->len);
 	return 0;
+}
+
+pid_t chan_fork(int *ret_fd)
+{
+	int fds[2], rc = chan_pair(fds);
+	pid_t pid;
+
+	if (rc < 0)
+		return rc;
+	pid = fork();
+	if (pid < 0) {
+		rc = err_set(-errno, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		*ret_fd = fds[1];
+		return 0;
+	}
+	close(fds[1]);
+	*ret_fd = fds[0];
+	return pid;
+}
+
+const char *chan_child_status(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d%s", WTERMSIG(status),
+			 WTERMSIG(status) == SIGSYS ? " (a system call outside its sandbox)" : "");
+	else
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	return buf;
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct chan_hdr {
 	uint32_t type;
@@ -32,5 +33,15 @@ int chan_send(int fd, uint32_t type, uint64_t id, const void *body, size_t len);
  * shorter than a header, longer than @cap or whose header lies about its length.
  */
 int chan_recv(int fd, struct chan_hdr *hdr, void *body, size_t cap);
+
+/*
+ * Forks a child joined to this process by a new channel.  In the parent:
+ * the child's pid, *@ret_fd the parent's end.  In the child: 0, *@ret_fd
+ * the child's end, and the child dies with its parent (PR_SET_PDEATHSIG).
+ * -errno when it could not.
+ */
+pid_t chan_fork(int *ret_fd);
+/* How a child ended, for a log line: "killed by signal 31 (a system call outside its sandbox)". */
+const char *chan_child_status(int status, char *buf, size_t size);
 
 #endif
