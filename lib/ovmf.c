@@ -51,8 +51,8 @@ static int bad(const char *what, size_t off, const char *msg)
  * A firmware volume header at @off of @buf (@len bytes): its length and
  * where its files start (after the header and the extended header).
  */
-static int fv_header(const uint8_t *buf, size_t len, size_t off, const char *what,
-		     size_t *ret_len, size_t *ret_files)
+static int fv_header(const uint8_t *buf, size_t len, size_t off, const char *what, size_t *ret_len,
+		     size_t *ret_files)
 {
 	uint64_t fv_len;
 	uint16_t hlen, ext;
@@ -66,8 +66,9 @@ static int fv_header(const uint8_t *buf, size_t len, size_t off, const char *wha
 	hlen = le16(buf + off + 48);
 	ext = le16(buf + off + 52);
 	if (fv_len > len - off)
-		return err_set(-EBADMSG, "%s: offset 0x%zx: firmware volume length 0x%" PRIx64
-					 " runs past the end (0x%zx bytes left)",
+		return err_set(-EBADMSG,
+			       "%s: offset 0x%zx: firmware volume length 0x%" PRIx64
+			       " runs past the end (0x%zx bytes left)",
 			       what, off, fv_len, len - off);
 	if (hlen < FV_HEADER_MIN || hlen > fv_len)
 		return bad(what, off + 48, "firmware volume header length out of range");
@@ -130,7 +131,8 @@ static int ffs_next(struct ffs_iter *it, struct ffs_file *f)
 	if (size < hdr)
 		return bad(it->what, it->base + off + 20, "FFS file smaller than its header");
 	if (size > it->fv_len - off)
-		return bad(it->what, it->base + off + 20, "FFS file runs past the end of its volume");
+		return bad(it->what, it->base + off + 20,
+			   "FFS file runs past the end of its volume");
 	f->off = off;
 	f->len = size;
 	f->hdr = hdr;
@@ -146,8 +148,8 @@ struct section {
 };
 
 /* Sections in [@start, @end) of @buf: 1 and *s, 0 at the end, negative when broken. */
-static int section_next(const uint8_t *buf, size_t *pos, size_t end, const char *what,
-			size_t base, struct section *s)
+static int section_next(const uint8_t *buf, size_t *pos, size_t end, const char *what, size_t base,
+			struct section *s)
 {
 	size_t off = (*pos + 3) & ~(size_t)3;
 	size_t size, hdr = 4;
@@ -186,8 +188,9 @@ static int lzma_decompress(const uint8_t *in, size_t in_len, const char *what, s
 		return bad(what, off, "LZMA header cut short");
 	size = le64_at(in + 5);
 	if (size == 0 || size > FVMAIN_MAX)
-		return err_set(-EBADMSG, "%s: offset 0x%zx: LZMA uncompressed size 0x%" PRIx64
-					 " out of range",
+		return err_set(-EBADMSG,
+			       "%s: offset 0x%zx: LZMA uncompressed size 0x%" PRIx64
+			       " out of range",
 			       what, off + 5, size);
 	if (lzma_alone_decoder(&strm, 1u << 30) != LZMA_OK)
 		return err_set(-ENOMEM, "%s: LZMA decoder: out of memory", what);
@@ -207,10 +210,10 @@ static int lzma_decompress(const uint8_t *in, size_t in_len, const char *what, s
 		lzma_end(&strm);
 		free(out);
 		return err_set(-EBADMSG, "%s: offset 0x%zx: LZMA data broken (%s)", what, at,
-			       lr == LZMA_DATA_ERROR	  ? "corrupt data"
+			       lr == LZMA_DATA_ERROR	 ? "corrupt data"
 			       : lr == LZMA_FORMAT_ERROR ? "not LZMA"
-			       : lr == LZMA_BUF_ERROR	  ? "ends before its declared size"
-							  : "decoder error");
+			       : lr == LZMA_BUF_ERROR	 ? "ends before its declared size"
+							 : "decoder error");
 	}
 	lzma_end(&strm);
 	*ret = out;
@@ -255,7 +258,8 @@ static int find_lzma_section(const uint8_t *buf, size_t len, const char *what, s
 				if (s.type != SECTION_GUID_DEFINED)
 					continue;
 				if (s.len < s.hdr + 20)
-					return bad(what, s.off, "GUID-defined section header cut short");
+					return bad(what, s.off,
+						   "GUID-defined section header cut short");
 				if (memcmp(buf + s.off + s.hdr, lzma_guid, 16) != 0)
 					continue;
 				data_off = le16(buf + s.off + s.hdr + 16);
@@ -276,8 +280,9 @@ static int find_lzma_section(const uint8_t *buf, size_t len, const char *what, s
 			break;
 		off += fv_len;
 	}
-	return err_set(-EBADMSG, "%s: no LZMA-compressed FVMAIN_COMPACT volume (not an OVMF "
-				 "code image?)",
+	return err_set(-EBADMSG,
+		       "%s: no LZMA-compressed FVMAIN_COMPACT volume (not an OVMF "
+		       "code image?)",
 		       what);
 }
 
@@ -429,8 +434,8 @@ int ovmf_fv_file_at(const struct ovmf_fv *fv, const char *what, size_t at, uint8
 	return rc < 0 ? rc : -ENOENT;
 }
 
-int ovmf_fv_file_section(const struct ovmf_fv *fv, const char *what, size_t file_off,
-			 uint8_t type, const uint8_t **ret, size_t *ret_len)
+int ovmf_fv_file_section(const struct ovmf_fv *fv, const char *what, size_t file_off, uint8_t type,
+			 const uint8_t **ret, size_t *ret_len)
 {
 	struct ffs_iter it = {fv->data, fv->len, file_off, what, fv->offset};
 	struct ffs_file f;
@@ -469,8 +474,9 @@ int ovmf_fv_boot_option(const struct ovmf_code *c, const char *what, const uint8
 		desc_bytes = 2 * (strlen(description) + 1);
 	} else {
 		if ((rc = ovmf_fv_file_section(&c->dxe, what, off, 0x15, &ui, &ui_len)) < 0)
-			return rc == -ENOENT ? err_set(-ENOENT, "%s: the application has no "
-								"user-interface name",
+			return rc == -ENOENT ? err_set(-ENOENT,
+						       "%s: the application has no "
+						       "user-interface name",
 						       what)
 					     : rc;
 		/* a NUL-terminated UCS-2 string: up to and with its first NUL */
@@ -535,7 +541,8 @@ int ovmf_option_rom_efi(const uint8_t *buf, size_t len, const char *what,
 			return bad(what, off + 0x18, "PCI data structure offset out of range");
 		pcir = buf + off + pcir_off;
 		if (memcmp(pcir, "PCIR", 4) != 0)
-			return bad(what, off + pcir_off, "no PCI data structure signature \"PCIR\"");
+			return bad(what, off + pcir_off,
+				   "no PCI data structure signature \"PCIR\"");
 		img_blocks = le16(pcir + 0x10);
 		img_len = (size_t)img_blocks * 512;
 		if (img_len == 0 || img_len > len - off)
@@ -549,7 +556,8 @@ int ovmf_option_rom_efi(const uint8_t *buf, size_t len, const char *what,
 				return bad(what, off + 0x0c,
 					   "EFI image is compressed (EFI compression is not read)");
 			if (hdr_off < 0x1a || hdr_off >= img_len)
-				return bad(what, off + 0x16, "EFI image header offset out of range");
+				return bad(what, off + 0x16,
+					   "EFI image header offset out of range");
 			ret->image_off = off;
 			ret->image_size = img_len;
 			ret->pe_off = off + hdr_off;
@@ -605,7 +613,7 @@ int ovmf_guid_parse(const char *t, uint8_t ret[16])
 
 void ovmf_guid_format(const uint8_t g[16], char out[37])
 {
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3],
-		 g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14],
-		 g[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12],
+		 g[13], g[14], g[15]);
 }

@@ -21,17 +21,17 @@
 /* One firmware volume, inside ovmf_code's decompressed buffer. */
 struct ovmf_fv {
 	const uint8_t *data;
-	size_t len;	    /* FvLength: what Tcg2Pei hashes */
-	size_t offset;	    /* in the decompressed FVMAIN section stream */
-	uint64_t base;	    /* where OVMF places it in RAM (the event's BlobBase) */
-	uint8_t name[16];   /* the extended header's FvName (zero when none) */
+	size_t len;	  /* FvLength: what Tcg2Pei hashes */
+	size_t offset;	  /* in the decompressed FVMAIN section stream */
+	uint64_t base;	  /* where OVMF places it in RAM (the event's BlobBase) */
+	uint8_t name[16]; /* the extended header's FvName (zero when none) */
 	bool has_name;
 };
 
 struct ovmf_code {
-	uint8_t *fvmain;     /* the decompressed section stream (owned) */
+	uint8_t *fvmain; /* the decompressed section stream (owned) */
 	size_t fvmain_len;
-	size_t section_off;  /* of the LZMA GUID-defined section in the file */
+	size_t section_off; /* of the LZMA GUID-defined section in the file */
 	struct ovmf_fv pei, dxe;
 };
 
@@ -56,8 +56,8 @@ int ovmf_fv_file_at(const struct ovmf_fv *fv, const char *what, size_t at, uint8
  * The body of the first section of @type (EFI_SECTION_USER_INTERFACE 0x15,
  * PE32 0x10, ...) of the FFS file at @file_off in @fv.  -ENOENT when none.
  */
-int ovmf_fv_file_section(const struct ovmf_fv *fv, const char *what, size_t file_off,
-			 uint8_t type, const uint8_t **ret, size_t *ret_len);
+int ovmf_fv_file_section(const struct ovmf_fv *fv, const char *what, size_t file_off, uint8_t type,
+			 const uint8_t **ret, size_t *ret_len);
 
 /*
  * The EFI_LOAD_OPTION OVMF's BDS writes to a Boot#### variable for an

@@ -31,13 +31,13 @@
 #include "reader.h"
 #include "uefi_var.h"
 
-#define FW_FILE_MAX	 (64u << 20)
-#define PROFILE_MAX	 (4u << 20)
-#define MAX_EVENTS	 128
-#define MAX_ROMS	 8
-#define PROFILE_FORMAT	 "measured-platform-profile"
-#define SOURCE_MAX	 320
-#define FW_PCRS		 ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 6))
+#define FW_FILE_MAX    (64u << 20)
+#define PROFILE_MAX    (4u << 20)
+#define MAX_EVENTS     128
+#define MAX_ROMS       8
+#define PROFILE_FORMAT "measured-platform-profile"
+#define SOURCE_MAX     320
+#define FW_PCRS	       ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 6))
 /* QEMU's firmware path on Debian (qemu-system-data, ipxe-qemu) */
 static const char *const rom_dirs[] = {"/usr/share/qemu", "/usr/lib/ipxe/qemu"};
 
@@ -120,8 +120,9 @@ static int ev_digests_from(struct fw_event *e, const struct pp_opts *o, struct j
 
 		if (!json_object_object_get_ex(d, o->banks[b]->name, &v) ||
 		    !json_object_is_type(v, json_type_string))
-			return err_set(-ENOENT, "%s: no %s digest (the profile was made for other "
-						"banks)",
+			return err_set(-ENOENT,
+				       "%s: no %s digest (the profile was made for other "
+				       "banks)",
 				       where, o->banks[b]->name);
 		e->d[b].alg = o->banks[b];
 		if (hex_decode(json_object_get_string(v), e->d[b].value, DIGEST_MAX, &n) < 0 ||
@@ -165,7 +166,8 @@ static int hex_alloc(const char *text, const char *where, uint8_t **ret, size_t 
 	return 0;
 }
 
-static void ev_source(struct fw_event *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ev_source(struct fw_event *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void ev_source(struct fw_event *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -205,18 +207,19 @@ static int profile_load(struct fw_inputs *in)
 		uint32_t t;
 
 		if (!json_object_is_type(e, json_type_object) || !(pcr = jget(e, "pcr")) ||
-		    !json_object_is_type(pcr, json_type_int) ||
-		    json_object_get_int(pcr) < 0 || json_object_get_int(pcr) > 7 ||
-		    !(FW_PCRS >> json_object_get_int(pcr) & 1))
-			return err_set(-EINVAL, "%s: event %zu: \"pcr\" is not one of 0, 1, 2, 3, 6",
+		    !json_object_is_type(pcr, json_type_int) || json_object_get_int(pcr) < 0 ||
+		    json_object_get_int(pcr) > 7 || !(FW_PCRS >> json_object_get_int(pcr) & 1))
+			return err_set(-EINVAL,
+				       "%s: event %zu: \"pcr\" is not one of 0, 1, 2, 3, 6",
 				       in->profile_path, i);
 		if (!(type = jstr(e, "type")) || tcg_event_type_by_name(type, &t) < 0)
 			return err_set(-EINVAL, "%s: event %zu: \"type\" is not a known event type",
 				       in->profile_path, i);
 		if (!jget(e, "replaces") && !jget(e, "variable") && !jstr(e, "event"))
-			return err_set(-EINVAL,
-				       "%s: event %zu: needs \"replaces\", \"variable\" or \"event\"",
-				       in->profile_path, i);
+			return err_set(
+				-EINVAL,
+				"%s: event %zu: needs \"replaces\", \"variable\" or \"event\"",
+				in->profile_path, i);
 	}
 	return 0;
 }
@@ -256,20 +259,23 @@ static int peifv_patched(const struct fw_inputs *in, struct json_object *patch, 
 
 	if (!file || ovmf_guid_parse(file, guid) < 0 || !bytes || !jo ||
 	    !json_object_is_type(jo, json_type_int) || (at = json_object_get_int64(jo)) < 0)
-		return err_set(-EINVAL, "%s: the PEIFV patch needs \"file\" (a GUID), \"offset\" and "
-					"\"bytes\"",
+		return err_set(-EINVAL,
+			       "%s: the PEIFV patch needs \"file\" (a GUID), \"offset\" and "
+			       "\"bytes\"",
 			       in->profile_path);
 	if ((rc = ovmf_fv_file(&in->code.pei, in->code_path, guid, &off, &flen)) < 0)
-		return rc == -ENOENT ? err_set(-EINVAL, "%s: PEIFV of %s has no file %s (the "
-							 "profile's patch is for another build)",
+		return rc == -ENOENT ? err_set(-EINVAL,
+					       "%s: PEIFV of %s has no file %s (the "
+					       "profile's patch is for another build)",
 					       in->profile_path, in->code_path, file)
 				     : rc;
 	if ((rc = hex_alloc(bytes, in->profile_path, &b, &n)) < 0)
 		return rc;
 	if ((uint64_t)at > flen || n > flen - (size_t)at) {
 		free(b);
-		return err_set(-EINVAL, "%s: the PEIFV patch (0x%zx bytes at 0x%" PRIx64
-					") runs past file %s (0x%zx bytes)",
+		return err_set(-EINVAL,
+			       "%s: the PEIFV patch (0x%zx bytes at 0x%" PRIx64
+			       ") runs past file %s (0x%zx bytes)",
 			       in->profile_path, n, (uint64_t)at, file, flen);
 	}
 	if (!(copy = malloc(in->code.pei.len))) {
@@ -351,8 +357,8 @@ static int add_boot_var(struct fw_pred *p, const struct pp_opts *o, const char *
 	return ev_hash(e, o, data, len);
 }
 
-static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in,
-			     const struct pp_opts *o, struct json_object *j, size_t idx)
+static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in, const struct pp_opts *o,
+			     struct json_object *j, size_t idx)
 {
 	const char *var = jstr(j, "variable"), *ev = jstr(j, "event");
 	unsigned pcr = (unsigned)json_object_get_int(jget(j, "pcr"));
@@ -364,9 +370,8 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in,
 	snprintf(where, sizeof(where), "%s: event %zu", in->profile_path, idx);
 	tcg_event_type_by_name(jstr(j, "type"), &type);
 	if (var) {
-		const struct uefi_var *v = in->have_vs ? uefi_var_find(&in->vs, EFI_GLOBAL_VARIABLE_GUID,
-								       var)
-						       : NULL;
+		const struct uefi_var *v =
+			in->have_vs ? uefi_var_find(&in->vs, EFI_GLOBAL_VARIABLE_GUID, var) : NULL;
 		const char *app = jstr(j, "fv_app"), *hex = jstr(j, "data");
 
 		if (strlen(var) > 32)
@@ -380,12 +385,14 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in,
 			size_t opt_len;
 			struct json_object *a = jget(j, "attributes");
 
-			if (ovmf_guid_parse(app, guid) < 0 || !a || !json_object_is_type(a, json_type_int))
-				return err_set(-EINVAL, "%s: \"fv_app\" needs a GUID and \"attributes\"",
+			if (ovmf_guid_parse(app, guid) < 0 || !a ||
+			    !json_object_is_type(a, json_type_int))
+				return err_set(-EINVAL,
+					       "%s: \"fv_app\" needs a GUID and \"attributes\"",
 					       where);
 			rc = ovmf_fv_boot_option(&in->code, in->code_path, guid,
-						 (uint32_t)json_object_get_int64(a), jstr(j, "description"),
-						 &opt, &opt_len);
+						 (uint32_t)json_object_get_int64(a),
+						 jstr(j, "description"), &opt, &opt_len);
 			if (rc == -ENOENT)
 				return err_set(-EINVAL, "%s: DXEFV of %s has no application %s",
 					       where, in->code_path, app);
@@ -395,10 +402,11 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in,
 			free(opt);
 			if (rc < 0)
 				return rc;
-			ev_source(e,
-				  "from %s: %s, the boot option OVMF's BDS makes for application %s "
-				  "in DXEFV (its number from the platform profile)",
-				  in->code_path, var, app);
+			ev_source(
+				e,
+				"from %s: %s, the boot option OVMF's BDS makes for application %s "
+				"in DXEFV (its number from the platform profile)",
+				in->code_path, var, app);
 		} else if (hex) {
 			uint8_t *data;
 			size_t n;
@@ -411,7 +419,8 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in,
 				return rc;
 			ev_source(e, "from the platform profile: %s: %s", var, why_of(j));
 		} else {
-			return err_set(-EINVAL, "%s: \"variable\" needs \"data\" or \"fv_app\"", where);
+			return err_set(-EINVAL, "%s: \"variable\" needs \"data\" or \"fv_app\"",
+				       where);
 		}
 		return 0;
 	}
@@ -476,8 +485,9 @@ static const char *nic_rom(const char *model, char *buf, size_t size)
 			return buf;
 		}
 	}
-	err_set(-ENOENT, "no option ROM efi-%s.rom in /usr/share/qemu or /usr/lib/ipxe/qemu "
-			 "(ipxe-qemu); give --option-rom or --nic none",
+	err_set(-ENOENT,
+		"no option ROM efi-%s.rom in /usr/share/qemu or /usr/lib/ipxe/qemu "
+		"(ipxe-qemu); give --option-rom or --nic none",
 		model);
 	return NULL;
 }
@@ -507,7 +517,8 @@ static int add_rom(struct fw_pred *p, const struct pp_opts *o, const char *path)
 	}
 	for (unsigned b = 0; b < o->n_banks && rc == 0; b++) {
 		e->d[b].alg = o->banks[b];
-		rc = authenticode_digest(rom + r.pe_off, r.pe_len, path, o->banks[b], e->d[b].value);
+		rc = authenticode_digest(rom + r.pe_off, r.pe_len, path, o->banks[b],
+					 e->d[b].value);
 	}
 	ev_source(e,
 		  "from %s: the Authenticode digest of its EFI driver (PCI %04x:%04x, ROM image at "
@@ -662,8 +673,9 @@ static int parse_vardata(const struct tcg_event *ev, const char *what, char *nam
 	dlen = le64_at(ev->data + 24);
 	if (nlen >= name_size || nlen * 2 > ev->data_len - 32 ||
 	    dlen != ev->data_len - 32 - nlen * 2)
-		return err_set(-EBADMSG, "%s: event at offset %zu: UEFI_VARIABLE_DATA sizes do not "
-					 "add up",
+		return err_set(-EBADMSG,
+			       "%s: event at offset %zu: UEFI_VARIABLE_DATA sizes do not "
+			       "add up",
 			       what, ev->offset);
 	for (uint64_t i = 0; i < nlen; i++) {
 		uint8_t lo = ev->data[32 + 2 * i], hi = ev->data[33 + 2 * i];
@@ -739,8 +751,9 @@ static struct json_object *jentry(unsigned pcr, uint32_t type, const char *why)
 }
 
 /* A patch from PEIFV as stored to a RAM dump of it: the changed span, within one FFS file. */
-static int peifv_patch(const struct fw_inputs *in, const char *dump_path, const struct tcg_event *ev,
-		       const struct pp_opts *o, struct json_object **ret)
+static int peifv_patch(const struct fw_inputs *in, const char *dump_path,
+		       const struct tcg_event *ev, const struct pp_opts *o,
+		       struct json_object **ret)
 {
 	const struct ovmf_fv *fv = &in->code.pei;
 	uint8_t *m;
@@ -751,7 +764,8 @@ static int peifv_patch(const struct fw_inputs *in, const char *dump_path, const 
 		return err_wrap(rc, "%s", dump_path);
 	if (len != fv->len) {
 		free(m);
-		return err_set(-EINVAL, "%s: 0x%zx bytes, PEIFV has 0x%zx", dump_path, len, fv->len);
+		return err_set(-EINVAL, "%s: 0x%zx bytes, PEIFV has 0x%zx", dump_path, len,
+			       fv->len);
 	}
 	for (size_t i = 0; i < len; i++)
 		if (m[i] != fv->data[i]) {
@@ -785,8 +799,9 @@ static int peifv_patch(const struct fw_inputs *in, const char *dump_path, const 
 	    last >= foff + flen) {
 		free(m);
 		return rc < 0 ? rc
-			      : err_set(-EINVAL, "%s: the changed bytes (0x%zx-0x%zx) span more than "
-						 "one FFS file of PEIFV",
+			      : err_set(-EINVAL,
+					"%s: the changed bytes (0x%zx-0x%zx) span more than "
+					"one FFS file of PEIFV",
 					dump_path, first, last);
 	}
 	struct json_object *patch = json_object_new_object();
@@ -871,24 +886,27 @@ static int profile_boot_var(struct fw_inputs *in, const struct tcg_event *ev, co
 			if (!same)
 				continue;
 			ovmf_guid_format(guid, g);
-			j = jentry(1, ev->type,
-				   "the number BDS gave the boot option of an OVMF application; its "
-				   "contents come from OVMF_CODE");
+			j = jentry(
+				1, ev->type,
+				"the number BDS gave the boot option of an OVMF application; its "
+				"contents come from OVMF_CODE");
 			json_object_object_add(j, "variable", json_object_new_string(name));
 			json_object_object_add(j, "fv_app", json_object_new_string(g));
 			json_object_object_add(j, "attributes", json_object_new_int64(attr));
 			if (with_desc)
-				json_object_object_add(j, "description", json_object_new_string(desc));
+				json_object_object_add(j, "description",
+						       json_object_new_string(desc));
 			*ret = j;
 			return 0;
 		}
 	}
-	j = jentry(1, ev->type,
-		   strcmp(name, "BootOrder") == 0
-			   ? "the boot order OVMF's BDS sets at run time from QEMU's bootindex "
-			     "properties (fw_cfg bootorder)"
-			   : "a boot option OVMF's BDS creates at run time for a device QEMU attaches "
-			     "(its PCI path, model and serial number)");
+	j = jentry(
+		1, ev->type,
+		strcmp(name, "BootOrder") == 0
+			? "the boot order OVMF's BDS sets at run time from QEMU's bootindex "
+			  "properties (fw_cfg bootorder)"
+			: "a boot option OVMF's BDS creates at run time for a device QEMU attaches "
+			  "(its PCI path, model and serial number)");
 	json_object_object_add(j, "variable", json_object_new_string(name));
 	json_object_object_add(j, "data", jhex(data, len));
 	*ret = j;
@@ -943,7 +961,8 @@ static int make_profile(struct fw_inputs *in, const char *log_path, const char *
 				continue;
 			if (ev->type == EV_EFI_PLATFORM_FIRMWARE_BLOB && nth++ != blob)
 				continue;
-			if (ev->type == EV_EFI_BOOT_SERVICES_DRIVER && !same_digests(&p->ev[k], ev, &o))
+			if (ev->type == EV_EFI_BOOT_SERVICES_DRIVER &&
+			    !same_digests(&p->ev[k], ev, &o))
 				continue;
 			mine = &p->ev[k];
 		}
@@ -958,27 +977,33 @@ static int make_profile(struct fw_inputs *in, const char *log_path, const char *
 
 				if ((rc = peifv_patch(in, dump, ev, &o, &patch)) < 0)
 					goto out;
-				j = jentry(0, ev->type,
-					   "PlatformPei's run-time state (EFI_HOB_PLATFORM_INFO: host "
-					   "bridge, memory map, MMIO apertures, CPUs, SMM/TSEG) which "
-					   "it writes into its own image in PEIFV before Tcg2Pei hashes "
-					   "the volume; QEMU's answers, in no file");
+				j = jentry(
+					0, ev->type,
+					"PlatformPei's run-time state (EFI_HOB_PLATFORM_INFO: host "
+					"bridge, memory map, MMIO apertures, CPUs, SMM/TSEG) which "
+					"it writes into its own image in PEIFV before Tcg2Pei "
+					"hashes "
+					"the volume; QEMU's answers, in no file");
 				json_object_object_add(j, "replaces", json_object_new_string(fv));
 				if (patch)
 					json_object_object_add(j, "patch", patch);
 				else
 					json_object_object_add(j, "digests", jdigests(ev));
 			} else {
-				j = jentry(0, ev->type,
-					   fv && blob == 1
-						   ? "PEIFV as it lay in RAM when hashed: PlatformPei "
-						     "wrote QEMU's platform info into its own image "
-						     "(give --peifv-dump for the bytes instead)"
-						   : "a firmware volume that differs from OVMF_CODE's");
+				j = jentry(
+					0, ev->type,
+					fv && blob == 1
+						? "PEIFV as it lay in RAM when hashed: PlatformPei "
+						  "wrote QEMU's platform info into its own image "
+						  "(give --peifv-dump for the bytes instead)"
+						: "a firmware volume that differs from "
+						  "OVMF_CODE's");
 				if (fv)
-					json_object_object_add(j, "replaces", json_object_new_string(fv));
+					json_object_object_add(j, "replaces",
+							       json_object_new_string(fv));
 				else
-					json_object_object_add(j, "event", jhex(ev->data, ev->data_len));
+					json_object_object_add(j, "event",
+							       jhex(ev->data, ev->data_len));
 				json_object_object_add(j, "digests", jdigests(ev));
 			}
 		} else if (ev->type == EV_S_CRTM_VERSION) {
@@ -1016,13 +1041,14 @@ static int make_profile(struct fw_inputs *in, const char *log_path, const char *
 			if ((FW_PCRS >> pcr & 1) &&
 			    memcmp(pcr_banks_get(&want, o.banks[b])->value[pcr],
 				   pcr_banks_get(&got, o.banks[b])->value[pcr], o.banks[b]->size)) {
-				rc = err_set(-EINVAL, "%s: the profile does not give back the log's "
-						      "PCR %u (%s)",
+				rc = err_set(-EINVAL,
+					     "%s: the profile does not give back the log's "
+					     "PCR %u (%s)",
 					     log_path, pcr, o.banks[b]->name);
 				goto out;
 			}
-	const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text = json_object_to_json_string_ext(
+		doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (out_path)
 		rc = file_write_atomic(out_path, text, strlen(text), 0644);
 	else
