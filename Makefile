@@ -18,7 +18,7 @@ CC      ?= cc
 BUILD   ?= build
 FUZZ_SECONDS ?= 60
 
-PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib libprotobuf-c libcryptsetup libseccomp
+PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib libprotobuf-c libcryptsetup libseccomp liblzma
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

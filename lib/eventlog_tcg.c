@@ -92,6 +92,16 @@ const char *tcg_event_type_name(uint32_t type)
 	return NULL;
 }
 
+int tcg_event_type_by_name(const char *name, uint32_t *ret)
+{
+	for (size_t i = 0; i < sizeof(event_type_names) / sizeof(event_type_names[0]); i++)
+		if (strcmp(event_type_names[i].name, name) == 0) {
+			*ret = event_type_names[i].type;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 /*
  * True when nothing but padding is left: a log read from a fixed-size area
  * (ACPI LAML) ends in 0x00 or 0xff bytes.  Like the kernel, which stops at

@@ -23,10 +23,15 @@
 #define EV_S_CRTM_CONTENTS		 0x00000007
 #define EV_S_CRTM_VERSION		 0x00000008
 #define EV_IPL				 0x0000000d
+#define EV_PLATFORM_CONFIG_FLAGS	 0x0000000a
 #define EV_EFI_VARIABLE_DRIVER_CONFIG	 0x80000001
+#define EV_EFI_VARIABLE_BOOT		 0x80000002
+#define EV_EFI_BOOT_SERVICES_DRIVER	 0x80000004
 #define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003
 #define EV_EFI_GPT_EVENT		 0x80000006
 #define EV_EFI_ACTION			 0x80000007
+#define EV_EFI_PLATFORM_FIRMWARE_BLOB	 0x80000008
+#define EV_EFI_HANDOFF_TABLES		 0x80000009
 #define EV_EFI_VARIABLE_AUTHORITY	 0x800000e0
 #define EV_EFI_HCRTM_EVENT		 0x80000010
 #define EV_TBOOT_MEASUREMENT		 0x00000501
@@ -70,5 +75,7 @@ int tcg_log_replay(const struct tcg_log *log, struct pcr_banks *banks);
 
 /* "EV_SEPARATOR", ... or NULL when unknown. */
 const char *tcg_event_type_name(uint32_t type);
+/* The type named @name ("EV_SEPARATOR"); -ENOENT when unknown. */
+int tcg_event_type_by_name(const char *name, uint32_t *ret);
 
 #endif

@@ -33,6 +33,12 @@ static const struct pp_cmd commands[] = {
 	{"gpt", "gpt DISK (PCR 5: separator, EV_EFI_GPT_EVENT, ExitBootServices)", pp_gpt_run},
 	{"pe", "pe FILE... (Authenticode digest of EFI applications, as PCR 4 records them)",
 	 pp_pe_run},
+	{"firmware",
+	 "firmware --code OVMF_CODE.fd [--vars VARS.fd] [--platform PROFILE] [--nic MODEL|none] "
+	 "[--option-rom ROM]... | --make-profile LOG --code OVMF_CODE.fd [--peifv-dump MEM] [--out "
+	 "F] "
+	 "(PCR 0-3, 6 of QEMU/OVMF)",
+	 pp_firmware_run},
 	{"build", "build --manifest MANIFEST [--out REF.json] [--out-cbor REF.cbor]", pp_build_run},
 	{"ima",
 	 "ima --rootfs DIR|IMAGE [--policy FILE] [--output keylime|json|text] [--ima-hash sha256]"

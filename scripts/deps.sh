@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="gcc make pkg-config libtss2-dev libssl-dev libcbor-dev libcryptsetup-dev
-libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev zlib1g-dev scdoc libseccomp-dev"
+libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libjson-c-dev zlib1g-dev scdoc libseccomp-dev liblzma-dev"
 TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2fsprogs jq xxd python3-jsonschema python3-yaml protobuf-compiler iproute2 busybox-static util-linux"
 E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstools kmod fdisk"
 FUZZ="clang libclang-rt-14-dev"

@@ -18,6 +18,7 @@ for bin in "$@"; do
 		;;
 	fuzz_ima_list) cp tests/fuzz/seeds/ima/* "$corpus"/ ;;
 	fuzz_cel) cp tests/fuzz/seeds/cel/* "$corpus"/ ;;
+	fuzz_ovmf) cp tests/fuzz/seeds/ovmf/* "$corpus"/ ;;
 	fuzz_grub_cfg) cp tests/fuzz/seeds/grub/* "$corpus"/ ;;
 	fuzz_manifest) cp tests/fuzz/seeds/manifest/* "$corpus"/ ;;
 	fuzz_tboot) cp tests/fuzz/seeds/tboot/* "$corpus"/ ;;
