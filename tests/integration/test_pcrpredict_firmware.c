@@ -50,13 +50,13 @@ static int teardown(void **state)
 	return sh(NULL, "rm -rf %s", dir);
 }
 
-#define SKIP_WITHOUT_OVMF()                                                                        \
-	do {                                                                                       \
-		if (access(CODE, R_OK) || access(CODE_SB, R_OK) ||                                 \
-		    access("/usr/lib/ipxe/qemu/efi-e1000e.rom", R_OK)) {                           \
-			print_message("skipped: needs Debian's ovmf and ipxe-qemu\n");             \
-			skip();                                                                    \
-		}                                                                                  \
+#define SKIP_WITHOUT_OVMF()                                                            \
+	do {                                                                           \
+		if (access(CODE, R_OK) || access(CODE_SB, R_OK) ||                     \
+		    access("/usr/lib/ipxe/qemu/efi-e1000e.rom", R_OK)) {               \
+			print_message("skipped: needs Debian's ovmf and ipxe-qemu\n"); \
+			skip();                                                        \
+		}                                                                      \
 	} while (0)
 
 /* Each PCR 0-3, 6 of `pcrpredict firmware ARGS` in @bank equals the guest's. */
@@ -72,14 +72,15 @@ static void same_as_guest(const struct boot *b, const char *bank, const char *ar
 		char *out = NULL, hex[2 * DIGEST_MAX + 1];
 
 		hex_encode(guest.value[fw_pcrs[i]], alg->size, hex);
-		assert_int_equal(sh(&out, "%s --banks %s --json firmware --code %s %s | jq -r "
-					  ".pcrs.%s.\\\"%u\\\"",
+		assert_int_equal(sh(&out,
+				    "%s --banks %s --json firmware --code %s %s | jq -r "
+				    ".pcrs.%s.\\\"%u\\\"",
 				    bin_path("pcrpredict"), bank, b->code, args, bank, fw_pcrs[i]),
 				 0);
 		out[strcspn(out, "\n")] = '\0';
 		if (strcmp(out, hex) != 0)
-			fail_msg("%s: PCR %u %s: predicted %s, the guest read %s", b->name, fw_pcrs[i],
-				 bank, out, hex);
+			fail_msg("%s: PCR %u %s: predicted %s, the guest read %s", b->name,
+				 fw_pcrs[i], bank, out, hex);
 		free(out);
 	}
 }
@@ -149,7 +150,7 @@ static void test_file_events_equal_the_logs(void **state)
 				    "&& t!=\"EV_SEPARATOR\" && /AlgorithmId: sha256/{getline; "
 				    "print $2 \" \" s1}' | tr -d '\"'",
 				    boots[i].name),
-			 0);
+				 0);
 		/* the log lists PCR 0's then PCR 2's events, as we do */
 		assert_string_equal(ours, theirs);
 		free(ours);
@@ -164,7 +165,8 @@ static void test_bad_firmware_refused(void **state)
 	(void)state;
 	SKIP_WITHOUT_OVMF();
 	/* cut inside the LZMA data */
-	assert_int_equal(sh(&out, "head -c 65536 %s > %s/cut.fd && %s firmware --code %s/cut.fd 2>&1",
+	assert_int_equal(sh(&out,
+			    "head -c 65536 %s > %s/cut.fd && %s firmware --code %s/cut.fd 2>&1",
 			    CODE, dir, bin_path("pcrpredict"), dir),
 			 2);
 	assert_non_null(strstr(out, "cut.fd: offset 0x"));
@@ -201,11 +203,12 @@ static void test_bad_firmware_refused(void **state)
 			 2);
 	assert_non_null(strstr(out, "p.json: \"format\" is not"));
 	free(out);
-	assert_int_equal(sh(&out,
-			    "sed 's/222c386d-5abc/222c386d-5abd/' tests/data/ovmf-q35.profile.json "
-			    "> %s/other.json && %s firmware --code %s --platform %s/other.json 2>&1",
-			    dir, bin_path("pcrpredict"), CODE, dir),
-			 2);
+	assert_int_equal(
+		sh(&out,
+		   "sed 's/222c386d-5abc/222c386d-5abd/' tests/data/ovmf-q35.profile.json "
+		   "> %s/other.json && %s firmware --code %s --platform %s/other.json 2>&1",
+		   dir, bin_path("pcrpredict"), CODE, dir),
+		2);
 	assert_non_null(strstr(out, "has no file 222c386d-5abd"));
 	free(out);
 }
