@@ -813,15 +813,6 @@ static void engine_loop(struct ad_engine *e)
 	}
 }
 
-static const char *engine_user(const struct ad_config *cfg)
-{
-	if (cfg->engine_user)
-		return cfg->engine_user;
-	if (cfg->user)
-		return cfg->user;
-	return getpwnam("measured-attestd") ? "measured-attestd" : "nobody";
-}
-
 /* Everything the engine may keep: listeners, logs, its channel; the TPM is not among them. */
 static int engine_confine(const struct ad_setup *setup, int chan)
 {
@@ -859,7 +850,7 @@ static int engine_confine(const struct ad_setup *setup, int chan)
 	if ((rc = nonce_tree_build(leaves, &leaf_len, 1, root, NULL)) < 0)
 		return rc;
 	if (geteuid() == 0) {
-		user = engine_user(setup->cfg);
+		user = setup->cfg->engine_user; /* resolved at start (attestd.c) */
 		if ((rc = sandbox_setuser(user)) < 0)
 			return rc;
 	}

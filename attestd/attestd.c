@@ -150,6 +150,25 @@ static int config_test(const struct ad_config *cfg)
 	return 0;
 }
 
+/*
+ * Who the engine runs as when attestd starts as root: --engine-user, else
+ * --user, else measured-attestd, else nobody.  Checked now: an engine that
+ * cannot drop would only be restarted, again and again.
+ */
+static int engine_user_resolve(struct ad_config *cfg)
+{
+	if (geteuid() != 0)
+		return 0; /* it cannot change user: it keeps ours, without capabilities */
+	if (!cfg->engine_user)
+		cfg->engine_user = cfg->user			  ? cfg->user
+				   : getpwnam("measured-attestd") ? "measured-attestd"
+								  : "nobody";
+	if (!getpwnam(cfg->engine_user))
+		return err_set(-ENOENT, "no user %s for the engine (--engine-user)",
+			       cfg->engine_user);
+	return 0;
+}
+
 static int serve(struct ad_config *cfg, bool provision)
 {
 	struct ad_setup setup = {.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1}};
@@ -169,6 +188,8 @@ static int serve(struct ad_config *cfg, bool provision)
 	}
 	if (!cfg->listen && !cfg->socket)
 		cfg->listen = "127.0.0.1:9505";
+	if (rc == 0)
+		rc = engine_user_resolve(cfg);
 	if (rc == 0)
 		rc = tpm_pcr_banks(tpm, &setup.banks);
 	if (rc == 0) {

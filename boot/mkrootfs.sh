@@ -31,7 +31,8 @@ for applet in $("$busybox" --list); do
 	[ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"
 done
 install -m 0755 "$here/rootfs/init" "$stage/sbin/init"
-echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+# nobody: the user cmld's control process and attestd's engine drop to
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
 echo "measured" >"$stage/etc/hostname"
 for e in $extras; do
 	src=${e%%=*}

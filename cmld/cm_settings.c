@@ -161,6 +161,10 @@ int cm_settings_finish(struct cmld *d, struct cm_settings *s)
 		d->seal.signed_dir = signed_dir;
 	}
 	log_set_level(s->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	/* without it the control process could never start: say so now, not in a restart loop */
+	if (!getpwnam(d->ctl.user))
+		return err_set(-ENOENT, "control-user: no user %s (the control process runs as it)",
+			       d->ctl.user);
 	return 0;
 }
 
