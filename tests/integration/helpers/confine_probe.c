@@ -9,6 +9,15 @@
  *   confine_probe ctrl PORT CMD [BYTE]   one swtpm control command to
  *                                 127.0.0.1:PORT: "connect ERRNO", or the
  *                                 answer in hex ("eof" when none)
+ *   confine_probe bomb STATUS CAP  as a container's init: a fork bomb whose
+ *                                 processes never exit and fork again
+ *                                 BOMB_PAUSE_MS after each refusal, so it
+ *                                 presses for as long as it runs; no more
+ *                                 than about CAP processes (a host whose
+ *                                 limit fails is not run out of pids); every
+ *                                 100 ms STATUS gets "forked N eagain N
+ *                                 enomem N other N" (the refusals by errno);
+ *                                 SIGTERM ends it
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -20,11 +29,15 @@
 #include <linux/perf_event.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void report(const char *name, long rc)
@@ -110,6 +123,105 @@ static int ctrl(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Unlike the shell's bomb (each process forks twice and exits; ash exits on
+ * a refused fork), nothing here exits or leaves a zombie: a shell bomb whose
+ * live processes are all refused once dies out, and stops pressing the limit,
+ * within a second.  The pause after a refusal (some 4000 refusals a second
+ * at pids.max 1024) keeps the CPU it burns to about one core: cmld sets no
+ * CPU limit, pids.max is what is tested.
+ */
+#define BOMB_PAUSE_MS 250
+
+enum { BOMB_FORKED, BOMB_EAGAIN, BOMB_ENOMEM, BOMB_OTHER, BOMB_N };
+static volatile sig_atomic_t bomb_stop;
+
+static void bomb_term(int sig)
+{
+	(void)sig;
+	bomb_stop = 1;
+}
+
+static void bomb_count(unsigned long *counts, int what)
+{
+	__atomic_fetch_add(&counts[what], 1, __ATOMIC_RELAXED);
+}
+
+static void bomb_press(unsigned long *counts, unsigned long cap)
+{
+	const struct timespec pause = {0, BOMB_PAUSE_MS * 1000000L};
+
+	for (;;) {
+		if (__atomic_load_n(&counts[BOMB_FORKED], __ATOMIC_RELAXED) >= cap) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		pid_t p = fork();
+		if (p > 0)
+			bomb_count(counts, BOMB_FORKED);
+		else if (p < 0) {
+			bomb_count(counts, errno == EAGAIN   ? BOMB_EAGAIN
+					   : errno == ENOMEM ? BOMB_ENOMEM
+							     : BOMB_OTHER);
+			nanosleep(&pause, NULL);
+		}
+		/* the child presses too */
+	}
+}
+
+static void bomb_status(const unsigned long *counts, const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "w")))
+		return;
+	fprintf(f, "forked %lu eagain %lu enomem %lu other %lu\n",
+		__atomic_load_n(&counts[BOMB_FORKED], __ATOMIC_RELAXED),
+		__atomic_load_n(&counts[BOMB_EAGAIN], __ATOMIC_RELAXED),
+		__atomic_load_n(&counts[BOMB_ENOMEM], __ATOMIC_RELAXED),
+		__atomic_load_n(&counts[BOMB_OTHER], __ATOMIC_RELAXED));
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+/* pid 1 forks once (so a refusal cannot end it), reaps, reports, and on SIGTERM ends all. */
+static int bomb(const char *status, unsigned long cap)
+{
+	const struct timespec tick = {0, 100 * 1000000L};
+	struct sigaction sa = {.sa_handler = bomb_term};
+	unsigned long *counts = mmap(NULL, BOMB_N * sizeof(*counts), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t p;
+
+	if (getpid() != 1) { /* kill(-1) below must reach only its own namespace */
+		fprintf(stderr, "bomb: only as the init of a pid namespace\n");
+		return 2;
+	}
+	if (counts == MAP_FAILED || sigaction(SIGTERM, &sa, NULL) < 0) {
+		perror("bomb");
+		return 2;
+	}
+	while ((p = fork()) < 0 && !bomb_stop)
+		nanosleep(&tick, NULL);
+	if (p == 0) {
+		signal(SIGTERM, SIG_DFL);
+		bomb_press(counts, cap);
+	}
+	bomb_count(counts, BOMB_FORKED);
+	while (!bomb_stop) {
+		nanosleep(&tick, NULL);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		bomb_status(counts, status);
+	}
+	kill(-1, SIGKILL); /* every other process of the namespace */
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "syscalls"))
@@ -124,6 +236,9 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 4 && !strcmp(argv[1], "ctrl"))
 		return ctrl(argc, argv);
-	fprintf(stderr, "usage: confine_probe syscalls|as UID PROG...|ids|ctrl PORT CMD [BYTE]\n");
+	if (argc >= 4 && !strcmp(argv[1], "bomb"))
+		return bomb(argv[2], strtoul(argv[3], NULL, 10));
+	fprintf(stderr, "usage: confine_probe syscalls|as UID PROG...|ids|ctrl PORT CMD [BYTE]|"
+			"bomb STATUS CAP\n");
 	return 2;
 }
