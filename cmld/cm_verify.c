@@ -207,8 +207,8 @@ static int sha256(const uint8_t *data, size_t len, uint8_t out[32])
 
 /* ---- softtokens (trust|me's: an EC P-256 key and its self-signed certificate) ---- */
 
-static int token_encode(const char *uuid, EVP_PKEY *key, X509 *cert, const char *pin,
-			uint8_t **ret, size_t *ret_len)
+static int token_encode(const char *uuid, EVP_PKEY *key, X509 *cert, const char *pin, uint8_t **ret,
+			size_t *ret_len)
 {
 	PKCS12 *p12 = PKCS12_create(pin, uuid, key, cert, NULL, 0, 0, 0, 0, 0);
 	unsigned char *der = NULL;
@@ -290,8 +290,7 @@ static int token_repin(const char *path, const uint8_t *der, size_t len, const c
 		return r;
 	/* the friendly name trust|me gives it: the container's UUID, kept from the old token */
 	char uuid[64] = "";
-	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, uuid,
-				  sizeof(uuid));
+	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, uuid, sizeof(uuid));
 	r = token_encode(uuid, key, cert, newpin, ret, ret_len);
 	EVP_PKEY_free(key);
 	X509_free(cert);
@@ -303,8 +302,9 @@ static int token_repin(const char *path, const uint8_t *der, size_t len, const c
 static int parse_config(struct cm_vstate *s, const struct cm_vreq *req, const uint8_t *const in[],
 			struct cm_vrep *rep, uint8_t **ret_out)
 {
-	const ProtobufCMessageDescriptor *desc =
-		req->op == CM_VOP_GUESTOS ? &guest_osconfig__descriptor : &container_config__descriptor;
+	const ProtobufCMessageDescriptor *desc = req->op == CM_VOP_GUESTOS
+							 ? &guest_osconfig__descriptor
+							 : &container_config__descriptor;
 	ProtobufCMessage *m = NULL;
 	size_t n;
 	int r;

@@ -86,11 +86,11 @@ struct cm_vreq {
 };
 
 struct cm_vrep {
-	int32_t rc;	   /* 0 or a negative errno (-4095..-1) */
-	uint32_t stage;	   /* enum cm_vstage: where rc (or an optional signature) failed */
-	uint32_t verified; /* 1: the signature verified over the text, under the trust asked */
-	uint32_t out_len;  /* bytes of DATA after this */
-	uint8_t digest[32];	 /* SHA-256 of part 0 exactly as verified and parsed */
+	int32_t rc;	    /* 0 or a negative errno (-4095..-1) */
+	uint32_t stage;	    /* enum cm_vstage: where rc (or an optional signature) failed */
+	uint32_t verified;  /* 1: the signature verified over the text, under the trust asked */
+	uint32_t out_len;   /* bytes of DATA after this */
+	uint8_t digest[32]; /* SHA-256 of part 0 exactly as verified and parsed */
 	uint8_t cert_digest[32]; /* CA: the certificate's SHA-256; CERT: its public key's */
 	char reason[CM_VERIFY_REASON_MAX]; /* rc < 0, or a signature that did not verify */
 };
@@ -112,10 +112,10 @@ int cm_verify_run(struct cm_vstate *s, const struct cm_vreq *req, const uint8_t 
 		  struct cm_vrep *rep, uint8_t **ret_out);
 
 struct cm_verify_args {
-	int chan;		 /* to the parent */
-	const char *user;	 /* setresuid to this when started as root */
-	const char *anchors;	 /* --trust-anchors */
-	const char *ca_dir;	 /* <data>/tokens/ca */
+	int chan;	     /* to the parent */
+	const char *user;    /* setresuid to this when started as root */
+	const char *anchors; /* --trust-anchors */
+	const char *ca_dir;  /* <data>/tokens/ca */
 };
 
 /* In the forked child: loads the CAs, confines itself, serves until the parent goes. */
