@@ -54,8 +54,7 @@ int cm_vrep_check(const struct cm_vreq *req, const uint8_t *const in[CM_VPARTS],
 	    !(signed_req && !rep->verified && rep->stage == CM_VSTAGE_SIG))
 		return err_set(-EBADMSG, "stage %u of a call that succeeded", rep->stage);
 	if (rep->out_len > CM_VERIFY_OUT_MAX)
-		return err_set(-EBADMSG, "out_len %u: at most %u", rep->out_len,
-			       CM_VERIFY_OUT_MAX);
+		return err_set(-EBADMSG, "out_len %u: at most %u", rep->out_len, CM_VERIFY_OUT_MAX);
 	if (rep->out_len && (rep->rc < 0 || !op_has_output(req->op)))
 		return err_set(-EBADMSG, "out_len %u where there is no output", rep->out_len);
 	if (rep->rc == 0 && !rep->out_len && req->op != CM_VOP_CONTAINER &&
@@ -71,4 +70,3 @@ int cm_vrep_check(const struct cm_vreq *req, const uint8_t *const in[CM_VPARTS],
 	}
 	return 0;
 }
-

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmld: the container manager daemon.  Two processes, one poll loop each: the
- * root parent (everything below but cm_engine) and the unprivileged control
- * process (cm_engine.c, cm_engine.h); containers are addressed by UUID or
- * name.  Modules:
- *   cm_store    data folder layout, container configs on disk, CA store
+ * cmld: the container manager daemon.  Three processes: the root parent
+ * (everything below but cm_engine and cm_verify), the unprivileged control
+ * process (cm_engine.c, cm_engine.h; one poll loop each) and the unprivileged
+ * verify process (cm_verify.c, cm_verify.h: parses configs, certificates and
+ * tokens, one call at a time); containers are addressed by UUID or name.
+ * Modules:
+ *   cm_store    data folder layout, container configs on disk, CA registration
  *   cm_guestos  signed GuestOS configs and their images
  *   cm_token    the per-container softtoken (PKCS#12, trust|me compatible)
  *   cm_runtime  namespaces, mounts, cgroups, start/stop/freeze/run

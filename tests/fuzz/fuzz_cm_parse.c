@@ -30,7 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t ops[] = {CM_VOP_CONTAINER, CM_VOP_GUESTOS,    CM_VOP_CA,
+	static const uint32_t ops[] = {CM_VOP_CONTAINER, CM_VOP_GUESTOS,     CM_VOP_CA,
 				       CM_VOP_CERT,	 CM_VOP_TOKEN_CHECK, CM_VOP_TOKEN_REPIN};
 	static struct cm_vreq req;
 	const uint8_t *in[CM_VPARTS];

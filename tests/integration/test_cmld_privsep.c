@@ -411,8 +411,12 @@ static pid_t verify_pid_new(pid_t old)
 
 		if (p > 0 && p != old)
 			return p;
-		if (i == 0 && old) /* it starts at the next call */
-			answer(send_create("name: 1", false), 3000);
+		if (i == 0 && old) { /* it starts at the next call */
+			DaemonToController *m = answer(send_create("name: 1", false), 3000);
+
+			if (m)
+				daemon_to_controller__free_unpacked(m, NULL);
+		}
 		usleep(10000);
 	}
 	fail_msg("no verify process after 3 s");
