@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * cmld's verify process (cm_verify.h): the protobuf text parser, X.509 and
- * PKCS#12, away from root.  The CA stores are loaded once, before the
- * sandbox (a ca_register makes the parent start a new process); after it,
- * the process reads requests from its channel, answers each, and can open
- * nothing.  Errors are the texts the parent used to make itself.
+ * PKCS#12, away from root.  The CA files are read once, before the sandbox,
+ * and parsed inside it (a ca_register makes the parent start a new
+ * process); the process then reads requests from its channel, answers
+ * each, and can open nothing.  Errors are the texts the parent used to make itself.
  */
 #include <errno.h>
 #include <poll.h>
@@ -41,53 +41,72 @@ struct cm_vstate {
 	char *anchors_path;
 };
 
-/* Adds every certificate of the PEM file @path to @store; the number added. */
-static int store_add_pem_file(X509_STORE *store, const char *path)
-{
-	uint8_t *pem;
-	size_t len;
-	int n = 0;
-	X509 *x;
+/* PEM files read as bytes: read while root, parsed only once the process is confined. */
+struct pem_files {
+	uint8_t *buf[256];
+	size_t len[256];
+	size_t n;
+};
 
-	if (file_read_all(path, 1 << 20, &pem, &len) < 0)
-		return 0;
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		n += X509_STORE_add_cert(store, x) == 1;
-		X509_free(x);
-	}
-	BIO_free(bio);
-	free(pem);
-	return n;
+static void pem_files_free(struct pem_files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->buf[i]);
+	f->n = 0;
+}
+
+static void read_pem_file(struct pem_files *f, const char *path)
+{
+	if (f->n < sizeof(f->buf) / sizeof(f->buf[0]) &&
+	    file_read_all(path, 1 << 20, &f->buf[f->n], &f->len[f->n]) == 0)
+		f->n++;
 }
 
 /* A PEM file, or every *.pem in a folder. */
-static int store_add_path(X509_STORE *store, const char *path)
+static void read_pem_path(struct pem_files *f, const char *path)
 {
 	struct dirent *e;
 	struct stat st;
 	DIR *dir;
-	int n = 0;
 
 	if (stat(path, &st) < 0)
-		return 0;
-	if (!S_ISDIR(st.st_mode))
-		return store_add_pem_file(store, path);
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		read_pem_file(f, path);
+		return;
+	}
 	if (!(dir = opendir(path)))
-		return 0;
+		return;
 	while ((e = readdir(dir))) {
 		char sub[4096 + 256];
 		size_t l = strlen(e->d_name);
 		if (l < 5 || strcmp(e->d_name + l - 4, ".pem"))
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		n += store_add_pem_file(store, sub);
+		read_pem_file(f, sub);
 	}
 	closedir(dir);
+}
+
+/* Adds every certificate of @f to @store; the number added. */
+static int store_add(X509_STORE *store, const struct pem_files *f)
+{
+	int n = 0;
+	X509 *x;
+
+	for (size_t i = 0; i < f->n; i++) {
+		BIO *bio = BIO_new_mem_buf(f->buf[i], (int)f->len[i]);
+		while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+			n += X509_STORE_add_cert(store, x) == 1;
+			X509_free(x);
+		}
+		BIO_free(bio);
+	}
 	return n;
 }
 
-struct cm_vstate *cm_vstate_new(const char *anchors, const char *ca_dir)
+static struct cm_vstate *vstate_build(const char *anchors, const struct pem_files *a,
+				      const struct pem_files *cas)
 {
 	struct cm_vstate *s = calloc(1, sizeof(*s));
 
@@ -100,12 +119,24 @@ struct cm_vstate *cm_vstate_new(const char *anchors, const char *ca_dir)
 		cm_vstate_free(s);
 		return NULL;
 	}
-	if (anchors) {
-		s->n_anchors = store_add_path(s->anchors, anchors);
-		store_add_path(s->any, anchors);
-	}
+	s->n_anchors = store_add(s->anchors, a);
+	store_add(s->any, a);
+	store_add(s->any, cas);
+	return s;
+}
+
+struct cm_vstate *cm_vstate_new(const char *anchors, const char *ca_dir)
+{
+	static struct pem_files a, cas;
+	struct cm_vstate *s;
+
+	if (anchors)
+		read_pem_path(&a, anchors);
 	if (ca_dir)
-		store_add_path(s->any, ca_dir);
+		read_pem_path(&cas, ca_dir);
+	s = vstate_build(anchors, &a, &cas);
+	pem_files_free(&a);
+	pem_files_free(&cas);
 	return s;
 }
 
@@ -539,6 +570,7 @@ static void warm_up(void)
 
 void cm_verify_main(const struct cm_verify_args *a)
 {
+	static struct pem_files anchors, cas;
 	struct sandbox_report rep;
 	struct cm_vstate *s;
 	struct cm_vreq *req;
@@ -552,13 +584,25 @@ void cm_verify_main(const struct cm_verify_args *a)
 	signal(SIGPIPE, SIG_IGN);
 	sandbox_close_fds_except(&a->chan, 1);
 	prctl(PR_SET_NAME, "cmld-verify", 0, 0, 0);
-	/* the CAs on the measured rootfs and in the data folder, read while root */
-	if (!(s = cm_vstate_new(a->anchors, a->ca_dir)) || !(req = secret_alloc(sizeof(*req))))
+	/*
+	 * The CAs on the measured rootfs and in the data folder read while root,
+	 * as bytes: the data folder's are the offline attacker's, so they are
+	 * parsed only inside the sandbox.
+	 */
+	if (a->anchors)
+		read_pem_path(&anchors, a->anchors);
+	if (a->ca_dir)
+		read_pem_path(&cas, a->ca_dir);
+	if (!(req = secret_alloc(sizeof(*req))))
 		die("out of memory");
 	warm_up();
 	if ((geteuid() == 0 && sandbox_setuser(a->user) < 0) || sandbox_drop_caps() < 0 ||
 	    sandbox_enter(SANDBOX_CMLD_CONTROL, &rep) < 0)
 		die(err_msg());
+	if (!(s = vstate_build(a->anchors, &anchors, &cas)))
+		die("out of memory");
+	pem_files_free(&anchors);
+	pem_files_free(&cas);
 	log_debug("verify %d: user %s, no capabilities, Landlock ABI %d, seccomp", (int)getpid(),
 		  a->user, rep.landlock_abi);
 	for (;;)

@@ -99,7 +99,8 @@ struct cm_vrep {
 
 /* What it loaded before its sandbox: the CA stores, and where they came from. */
 struct cm_vstate;
-/* Loads @anchors (a PEM file or folder of *.pem; NULL: none) and the PEM files in @ca_dir. */
+/* Loads @anchors (a PEM file or folder of *.pem; NULL: none) and the PEM files in @ca_dir
+ * (the process itself reads these as root and parses them only once confined). */
 struct cm_vstate *cm_vstate_new(const char *anchors, const char *ca_dir);
 void cm_vstate_free(struct cm_vstate *s);
 /*
