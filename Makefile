@@ -121,9 +121,11 @@ $(BUILD)/tests/unit/test_mi_cmdline: $(BUILD)/obj/tests/unit/test_mi_cmdline.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 
-# the typed request between cmld's processes (cmld/cm_msg.c)
+# the typed messages between cmld's processes (cmld/cm_msg.c, cm_vmsg.c, cm_verify.c);
+# its nm check reads every object of cmld: they are built first
 $(BUILD)/tests/unit/test_cm_msg: $(BUILD)/obj/tests/unit/test_cm_msg.o $(BUILD)/obj/cmld/cm_msg.o \
-		$(LIBPROTO) $(LIBMEASURED)
+		$(BUILD)/obj/cmld/cm_vmsg.o $(BUILD)/obj/cmld/cm_verify.o \
+		$(LIBPROTO) $(LIBMEASURED) | $(BUILD)/cmld
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lpthread
 $(BUILD)/obj/tests/unit/test_cm_msg.o: override CFLAGS += -Icmld
@@ -158,6 +160,7 @@ FUZZ_EXTRA_fuzz_ima_policy := pcrpredict/ima_policy.c
 FUZZ_EXTRA_fuzz_pbtext := $(PROTO_C:$(BUILD)/%=build/%)
 FUZZ_EXTRA_fuzz_control := $(PROTO_C:$(BUILD)/%=build/%) $(wildcard cmld/cm_*.c)
 FUZZ_EXTRA_fuzz_ad_msg := attestd/ad_msg.c
+FUZZ_EXTRA_fuzz_cm_parse := $(PROTO_C:$(BUILD)/%=build/%) cmld/cm_verify.c cmld/cm_vmsg.c
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)

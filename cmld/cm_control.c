@@ -42,7 +42,6 @@
 #include "fileio.h"
 #include "frame.h"
 #include "mem.h"
-#include "pbtext.h"
 
 /* One client connection of the control process, as the parent knows it. */
 struct cm_conn {
@@ -302,9 +301,14 @@ static void cmd_list_guestos(struct cmld *d, struct cm_conn *conn)
 	free(list);
 }
 
-/* Parses (and, when signed, verifies) a container config sent by control. */
+/*
+ * A container config sent by control, parsed (and, when signed, verified) by
+ * the verify process: what comes back is typed, for the bytes the request
+ * holds (their digest checked), which are what save_from_request stores.
+ */
 static int config_from_request(struct cmld *d, const ControllerToDaemon *req, ContainerConfig **ret)
 {
+	bool sig = req->has_container_config_signature;
 	ProtobufCMessage *m;
 	GuestOSConfig *g;
 	int r;
@@ -313,16 +317,13 @@ static int config_from_request(struct cmld *d, const ControllerToDaemon *req, Co
 		return err_set(-EINVAL, "no container config given");
 	if (req->has_container_config_signature != req->has_container_config_certificate)
 		return err_set(-EINVAL, "a signed config needs both signature and certificate");
-	if (req->has_container_config_signature &&
-	    (r = cm_signature_verify(
-		     d, CM_TRUST_ANY_REGISTERED, req->container_config_file.data,
-		     req->container_config_file.len, req->container_config_signature.data,
-		     req->container_config_signature.len, req->container_config_certificate.data,
-		     req->container_config_certificate.len)) < 0)
-		return err_wrap(r, "container config");
-	if ((r = pbtext_parse(&container_config__descriptor,
-			      (const char *)req->container_config_file.data,
-			      req->container_config_file.len, "container config", &m)) < 0)
+	r = cm_verify_config(
+		d, &container_config__descriptor, sig ? CM_VTRUST_ANY : CM_VTRUST_NONE, 0,
+		"container config", "container config", req->container_config_file.data,
+		req->container_config_file.len, req->container_config_signature.data,
+		req->container_config_signature.len, req->container_config_certificate.data,
+		req->container_config_certificate.len, &m, NULL);
+	if (r < 0)
 		return r;
 	if (!(g = cm_guestos_load(d, ((ContainerConfig *)m)->guest_os))) {
 		r = err_set(-ENOENT, "GuestOS '%s' is not installed",
@@ -1430,6 +1431,8 @@ static void reap_children(struct cmld *d)
 			engine_reaped(d, status);
 			continue;
 		}
+		if (cm_verify_reaped(d, pid, status))
+			continue;
 		for (struct cm_container *c = d->containers; c; c = c->next) {
 			if (c->init_pid == pid)
 				cm_container_reaped(d, c, status);
@@ -1503,6 +1506,7 @@ int cm_control_poll(struct cmld *d, int timeout_ms)
 void cm_control_close(struct cmld *d)
 {
 	cm_control_drop_conns(d);
+	cm_verify_stop(d);
 	if (d->ctl.pid > 0) {
 		kill(d->ctl.pid, SIGKILL);
 		waitpid(d->ctl.pid, NULL, 0);

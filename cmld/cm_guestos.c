@@ -23,7 +23,6 @@
 #include "err.h"
 #include "fileio.h"
 #include "hex.h"
-#include "pbtext.h"
 
 #define GUESTOS_CONF_MAX (1u << 20)
 
@@ -43,15 +42,21 @@ GuestOSConfig *cm_guestos_load(struct cmld *d, const char *name)
 {
 	char path[4096];
 	ProtobufCMessage *m;
+	uint8_t *buf;
+	size_t len;
+	int r;
 
 	if (!name_ok(name))
 		return NULL;
 	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf", name, name);
 	if (access(path, F_OK) < 0)
 		return NULL;
-	if (pbtext_parse_file(&guest_osconfig__descriptor, path, &m) < 0)
+	if (file_read_all(path, GUESTOS_CONF_MAX, &buf, &len) < 0)
 		return NULL;
-	return (GuestOSConfig *)m;
+	r = cm_verify_config(d, &guest_osconfig__descriptor, CM_VTRUST_NONE, 0, path, NULL, buf,
+			     len, NULL, 0, NULL, 0, &m, NULL);
+	free(buf);
+	return r < 0 ? NULL : (GuestOSConfig *)m;
 }
 
 /* Reads the size and SHA-256 of the regular file open as @fd. */
@@ -175,15 +180,16 @@ int cm_guestos_load_verified(struct cmld *d, const char *name, enum cm_trust tru
 
 	if (!name_ok(name))
 		return err_set(-EINVAL, "'%s' is not a GuestOS name", name);
+	char what[512];
+
 	for (int i = 0; i < 3 && r == 0; i++)
 		r = read_part(d, name, ext[i], &buf[i], &len[i]);
-	if (r == 0 &&
-	    (r = cm_signature_verify(d, trust, buf[0], len[0], buf[1], len[1], buf[2], len[2])) < 0)
-		r = err_wrap(r, "GuestOS %s: its signature", name);
-	/* parsed from the bytes just verified, not read again */
+	snprintf(what, sizeof(what), "GuestOS %s: its signature", name);
+	/* verified and parsed from the same bytes, read once (the digest says they were these) */
 	if (r == 0)
-		r = pbtext_parse(&guest_osconfig__descriptor, (const char *)buf[0], len[0],
-				 "guestos.conf", &m);
+		r = cm_verify_config(d, &guest_osconfig__descriptor, (enum cm_vtrust)trust, 0,
+				     "guestos.conf", what, buf[0], len[0], buf[1], len[1], buf[2],
+				     len[2], &m, NULL);
 	if (r == 0 && strcmp(((GuestOSConfig *)m)->name, name))
 		r = err_set(-EINVAL, "GuestOS %s: its config names GuestOS %s", name,
 			    ((GuestOSConfig *)m)->name);
@@ -344,12 +350,14 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 
 	if (!conf || !sig || !cert || !sig_len || !cert_len)
 		return err_set(-EINVAL, "a GuestOS needs its config, signature and certificate");
-	/* the registered CAs too: a convenience; a sealed container's start wants an anchor */
-	if ((r = cm_signature_verify(d, CM_TRUST_ANY_REGISTERED, conf, conf_len, sig, sig_len, cert,
-				     cert_len)) < 0)
-		return err_wrap(r, "GuestOS config");
-	if ((r = pbtext_parse(&guest_osconfig__descriptor, (const char *)conf, conf_len,
-			      "guestos.conf", &m)) < 0)
+	/*
+	 * The registered CAs too: a convenience; a sealed container's start wants
+	 * an anchor.  What is installed below is @conf itself, whose digest the
+	 * verify process answered for.
+	 */
+	if ((r = cm_verify_config(d, &guest_osconfig__descriptor, CM_VTRUST_ANY, 0, "guestos.conf",
+				  "GuestOS config", conf, conf_len, sig, sig_len, cert, cert_len,
+				  &m, NULL)) < 0)
 		return r;
 	g = (GuestOSConfig *)m;
 	if (!name_ok(g->name)) {

@@ -22,12 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 
 #include "cmld.h"
 #include "err.h"
@@ -244,10 +239,49 @@ static int uid_base_load(struct cmld *d, struct cm_container *c)
 	return cm_uid_base_save(d, c->uuid, c->uid_base);
 }
 
+/*
+ * containers/<uuid>.conf, parsed by the verify process; SIGNED when its
+ * .sig and .cert verify over it (read once, with it), else UNSIGNED.
+ */
+static int load_config(struct cmld *d, const char *uuid, ProtobufCMessage **ret,
+		       ContainerTrust *ret_trust)
+{
+	static const char *const ext[] = {"conf", "sig", "cert"};
+	uint8_t *buf[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0};
+	char path[3][4096];
+	bool has_sig = true, verified = false;
+	int r;
+
+	for (int i = 0; i < 3; i++)
+		cm_store_path(d, path[i], sizeof(path[i]), "containers/%s.%s", uuid, ext[i]);
+	if ((r = file_read_all(path[0], CM_VERIFY_PART_MAX, &buf[0], &len[0])) < 0)
+		return r;
+	for (int i = 1; i < 3 && has_sig; i++)
+		has_sig = file_read_all(path[i], 1 << 20, &buf[i], &len[i]) == 0;
+	err_clear();
+	r = cm_verify_config(d, &container_config__descriptor,
+			     has_sig ? CM_VTRUST_ANY : CM_VTRUST_NONE, CM_VREQ_SIG_OPTIONAL,
+			     path[0], NULL, buf[0], len[0], buf[1], len[1], buf[2], len[2], ret,
+			     &verified);
+	if (r == 0 && has_sig && !verified)
+		log_warn("container %s: its signature does not verify over its config (%s); "
+			 "UNSIGNED",
+			 uuid, err_msg());
+	for (int i = 0; i < 3; i++)
+		free(buf[i]);
+	if (r == 0)
+		err_clear();
+	if (r == 0)
+		*ret_trust = verified ? CONTAINER_TRUST__SIGNED : CONTAINER_TRUST__UNSIGNED;
+	return r;
+}
+
 static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
 {
 	char path[4096];
 	ProtobufCMessage *m;
+	ContainerTrust trust = CONTAINER_TRUST__UNSIGNED;
 	struct cm_container *c = cm_container_find(d, uuid);
 	uint8_t *buf;
 	size_t len;
@@ -257,14 +291,13 @@ static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
 		c = NULL; /* matched a name, not this UUID */
 	if (c && only_stopped && c->state != CONTAINER_STATE__STOPPED)
 		return 0;
-	cm_store_path(d, path, sizeof(path), "containers/%s.conf", uuid);
-	r = pbtext_parse_file(&container_config__descriptor, path, &m);
+	r = load_config(d, uuid, &m, &trust);
 	if (r < 0)
 		return r;
 	if (c) {
 		protobuf_c_message_free_unpacked(&c->config->base, NULL);
 		c->config = (ContainerConfig *)m;
-		c->trust = cm_store_trust(d, uuid);
+		c->trust = trust;
 		return 0;
 	}
 	c = calloc(1, sizeof(*c));
@@ -280,7 +313,7 @@ static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
 		cm_container_free(c);
 		return r;
 	}
-	c->trust = cm_store_trust(d, uuid);
+	c->trust = trust;
 	cm_store_path(d, path, sizeof(path), "containers/%s/created", uuid);
 	if (file_read_all(path, 64, &buf, &len) == 0) {
 		c->created = strtoll((char *)buf, NULL, 10);
@@ -378,32 +411,6 @@ int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig
 		return r;
 	cm_store_path(d, path, sizeof(path), "containers/%s.conf", uuid);
 	return file_write_atomic(path, signed_text, text_len, 0600);
-}
-
-ContainerTrust cm_store_trust(struct cmld *d, const char *uuid)
-{
-	static const char *const ext[] = {"conf", "sig", "cert"};
-	uint8_t *buf[3] = {NULL, NULL, NULL};
-	size_t len[3] = {0, 0, 0};
-	char path[4096];
-	ContainerTrust t = CONTAINER_TRUST__UNSIGNED;
-	int r = 0;
-
-	for (int i = 0; i < 3 && r == 0; i++) {
-		cm_store_path(d, path, sizeof(path), "containers/%s.%s", uuid, ext[i]);
-		r = file_read_all(path, 1 << 20, &buf[i], &len[i]);
-	}
-	if (r == 0 && cm_signature_verify(d, CM_TRUST_ANY_REGISTERED, buf[0], len[0], buf[1],
-					  len[1], buf[2], len[2]) == 0)
-		t = CONTAINER_TRUST__SIGNED;
-	else if (r == 0)
-		log_warn("container %s: its signature does not verify over its config (%s); "
-			 "UNSIGNED",
-			 uuid, err_msg());
-	for (int i = 0; i < 3; i++)
-		free(buf[i]);
-	err_clear();
-	return t;
 }
 
 /* Each "/"-separated part of @p: not empty, ".", or "..". */
@@ -746,163 +753,19 @@ int cm_store_recover(struct cmld *d)
 
 /* ---- certificates ---- */
 
-static X509 *pem_cert(const uint8_t *pem, size_t len)
-{
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-
-	BIO_free(bio);
-	return x;
-}
-
 int cm_ca_register(struct cmld *d, const uint8_t *pem, size_t len)
 {
-	X509 *x = pem_cert(pem, len);
 	uint8_t md[32];
-	unsigned md_len = sizeof(md);
 	char hex[65], path[4096];
 	int r;
 
-	if (!x)
-		return err_set(-EINVAL, "not a PEM certificate");
-	if (X509_check_ca(x) < 1) {
-		X509_free(x);
-		return err_set(-EINVAL, "the certificate is not a CA certificate");
-	}
-	X509_digest(x, EVP_sha256(), md, &md_len);
-	X509_free(x);
+	/* parsed by the verify process; the parent stores the bytes whose digest it answered for */
+	if ((r = cm_verify_ca(d, pem, len, md)) < 0)
+		return r;
 	hex_encode(md, sizeof(md), hex);
 	cm_store_path(d, path, sizeof(path), "tokens/ca/%s.pem", hex);
-	r = file_write_atomic(path, pem, len, 0644);
-	return r;
-}
-
-/* Adds every certificate of the PEM file @path to @store; the number added. */
-static int store_add_pem_file(X509_STORE *store, const char *path)
-{
-	uint8_t *pem;
-	size_t len;
-	int n = 0;
-	X509 *x;
-
-	if (file_read_all(path, 1 << 20, &pem, &len) < 0)
-		return 0;
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		n += X509_STORE_add_cert(store, x) == 1;
-		X509_free(x);
-	}
-	BIO_free(bio);
-	free(pem);
-	return n;
-}
-
-/* A PEM file, or every *.pem in a folder. */
-static int store_add_path(X509_STORE *store, const char *path)
-{
-	struct dirent *e;
-	struct stat st;
-	DIR *dir;
-	int n = 0;
-
-	if (stat(path, &st) < 0)
-		return 0;
-	if (!S_ISDIR(st.st_mode))
-		return store_add_pem_file(store, path);
-	if (!(dir = opendir(path)))
-		return 0;
-	while ((e = readdir(dir))) {
-		char sub[4096 + 256];
-		size_t l = strlen(e->d_name);
-		if (l < 5 || strcmp(e->d_name + l - 4, ".pem"))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		n += store_add_pem_file(store, sub);
-	}
-	closedir(dir);
-	return n;
-}
-
-static X509_STORE *ca_store(struct cmld *d, enum cm_trust trust, int *ret_anchors)
-{
-	X509_STORE *store = X509_STORE_new();
-	char dir_path[4096];
-
-	if (!store)
-		return NULL;
-	*ret_anchors = d->trust_anchors ? store_add_path(store, d->trust_anchors) : 0;
-	if (trust == CM_TRUST_ANY_REGISTERED) {
-		cm_store_path(d, dir_path, sizeof(dir_path), "tokens/ca");
-		store_add_path(store, dir_path);
-	}
-	return store;
-}
-
-int cm_cert_verify(struct cmld *d, enum cm_trust trust, const uint8_t *cert_pem, size_t len,
-		   void **ret_x509)
-{
-	int anchors = 0;
-	X509 *leaf = pem_cert(cert_pem, len);
-	X509_STORE *store;
-	X509_STORE_CTX *ctx;
-	STACK_OF(X509) *chain = sk_X509_new_null();
-	BIO *bio;
-	X509 *extra;
-	int r = 0;
-
-	if (!leaf || !chain) {
-		X509_free(leaf);
-		sk_X509_free(chain);
-		return err_set(-EINVAL, "not a PEM certificate");
-	}
-	/* intermediates may follow the leaf in the same PEM */
-	bio = BIO_new_mem_buf(cert_pem, (int)len);
-	X509_free(PEM_read_bio_X509(bio, NULL, NULL, NULL));
-	while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
-		sk_X509_push(chain, extra);
-	BIO_free(bio);
-	store = ca_store(d, trust, &anchors);
-	ctx = X509_STORE_CTX_new();
-	if (!store || !ctx || X509_STORE_CTX_init(ctx, store, leaf, chain) != 1) {
-		r = err_set(-ENOMEM, "out of memory");
-	} else if (X509_verify_cert(ctx) != 1) {
-		const char *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
-		if (trust == CM_TRUST_ANCHORS)
-			r = err_set(-EPERM,
-				    "certificate not trusted by the trust anchors (%s, %d CAs): %s",
-				    d->trust_anchors ? d->trust_anchors : "none given", anchors,
-				    why);
-		else
-			r = err_set(-EPERM, "certificate not trusted: %s", why);
-	}
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	sk_X509_pop_free(chain, X509_free);
-	if (r == 0 && ret_x509)
-		*ret_x509 = leaf;
-	else
-		X509_free(leaf);
-	return r;
-}
-
-int cm_signature_verify(struct cmld *d, enum cm_trust trust, const uint8_t *data, size_t len,
-			const uint8_t *sig, size_t sig_len, const uint8_t *cert_pem,
-			size_t cert_len)
-{
-	void *leaf = NULL;
-	EVP_MD_CTX *md;
-	EVP_PKEY *key;
-	int r = cm_cert_verify(d, trust, cert_pem, cert_len, &leaf);
-
-	if (r < 0)
+	if ((r = file_write_atomic(path, pem, len, 0644)) < 0)
 		return r;
-	key = X509_get0_pubkey(leaf);
-	md = EVP_MD_CTX_new();
-	if (!md || !key || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1)
-		r = err_set(-EINVAL, "cannot verify with this certificate's key");
-	else if (EVP_DigestVerify(md, sig, sig_len, data, len) != 1)
-		r = err_set(-EPERM, "signature does not verify");
-	EVP_MD_CTX_free(md);
-	X509_free(leaf);
-	return r;
+	cm_verify_stop(d); /* the next one loads the CAs with this one */
+	return 0;
 }

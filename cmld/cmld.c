@@ -149,7 +149,8 @@ static int parse_args(int argc, char **argv, struct cmld *d, struct cm_settings 
 
 int main(int argc, char **argv)
 {
-	struct cmld d = {.listen_fd = -1, .signal_fd = -1, .ctl = {.chan = -1}};
+	struct cmld d = {
+		.listen_fd = -1, .signal_fd = -1, .ctl = {.chan = -1}, .verify = {.chan = -1}};
 	struct cm_settings settings;
 	bool test = false;
 	sigset_t mask;
@@ -175,8 +176,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d.signal_fd < 0 || (r = cm_store_init(&d)) < 0 || (r = cm_store_recover(&d)) < 0 ||
-	    (r = cm_runtime_init(&d)) < 0 || (r = cm_store_load_containers(&d, false)) < 0 ||
-	    (r = cm_control_listen(&d)) < 0) {
+	    (r = cm_verify_start(&d)) < 0 || (r = cm_runtime_init(&d)) < 0 ||
+	    (r = cm_store_load_containers(&d, false)) < 0 || (r = cm_control_listen(&d)) < 0) {
 		log_err("%s", err_msg());
 		return 1;
 	}

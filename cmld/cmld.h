@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmld: the container manager daemon.  Two processes, one poll loop each: the
- * root parent (everything below but cm_engine) and the unprivileged control
- * process (cm_engine.c, cm_engine.h); containers are addressed by UUID or
- * name.  Modules:
- *   cm_store    data folder layout, container configs on disk, CA store
+ * cmld: the container manager daemon.  Three processes: the root parent
+ * (everything below but cm_engine and cm_verify), the unprivileged control
+ * process (cm_engine.c, cm_engine.h; one poll loop each) and the unprivileged
+ * verify process (cm_verify.c, cm_verify.h: parses configs, certificates and
+ * tokens, one call at a time); containers are addressed by UUID or name.
+ * Modules:
+ *   cm_store    data folder layout, container configs on disk, CA registration
  *   cm_guestos  signed GuestOS configs and their images
  *   cm_token    the per-container softtoken (PKCS#12, trust|me compatible)
  *   cm_runtime  namespaces, mounts, cgroups, start/stop/freeze/run
@@ -18,6 +20,8 @@
  *   cm_control  the control commands; starts and restarts the control process
  *   cm_engine   the control process: connections, framing, protobuf (cm_engine.h)
  *   cm_msg      the typed request between the two, and its check (cm_msg.h)
+ *   cm_verify   the verify process: configs, X.509, PKCS#12 parsed (cm_verify.h)
+ *   cm_vclient  the parent's calls to it, and its check of each answer
  */
 #ifndef MEASURED_CMLD_H
 #define MEASURED_CMLD_H
@@ -28,6 +32,7 @@
 #include <time.h>
 
 #include "cm_confine.h"
+#include "cm_verify.h"
 #include "container.pb-c.h"
 #include "pcr.h"
 #include "control.pb-c.h"
@@ -83,6 +88,16 @@ struct cm_ctl {
 	unsigned deaths;
 };
 
+/* The verify process (cm_verify.c), started at its first call. */
+struct cm_vproc {
+	pid_t pid; /* 0 while there is none */
+	int chan;  /* -1 while there is none; non-blocking */
+	uint64_t seq;
+	unsigned deaths;
+	/* the fuzzers: calls answered in this process, by cm_verify_run */
+	struct cm_vstate *local;
+};
+
 struct cmld {
 	const char *data_dir;
 	const char *socket_path;
@@ -105,6 +120,7 @@ struct cmld {
 	struct cm_seal_conf seal;
 	struct cm_confine_conf confine; /* applied to every container process */
 	struct cm_ctl ctl;
+	struct cm_vproc verify;
 };
 
 /* ---- cm_store.c ---- */
@@ -144,22 +160,13 @@ int cm_rmtree(const char *path);
 int cm_ca_register(struct cmld *d, const uint8_t *pem, size_t len);
 /* Which CAs a certificate may chain to. */
 enum cm_trust {
-	CM_TRUST_ANCHORS,	 /* --trust-anchors only (sealed containers' GuestOS at start) */
-	CM_TRUST_ANY_REGISTERED, /* the trust anchors and the CAs registered in tokens/ca */
+	CM_TRUST_ANCHORS = CM_VTRUST_ANCHORS, /* --trust-anchors only (sealed GuestOS at start) */
+	CM_TRUST_ANY_REGISTERED = CM_VTRUST_ANY, /* the trust anchors and the CAs in tokens/ca */
 };
-/* Verifies @cert_pem chains to a CA of @trust; returns the leaf (caller frees). */
-int cm_cert_verify(struct cmld *d, enum cm_trust trust, const uint8_t *cert_pem, size_t len,
-		   void **ret_x509);
-/* Verifies a detached signature (SHA-256, RSA or ECDSA) of @data by a cert of @trust. */
-int cm_signature_verify(struct cmld *d, enum cm_trust trust, const uint8_t *data, size_t len,
-			const uint8_t *sig, size_t sig_len, const uint8_t *cert_pem,
-			size_t cert_len);
 /* Saves a config as it was signed (@signed_text with @sig and @cert) or, unsigned, canonical. */
 int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig *c,
 			 const uint8_t *signed_text, size_t text_len, const uint8_t *sig,
 			 size_t sig_len, const uint8_t *cert, size_t cert_len);
-/* SIGNED when containers/<uuid>.sig and .cert verify over the stored config, else UNSIGNED. */
-ContainerTrust cm_store_trust(struct cmld *d, const char *uuid);
 /* A free block of 64 Ki host ids for a new container's user namespace. */
 /* Another container than @except has the uid range starting at @b. */
 bool cm_uid_base_used(const struct cmld *d, uint32_t b, const struct cm_container *except);
@@ -177,6 +184,39 @@ int cm_confine_path(const struct cmld *d, const char *uuid, const char *field, c
 bool cm_mount_point_ok(const char *path);
 /* The checks a container config gets at create, update_config and start. */
 int cm_config_check(const struct cmld *d, const char *uuid, const ContainerConfig *c);
+
+/* ---- cm_vclient.c: calls to the verify process (cm_verify.h) ---- */
+/*
+ * @text (a config in protobuf text format, @desc a ContainerConfig or
+ * GuestOSConfig), parsed by the verify process; with @trust and a signature,
+ * verified first (@sig_what prefixes its refusal; CM_VREQ_SIG_OPTIONAL in
+ * @flags: a signature that fails is logged and *@ret_verified false).  The
+ * answer is the packed config, unpacked here only when the digest it
+ * came with is @text's, and then re-checked (enum values known).  @source
+ * names the input in errors.  0 or a negative code with the reason.
+ */
+int cm_verify_config(struct cmld *d, const ProtobufCMessageDescriptor *desc, enum cm_vtrust trust,
+		     unsigned flags, const char *source, const char *sig_what, const uint8_t *text,
+		     size_t len, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
+		     size_t cert_len, ProtobufCMessage **ret, bool *ret_verified);
+/* A PEM CA certificate's SHA-256 (tokens/ca/<hex>.pem), when it is one. */
+int cm_verify_ca(struct cmld *d, const uint8_t *pem, size_t len, uint8_t ret_digest[32]);
+/* The SHA-256 of the public key (SubjectPublicKeyInfo) of @pem, chaining to a registered CA. */
+int cm_verify_cert(struct cmld *d, const uint8_t *pem, size_t len, uint8_t ret_key_digest[32]);
+/* A new softtoken for @uuid (PIN "trustme"), DER in locked pages (secret_free, @ret_len). */
+int cm_verify_token_new(struct cmld *d, const char *uuid, uint8_t **ret, size_t *ret_len);
+/* 0 when @pin opens the token file @path holding @der; -EACCES when not. */
+int cm_verify_token_check(struct cmld *d, const char *path, const uint8_t *der, size_t len,
+			  const char *pin);
+/* The token re-encrypted under @newpin, as cm_verify_token_new returns it. */
+int cm_verify_token_repin(struct cmld *d, const char *path, const uint8_t *der, size_t len,
+			  const char *pin, const char *newpin, uint8_t **ret, size_t *ret_len);
+/* Starts the verify process unless it runs (each call starts it when it does not). */
+int cm_verify_start(struct cmld *d);
+/* Ends the verify process (a CA was registered: the next call loads the CAs again). */
+void cm_verify_stop(struct cmld *d);
+/* SIGCHLD: whether @pid was the verify process (then forgotten). */
+bool cm_verify_reaped(struct cmld *d, pid_t pid, int status);
 
 /* ---- cm_guestos.c ---- */
 /* Installs a signed GuestOS config; images come from its update_base_url (file:// or a folder). */

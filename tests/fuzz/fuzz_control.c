@@ -4,7 +4,8 @@
  * ControllerToDaemon, decoded as the control process decodes a frame, made a
  * typed request (cm_msg_request_from_proto), checked and handled as the
  * parent does (cm_control_dispatch) against a scratch data folder; the
- * answers go to /dev/null.  Commands that start
+ * answers go to /dev/null.  What the parent asks the verify process
+ * (cm_verify.h) is answered by its code in this process.  Commands that start
  * processes (start, run, interface moves, reboot) are left to the
  * integration test: here they would fork containers at fuzzing speed.
  */
@@ -64,6 +65,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	daemon_state.ctl.chan = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	log_set_level(LOG_LEVEL_ERR);
 	if (cm_store_init(&daemon_state) < 0)
+		abort();
+	/* the verify process's code, answering in this process (no fork per input) */
+	daemon_state.verify.chan = -1;
+	daemon_state.verify.local = cm_vstate_new(NULL, NULL);
+	if (!daemon_state.verify.local)
 		abort();
 	return 0;
 }

@@ -27,6 +27,11 @@ for bin in "$@"; do
 	fuzz_attest_proto) cp tests/fuzz/seeds/attest/* "$corpus"/ ;;
 	fuzz_pbtext) cp tests/fuzz/seeds/pbtext/* "$corpus"/ ;;
 	fuzz_control) cp tests/fuzz/seeds/control/* "$corpus"/ ;;
+	fuzz_cm_parse) # the config seeds, each as a container config (first byte 0)
+		for f in tests/fuzz/seeds/pbtext/*; do
+			{ printf '\000'; cat "$f"; } >"$corpus/$(basename "$f")"
+		done
+		;;
 	fuzz_sealed_file) cp tests/fuzz/seeds/sealed/* "$corpus"/ ;;
 	fuzz_signed_policy) cp tests/fuzz/seeds/signed_policy/* "$corpus"/ ;;
 	fuzz_evidence) cp tests/fuzz/seeds/evidence/* "$corpus"/ ;;

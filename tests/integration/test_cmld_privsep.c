@@ -6,9 +6,15 @@
  * played for real: the test takes a copy of the control process's end of the
  * channel (pidfd_getfd) and sends what a captured control process could
  * send.  A client that never reads its answers does not stop cmld serving
- * another.
+ * another.  The third process, cmld-verify, parses configs, certificates
+ * and tokens for the parent: it runs as unprivileged, and a captured one
+ * (its channel copied, the process stopped, the test answering in its
+ * place) sees the client's config bytes as the client sent them, and the
+ * parent refuses what it answers for other bytes, a "verified" nobody
+ * asked for, a field out of range, a wrong message and silence.
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,8 +31,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "chan.h"
 #include "cm_msg.h"
+#include "cm_verify.h"
+#include "container.pb-c.h"
+#include "err.h"
+#include "pbtext.h"
 #include "cmldrun.h"
 #include "control.pb-c.h"
 #include "frame.h"
@@ -70,18 +82,23 @@ static int64_t now_ms(void)
 	return frame_now_ms();
 }
 
-/* The control process: cmld's child named cmld-control; 0 while there is none. */
-static pid_t control_pid(void)
+/* cmld's child named @comm; 0 while there is none. */
+static pid_t child_named(const char *comm)
 {
 	char *out = NULL;
 	pid_t pid = 0;
 
-	sh(&out, "ps -o pid=,comm= --ppid %d | awk '$2 == \"cmld-control\" {print $1}'",
-	   (int)cmld_pid);
+	sh(&out, "ps -o pid=,comm= --ppid %d | awk '$2 == \"%s\" {print $1}'", (int)cmld_pid, comm);
 	if (out)
 		pid = (pid_t)atoi(out);
 	free(out);
 	return pid;
+}
+
+/* The control process: cmld's child named cmld-control; 0 while there is none. */
+static pid_t control_pid(void)
+{
+	return child_named("cmld-control");
 }
 
 /* Waits up to 3 s for a control process other than @old. */
@@ -344,6 +361,254 @@ static void test_client_never_reads(void **state)
 	assert_int_equal(control_pid(), child); /* dropping a client is not dying */
 }
 
+/* ---- the verify process ---- */
+
+/* A CREATE_CONTAINER of @text (with a junk signature when @sig) sent on a new connection. */
+static int send_create(const char *text, bool sig)
+{
+	static uint8_t junk_sig[] = {1, 2, 3}, junk_cert[] = "PEM";
+	ControllerToDaemon req = CONTROLLER_TO_DAEMON__INIT;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint8_t buf[4096];
+	size_t len;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	req.command = CONTROLLER_TO_DAEMON__COMMAND__CREATE_CONTAINER;
+	req.has_container_config_file = 1;
+	req.container_config_file = (ProtobufCBinaryData){strlen(text), (uint8_t *)text};
+	if (sig) {
+		req.has_container_config_signature = req.has_container_config_certificate = 1;
+		req.container_config_signature = (ProtobufCBinaryData){sizeof(junk_sig), junk_sig};
+		req.container_config_certificate =
+			(ProtobufCBinaryData){sizeof(junk_cert) - 1, junk_cert};
+	}
+	len = controller_to_daemon__pack(&req, buf);
+	assert_int_equal(frame_send(fd, buf, len, now_ms() + 2000), 0);
+	return fd;
+}
+
+/* The answer on @fd, within @ms. */
+static DaemonToController *answer(int fd, int ms)
+{
+	uint8_t *body = NULL;
+	size_t len;
+	DaemonToController *m = NULL;
+
+	if (frame_recv(fd, 1 << 20, now_ms() + ms, &body, &len) == 0)
+		m = daemon_to_controller__unpack(NULL, len, body);
+	free(body);
+	close(fd);
+	return m;
+}
+
+/* The verify process; one is there once cmld started, or after the next call. */
+static pid_t verify_pid_new(pid_t old)
+{
+	for (int i = 0; i < 300; i++) {
+		pid_t p = child_named("cmld-verify");
+
+		if (p > 0 && p != old)
+			return p;
+		if (i == 0 && old) { /* it starts at the next call */
+			DaemonToController *m = answer(send_create("name: 1", false), 3000);
+
+			if (m)
+				daemon_to_controller__free_unpacked(m, NULL);
+		}
+		usleep(10000);
+	}
+	fail_msg("no verify process after 3 s");
+	return 0;
+}
+
+static void test_verify_process(void **state)
+{
+	char *out = NULL, *uid, *nnp, *seccomp, *capeff, *capprm;
+	pid_t v = verify_pid_new(0);
+
+	(void)state;
+	assert_int_equal(sh(&out, "ps -o pid=,ppid=,uid=,comm= --ppid %d", (int)cmld_pid), 0);
+	print_message("# cmld's children:\n%s", out);
+	free(out);
+	uid = status_field(v, "Uid");
+	nnp = status_field(v, "NoNewPrivs");
+	seccomp = status_field(v, "Seccomp");
+	capeff = status_field(v, "CapEff");
+	capprm = status_field(v, "CapPrm");
+	print_message("# verify process %d: Uid %s NoNewPrivs %s Seccomp %s CapEff %s\n", (int)v,
+		      uid, nnp, seccomp, capeff);
+	assert_int_not_equal(atoi(uid), 0);
+	assert_null(strstr(uid, " 0"));
+	assert_string_equal(nnp, "1");
+	assert_string_equal(seccomp, "2");
+	assert_string_equal(capeff, "0000000000000000");
+	assert_string_equal(capprm, "0000000000000000");
+	free(uid);
+	free(nnp);
+	free(seccomp);
+	free(capeff);
+	free(capprm);
+	/* nothing of the parent's: stdin, stdout, stderr, the channel */
+	assert_int_equal(sh(&out, "ls /proc/%d/fd | wc -l", (int)v), 0);
+	assert_true(atoi(out) <= 4);
+	free(out);
+}
+
+/* One message from the stolen verify channel, within 3 s. */
+static int recv_within(int chan, struct chan_hdr *hdr, void *body, size_t cap)
+{
+	struct pollfd p = {.fd = chan, .events = POLLIN};
+
+	if (poll(&p, 1, 3000) != 1)
+		return -ETIMEDOUT;
+	return chan_recv(chan, hdr, body, cap);
+}
+
+enum forgery {
+	FORGE_OTHER_BYTES, /* a valid config, for other bytes than the client's */
+	FORGE_VERIFIED,	   /* "verified" where no signature was given */
+	FORGE_OUT_LEN,	   /* more output than any answer may carry */
+	FORGE_WRONG_TYPE,  /* data where the answer belongs */
+	FORGE_SILENCE,	   /* nothing at all */
+};
+
+static void sha256(const void *data, size_t len, uint8_t out[32])
+{
+	unsigned n = 32;
+
+	assert_int_equal(EVP_Digest(data, len, out, &n, EVP_sha256(), NULL), 1);
+}
+
+/*
+ * A captured verify process answers a create of @text as @f says: the
+ * parent refuses (the client is told why, naming @why), kills it, stores
+ * nothing, and the next call is served by a new one.
+ */
+static void captured_verify(const char *text, bool sig, enum forgery f, const char *why)
+{
+	static struct cm_vreq req;
+	static struct cm_vrep rep;
+	static uint8_t in[8192];
+	ContainerConfig cfg = CONTAINER_CONFIG__INIT;
+	uint8_t out[256];
+	size_t out_len, got = 0, total;
+	struct chan_hdr hdr;
+	DaemonToController *m;
+	pid_t v = verify_pid_new(0);
+	int chan = steal_channel(v), fd;
+	int64_t t0;
+	char *listing = NULL;
+
+	assert_int_equal(kill(v, SIGSTOP), 0);
+	fd = send_create(text, sig);
+	/* the parent forwards the client's bytes as they came: it parsed nothing */
+	assert_int_equal(recv_within(chan, &hdr, &req, sizeof(req)), 0);
+	assert_int_equal(hdr.type, CM_VMSG_REQ);
+	assert_int_equal(hdr.len, sizeof(req));
+	assert_int_equal(req.op, CM_VOP_CONTAINER);
+	assert_int_equal(req.trust, sig ? CM_VTRUST_ANY : CM_VTRUST_NONE);
+	assert_int_equal(req.len[0], strlen(text));
+	total = req.len[0] + req.len[1] + req.len[2];
+	while (got < total) {
+		struct chan_hdr dh;
+		assert_int_equal(recv_within(chan, &dh, in + got, sizeof(in) - got), 0);
+		assert_int_equal(dh.type, CM_VMSG_DATA);
+		got += dh.len;
+	}
+	assert_memory_equal(in, text, strlen(text));
+	/* what a captured one answers */
+	cfg.name = "evil";
+	cfg.guest_os = "none";
+	out_len = container_config__pack(&cfg, out);
+	memset(&rep, 0, sizeof(rep));
+	sha256(text, strlen(text), rep.digest);
+	rep.out_len = (uint32_t)out_len;
+	switch (f) {
+	case FORGE_OTHER_BYTES:
+		sha256("name: \"evil\" guest_os: \"none\"", 29, rep.digest);
+		rep.verified = sig;
+		break;
+	case FORGE_VERIFIED:
+		rep.verified = 1;
+		break;
+	case FORGE_OUT_LEN:
+		rep.out_len = CM_VERIFY_OUT_MAX + 1;
+		break;
+	case FORGE_WRONG_TYPE:
+	case FORGE_SILENCE:
+		break;
+	}
+	t0 = now_ms();
+	if (f == FORGE_WRONG_TYPE)
+		assert_int_equal(chan_send(chan, CM_VMSG_DATA, hdr.id, out, out_len), 0);
+	if (f != FORGE_WRONG_TYPE && f != FORGE_SILENCE) {
+		assert_int_equal(chan_send(chan, CM_VMSG_REP, hdr.id, &rep, sizeof(rep)), 0);
+		/* the parent may have refused the answer (and closed) before the data */
+		chan_send(chan, CM_VMSG_DATA, hdr.id, out, out_len);
+	}
+	m = answer(fd, CM_VERIFY_TIMEOUT_MS + 3000);
+	assert_non_null(m);
+	print_message("# %s: answered after %lld ms: %s\n", why, (long long)(now_ms() - t0),
+		      m->reason);
+	assert_int_equal(m->response, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED);
+	assert_non_null(strstr(m->reason, "the verify process failed: "));
+	assert_non_null(strstr(m->reason, why));
+	daemon_to_controller__free_unpacked(m, NULL);
+	assert_int_equal(sh(NULL, "grep -q 'verify process %d: .*%s.*; a new one serves' %s",
+			    (int)v, why, logpath),
+			 0);
+	/* killed and reaped by the parent: the stopped process is no more */
+	assert_int_equal(kill(v, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	close(chan);
+	/* nothing stored */
+	assert_int_equal(sh(&listing, "ls %s/containers | grep -c conf || true", data), 0);
+	assert_int_equal(atoi(listing), 0);
+	free(listing);
+	assert_int_not_equal(verify_pid_new(v), v);
+	served_within(2000);
+}
+
+static void test_captured_verify_process(void **state)
+{
+	static const char text[] = "name: \"web\"\nguest_os: \"myos\"\n";
+
+	(void)state;
+	captured_verify(text, false, FORGE_OTHER_BYTES,
+			"digest: the answer is not for the 29 bytes");
+	captured_verify(text, true, FORGE_OTHER_BYTES,
+			"digest: the answer is not for the 29 bytes");
+	captured_verify(text, false, FORGE_VERIFIED, "verified, yet no signature was asked for");
+	captured_verify(text, false, FORGE_OUT_LEN, "out_len 4194305");
+	captured_verify(text, false, FORGE_WRONG_TYPE, "message of type 17");
+	captured_verify(text, false, FORGE_SILENCE, "no answer within 10000 ms");
+}
+
+/* A malformed config: the parser's error, as cmld gave it when it parsed in the parent. */
+static void test_malformed_config(void **state)
+{
+	static const char bad[] = "name: \"x\"\nguest_os: 5 5\n";
+	ProtobufCMessage *parsed = NULL;
+	DaemonToController *m;
+	char want[1024];
+	pid_t v = verify_pid_new(0);
+
+	(void)state;
+	assert_true(pbtext_parse(&container_config__descriptor, bad, strlen(bad),
+				 "container config", &parsed) < 0);
+	snprintf(want, sizeof(want), "%s", err_msg());
+	m = answer(send_create(bad, false), 3000);
+	assert_non_null(m);
+	assert_int_equal(m->response, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED);
+	assert_string_equal(m->reason, want);
+	print_message("# %s\n", m->reason);
+	daemon_to_controller__free_unpacked(m, NULL);
+	/* a refusal is an answer: the verify process that gave it lives on */
+	assert_int_equal(child_named("cmld-verify"), v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +617,9 @@ int main(void)
 		cmocka_unit_test(test_client_errors_answered),
 		cmocka_unit_test(test_captured_control_process),
 		cmocka_unit_test(test_client_never_reads),
+		cmocka_unit_test(test_verify_process),
+		cmocka_unit_test(test_malformed_config),
+		cmocka_unit_test(test_captured_verify_process),
 	};
 
 	if (geteuid() != 0) {
