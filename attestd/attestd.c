@@ -180,7 +180,8 @@ static int serve(struct ad_config *cfg, bool provision)
 	rc = tpm_open(cfg->tcti, 0, &tpm);
 	if (rc == 0)
 		rc = tpm_keys_ensure(tpm, provision, &info);
-	if (rc == 0 && provision && !cfg->listen && !cfg->socket) {
+	/* --provision makes the keys and exits, whatever the config file says about listening */
+	if (rc == 0 && provision) {
 		printf("EK at 0x%08x and AK at 0x%08x are in place\n", TPM_HANDLE_EK,
 		       TPM_HANDLE_AK);
 		tpm_close(tpm);
