@@ -17,6 +17,8 @@
 
 #include "cm_device.h"
 #include "cmld.h"
+#include "cm_store.h"
+#include "cm_vclient.h"
 #include "err.h"
 #include "fileio.h"
 

@@ -19,6 +19,9 @@
 
 #include "cml_measure.h"
 #include "cmld.h"
+#include "cm_guestos.h"
+#include "cm_store.h"
+#include "cm_vclient.h"
 #include "digest.h"
 #include "err.h"
 #include "fileio.h"

@@ -11,6 +11,7 @@
 
 #include "cml_measure.h"
 #include "cmld.h"
+#include "cm_measure.h"
 #include "err.h"
 #include "measure.h"
 #include "tpm.h"

@@ -16,6 +16,7 @@
 
 #include "cm_proc.h"
 #include "cmld.h"
+#include "cm_net.h"
 #include "err.h"
 
 static bool ifname_ok(const char *s)

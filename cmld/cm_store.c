@@ -25,6 +25,9 @@
 #include <openssl/rand.h>
 
 #include "cmld.h"
+#include "cm_seal.h"
+#include "cm_store.h"
+#include "cm_vclient.h"
 #include "err.h"
 #include "fileio.h"
 #include "hex.h"

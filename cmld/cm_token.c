@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "cmld.h"
+#include "cm_store.h"
+#include "cm_token.h"
+#include "cm_vclient.h"
 #include "err.h"
 #include "fileio.h"
 #include "mem.h"

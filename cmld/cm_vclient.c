@@ -25,6 +25,8 @@
 #include <openssl/evp.h>
 
 #include "cmld.h"
+#include "cm_store.h"
+#include "cm_vclient.h"
 #include "err.h"
 #include "frame.h"
 #include "mem.h"

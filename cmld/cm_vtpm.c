@@ -48,6 +48,8 @@
 
 #include "cm_proc.h"
 #include "cmld.h"
+#include "cm_store.h"
+#include "cm_vtpm.h"
 #include "err.h"
 #include "fileio.h"
 

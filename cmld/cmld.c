@@ -12,6 +12,12 @@
 
 #include "cm_settings.h"
 #include "cmld.h"
+#include "cm_control.h"
+#include "cm_measure.h"
+#include "cm_runtime.h"
+#include "cm_seal.h"
+#include "cm_store.h"
+#include "cm_vclient.h"
 #include "err.h"
 #include "measure.h"
 

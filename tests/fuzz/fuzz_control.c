@@ -18,6 +18,8 @@
 
 #include "cm_msg.h"
 #include "cmld.h"
+#include "cm_control.h"
+#include "cm_store.h"
 #include "mem.h"
 #include "err.h"
 #include "control.pb-c.h"
