@@ -564,8 +564,9 @@ int fw_inputs_load(struct fw_inputs *in)
 	if (!in->nic)
 		in->nic = "e1000e"; /* what QEMU's q35 adds without -nic */
 	if (strchr(in->nic, '/') || strlen(in->nic) > 32)
-		return err_set(-EINVAL, "the NIC is a QEMU NIC model (e1000e, virtio, none), not "
-					"\"%.40s\"",
+		return err_set(-EINVAL,
+			       "the NIC is a QEMU NIC model (e1000e, virtio, none), not "
+			       "\"%.40s\"",
 			       in->nic);
 	if ((rc = file_read_all(in->code_path, FW_FILE_MAX, &code, &code_len)) < 0)
 		return err_wrap(rc, "%s", in->code_path);
