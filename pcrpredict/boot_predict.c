@@ -38,9 +38,8 @@ static struct boot_event *ev_new(struct boot_pred *p, unsigned pcr, uint32_t typ
 }
 
 /* An event whose digest is over @data (actions, separators, the GPT data). */
-static int ev_hashed(struct boot_pred *p, unsigned pcr, uint32_t type, const void *data,
-		     size_t len, const struct hash_alg *const *banks, unsigned n_banks,
-		     const char *what)
+static int ev_hashed(struct boot_pred *p, unsigned pcr, uint32_t type, const void *data, size_t len,
+		     const struct hash_alg *const *banks, unsigned n_banks, const char *what)
 {
 	struct boot_event *e = ev_new(p, pcr, type);
 	int rc;

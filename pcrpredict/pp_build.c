@@ -27,6 +27,7 @@
 #include "kvconf.h"
 #include "pcrpredict.h"
 #include "policy_digest.h"
+#include "refdoc_pcrlock.h"
 #include "rootfs.h"
 #include "sb_predict.h"
 #include "tboot_predict.h"
@@ -825,9 +826,10 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 		{"manifest", required_argument, NULL, 'm'},
 		{"out", required_argument, NULL, 'o'},
 		{"out-cbor", required_argument, NULL, 'c'},
+		{"pcrlock", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *manifest = NULL, *json_out = NULL, *cbor_out = NULL;
+	const char *manifest = NULL, *json_out = NULL, *cbor_out = NULL, *pcrlock = NULL;
 	struct kvconf m = {0};
 	struct build b = {.m = &m};
 	int c, rc = 0;
@@ -839,12 +841,15 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 			json_out = optarg;
 		else if (c == 'c')
 			cbor_out = optarg;
+		else if (c == 'L')
+			pcrlock = optarg;
 		else
 			rc = err_set(-EINVAL, "unknown option");
 	}
 	if (rc == 0 && (!manifest || optind != argc))
 		rc = err_set(-EINVAL,
-			     "needs --manifest FILE [--out REF.json] [--out-cbor REF.cbor]");
+			     "needs --manifest FILE [--out REF.json] [--out-cbor REF.cbor] "
+			     "[--pcrlock DIR]");
 	if (rc == 0 && (rc = kvconf_load(manifest, &m)) == 0)
 		rc = kvconf_check_keys(&m, manifest_keys);
 	if (rc < 0) {
@@ -908,6 +913,9 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 	if (rc == 0)
 		rc = do_seal(&b);
 	json_object_object_add(b.doc, "notes", b.notes);
+	/* the .pcrlock files first: a document that cannot be written as them is not written */
+	if (rc == 0 && pcrlock)
+		rc = refdoc_pcrlock(b.doc, pcrlock, stderr, NULL);
 	if (rc == 0)
 		rc = write_outputs(&b, json_out, cbor_out);
 	json_object_put(b.components);
