@@ -42,7 +42,8 @@ static int digests_of(struct collect *c, struct json_object *d, struct pcrlock_r
 
 		if (!json_object_object_get_ex(d, c->bank[b]->name, &v) ||
 		    !json_object_is_type(v, json_type_string) ||
-		    hex_decode(json_object_get_string(v), r->digest[b].value, DIGEST_MAX, &len) < 0 ||
+		    hex_decode(json_object_get_string(v), r->digest[b].value, DIGEST_MAX, &len) <
+			    0 ||
 		    len != c->bank[b]->size)
 			return err_set(-EINVAL, "%s: no %s digest of %zu bytes", where,
 				       c->bank[b]->name, c->bank[b]->size);
@@ -102,21 +103,24 @@ static int collect_component(struct collect *c, const char *name, struct json_ob
 		uint32_t type = EV_IPL;
 
 		e = json_object_array_get_idx(events, i);
-		if (!json_object_object_get_ex(e, "pcr", &v) || !json_object_is_type(v, json_type_int) ||
+		if (!json_object_object_get_ex(e, "pcr", &v) ||
+		    !json_object_is_type(v, json_type_int) ||
 		    !json_object_object_get_ex(e, "digests", &d))
-			return err_set(-EINVAL, "components.%s event %zu: needs \"pcr\" and "
-						"\"digests\"",
+			return err_set(-EINVAL,
+				       "components.%s event %zu: needs \"pcr\" and "
+				       "\"digests\"",
 				       name, i + 1);
 		if (json_object_object_get_ex(e, "type", &v) &&
 		    json_object_is_type(v, json_type_string) &&
 		    tcg_event_type_by_name(json_object_get_string(v), &type) < 0)
-			return err_set(-EINVAL, "components.%s event %zu: unknown type \"%s\"", name,
-				       i + 1, json_object_get_string(v));
-		if (json_object_object_get_ex(e, "type", &v) && json_object_is_type(v, json_type_int))
+			return err_set(-EINVAL, "components.%s event %zu: unknown type \"%s\"",
+				       name, i + 1, json_object_get_string(v));
+		if (json_object_object_get_ex(e, "type", &v) &&
+		    json_object_is_type(v, json_type_int))
 			type = (uint32_t)json_object_get_int64(v);
-		if ((rc = add(c, name, i, (unsigned)json_object_get_int(
-						  json_object_object_get(e, "pcr")),
-			      type, d)) < 0)
+		if ((rc = add(c, name, i,
+			      (unsigned)json_object_get_int(json_object_object_get(e, "pcr")), type,
+			      d)) < 0)
 			return rc;
 	}
 	return 0;
@@ -200,8 +204,8 @@ int refdoc_pcrlock(struct json_object *doc, const char *dir, FILE *out, uint32_t
 
 			(void)value;
 			if (pcr < PCR_COUNT && !(have >> pcr & 1))
-				fprintf(out, "PCR %u: not written: predicted without events%s\n", pcr,
-					pcr < 8 ? " (firmware.log, a reference boot)" : "");
+				fprintf(out, "PCR %u: not written: predicted without events%s\n",
+					pcr, pcr < 8 ? " (firmware.log, a reference boot)" : "");
 		}
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {

@@ -64,7 +64,7 @@ bad=0
 printf '%-4s %-7s %-18s %-18s %s\n' PCR bank predicted observed verdict
 for bank in sha256 sha1; do
 	for pcr in $(jq -r ".pcrs.$bank | keys[]" "$ref" | sort -n); do
-		want=$(jq -r ".pcrs.$bank[\"$pcr\"]" "$ref")
+		want=$(jq -r ".pcrs.${bank}[\"$pcr\"]" "$ref")
 		got=$(guest_pcr "$rep" $bank "$pcr")
 		case $pcr in
 		[0-3] | 6) from="OVMF_CODE + q35 platform profile" ;;

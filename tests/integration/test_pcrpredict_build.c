@@ -377,6 +377,102 @@ static void test_bad_firmware_manifests(void **state)
 	assert_int_not_equal(access(never, F_OK), 0);
 }
 
+/*
+ * The same prediction as systemd .pcrlock files: every record of every file,
+ * folded in systemd-pcrlock's order by jq, xxd and openssl alone
+ * (tests/harness/pcrlock-fold.sh), gives the PCRs the recorded guest read.
+ */
+static void test_pcrlock_files_fold_to_the_recorded_guest(void **state)
+{
+	static const unsigned pcrs[] = {0, 1, 2, 3, 5, 6, 7};
+	static const char *const banks[] = {"sha256", "sha1"};
+	char cwd[4096], *out = NULL;
+
+	(void)state;
+	SKIP_WITHOUT_OVMF();
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(
+		sh(NULL,
+		   "cd %s && truncate -s 8M fat2.img && mkfs.vfat fat2.img >/dev/null && "
+		   "printf 'banks = sha256,sha1\\nfirmware.code = %s\\n"
+		   "firmware.profile = %s/tests/data/ovmf-q35.profile.json\\n"
+		   "secureboot.vars = %s\\nboot.disk = fat2.img\\n' > pl.manifest && "
+		   "rm -rf pl pl2 && %s build --manifest pl.manifest --out pl.json --pcrlock pl "
+		   "2>/dev/null && %s pcrlock pl.json pl2 >/dev/null && diff -r pl pl2",
+		   dir, OVMF_CODE, cwd, OVMF_VARS, bin_path("pcrpredict"), bin_path("pcrpredict")),
+		0);
+	/* systemd's well-known names where it has them */
+	assert_int_equal(sh(&out, "cd %s/pl && ls", dir), 0);
+	assert_string_equal(out,
+			    "240-secureboot-policy.pcrlock\n250-firmware-code-early.pcrlock\n"
+			    "250-firmware-config-early.pcrlock\n400-secureboot-separator.pcrlock\n"
+			    "500-separator.pcrlock\n700-action-efi-exit-boot-services.pcrlock\n");
+	free(out);
+	for (size_t b = 0; b < 2; b++) {
+		const struct hash_alg *alg = hash_alg_by_name(banks[b]);
+		struct pcr_bank want;
+		char path[128], hex[2 * DIGEST_MAX + 1];
+
+		snprintf(path, sizeof(path), "tests/data/ovmf-grub.pcrs-%s", banks[b]);
+		assert_int_equal(guest_pcrs_load(path, alg, &want), 0);
+		for (size_t i = 0; i < sizeof(pcrs) / sizeof(pcrs[0]); i++) {
+			assert_int_equal(
+				sh(&out,
+				   "tests/harness/pcrlock-fold.sh %u %s $(ls %s/pl/*.pcrlock | "
+				   "sort)",
+				   pcrs[i], banks[b], dir),
+				0);
+			out[strcspn(out, "\n")] = '\0';
+			hex_encode(want.value[pcrs[i]], alg->size, hex);
+			if (strcmp(out, hex) != 0)
+				fail_msg("%s PCR %u: folded %s, the guest read %s", banks[b],
+					 pcrs[i], out, hex);
+			free(out);
+		}
+	}
+}
+
+static void test_pcrlock_refusals(void **state)
+{
+	char *out = NULL, path[128];
+
+	(void)state;
+	/* PCR 0-7 of the fixture came from a reference boot's log: said, not written */
+	assert_int_equal(sh(&out, "cd %s && rm -rf pl3 && %s pcrlock ref.json pl3 && ls pl3", dir,
+			    bin_path("pcrpredict")),
+			 0);
+	assert_non_null(strstr(out, "PCR 0: not written: predicted without events"));
+	/* (GRUB reads the fixture's files from its memdisk: nothing in PCR 9) */
+	assert_non_null(strstr(out, "660-grub-commands.pcrlock\n760-measured-rootfs.pcrlock"));
+	assert_null(strstr(out, "250-firmware"));
+	free(out);
+	assert_int_equal(sh(&out, "tests/harness/pcrlock-fold.sh 13 sha256 %s/pl3/*.pcrlock", dir),
+			 0);
+	out[strcspn(out, "\n")] = '\0';
+	assert_string_equal(out, pcr_of(doc, "sha256", "13"));
+	free(out);
+	/* events out of the order systemd-pcrlock sorts the files in: refused, nothing written */
+	assert_int_equal(sh(&out,
+			    "cd %s && z=$(printf %%064d 0) && jq --arg z $z '.components.boot = "
+			    "{events: [{pcr: 5, type: \"EV_EFI_ACTION\", what: \"a\", digests: "
+			    "{sha256: $z}}, {pcr: 5, type: \"EV_EFI_GPT_EVENT\", what: \"b\", "
+			    "digests: {sha256: $z}}]}' ref.json > order.json && "
+			    "%s pcrlock order.json pl4 2>&1",
+			    dir, bin_path("pcrpredict")),
+			 2);
+	assert_non_null(strstr(out, "order.json: components.boot event 2 (PCR 5): belongs in "
+				    "600-gpt.pcrlock, which systemd-pcrlock sorts before "
+				    "700-action-efi-exit-boot-services.pcrlock"));
+	free(out);
+	snprintf(path, sizeof(path), "%s/pl4", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(sh(&out, "%s pcrlock tests/data/ovmf-q35.profile.json %s/pl5 2>&1",
+			    bin_path("pcrpredict"), dir),
+			 2);
+	assert_non_null(strstr(out, "not a reference document"));
+	free(out);
+}
+
 static void test_bad_manifests(void **state)
 {
 	char *out = NULL;
@@ -426,6 +522,8 @@ int main(void)
 		cmocka_unit_test(test_boot_application_pcr4_equals_pesign_and_openssl),
 		cmocka_unit_test(test_files_and_log_say_which_pcr_came_from_which),
 		cmocka_unit_test(test_bad_firmware_manifests),
+		cmocka_unit_test(test_pcrlock_files_fold_to_the_recorded_guest),
+		cmocka_unit_test(test_pcrlock_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -132,19 +132,20 @@ static void test_firmware_event_is_named(void **state)
 		print_message("skipped: needs Debian's ovmf and ipxe-qemu\n");
 		skip();
 	}
-	assert_int_equal(sh(&out,
-			    "cd %s && sed 's/\"data\":\"010000000200\"/\"data\":\"020001000000\"/' "
-			    "$OLDPWD/tests/data/ovmf-q35.profile.json > order.json && "
-			    "for p in $OLDPWD/tests/data/ovmf-q35.profile.json order.json; do "
-			    "printf 'banks = sha256\\nfirmware.code = "
-			    "/usr/share/OVMF/OVMF_CODE_4M.fd\\nfirmware.profile = %%s\\n' $p > "
-			    "fw.manifest && %s build --manifest fw.manifest --out $(basename $p .json).ref "
-			    "|| exit 9; done; cd $OLDPWD && "
-			    "%s diff %s/ovmf-q35.profile.ref tests/data/ovmf-grub.log; "
-			    "%s diff %s/order.ref tests/data/ovmf-grub.log",
-			    dir, bin_path("pcrpredict"), bin_path("pcrpredict"), dir,
-			    bin_path("pcrpredict"), dir),
-			 1);
+	assert_int_equal(
+		sh(&out,
+		   "cd %s && sed 's/\"data\":\"010000000200\"/\"data\":\"020001000000\"/' "
+		   "$OLDPWD/tests/data/ovmf-q35.profile.json > order.json && "
+		   "for p in $OLDPWD/tests/data/ovmf-q35.profile.json order.json; do "
+		   "printf 'banks = sha256\\nfirmware.code = "
+		   "/usr/share/OVMF/OVMF_CODE_4M.fd\\nfirmware.profile = %%s\\n' $p > "
+		   "fw.manifest && %s build --manifest fw.manifest --out $(basename $p .json).ref "
+		   "|| exit 9; done; cd $OLDPWD && "
+		   "%s diff %s/ovmf-q35.profile.ref tests/data/ovmf-grub.log; "
+		   "%s diff %s/order.ref tests/data/ovmf-grub.log",
+		   dir, bin_path("pcrpredict"), bin_path("pcrpredict"), dir, bin_path("pcrpredict"),
+		   dir),
+		1);
 	for (int pcr = 0; pcr <= 6; pcr++) {
 		char line[64];
 
