@@ -39,7 +39,11 @@ static const struct pp_cmd commands[] = {
 	 "F] "
 	 "(PCR 0-3, 6 of QEMU/OVMF)",
 	 pp_firmware_run},
-	{"build", "build --manifest MANIFEST [--out REF.json] [--out-cbor REF.cbor]", pp_build_run},
+	{"build",
+	 "build --manifest MANIFEST [--out REF.json] [--out-cbor REF.cbor] [--pcrlock DIR]",
+	 pp_build_run},
+	{"pcrlock", "pcrlock REF.json DIR (the reference document as systemd .pcrlock files)",
+	 pp_pcrlock_run},
 	{"ima",
 	 "ima --rootfs DIR|IMAGE [--policy FILE] [--output keylime|json|text] [--ima-hash sha256]"
 	 " | ima --boot-aggregate --values FILE",

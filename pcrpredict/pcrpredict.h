@@ -40,6 +40,7 @@ int pp_grub_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_build_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_cml_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_firmware_run(int argc, char **argv, const struct pp_opts *opts);
+int pp_pcrlock_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_sign_run(int argc, char **argv, const struct pp_opts *opts);
 
 /* Prints "pcrpredict CMD: <err_msg()>" and returns PP_EXIT_INPUT. */

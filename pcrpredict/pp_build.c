@@ -18,6 +18,8 @@
 #include "err.h"
 #include "eventlog_ima.h"
 #include "eventlog_tcg.h"
+#include "boot_predict.h"
+#include "fw_predict.h"
 #include "fileio.h"
 #include "grub_script.h"
 #include "hex.h"
@@ -25,6 +27,7 @@
 #include "kvconf.h"
 #include "pcrpredict.h"
 #include "policy_digest.h"
+#include "refdoc_pcrlock.h"
 #include "rootfs.h"
 #include "sb_predict.h"
 #include "tboot_predict.h"
@@ -39,6 +42,13 @@ static const char *const manifest_keys[] = {
 	"rootfs.salt",
 	"rootfs.pcr",
 	"firmware.log",
+	"firmware.code",
+	"firmware.vars",
+	"firmware.profile",
+	"firmware.nic",
+	"firmware.option-rom",
+	"boot.application",
+	"boot.disk",
 	"grub.config",
 	"grub.root",
 	"grub.memdisk",
@@ -71,7 +81,8 @@ struct build {
 	char dir[4096]; /* relative paths in the manifest are relative to it */
 	unsigned n_banks;
 	const struct hash_alg *bank[PCR_BANKS_MAX];
-	struct pcr_banks pcrs; /* predicted values; bank->extended marks what is predicted */
+	struct pcr_banks pcrs;	     /* predicted values; bank->extended marks what is predicted */
+	const char *from[PCR_COUNT]; /* the manifest key each PCR's value came from */
 	struct json_object *doc, *components, *notes;
 };
 
@@ -99,7 +110,8 @@ static void note(struct build *b, const char *text)
 	json_object_array_add(b->notes, json_object_new_string(text));
 }
 
-static void set_pcr(struct build *b, const struct hash_alg *alg, unsigned pcr, const uint8_t *value)
+static void set_pcr(struct build *b, const struct hash_alg *alg, unsigned pcr, const uint8_t *value,
+		    const char *from)
 {
 	struct pcr_bank *bank = pcr_banks_find(&b->pcrs, alg);
 
@@ -107,11 +119,109 @@ static void set_pcr(struct build *b, const struct hash_alg *alg, unsigned pcr, c
 		return;
 	memcpy(bank->value[pcr], value, alg->size);
 	bank->extended |= 1u << pcr;
+	b->from[pcr] = from;
+}
+
+static struct json_object *digests_json(const struct alg_digest *d, unsigned n);
+
+/* One predicted event as the reference lists it (attest verify explains from them). */
+static struct json_object *event_json(unsigned pcr, uint32_t type, const char *what,
+				      const struct alg_digest *d, unsigned n)
+{
+	struct json_object *e = json_object_new_object();
+	const char *tn = tcg_event_type_name(type);
+
+	json_object_object_add(e, "pcr", json_object_new_int((int)pcr));
+	json_object_object_add(e, "type", json_object_new_string(tn ? tn : "unknown"));
+	json_object_object_add(e, "what", json_object_new_string(what));
+	json_object_object_add(e, "digests", digests_json(d, n));
+	return e;
+}
+
+/* PCR 0-3 and 6 from OVMF_CODE, the varstore and the platform profile (fw_predict.c). */
+static int do_firmware_files(struct build *b, struct json_object *fw)
+{
+	struct fw_inputs in = {0};
+	struct pp_opts o = {.n_banks = b->n_banks};
+	struct fw_pred *p;
+	struct pcr_banks banks;
+	struct json_object *events;
+	int rc;
+
+	memcpy(o.banks, b->bank, sizeof(o.banks));
+	in.code_path = path_of(b, kvconf_get(b->m, "firmware.code"), 0);
+	in.vars_path = path_of(b, kvconf_get(b->m, "firmware.vars"), 1);
+	in.profile_path = path_of(b, kvconf_get(b->m, "firmware.profile"), 2);
+	in.nic = kvconf_get(b->m, "firmware.nic");
+	/* option ROMs: paths kept in b->rom_paths until the prediction is made */
+	char *roms[FW_ROMS_MAX] = {0};
+	rc = 0;
+	for (size_t i = 0; i < b->m->n && rc == 0; i++) {
+		const char *v = b->m->kv[i].value;
+
+		if (strcmp(b->m->kv[i].key, "firmware.option-rom") != 0)
+			continue;
+		if (in.n_roms == FW_ROMS_MAX) {
+			rc = err_set(-E2BIG, "%s:%u: more than %d firmware.option-rom lines",
+				     b->m->path, b->m->kv[i].line, FW_ROMS_MAX);
+			break;
+		}
+		if (v[0] == '/')
+			roms[in.n_roms] = strdup(v);
+		else if (asprintf(&roms[in.n_roms], "%s/%s", b->dir, v) < 0)
+			roms[in.n_roms] = NULL;
+		if (!roms[in.n_roms])
+			rc = err_set(-ENOMEM, "out of memory");
+		in.roms[in.n_roms] = roms[in.n_roms];
+		in.n_roms++;
+	}
+	if (!(p = calloc(1, sizeof(*p))))
+		rc = err_set(-ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = fw_inputs_load(&in);
+	if (rc == 0)
+		rc = fw_predict(&in, &o, p);
+	if (rc == 0)
+		rc = fw_replay(p, &o, &banks);
+	if (rc == 0) {
+		json_object_object_add(fw, "code", json_object_new_string(in.code_path));
+		if (in.vars_path)
+			json_object_object_add(fw, "vars", json_object_new_string(in.vars_path));
+		if (in.profile_path)
+			json_object_object_add(fw, "profile",
+					       json_object_new_string(in.profile_path));
+		json_object_object_add(fw, "nic", json_object_new_string(in.nic));
+		events = json_object_new_array();
+		for (size_t i = 0; i < p->n; i++)
+			json_object_array_add(events,
+					      event_json(p->ev[i].pcr, p->ev[i].type,
+							 p->ev[i].source, p->ev[i].d, b->n_banks));
+		json_object_object_add(fw, "events", events);
+		for (unsigned k = 0; k < banks.count; k++)
+			for (unsigned pcr = 0; pcr < 8; pcr++)
+				if (FW_PCRS >> pcr & 1)
+					set_pcr(b, banks.bank[k].alg, pcr, banks.bank[k].value[pcr],
+						"firmware.code");
+		if (!in.profile_path)
+			note(b,
+			     "PCR 0-3, 6: no firmware.profile: PEIFV as stored (PlatformPei "
+			     "writes QEMU's platform info into it before it is hashed), BootOrder "
+			     "and the disk's boot option are missing; the values will not be "
+			     "the boot's");
+	}
+	if (p)
+		fw_pred_free(p);
+	free(p);
+	fw_inputs_free(&in);
+	for (unsigned i = 0; i < FW_ROMS_MAX; i++)
+		free(roms[i]);
+	return rc;
 }
 
 static int do_firmware(struct build *b)
 {
 	const char *path = path_of(b, kvconf_get(b->m, "firmware.log"), 0);
+	bool files = kvconf_get(b->m, "firmware.code") != NULL;
 	struct json_object *fw;
 	struct tcg_log log;
 	struct pcr_banks replay;
@@ -119,20 +229,33 @@ static int do_firmware(struct build *b)
 	size_t len;
 	int rc;
 
-	if (!path) {
-		note(b, "PCR 0-7: no firmware.log (a reference boot's TCG log) in the manifest");
+	if (!files && (kvconf_get(b->m, "firmware.vars") || kvconf_get(b->m, "firmware.profile") ||
+		       kvconf_get(b->m, "firmware.nic") || kvconf_get(b->m, "firmware.option-rom")))
+		return err_set(-EINVAL,
+			       "%s: firmware.vars, .profile, .nic and .option-rom need "
+			       "firmware.code",
+			       b->m->path);
+	if (!path && !files) {
+		note(b, "PCR 0-7: no firmware.code (OVMF_CODE) nor firmware.log (a reference "
+			"boot's TCG log) in the manifest");
 		return 0;
 	}
+	fw = json_object_new_object();
+	json_object_object_add(b->components, "firmware", fw);
+	if (files && (rc = do_firmware_files(b, fw)) < 0)
+		return rc;
+	if (!path)
+		return 0;
+	/* the fallback: what the files gave stays, the log gives the rest of PCR 0-7 */
 	if ((rc = file_read_all(path, LOG_MAX, &buf, &len)) < 0)
 		return rc;
 	rc = tcg_log_parse(buf, len, path, &log);
 	pcr_banks_init(&replay);
 	if (rc == 0) {
 		rc = tcg_log_replay(&log, &replay);
-		fw = json_object_new_object();
 		json_object_object_add(fw, "log", json_object_new_string(path));
-		json_object_object_add(fw, "events", json_object_new_int64((int64_t)log.n_events));
-		json_object_object_add(b->components, "firmware", fw);
+		json_object_object_add(fw, "log_events",
+				       json_object_new_int64((int64_t)log.n_events));
 		tcg_log_free(&log);
 	}
 	free(buf);
@@ -148,8 +271,77 @@ static int do_firmware(struct build *b)
 			continue;
 		}
 		for (unsigned pcr = 0; pcr < 8; pcr++)
-			set_pcr(b, b->bank[i], pcr, r->value[pcr]);
+			if (!files || !(FW_PCRS >> pcr & 1))
+				set_pcr(b, b->bank[i], pcr, r->value[pcr], "firmware.log");
 	}
+	return rc;
+}
+
+/* PCR 4 from the EFI applications, PCR 5 from the boot disk (boot_predict.c). */
+static int do_boot(struct build *b)
+{
+	const char *disk = path_of(b, kvconf_get(b->m, "boot.disk"), 0);
+	char *apps[BOOT_APPS_MAX] = {0};
+	unsigned n_apps = 0;
+	struct boot_pred *p = NULL;
+	struct pcr_banks banks;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->m->n && rc == 0; i++) {
+		const char *v = b->m->kv[i].value;
+
+		if (strcmp(b->m->kv[i].key, "boot.application") != 0)
+			continue;
+		if (n_apps == BOOT_APPS_MAX) {
+			rc = err_set(-E2BIG, "%s:%u: more than %d boot.application lines",
+				     b->m->path, b->m->kv[i].line, BOOT_APPS_MAX);
+			break;
+		}
+		if (v[0] == '/')
+			apps[n_apps] = strdup(v);
+		else if (asprintf(&apps[n_apps], "%s/%s", b->dir, v) < 0)
+			apps[n_apps] = NULL;
+		if (!apps[n_apps++])
+			rc = err_set(-ENOMEM, "out of memory");
+	}
+	if (rc == 0 && (n_apps || disk) && !(p = calloc(1, sizeof(*p))))
+		rc = err_set(-ENOMEM, "out of memory");
+	if (rc == 0 && n_apps)
+		rc = boot_predict_apps((const char *const *)apps, n_apps, b->bank, b->n_banks, p);
+	if (rc == 0 && disk)
+		rc = boot_predict_disk(disk, true, b->bank, b->n_banks, p);
+	if (rc == 0 && p) {
+		struct json_object *c = json_object_new_object(), *list = json_object_new_array(),
+				   *a = json_object_new_array();
+
+		if ((rc = boot_pred_extend(p, b->bank, b->n_banks, &banks)) == 0)
+			for (unsigned k = 0; k < banks.count; k++)
+				for (unsigned pcr = 4; pcr <= 5; pcr++)
+					if (banks.bank[k].extended & (1u << pcr))
+						set_pcr(b, banks.bank[k].alg, pcr,
+							banks.bank[k].value[pcr],
+							pcr == 4 ? "boot.application"
+								 : "boot.disk");
+		for (unsigned i = 0; i < n_apps; i++)
+			json_object_array_add(a, json_object_new_string(apps[i]));
+		if (n_apps)
+			json_object_object_add(c, "applications", a);
+		else
+			json_object_put(a);
+		if (disk) {
+			json_object_object_add(c, "disk", json_object_new_string(disk));
+			json_object_object_add(c, "gpt", json_object_new_boolean(p->gpt));
+		}
+		for (size_t i = 0; i < p->n; i++)
+			json_object_array_add(list,
+					      event_json(p->ev[i].pcr, p->ev[i].type, p->ev[i].what,
+							 p->ev[i].d, b->n_banks));
+		json_object_object_add(c, "events", list);
+		json_object_object_add(b->components, "boot", c);
+	}
+	for (unsigned i = 0; i < n_apps; i++)
+		free(apps[i]);
+	free(p);
 	return rc;
 }
 
@@ -200,7 +392,7 @@ static int do_rootfs(struct build *b)
 		pcr_bank_init(&zero, m.digest[i].alg);
 		if ((rc = pcr_bank_extend(&zero, pcr, m.digest[i].value)) < 0)
 			return rc;
-		set_pcr(b, m.digest[i].alg, pcr, zero.value[pcr]);
+		set_pcr(b, m.digest[i].alg, pcr, zero.value[pcr], "rootfs");
 	}
 	json_object_object_add(c, "digests", digests);
 	json_object_object_add(b->components, "rootfs", c);
@@ -267,6 +459,7 @@ static int do_grub(struct build *b)
 
 			json_object_object_add(ev, "pcr",
 					       json_object_new_int((int)sim.event[e].pcr));
+			json_object_object_add(ev, "type", json_object_new_string("EV_IPL"));
 			json_object_object_add(ev, "description",
 					       json_object_new_string(sim.event[e].description));
 			json_object_object_add(ev, "digests",
@@ -277,8 +470,10 @@ static int do_grub(struct build *b)
 		json_object_object_add(c, "events", events);
 		json_object_object_add(b->components, "grub", c);
 		for (unsigned i = 0; i < pcrs.count; i++) {
-			set_pcr(b, pcrs.bank[i].alg, GRUB_PCR_STRING, pcrs.bank[i].value[8]);
-			set_pcr(b, pcrs.bank[i].alg, GRUB_PCR_FILE, pcrs.bank[i].value[9]);
+			set_pcr(b, pcrs.bank[i].alg, GRUB_PCR_STRING, pcrs.bank[i].value[8],
+				"grub.config");
+			set_pcr(b, pcrs.bank[i].alg, GRUB_PCR_FILE, pcrs.bank[i].value[9],
+				"grub.config");
 		}
 	}
 	grub_sim_free(&sim);
@@ -301,6 +496,9 @@ static struct json_object *sb_events_json(struct build *b, const struct sb_predi
 				memset(d[k].value, 0, sizeof(d[k].value));
 		}
 		json_object_object_add(e, "pcr", json_object_new_int((int)p->event[i].pcr));
+		json_object_object_add(
+			e, "type",
+			json_object_new_string(tcg_event_type_name(p->event[i].type) ?: "unknown"));
 		json_object_object_add(e, "what", json_object_new_string(p->event[i].what));
 		json_object_object_add(e, "digests", digests_json(d, b->n_banks));
 		json_object_array_add(list, e);
@@ -345,14 +543,12 @@ static int do_secureboot(struct build *b)
 			if ((rc = sb_prediction_extend(&p, &bank)) == 0)
 				for (unsigned pcr = 7; pcr <= 14; pcr += 7)
 					if (bank.extended & (1u << pcr))
-						set_pcr(b, b->bank[k], pcr, bank.value[pcr]);
+						set_pcr(b, b->bank[k], pcr, bank.value[pcr],
+							"secureboot.vars");
 		}
 		json_object_object_add(c, "secure_boot", json_object_new_boolean(p.secure_boot));
 		json_object_object_add(c, "events", sb_events_json(b, &p));
 		json_object_object_add(b->components, "secureboot", c);
-		if (kvconf_get(b->m, "firmware.log"))
-			note(b, "PCR 7: from the varstore and the signed images, not the firmware "
-				"log");
 		sb_prediction_free(&p);
 	}
 	for (int i = 0; i < 4; i++)
@@ -424,8 +620,8 @@ static int do_tboot(struct build *b)
 		json_object_object_add(c, "complete", json_object_new_boolean(p->have_platform));
 		json_object_object_add(b->components, "tboot", c);
 		for (unsigned i = 0; p->have_platform && i < p->pcrs.count; i++) {
-			set_pcr(b, p->pcrs.bank[i].alg, 17, p->pcrs.bank[i].value[17]);
-			set_pcr(b, p->pcrs.bank[i].alg, 18, p->pcrs.bank[i].value[18]);
+			set_pcr(b, p->pcrs.bank[i].alg, 17, p->pcrs.bank[i].value[17], "tboot");
+			set_pcr(b, p->pcrs.bank[i].alg, 18, p->pcrs.bank[i].value[18], "tboot");
 		}
 		if (!p->have_platform)
 			note(b, "PCR 17, 18: tboot's events only; tboot.platform gives the ACM's");
@@ -536,6 +732,35 @@ out:
 	return rc;
 }
 
+/* With a reference boot's log as the fallback: which PCR came from which key. */
+static void note_sources(struct build *b)
+{
+	char text[512];
+	size_t n = 0;
+
+	n += (size_t)snprintf(text, sizeof(text), "PCR 0-7:");
+	for (unsigned pcr = 0; pcr < 8; pcr++) {
+		bool first = true;
+
+		if (!b->from[pcr])
+			continue;
+		/* each key once, with every PCR it gave */
+		for (unsigned q = 0; q < pcr; q++)
+			if (b->from[q] && strcmp(b->from[q], b->from[pcr]) == 0)
+				first = false;
+		if (!first)
+			continue;
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s PCR", n > 8 ? ";" : "");
+		for (unsigned q = pcr; q < 8; q++)
+			if (b->from[q] && strcmp(b->from[q], b->from[pcr]) == 0)
+				n += (size_t)snprintf(text + n, sizeof(text) - n, " %u", q);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " from %s", b->from[pcr]);
+		if (n >= sizeof(text))
+			break;
+	}
+	note(b, text);
+}
+
 static int parse_banks(struct build *b, const struct pp_opts *opts)
 {
 	const char *list = kvconf_get(b->m, "banks");
@@ -601,9 +826,10 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 		{"manifest", required_argument, NULL, 'm'},
 		{"out", required_argument, NULL, 'o'},
 		{"out-cbor", required_argument, NULL, 'c'},
+		{"pcrlock", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *manifest = NULL, *json_out = NULL, *cbor_out = NULL;
+	const char *manifest = NULL, *json_out = NULL, *cbor_out = NULL, *pcrlock = NULL;
 	struct kvconf m = {0};
 	struct build b = {.m = &m};
 	int c, rc = 0;
@@ -615,12 +841,15 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 			json_out = optarg;
 		else if (c == 'c')
 			cbor_out = optarg;
+		else if (c == 'L')
+			pcrlock = optarg;
 		else
 			rc = err_set(-EINVAL, "unknown option");
 	}
 	if (rc == 0 && (!manifest || optind != argc))
 		rc = err_set(-EINVAL,
-			     "needs --manifest FILE [--out REF.json] [--out-cbor REF.cbor]");
+			     "needs --manifest FILE [--out REF.json] [--out-cbor REF.cbor] "
+			     "[--pcrlock DIR]");
 	if (rc == 0 && (rc = kvconf_load(manifest, &m)) == 0)
 		rc = kvconf_check_keys(&m, manifest_keys);
 	if (rc < 0) {
@@ -650,6 +879,10 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 		rc = do_secureboot(&b);
 	if (rc == 0)
 		rc = do_tboot(&b);
+	if (rc == 0)
+		rc = do_boot(&b);
+	if (rc == 0 && kvconf_get(&m, "firmware.log"))
+		note_sources(&b);
 	if (rc == 0) {
 		struct json_object *banks = json_object_new_array(),
 				   *pcrs = json_object_new_object();
@@ -680,6 +913,9 @@ int pp_build_run(int argc, char **argv, const struct pp_opts *opts)
 	if (rc == 0)
 		rc = do_seal(&b);
 	json_object_object_add(b.doc, "notes", b.notes);
+	/* the .pcrlock files first: a document that cannot be written as them is not written */
+	if (rc == 0 && pcrlock)
+		rc = refdoc_pcrlock(b.doc, pcrlock, stderr, NULL);
 	if (rc == 0)
 		rc = write_outputs(&b, json_out, cbor_out);
 	json_object_put(b.components);

@@ -2,76 +2,53 @@
 /*
  * pcrpredict gpt DISK: PCR 5 of a UEFI boot from that disk -- the
  * separator, the EV_EFI_GPT_EVENT of its GPT (lib/gpt), then the two
- * ExitBootServices actions -- as OVMF/EDK2 extends it.
+ * ExitBootServices actions -- as OVMF/EDK2 extends it (boot_predict.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_predict.h"
 #include "digest.h"
+#include "eventlog_tcg.h"
 #include "err.h"
-#include "gpt.h"
 #include "hex.h"
 #include "jsonw.h"
 #include "pcr.h"
 #include "pcrpredict.h"
 
-static const char *const ebs_actions[] = {
-	"Exit Boot Services Invocation",
-	"Exit Boot Services Returned with Success",
-};
-
-static int predict(const uint8_t *data, size_t len, const struct hash_alg *alg, uint8_t *gpt_d,
-		   struct pcr_bank *bank)
-{
-	static const uint8_t separator[4] = {0};
-	uint8_t d[DIGEST_MAX];
-	int rc;
-
-	pcr_bank_init(bank, alg);
-	if ((rc = digest_buf(alg, separator, sizeof(separator), d)) < 0 ||
-	    (rc = pcr_bank_extend(bank, 5, d)) < 0 ||
-	    (rc = digest_buf(alg, data, len, gpt_d)) < 0 ||
-	    (rc = pcr_bank_extend(bank, 5, gpt_d)) < 0)
-		return rc;
-	for (size_t i = 0; i < 2; i++)
-		if ((rc = digest_buf(alg, ebs_actions[i], strlen(ebs_actions[i]), d)) < 0 ||
-		    (rc = pcr_bank_extend(bank, 5, d)) < 0)
-			return rc;
-	bank->extended = 1u << 5;
-	return 0;
-}
-
 int pp_gpt_run(int argc, char **argv, const struct pp_opts *opts)
 {
-	uint8_t *data, gpt_d[PCR_BANKS_MAX][DIGEST_MAX];
+	struct boot_pred *p;
 	struct pcr_banks banks;
 	char hex[2 * DIGEST_MAX + 1];
-	size_t len;
+	const struct boot_event *gpt = NULL;
 	struct jw j;
+	int rc;
 
 	if (argc != 2 || argv[1][0] == '-')
 		return err_set(-EINVAL, "needs one DISK image"), pp_fail("gpt");
-	if (gpt_event_data(argv[1], &data, &len) < 0)
+	if (!(p = calloc(1, sizeof(*p))))
+		return err_set(-ENOMEM, "out of memory"), pp_fail("gpt");
+	rc = boot_predict_disk(argv[1], false, opts->banks, opts->n_banks, p);
+	if (rc == 0)
+		rc = boot_pred_extend(p, opts->banks, opts->n_banks, &banks);
+	for (size_t i = 0; rc == 0 && i < p->n; i++)
+		if (p->ev[i].type == EV_EFI_GPT_EVENT)
+			gpt = &p->ev[i];
+	if (rc < 0 || !gpt) {
+		free(p);
 		return pp_fail("gpt");
-	pcr_banks_init(&banks);
-	for (unsigned b = 0; b < opts->n_banks; b++) {
-		struct pcr_bank *bank = pcr_banks_add(&banks, opts->banks[b]);
-
-		if (!bank || predict(data, len, opts->banks[b], gpt_d[b], bank) < 0) {
-			free(data);
-			return pp_fail("gpt");
-		}
 	}
-	free(data);
 	if (!opts->json) {
 		for (unsigned b = 0; b < banks.count; b++) {
-			hex_encode(gpt_d[b], banks.bank[b].alg->size, hex);
+			hex_encode(gpt->d[b].value, banks.bank[b].alg->size, hex);
 			printf("%s:%s EV_EFI_GPT_EVENT\n", banks.bank[b].alg->name, hex);
 			hex_encode(banks.bank[b].value[5], banks.bank[b].alg->size, hex);
 			printf("%s:%s PCR 5\n", banks.bank[b].alg->name, hex);
 		}
+		free(p);
 		return PP_EXIT_OK;
 	}
 	jw_init(&j, stdout);
@@ -80,12 +57,13 @@ int pp_gpt_run(int argc, char **argv, const struct pp_opts *opts)
 	jw_object_begin(&j);
 	for (unsigned b = 0; b < banks.count; b++) {
 		jw_key(&j, banks.bank[b].alg->name);
-		jw_hex(&j, gpt_d[b], banks.bank[b].alg->size);
+		jw_hex(&j, gpt->d[b].value, banks.bank[b].alg->size);
 	}
 	jw_object_end(&j);
 	jw_key(&j, "pcrs");
 	pcr_banks_json(&j, &banks, 1u << 5, true);
 	jw_object_end(&j);
 	jw_finish(&j);
+	free(p);
 	return PP_EXIT_OK;
 }

@@ -78,27 +78,35 @@ static void print(const struct sb_prediction *p, const struct pcr_banks *banks, 
 /* systemd .pcrlock files, one per component, in the order systemd-pcrlock sorts them. */
 static int write_pcrlock(const char *dir, const struct sb_prediction *p, const struct pp_opts *opts)
 {
-	static const struct {
-		const char *file;
-		unsigned pcr;
-		uint32_t type;
-	} parts[] = {
-		{"240-secureboot-policy.pcrlock", 7, EV_EFI_VARIABLE_DRIVER_CONFIG},
-		{"400-secureboot-separator.pcrlock", 7, EV_SEPARATOR},
-		{"620-secureboot-authority.pcrlock", 7, EV_EFI_VARIABLE_AUTHORITY},
-		{"630-shim-moklist.pcrlock", 14, EV_IPL},
-	};
 	struct pcrlock_record rec[SB_EVENTS_MAX];
+	bool after_sep[2] = {false, false};
+	const char *part[SB_EVENTS_MAX];
 	int rc = 0;
 
-	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && rc == 0; k++) {
+	for (size_t i = 0; i < p->n; i++) {
+		unsigned pcr = p->event[i].pcr;
+
+		part[i] = pcrlock_component(pcr, p->event[i].type, after_sep[pcr == 14]);
+		if (!part[i])
+			return err_set(-EINVAL,
+				       "PCR %u event %zu (%s): no .pcrlock component for it", pcr,
+				       i + 1, p->event[i].what);
+		after_sep[pcr == 14] |= p->event[i].type == EV_SEPARATOR;
+	}
+	/* each component's records in event order, one file per component */
+	for (size_t k = 0; k < p->n && rc == 0; k++) {
 		char path[4200];
 		size_t n = 0;
+		bool first = true;
 
-		for (size_t i = 0; i < p->n && rc == 0; i++) {
-			if (p->event[i].pcr != parts[k].pcr || p->event[i].type != parts[k].type)
+		for (size_t i = 0; i < k; i++)
+			first &= strcmp(part[i], part[k]) != 0;
+		if (!first)
+			continue;
+		for (size_t i = k; i < p->n && rc == 0; i++) {
+			if (strcmp(part[i], part[k]) != 0)
 				continue;
-			rec[n].pcr = parts[k].pcr;
+			rec[n].pcr = p->event[i].pcr;
 			rec[n].n = opts->n_banks;
 			for (unsigned b = 0; b < opts->n_banks && rc == 0; b++) {
 				rec[n].digest[b].alg = opts->banks[b];
@@ -107,8 +115,10 @@ static int write_pcrlock(const char *dir, const struct sb_prediction *p, const s
 			}
 			n++;
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, parts[k].file);
-		if (rc == 0 && n)
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s.pcrlock", dir, part[k]) >=
+		    sizeof(path))
+			return err_set(-ENAMETOOLONG, "%s: path too long", dir);
+		if (rc == 0)
 			rc = pcrlock_write(path, rec, n);
 	}
 	return rc;

@@ -10,7 +10,7 @@ pp=$E2E_BIN/pcrpredict
 attest=$E2E_BIN/attest
 say() { printf '\n== %s\n' "$*"; }
 
-say "1/5 artifacts: Debian's kernel, the measured initramfs, a reproducible rootfs with cmld, the ESP"
+say "1/4 artifacts: Debian's kernel, the measured initramfs, a reproducible rootfs with cmld, the ESP"
 e2e_artifacts || exit 1
 cml_artifacts || exit 1
 img=$E2E_WORK/rootfs-cml.img
@@ -26,41 +26,51 @@ state_disk() { # state_disk NAME [FILE]: an ext4 disk holding FILE, as qemu argu
 	echo "-drive file=$E2E_WORK/$1.img,if=none,id=state,format=raw -device virtio-blk-pci,drive=state"
 }
 
-say "2/5 platform reference: what this platform's firmware measures (PCR 0-7) comes from one"
-echo "    reference boot's event log -- no build artifact holds it"
-# shellcheck disable=SC2046 # the disk's qemu arguments
-boot_uefi reference "$E2E_WORK/esp.img" "$img" $(state_disk reference-state) || { echo "demo: reference boot failed, see $E2E_WORK/reference/console.log"; exit 1; }
-cp "$E2E_WORK/reference/rep/firmware.log" "$E2E_WORK/platform-firmware.log"
-
-say "3/5 prediction: pcrpredict build"
+say "2/4 prediction, before any boot: pcrpredict build"
+# PCR 0-3, 6 from OVMF_CODE (its firmware volumes, the boot options of its own
+# applications, the NIC's option ROM) and, for what no file holds, the q35
+# platform profile (tests/data/README.md); PCR 4 from GRUB's EFI image, 5 from
+# the ESP disk, 7 from the varstore -- no reference boot
 cat >"$E2E_WORK/build.manifest" <<MANIFEST
 banks = sha256,sha1
 rootfs = rootfs-cml.img
-firmware.log = platform-firmware.log
+firmware.code = /usr/share/OVMF/OVMF_CODE_4M.fd
+firmware.profile = ../../tests/data/ovmf-q35.profile.json
+secureboot.vars = /usr/share/OVMF/OVMF_VARS_4M.fd
+boot.application = esp.BOOTX64.EFI
+boot.disk = esp.img
 grub.config = esp.grub.cfg
 grub.root = esp.root
 grub.memdisk = esp.memdisk
 seal.profile = ../../policies/seal-boot.profile
 MANIFEST
+rm -rf "$E2E_WORK/pcrlock"
 "$pp" build --manifest "$E2E_WORK/build.manifest" --out "$E2E_WORK/reference.json" \
-	--out-cbor "$E2E_WORK/reference.cbor" || exit 1
-echo "    $E2E_WORK/reference.json"
+	--out-cbor "$E2E_WORK/reference.cbor" --pcrlock "$E2E_WORK/pcrlock" 2>/dev/null || exit 1
+echo "    $E2E_WORK/reference.json, and as systemd .pcrlock files: $(cd "$E2E_WORK/pcrlock" && echo *)"
+echo "    what comes from the platform profile (no file holds it), and why:"
+jq -r '.components.firmware.events[] | select(.what | contains("platform profile")) |
+	"    PCR \(.pcr) \(.type): \(.what | sub("^from [^:]*: "; "") | if length > 150 then .[0:60] + " .. " + .[-86:] else . end)"' "$E2E_WORK/reference.json"
+jq -r '.notes[] | "    note: \(.)"' "$E2E_WORK/reference.json"
 
-say "4/5 boot: the device; cmld seals a new container's key to reference.json's PCRs and starts it"
+say "3/4 boot: the device; cmld seals a new container's key to reference.json's PCRs and starts it"
 # shellcheck disable=SC2046
 boot_uefi device "$E2E_WORK/esp.img" "$img" $(state_disk device-state "$E2E_WORK/reference.json") || { echo "demo: boot failed, see $E2E_WORK/device/console.log"; exit 1; }
 rep=$E2E_REP
 
-say "5/5 chain report"
+say "4/4 chain report"
 ref=$E2E_WORK/reference.json
 bad=0
 printf '%-4s %-7s %-18s %-18s %s\n' PCR bank predicted observed verdict
 for bank in sha256 sha1; do
 	for pcr in $(jq -r ".pcrs.$bank | keys[]" "$ref" | sort -n); do
-		want=$(jq -r ".pcrs.$bank[\"$pcr\"]" "$ref")
+		want=$(jq -r ".pcrs.${bank}[\"$pcr\"]" "$ref")
 		got=$(guest_pcr "$rep" $bank "$pcr")
 		case $pcr in
-		[0-7]) from="firmware (platform reference)" ;;
+		[0-3] | 6) from="OVMF_CODE + q35 platform profile" ;;
+		4) from="Authenticode of GRUB's BOOTX64.EFI" ;;
+		5) from="the ESP disk (no GPT) + ExitBootServices" ;;
+		7) from="the varstore (OVMF_VARS_4M.fd)" ;;
 		8) from="GRUB commands (grub.cfg)" ;;
 		9) from="GRUB files (kernel, initramfs)" ;;
 		13) from="rootfs image (measured-init)" ;;
@@ -70,6 +80,17 @@ for bank in sha256 sha1; do
 		printf '%-4s %-7s %-18s %-18s %-8s %s\n' "$pcr" $bank "$(echo "$want" | cut -c1-16).." \
 			"$(echo "$got" | cut -c1-16).." $v "$from"
 	done
+done
+# the .pcrlock files, folded by jq, xxd and openssl alone (none of our code)
+for bank in sha256 sha1; do
+	n=0 ok=0
+	for pcr in $(jq -r ".pcrs.$bank | keys[]" "$ref" | sort -n); do
+		n=$((n + 1))
+		# shellcheck disable=SC2046 # one word per file, in systemd-pcrlock's order
+		[ "$(tests/harness/pcrlock-fold.sh "$pcr" $bank $(ls "$E2E_WORK"/pcrlock/*.pcrlock | sort))" = "$(guest_pcr "$rep" $bank "$pcr")" ] && ok=$((ok + 1))
+	done
+	if [ $ok -eq $n ]; then v=MATCH; else v=MISMATCH; bad=$((bad + 1)); fi
+	printf '%-4s %-7s %-37s %-8s %s\n' lock $bank "$ok/$n PCRs from the .pcrlock files" $v "each PCR's records folded with openssl equal the booted PCR"
 done
 ima=$("$attest" log --json --format ima --banks sha256 "$rep/ima.log")
 n=$(printf '%s\n' "$ima" | jq '[.events[] | select(.path != "boot_aggregate")] | length')

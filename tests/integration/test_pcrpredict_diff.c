@@ -3,7 +3,8 @@
  * pcrpredict diff: our grub.cfg template predicts the PCR 8 of the
  * project's own OVMF boot (tests/data); one byte changed in the kernel
  * command line is named as the event that differs, with the predicted and
- * the logged command; a PCR predicted from other files names the file.
+ * the logged command; a PCR predicted from other files names the file;
+ * a firmware event (PCR 0-3, 6 from OVMF's files) that differs is named.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -115,12 +117,55 @@ static void test_signed_grub_preamble_predicts_the_boot(void **state)
 	free(out);
 }
 
+/*
+ * A reference document whose PCR 0-3, 6 come from OVMF's files: the recorded
+ * boot is as predicted; a profile whose BootOrder lists another option first
+ * is named as PCR 1's first differing event, with where the prediction took it.
+ */
+static void test_firmware_event_is_named(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	if (access("/usr/share/OVMF/OVMF_CODE_4M.fd", R_OK) ||
+	    access("/usr/lib/ipxe/qemu/efi-e1000e.rom", R_OK)) {
+		print_message("skipped: needs Debian's ovmf and ipxe-qemu\n");
+		skip();
+	}
+	assert_int_equal(
+		sh(&out,
+		   "cd %s && sed 's/\"data\":\"010000000200\"/\"data\":\"020001000000\"/' "
+		   "$OLDPWD/tests/data/ovmf-q35.profile.json > order.json && "
+		   "for p in $OLDPWD/tests/data/ovmf-q35.profile.json order.json; do "
+		   "printf 'banks = sha256\\nfirmware.code = "
+		   "/usr/share/OVMF/OVMF_CODE_4M.fd\\nfirmware.profile = %%s\\n' $p > "
+		   "fw.manifest && %s build --manifest fw.manifest --out $(basename $p .json).ref "
+		   "|| exit 9; done; cd $OLDPWD && "
+		   "%s diff %s/ovmf-q35.profile.ref tests/data/ovmf-grub.log; "
+		   "%s diff %s/order.ref tests/data/ovmf-grub.log",
+		   dir, bin_path("pcrpredict"), bin_path("pcrpredict"), dir, bin_path("pcrpredict"),
+		   dir),
+		1);
+	for (int pcr = 0; pcr <= 6; pcr++) {
+		char line[64];
+
+		if (pcr == 4 || pcr == 5)
+			continue;
+		snprintf(line, sizeof(line), "sha256 PCR %d: as predicted", pcr);
+		assert_non_null(strstr(out, line));
+	}
+	assert_non_null(strstr(out, "sha256 PCR 1 differs: PCR 1 event 1 EV_EFI_VARIABLE_BOOT: "
+				    "predicted 'from the platform profile: BootOrder"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_predicts_the_boot),
 		cmocka_unit_test(test_one_byte_changed_is_named),
 		cmocka_unit_test(test_signed_grub_preamble_predicts_the_boot),
+		cmocka_unit_test(test_firmware_event_is_named),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
