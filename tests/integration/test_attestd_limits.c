@@ -337,8 +337,8 @@ static void test_two_processes_engine_confined(void **state)
 	start_daemon(0, NULL);
 	assert_true(honest_quote(5000) >= 0);
 	engine = engine_pid();
-	if (geteuid() ==
-	    0) { /* attestd's default: its packaged user if there is one, else nobody */
+	/* attestd's default: its packaged user if there is one, else nobody */
+	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam("measured-attestd");
 
 		assert_int_equal(proc_status(engine, "Uid"), pw ? (long)pw->pw_uid : 65534);
