@@ -44,6 +44,16 @@ for bank in sha256 sha1; do
 			"$(tests/harness/pcrlock-fold.sh $i $bank "$E2E_WORK"/pcrlock.d/*.pcrlock)"
 	done
 done
+# PCR 0-3 and 6 from OVMF_CODE itself, with the platform profile for what no file
+# holds (PlatformPei's run-time data in PEIFV, the boot options OVMF makes)
+fwpred=$("$pp" firmware --banks sha256,sha1 --json --code /usr/share/OVMF/OVMF_CODE_4M.secboot.fd \
+	--platform tests/data/ovmf-q35-smm.profile.json)
+for bank in sha256 sha1; do
+	for i in 0 1 2 3 6; do
+		same "secureboot: guest $bank PCR $i equals pcrpredict firmware (OVMF_CODE + profile)" "$(guest_pcr "$rep" $bank $i)" \
+			"$(printf "%s\n" "$fwpred" | jq -r ".pcrs.$bank[\"$i\"]")"
+	done
+done
 # Keylime's measured-boot reference state of the chain: PCR 0 from the platform's
 # recorded log (tests/data), the rest from the artifacts; checked against the
 # guest's log by a checker of Keylime's rules (Keylime is not packaged here)
