@@ -66,7 +66,8 @@ static int parse_elements(const struct heap_ctx *h, const char *table, size_t of
 		uint32_t type, size;
 
 		if (end - off < 8)
-			return heap_fail(h, off, "%s: extended element %u: header runs past the table",
+			return heap_fail(h, off,
+					 "%s: extended element %u: header runs past the table",
 					 table, n);
 		type = le32_at(h->buf + off);
 		size = le32_at(h->buf + off + 4);
@@ -92,18 +93,20 @@ static int parse_elements(const struct heap_ctx *h, const char *table, size_t of
 							 "needed)",
 							 table, size);
 				if (out->has_log)
-					return heap_fail(h, off,
-							 "%s: a second EVENT_LOG_POINTER2_1", table);
+					return heap_fail(
+						h, off, "%s: a second EVENT_LOG_POINTER2_1", table);
 				out->log_phys = le64_at(p);
 				out->log_alloc = le32_at(p + 8);
 				out->log_first = le32_at(p + 12);
 				out->log_next = le32_at(p + 16);
-				if (out->log_next > out->log_alloc || out->log_first > out->log_next)
+				if (out->log_next > out->log_alloc ||
+				    out->log_first > out->log_next)
 					return heap_fail(
 						h, off + 8 + 12,
 						"%s: EVENT_LOG_POINTER2_1: first_record_offset %u, "
 						"next_record_offset %u, allocated %u do not nest",
-						table, out->log_first, out->log_next, out->log_alloc);
+						table, out->log_first, out->log_next,
+						out->log_alloc);
 				if (out->log_phys < phys_base ||
 				    (rel = out->log_phys - phys_base) > heap_len ||
 				    out->log_alloc > heap_len - rel)
@@ -147,13 +150,12 @@ static int parse(const struct heap_ctx *h, uint64_t phys_base, struct txt_heap *
 		tb->version = le32_at(h->buf + data);
 		min = table_min((enum txt_table)t, tb->version);
 		if (!min)
-			return heap_fail(h, data, "%s: version %u is not one we know", table_name[t],
-					 tb->version);
+			return heap_fail(h, data, "%s: version %u is not one we know",
+					 table_name[t], tb->version);
 		if (tb->size - 8 < min)
-			return heap_fail(h, off,
-					 "%s: size 0x%llx too small for version %u (0x%zx needed)",
-					 table_name[t], (unsigned long long)tb->size, tb->version,
-					 min + 8);
+			return heap_fail(
+				h, off, "%s: size 0x%llx too small for version %u (0x%zx needed)",
+				table_name[t], (unsigned long long)tb->size, tb->version, min + 8);
 		switch (t) {
 		case TXT_BIOS_DATA:
 			if (tb->version >= 4 &&
@@ -182,12 +184,13 @@ static int parse(const struct heap_ctx *h, uint64_t phys_base, struct txt_heap *
 						 "SinitMleData: %u memory descriptors at 0x%x run "
 						 "past the table (0x%llx)",
 						 n_mdrs, mdrs_off, (unsigned long long)tb->size);
-			if (dmar_len && (dmar_off < 8 || dmar_off > tb->size ||
-					 dmar_len > tb->size - dmar_off))
-				return heap_fail(h, data + 136,
-						 "SinitMleData: DMAR table of %u bytes at 0x%x runs "
-						 "past the table (0x%llx)",
-						 dmar_len, dmar_off, (unsigned long long)tb->size);
+			if (dmar_len &&
+			    (dmar_off < 8 || dmar_off > tb->size || dmar_len > tb->size - dmar_off))
+				return heap_fail(
+					h, data + 136,
+					"SinitMleData: DMAR table of %u bytes at 0x%x runs "
+					"past the table (0x%llx)",
+					dmar_len, dmar_off, (unsigned long long)tb->size);
 			if (tb->version >= 8)
 				out.proc_scrtm_status = le32_at(h->buf + data + 144);
 			break;
@@ -238,10 +241,11 @@ int txt_heap_image_log(const uint8_t *file, size_t len, const char *what, const 
 	if (rc < 0)
 		return rc;
 	if (!heap.has_log)
-		return err_set(-ENOENT,
-			       "%s: OsSinitData v%u has no EVENT_LOG_POINTER2_1 element (no TPM 2.0 "
-			       "TCG-format DRTM log)",
-			       what, heap.table[TXT_OS_SINIT_DATA].version);
+		return err_set(
+			-ENOENT,
+			"%s: OsSinitData v%u has no EVENT_LOG_POINTER2_1 element (no TPM 2.0 "
+			"TCG-format DRTM log)",
+			what, heap.table[TXT_OS_SINIT_DATA].version);
 	*ret_log = heap.log;
 	*ret_len = heap.log_len;
 	return 0;

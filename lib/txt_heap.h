@@ -14,18 +14,24 @@
 #include <stdint.h>
 
 /* heap_ext_data_element_t types */
-#define TXT_ELT_END		      0
-#define TXT_ELT_BIOS_SPEC_VER	      1
-#define TXT_ELT_ACM		      2
-#define TXT_ELT_STM		      3
-#define TXT_ELT_CUSTOM		      4
-#define TXT_ELT_TPM_EVENT_LOG_PTR     5 /* TPM 1.2 container log */
-#define TXT_ELT_MADT		      6
-#define TXT_ELT_EVENT_LOG_POINTER2    7 /* TPM 2.0, one legacy log per bank */
-#define TXT_ELT_EVENT_LOG_POINTER2_1  8 /* TPM 2.0, one TCG crypto-agile log */
-#define TXT_MAX_ELEMENTS	      32
+#define TXT_ELT_END		     0
+#define TXT_ELT_BIOS_SPEC_VER	     1
+#define TXT_ELT_ACM		     2
+#define TXT_ELT_STM		     3
+#define TXT_ELT_CUSTOM		     4
+#define TXT_ELT_TPM_EVENT_LOG_PTR    5 /* TPM 1.2 container log */
+#define TXT_ELT_MADT		     6
+#define TXT_ELT_EVENT_LOG_POINTER2   7 /* TPM 2.0, one legacy log per bank */
+#define TXT_ELT_EVENT_LOG_POINTER2_1 8 /* TPM 2.0, one TCG crypto-agile log */
+#define TXT_MAX_ELEMENTS	     32
 
-enum txt_table { TXT_BIOS_DATA, TXT_OS_MLE_DATA, TXT_OS_SINIT_DATA, TXT_SINIT_MLE_DATA, TXT_TABLES };
+enum txt_table {
+	TXT_BIOS_DATA,
+	TXT_OS_MLE_DATA,
+	TXT_OS_SINIT_DATA,
+	TXT_SINIT_MLE_DATA,
+	TXT_TABLES
+};
 
 struct txt_heap_table {
 	size_t off;    /* heap offset of its u64 size field */
@@ -35,17 +41,17 @@ struct txt_heap_table {
 
 struct txt_heap {
 	struct txt_heap_table table[TXT_TABLES];
-	uint32_t os_sinit_flags;   /* v7+: bit 0 asks SINIT for the agile log (EXTPOL) */
-	uint32_t sinit_caps;	   /* OsSinitData.capabilities (bit 9: DA PCR mapping) */
+	uint32_t os_sinit_flags;    /* v7+: bit 0 asks SINIT for the agile log (EXTPOL) */
+	uint32_t sinit_caps;	    /* OsSinitData.capabilities (bit 9: DA PCR mapping) */
 	uint32_t proc_scrtm_status; /* SinitMleData v8+ */
-	unsigned n_elements;	   /* OsSinitData's extended elements, END excluded */
+	unsigned n_elements;	    /* OsSinitData's extended elements, END excluded */
 	uint32_t element_type[TXT_MAX_ELEMENTS];
 	/* the EVENT_LOG_POINTER2_1 element, when there is one */
 	int has_log;
 	uint64_t log_phys;
 	uint32_t log_alloc, log_first, log_next;
-	size_t log_heap_off;   /* where phys_addr falls in the heap */
-	const uint8_t *log;    /* inside the caller's buffer: [phys, phys + next_record_offset) */
+	size_t log_heap_off; /* where phys_addr falls in the heap */
+	const uint8_t *log;  /* inside the caller's buffer: [phys, phys + next_record_offset) */
 	size_t log_len;
 };
 

@@ -5,24 +5,38 @@
  * and replayed by attest; the real SecL cases (docs/FORMATS.md "TXT heap").
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cbor.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 
+#include "attest_proto.h"
 #include "err.h"
 #include "eventlog_tcg.h"
 #include "fileio.h"
 #include "hex.h"
-#include "txt_heap.h"
+#include "swtpm.h"
 #include "testutil.h"
+#include "tpm.h"
+#include "tpm_attest.h"
+#include "txt_heap.h"
 
-static char dir[64];
+static char dir[64], where[64];
+static struct swtpm sw;
+static pid_t attestd_pid = -1;
+static int port;
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -51,11 +65,17 @@ static size_t mklog(uint8_t *log, const struct ev *ev, size_t n)
 	put32(log + 4, EV_NO_ACTION);
 	put32(log + 28, 37);
 	memcpy(log + 32, "Spec ID Event03", 16);
-	log[32 + 21] = 2;  /* spec 2.0 */
-	log[32 + 23] = 2;  /* uintn size */
+	log[32 + 21] = 2; /* spec 2.0 */
+	log[32 + 23] = 2; /* uintn size */
 	put32(log + 32 + 24, 2);
-	log[32 + 28] = 0x04; log[32 + 29] = 0; log[32 + 30] = 20; log[32 + 31] = 0;
-	log[32 + 32] = 0x0b; log[32 + 33] = 0; log[32 + 34] = 32; log[32 + 35] = 0;
+	log[32 + 28] = 0x04;
+	log[32 + 29] = 0;
+	log[32 + 30] = 20;
+	log[32 + 31] = 0;
+	log[32 + 32] = 0x0b;
+	log[32 + 33] = 0;
+	log[32 + 34] = 32;
+	log[32 + 35] = 0;
 	log[32 + 36] = 0;
 	off = 32 + 37;
 	for (size_t i = 0; i < n; i++) {
@@ -72,6 +92,49 @@ static size_t mklog(uint8_t *log, const struct ev *ev, size_t n)
 		off += 72;
 	}
 	return off;
+}
+
+/* One sha256-only event with digest @d (32 bytes), for logs of real or computed digests. */
+static size_t put_event256(uint8_t *log, size_t off, unsigned pcr, uint32_t type, const uint8_t *d)
+{
+	put32(log + off, pcr);
+	put32(log + off + 4, type);
+	put32(log + off + 8, 1);
+	log[off + 12] = 0x0b;
+	log[off + 13] = 0;
+	memcpy(log + off + 14, d, 32);
+	put32(log + off + 46, 0);
+	return off + 50;
+}
+
+/* The Spec ID header of a log with one bank, @alg (TPM_ALG_ID) of @size bytes. */
+static size_t put_header1(uint8_t *log, uint16_t alg, uint16_t size)
+{
+	memset(log, 0, 65);
+	put32(log + 4, EV_NO_ACTION);
+	put32(log + 28, 33);
+	memcpy(log + 32, "Spec ID Event03", 16);
+	log[32 + 21] = 2;
+	log[32 + 23] = 2;
+	put32(log + 32 + 24, 1);
+	log[32 + 28] = (uint8_t)alg;
+	log[32 + 29] = (uint8_t)(alg >> 8);
+	log[32 + 30] = (uint8_t)size;
+	log[32 + 31] = (uint8_t)(size >> 8);
+	return 65;
+}
+
+static void sha256(const void *data, size_t len, uint8_t out[32])
+{
+	unsigned n = 32;
+
+	assert_int_equal(EVP_Digest(data, len, out, &n, EVP_sha256(), NULL), 1);
+}
+
+static void hexs(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
 }
 
 /* Table offsets in the heap mkheap builds */
@@ -238,16 +301,384 @@ static void test_heap_built_and_broken(void **state)
 	assert_false(h.has_log);
 }
 
+/* --- the protocol: a fourth log, older peers unaffected --- */
+
+static size_t logs_array_size(const uint8_t *body, size_t len)
+{
+	struct cbor_load_result res;
+	cbor_item_t *m = cbor_load(body, len, &res), *logs = NULL;
+	size_t n = 0;
+
+	assert_non_null(m);
+	for (size_t i = 0; i < cbor_map_size(m); i++)
+		if (cbor_get_uint8(cbor_map_handle(m)[i].key) == 15)
+			logs = cbor_map_handle(m)[i].value;
+	assert_non_null(logs);
+	n = cbor_array_size(logs);
+	cbor_decref(&m);
+	return n;
+}
+
+static void test_proto_three_and_four_logs(void **state)
+{
+	struct attest_request req = {.type = ATTEST_QUOTE, .nonce_len = 32, .logs = 7}, back;
+	struct attest_response r = {0}, got;
+	uint8_t attest[8] = {1}, sig[8] = {2}, log[4] = {'d', 'r', 't', 'm'}, *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(pcr_selection_parse("sha256:17,18", &req.sel), 0);
+	/* without the DRTM log a request is what version 1 sent: 3 offsets; it decodes */
+	assert_int_equal(attest_request_encode(&req, &buf, &len), 0);
+	assert_non_null(memmem(buf, len, "\x05\x83", 2)); /* key 5: array(3) */
+	assert_int_equal(attest_request_decode(buf, len, &back), 0);
+	assert_int_equal(back.logs, 7);
+	free(buf);
+	req.logs = 15;
+	req.offset[ATTEST_LOG_DRTM] = 9;
+	assert_int_equal(attest_request_encode(&req, &buf, &len), 0);
+	assert_non_null(memmem(buf, len, "\x05\x84", 2));
+	assert_int_equal(attest_request_decode(buf, len, &back), 0);
+	assert_int_equal(back.offset[ATTEST_LOG_DRTM], 9);
+	free(buf);
+	/* asking for the DRTM log with 3 offsets (CBOR made by hand), or an unknown log: refused */
+	{
+		cbor_item_t *m = cbor_new_definite_map(6), *offs = cbor_new_definite_array(3);
+		unsigned char *raw = NULL;
+		size_t raw_size = 0, raw_len;
+
+		for (int i = 0; i < 3; i++)
+			assert_true(cbor_array_push(offs, cbor_move(cbor_build_uint8(0))));
+		uint8_t nonce[16] = {0};
+		struct {
+			uint8_t k;
+			cbor_item_t *v;
+		} kv[] = {{0, cbor_build_uint8(1)},
+			  {1, cbor_build_uint8(1)},
+			  {2, cbor_build_bytestring(nonce, 16)},
+			  {3, cbor_build_string("sha256:17")},
+			  {4, cbor_build_uint8(15)},
+			  {5, offs}};
+		for (int i = 0; i < 6; i++)
+			assert_true(cbor_map_add(
+				m, (struct cbor_pair){cbor_move(cbor_build_uint8(kv[i].k)),
+						      cbor_move(kv[i].v)}));
+		raw_len = cbor_serialize_alloc(m, &raw, &raw_size);
+		assert_int_equal(attest_request_decode(raw, raw_len, &back), -EBADMSG);
+		if (!strstr(err_msg(), "the DRTM log asked for without its offset"))
+			fail_msg("%s", err_msg());
+		cbor_decref(&m);
+		free(raw);
+	}
+	req.logs = 31;
+	assert_int_equal(attest_request_encode(&req, &buf, &len), 0);
+	assert_int_equal(attest_request_decode(buf, len, &back), -EBADMSG);
+	assert_non_null(strstr(err_msg(), "unknown logs 0x1f"));
+	free(buf);
+
+	/* a response without a DRTM log has 3 log entries (what older verifiers decode) */
+	r.attest = attest;
+	r.attest_len = sizeof(attest);
+	r.sig = sig;
+	r.sig_len = sizeof(sig);
+	assert_int_equal(pcr_selection_parse("sha256:17", &r.sel), 0);
+	pcr_banks_init(&r.pcrs);
+	pcr_banks_add(&r.pcrs, hash_alg_by_name("sha256"));
+	r.has_log[ATTEST_LOG_TCG] = true;
+	r.log[ATTEST_LOG_TCG] = log;
+	r.log_len[ATTEST_LOG_TCG] = 2;
+	assert_int_equal(attest_response_encode(&r, &buf, &len), 0);
+	assert_int_equal(logs_array_size(buf, len), 3);
+	assert_int_equal(attest_response_decode(buf, len, &got), 0);
+	assert_true(got.has_log[ATTEST_LOG_TCG]);
+	assert_false(got.has_log[ATTEST_LOG_DRTM]);
+	attest_response_free(&got);
+	free(buf);
+	/* with one, 4; it decodes with the log */
+	r.has_log[ATTEST_LOG_DRTM] = true;
+	r.log[ATTEST_LOG_DRTM] = log;
+	r.log_len[ATTEST_LOG_DRTM] = 4;
+	r.log_offset[ATTEST_LOG_DRTM] = 0;
+	assert_int_equal(attest_response_encode(&r, &buf, &len), 0);
+	assert_int_equal(logs_array_size(buf, len), 4);
+	assert_int_equal(attest_response_decode(buf, len, &got), 0);
+	assert_true(got.has_log[ATTEST_LOG_DRTM]);
+	assert_int_equal(got.log_len[ATTEST_LOG_DRTM], 4);
+	assert_memory_equal(got.log[ATTEST_LOG_DRTM], "drtm", 4);
+	attest_response_free(&got);
+	free(buf);
+}
+
+/* --- attestd serving the DRTM log, attest verify replaying it (swtpm, sha256 bank) --- */
+
+static void attestd_stop(void)
+{
+	if (attestd_pid > 0) { /* never kill(0): that is our own process group */
+		kill(attestd_pid, SIGTERM);
+		waitpid(attestd_pid, NULL, 0);
+	}
+	attestd_pid = -1;
+}
+
+/* attestd with --OPT PATH for the DRTM log ("drtm-log" or "txt-heap"). */
+static void attestd_start(const char *opt, const char *path)
+{
+	char listen[64], flag[32];
+
+	attestd_stop();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	snprintf(flag, sizeof(flag), "--%s", opt);
+	attestd_pid = fork();
+	if (attestd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(bin_path("attestd"), "attestd", "--config", "/dev/null", "--tcti", sw.tcti,
+		      "--listen", listen, "--firmware-log", "none", "--ima-log", "none",
+		      "--cel-log", "none", flag, path, "--batch-ms", "5", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		usleep(20000);
+	}
+	fail_msg("attestd did not start");
+}
+
+/* Writes @len bytes to DIR/@name in place (attestd keeps the descriptor it opened). */
+static void write_in_place(const char *name, const void *data, size_t len)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static int attest(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int attest(char **out, const char *fmt, ...)
+{
+	char args[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return sh(out, "cd %s && %s --state state %s 2>&1", dir, bin_path("attest"), args);
+}
+
+/* A quote of sha256 PCR 17 and 18 with the DRTM log, verified; returns attest verify's exit. */
+static int quote_and_verify(char **out, const char *ref)
+{
+	char *q = NULL;
+
+	if (attest(&q, "quote %s --pcrs sha256:17,18 --out ev.cbor", where) != 0)
+		fail_msg("attest quote: %s", q);
+	free(q);
+	return attest(out, "verify ev.cbor%s%s", ref ? " --reference " : "", ref ? ref : "");
+}
+
+static const char mle_data[] = "the MLE, as SINIT hashes it";
+
+/* The DRTM log of our simulated launch: HASH_START with H(mle_data), then @extra events. */
+static size_t launch_log(uint8_t *log, const uint8_t *hash_start, unsigned extra_pcr)
+{
+	size_t off = put_header1(log, 0x0b, 32);
+	uint8_t d[32];
+
+	off = put_event256(log, off, 17, 0x402, hash_start);
+	if (extra_pcr) {
+		memset(d, 0x5a, sizeof(d));
+		off = put_event256(log, off, extra_pcr, 0x501, d);
+	}
+	return off;
+}
+
+static void test_no_launch_log_lies(void **state)
+{
+	uint8_t log[512], h[32];
+	char *out = NULL;
+
+	(void)state;
+	/* swtpm was never launched: PCR 17 and 18 read all-ones */
+	sha256(mle_data, strlen(mle_data), h);
+	write_in_place("drtm.log", log, launch_log(log, h, 0));
+	assert_int_equal(quote_and_verify(&out, NULL), 1);
+	assert_string_equal(ear_check_status(out, "drtm"), "contraindicated");
+	if (!strstr(out, "PCR 17 reads all-ones: there was no measured launch, yet the DRTM log "
+			 "claims 1 events (the first, type 0x402 in PCR 17 at offset 65)"))
+		fail_msg("%s", out);
+	assert_string_equal(ear_status(out), "contraindicated");
+	free(out);
+}
+
+static void test_launch_replayed_and_referenced(void **state)
+{
+	uint8_t log[512], h[32], zero_h[64], pcr17[32], other[32], other17[32];
+	char *out = NULL, hex17[65], hexh[65], hexo[65], hexo17[65], path[128];
+	FILE *f;
+
+	(void)state;
+	/* the launch: TPM2_HashStart/Data/End at locality 4 resets 17-22, PCR 17 := H(0 || H(mle)) */
+	assert_int_equal(sh(NULL, "swtpm_ioctl --tcp 127.0.0.1:%d -h '%s'", sw.port + 1, mle_data),
+			 0);
+	sha256(mle_data, strlen(mle_data), h);
+	memset(zero_h, 0, 32);
+	memcpy(zero_h + 32, h, 32);
+	sha256(zero_h, 64, pcr17);
+	hexs(pcr17, 32, hex17);
+	hexs(h, 32, hexh);
+	write_in_place("drtm.log", log, launch_log(log, h, 0));
+	snprintf(path, sizeof(path), "%s/ref.json", dir);
+	f = fopen(path, "w");
+	fprintf(f,
+		"{\"pcrs\":{\"sha256\":{\"17\":\"%s\"}},\"components\":{\"tboot\":{\"events\":"
+		"[{\"pcr\":17,\"description\":\"HASH_START (SINIT)\",\"digests\":{\"sha256\":"
+		"\"%s\"}}]}}}\n",
+		hex17, hexh);
+	fclose(f);
+	/* warning, not affirming: only because this attestd serves no firmware, IMA or CEL log */
+	if (quote_and_verify(&out, "ref.json") != 3)
+		fail_msg("not affirming:\n%s", out);
+	assert_string_equal(ear_check_status(out, "drtm"), "affirming");
+	assert_non_null(strstr(out, "log replays to the 1 quoted PCR values it extends"));
+	assert_string_equal(ear_check_status(out, "reference"), "affirming");
+	free(out);
+
+	/* a log whose HASH_START is another MLE's: the replay is not the quoted PCR 17 */
+	memset(other, 0x77, sizeof(other));
+	write_in_place("drtm.log", log, launch_log(log, other, 0));
+	assert_int_equal(quote_and_verify(&out, "ref.json"), 1);
+	assert_string_equal(ear_check_status(out, "drtm"), "contraindicated");
+	assert_non_null(
+		strstr(out, "sha256 PCR 17: the log's replay differs from the quoted value"));
+	free(out);
+
+	/* the reference predicts another MLE: PCR 17 contraindicated, naming the event */
+	write_in_place("drtm.log", log, launch_log(log, h, 0));
+	memcpy(zero_h + 32, other, 32);
+	sha256(zero_h, 64, other17);
+	hexs(other17, 32, hexo17);
+	hexs(other, 32, hexo);
+	f = fopen(path, "w");
+	fprintf(f,
+		"{\"pcrs\":{\"sha256\":{\"17\":\"%s\"}},\"components\":{\"tboot\":{\"events\":"
+		"[{\"pcr\":17,\"description\":\"HASH_START (SINIT)\",\"digests\":{\"sha256\":"
+		"\"%s\"}}]}}}\n",
+		hexo17, hexo);
+	fclose(f);
+	assert_int_equal(quote_and_verify(&out, "ref.json"), 1);
+	assert_string_equal(ear_check_status(out, "drtm"), "affirming");
+	assert_string_equal(ear_check_status(out, "pcr17"), "contraindicated");
+	if (!strstr(out, "HASH_START (SINIT)"))
+		fail_msg("the reason names no event:\n%s", out);
+	free(out);
+
+	/* an event in a PCR a DRTM log cannot reach */
+	write_in_place("drtm.log", log, launch_log(log, h, 10));
+	assert_int_equal(quote_and_verify(&out, NULL), 1);
+	assert_string_equal(ear_check_status(out, "drtm"), "contraindicated");
+	assert_non_null(strstr(out, "extends PCR 10: a DRTM log extends only PCR 17-22"));
+	free(out);
+	/* a DRTM log that is not a log */
+	write_in_place("drtm.log", "garbage!", 8);
+	assert_int_equal(quote_and_verify(&out, NULL), 1);
+	assert_string_equal(ear_check_status(out, "drtm"), "contraindicated");
+	assert_non_null(strstr(out, "DRTM log: offset"));
+	free(out);
+}
+
+/* Our launch's log in a TXT heap image (as Intel SecL keeps one): attestd takes it from there. */
+static void test_txt_heap_served(void **state)
+{
+	static uint8_t img[0x100 + H_LEN], log[512];
+	uint8_t h[32];
+	char path[128], *out = NULL;
+	size_t n;
+
+	(void)state;
+	sha256(mle_data, strlen(mle_data), h);
+	n = launch_log(log, h, 0);
+	memset(img, 0, sizeof(img));
+	put64(img, 0x100);
+	put64(img + 8, H_LEN);
+	mkheap(img + 0x100, 0, log, n); /* the image's pointer counts from the heap's start */
+	snprintf(path, sizeof(path), "%s/heap.img", dir);
+	assert_int_equal(file_write_atomic(path, img, sizeof(img), 0644), 0);
+	attestd_start("txt-heap", path);
+	if (quote_and_verify(&out, NULL) != 3)
+		fail_msg("not affirming:\n%s", out);
+	assert_string_equal(ear_check_status(out, "drtm"), "affirming");
+	free(out);
+	assert_int_equal(sh(&out, "%s -n --config /dev/null --tcti '%s' --txt-heap %s",
+			    bin_path("attestd"), sw.tcti, path),
+			 0);
+	assert_non_null(strstr(out, "drtm-log from the TXT heap image"));
+	free(out);
+
+	/* a heap whose log pointer leaves the heap: attestd does not start, naming the offset */
+	put64(img + 0x100 + H_SINIT + 8 + 100, H_LEN + 8);
+	assert_int_equal(file_write_atomic(path, img, sizeof(img), 0644), 0);
+	assert_int_not_equal(sh(&out, "%s -n --config /dev/null --tcti '%s' --txt-heap %s 2>&1",
+				bin_path("attestd"), sw.tcti, path),
+			     0);
+	char want[128];
+	snprintf(want, sizeof(want),
+		 "offset %d (0x%x): OsSinitData: EVENT_LOG_POINTER2_1: the log at",
+		 0x100 + H_SINIT + 8 + 100, 0x100 + H_SINIT + 8 + 100);
+	if (!strstr(out, want))
+		fail_msg("%s", out);
+	free(out);
+	/* and both sources named at once */
+	assert_int_not_equal(sh(&out,
+				"%s -n --config /dev/null --tcti '%s' --txt-heap %s --drtm-log %s "
+				"2>&1",
+				bin_path("attestd"), sw.tcti, path, path),
+			     0);
+	assert_non_null(strstr(out, "drtm-log and txt-heap both name the DRTM log"));
+	free(out);
+	snprintf(path, sizeof(path), "%s/drtm.log", dir);
+	attestd_start("drtm-log", path);
+}
+
 static int setup(void **state)
 {
+	struct tpm *tpm;
+	struct ak_info info;
+	char path[128];
+
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/measured-txt.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	if (!mkdtemp(dir) || swtpm_start_manufactured(&sw, dir) < 0 ||
+	    tpm_open(sw.tcti, 0, &tpm) < 0)
+		return -1;
+	if (tpm_keys_ensure(tpm, true, &info) < 0)
+		return -1;
+	tpm_close(tpm);
+	port = sw.port + 7;
+	snprintf(where, sizeof(where), "127.0.0.1:%d", port);
+	snprintf(path, sizeof(path), "%s/drtm.log", dir);
+	if (file_write_atomic(path, "", 0, 0644) < 0)
+		return -1;
+	attestd_start("drtm-log", path);
+	return attest(NULL, "--ek-ca ca-bundle.pem enroll %s", where) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
+	attestd_stop();
+	swtpm_stop(&sw);
 	return sh(NULL, "rm -rf %s", dir);
 }
 
@@ -256,6 +687,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_heap_real_s2600wf),
 		cmocka_unit_test(test_heap_built_and_broken),
+		cmocka_unit_test(test_proto_three_and_four_logs),
+		/* in this order: the TPM is launched once */
+		cmocka_unit_test(test_no_launch_log_lies),
+		cmocka_unit_test(test_launch_replayed_and_referenced),
+		cmocka_unit_test(test_txt_heap_served),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
