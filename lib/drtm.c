@@ -20,10 +20,11 @@ int drtm_replay(const struct tcg_log *log, const char *what, struct pcr_banks *r
 		if (e->type == EV_NO_ACTION)
 			continue;
 		if (e->pcr < DRTM_PCR_FIRST || e->pcr > DRTM_PCR_LAST)
-			return err_set(-EBADMSG,
-				       "%s: offset %zu: event %zu (type 0x%x) extends PCR %u: a DRTM "
-				       "log extends only PCR 17-22",
-				       what, e->offset, i, e->type, e->pcr);
+			return err_set(
+				-EBADMSG,
+				"%s: offset %zu: event %zu (type 0x%x) extends PCR %u: a DRTM "
+				"log extends only PCR 17-22",
+				what, e->offset, i, e->type, e->pcr);
 		for (unsigned d = 0; d < e->n_digests; d++) {
 			struct pcr_bank *bank = pcr_banks_find(&banks, e->digest[d].alg);
 			int rc;

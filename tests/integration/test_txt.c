@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 
 #include <cbor.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "attest_proto.h"
@@ -651,6 +653,228 @@ static void test_txt_heap_served(void **state)
 	attestd_start("drtm-log", path);
 }
 
+/* --- real data: Intel SecL's cases, the S2600WF logs (MEASURED_TESTDATA) --- */
+
+#define SECL "external/txt/intel-secl/"
+
+/* PCR @pcr of bank @bank as `attest log --json --format drtm FILE` replays it, into @out (hex). */
+static void attest_log_pcr(const char *file, const char *bank, unsigned pcr, char *out, size_t size)
+{
+	struct json_object *doc, *pcrs, *b, *v;
+	char *text = NULL, key[8];
+
+	if (sh(&text, "%s log --json --format drtm '%s' 2>&1", bin_path("attest"), file) != 0)
+		fail_msg("attest log %s: %s", file, text);
+	doc = json_tokener_parse(text);
+	assert_non_null(doc);
+	snprintf(key, sizeof(key), "%u", pcr);
+	out[0] = '\0';
+	if (json_object_object_get_ex(doc, "pcrs", &pcrs) &&
+	    json_object_object_get_ex(pcrs, bank, &b) && json_object_object_get_ex(b, key, &v))
+		snprintf(out, size, "%s", json_object_get_string(v));
+	json_object_put(doc);
+	free(text);
+}
+
+/* The case's events as a one-bank DRTM log in DIR/case.log; the event types from their names. */
+static void case_log(struct json_object *c, const char *bank, unsigned pcr, char *path, size_t size)
+{
+	static uint8_t log[8192];
+	struct json_object *events;
+	bool sha1 = strcmp(bank, "sha1") == 0;
+	size_t dlen = sha1 ? 20 : 32, off = put_header1(log, sha1 ? 0x04 : 0x0b, (uint16_t)dlen);
+
+	assert_true(json_object_object_get_ex(c, "events", &events));
+	for (size_t i = 0; i < json_object_array_length(events); i++) {
+		struct json_object *e = json_object_array_get_idx(events, i), *n, *d;
+		char tname[96];
+		uint32_t type = EV_TBOOT_MEASUREMENT; /* tb_policy, vmlinuz, initrd: tboot's */
+		uint8_t digest[64];
+		size_t len;
+
+		assert_true(json_object_object_get_ex(e, "name", &n));
+		assert_true(json_object_object_get_ex(e, "digest", &d));
+		snprintf(tname, sizeof(tname), "EVTYPE_TXT_%s", json_object_get_string(n));
+		(void)tcg_event_type_by_name(tname, &type);
+		assert_int_equal(
+			hex_decode(json_object_get_string(d), digest, sizeof(digest), &len), 0);
+		assert_int_equal(len, dlen);
+		assert_true(off + 14 + dlen + 4 <= sizeof(log));
+		put32(log + off, pcr);
+		put32(log + off + 4, type);
+		put32(log + off + 8, 1);
+		log[off + 12] = sha1 ? 0x04 : 0x0b;
+		log[off + 13] = 0;
+		memcpy(log + off + 14, digest, dlen);
+		put32(log + off + 14 + dlen, 0);
+		off += 14 + dlen + 4;
+	}
+	snprintf(path, size, "%s/case.log", dir);
+	assert_int_equal(file_write_atomic(path, log, off, 0644), 0);
+}
+
+static const char *case_str(struct json_object *c, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(c, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : "";
+}
+
+/* Why a MISMATCH case does not replay, from the test data's README. */
+static const char *mismatch_reason(struct json_object *c)
+{
+	const char *blob = case_str(c, "blob");
+	struct json_object *paths;
+	const char *path = json_object_object_get_ex(c, "paths", &paths)
+				   ? json_object_get_string(json_object_array_get_idx(paths, 0))
+				   : "";
+
+	if (strncmp(blob, "6556487e", 8) == 0)
+		return "MIXED: the quote's eventLog is txt_heap_info.bin's (S2600WF), its PCRs "
+		       "the S2600WT boot's";
+	if (strstr(path, "HostManifest1"))
+		return "MIXED: S2600WT PCR values with an edited log lacking tboot's events";
+	return "the given value is not the replay of the listed events (edited test data)";
+}
+
+static void test_secl_cases_replay(void **state)
+{
+	struct json_object *cases;
+	const char *path;
+	unsigned match = 0, mismatch = 0, novalue = 0, match_banks[2] = {0};
+
+	(void)state;
+	SKIP_WITHOUT_TESTDATA();
+	path = testdata_path(SECL "cases_pcr17_18.json");
+	cases = json_object_from_file(path);
+	assert_non_null(cases);
+	print_message("%-8s %-3s %-6s %-54s %-10s %-10s\n", "status", "pcr", "bank", "source",
+		      "given", "replayed");
+	for (size_t i = 0; i < json_object_array_length(cases); i++) {
+		struct json_object *c = json_object_array_get_idx(cases, i), *v, *paths;
+		const char *status = case_str(c, "status"), *given = case_str(c, "pcr_value");
+		char bank[8], log[128], ours[2 * 32 + 1], src[120];
+		unsigned pcr;
+
+		assert_true(json_object_object_get_ex(c, "pcr", &v));
+		pcr = (unsigned)json_object_get_int(v);
+		snprintf(bank, sizeof(bank), "%s",
+			 strcmp(case_str(c, "bank"), "SHA1") ? "sha256" : "sha1");
+		json_object_object_get_ex(c, "paths", &paths);
+		snprintf(src, sizeof(src), "%s@%.8s",
+			 strrchr(json_object_get_string(json_object_array_get_idx(paths, 0)), '/')
+				 ? strrchr(json_object_get_string(
+						   json_object_array_get_idx(paths, 0)),
+					   '/') +
+					   1
+				 : json_object_get_string(json_object_array_get_idx(paths, 0)),
+			 case_str(c, "blob"));
+		case_log(c, bank, pcr, log, sizeof(log));
+		attest_log_pcr(log, bank, pcr, ours, sizeof(ours));
+		print_message("%-8s %-3u %-6s %-54.54s %.10s %.10s\n", status, pcr, bank, src,
+			      *given ? given : "-", ours);
+		/* our replay agrees with the README's independent one, whatever the given value */
+		assert_string_equal(ours, case_str(c, "replay"));
+		if (strcmp(status, "MATCH") == 0) {
+			assert_string_equal(ours, given);
+			match++;
+			match_banks[strcmp(bank, "sha1") != 0]++;
+		} else if (strcmp(status, "MISMATCH") == 0) {
+			assert_true(*given);
+			assert_string_not_equal(ours, given);
+			print_message("         does not match: %s\n", mismatch_reason(c));
+			mismatch++;
+		} else {
+			novalue++; /* sample_host_manifest.json lists no PCR 17 value */
+		}
+	}
+	print_message("%u MATCH cases replay to their given PCR (%u sha1, %u sha256), %u MISMATCH "
+		      "do not, %u without a value\n",
+		      match, match_banks[0], match_banks[1], mismatch, novalue);
+	assert_int_equal(match, 16);
+	assert_int_equal(match_banks[0], 8);
+	assert_int_equal(match_banks[1], 8);
+	assert_int_equal(mismatch, 10);
+	json_object_put(cases);
+}
+
+/* The given value of case (@blob, @pcr, @bank) in cases_pcr17_18.json, and its "replay". */
+static void secl_case(const char *blob, unsigned pcr, const char *bank, char *given, char *replay)
+{
+	struct json_object *cases =
+		json_object_from_file(testdata_path(SECL "cases_pcr17_18.json"));
+	bool found = false;
+
+	assert_non_null(cases);
+	for (size_t i = 0; i < json_object_array_length(cases); i++) {
+		struct json_object *c = json_object_array_get_idx(cases, i), *v;
+
+		json_object_object_get_ex(c, "pcr", &v);
+		if (strncmp(case_str(c, "blob"), blob, strlen(blob)) == 0 &&
+		    (unsigned)json_object_get_int(v) == pcr &&
+		    strcasecmp(case_str(c, "bank"), bank) == 0) {
+			strcpy(given, case_str(c, "pcr_value"));
+			strcpy(replay, case_str(c, "replay"));
+			found = true;
+		}
+	}
+	assert_true(found);
+	json_object_put(cases);
+}
+
+/*
+ * The S2600WF: txt-logs.bin (a raw DRTM log with data) replays to the PCR 18
+ * its TPM quoted in the HEAD sample quote, and pcrpredict tboot predicts it
+ * from that log as platform profile plus tboot's default policy.  The MIXED
+ * quote: its PCR 18 eventLog is the one of txt_heap_info.bin (our replay of
+ * the heap's log, through the heap reader, equals that eventLog's in both
+ * banks), its PCR 18 values are another machine's.  Its PCR 17 eventLog is
+ * of another boot than the heap's (HASH_START, BIOSAC_REG_DATA and the two
+ * modules differ), so PCR 17 is only shown not to match.
+ */
+static void test_s2600wf_pcr18_and_mixed_quote(void **state)
+{
+	char given[80], replay[80], ours[80], kernel[128], *out = NULL, want[100];
+	const char *bank[2] = {"sha1", "sha256"};
+
+	(void)state;
+	SKIP_WITHOUT_TESTDATA();
+	secl_case("0cb37436", 18, "sha256", given, replay);
+	attest_log_pcr(testdata_path(SECL "txt-logs.bin"), "sha256", 18, ours, sizeof(ours));
+	print_message("txt-logs.bin PCR 18 sha256: replayed %s, HEAD quote %s\n", ours, given);
+	assert_string_equal(ours, given);
+
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+	assert_int_equal(file_write_atomic(kernel, "not used for PCR 18", 19, 0644), 0);
+	assert_int_equal(sh(&out,
+			    "%s tboot --json --tboot /boot/tboot.gz --module %s --platform %s",
+			    bin_path("pcrpredict"), kernel, testdata_path(SECL "txt-logs.bin")),
+			 0);
+	snprintf(want, sizeof(want), "\"18\":\"%s\"", given);
+	if (!strstr(strstr(out, "\"pcrs\""), want))
+		fail_msg("pcrpredict tboot does not predict PCR 18 %s:\n%s", given, out);
+	print_message("pcrpredict tboot (default policy, profile txt-logs.bin): PCR 18 sha256 %s\n",
+		      given);
+	free(out);
+
+	for (unsigned pcr = 17; pcr <= 18; pcr++)
+		for (int b = 0; b < 2; b++) {
+			secl_case("6556487e", pcr, bank[b], given, replay);
+			attest_log_pcr(testdata_path(SECL "txt_heap_info.bin"), bank[b], pcr, ours,
+				       sizeof(ours));
+			print_message(
+				"MIXED quote PCR %u %s: quoted %.16s.., its eventLog %.16s.., "
+				"txt_heap_info.bin's log %.16s..\n",
+				pcr, bank[b], given, replay, ours);
+			if (pcr == 18)
+				assert_string_equal(ours, replay);
+			assert_string_not_equal(ours, given);
+			assert_string_not_equal(replay, given);
+		}
+}
+
 static int setup(void **state)
 {
 	struct tpm *tpm;
@@ -688,6 +912,8 @@ int main(void)
 		cmocka_unit_test(test_heap_real_s2600wf),
 		cmocka_unit_test(test_heap_built_and_broken),
 		cmocka_unit_test(test_proto_three_and_four_logs),
+		cmocka_unit_test(test_secl_cases_replay),
+		cmocka_unit_test(test_s2600wf_pcr18_and_mixed_quote),
 		/* in this order: the TPM is launched once */
 		cmocka_unit_test(test_no_launch_log_lies),
 		cmocka_unit_test(test_launch_replayed_and_referenced),
