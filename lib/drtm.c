@@ -17,7 +17,8 @@ int drtm_replay(const struct tcg_log *log, const char *what, struct pcr_banks *r
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct tcg_event *e = &log->event[i];
 
-		if (e->type == EV_NO_ACTION)
+		/* PCR 255: SINIT's informational events (PCR_MAPPING), extended nowhere */
+		if (e->type == EV_NO_ACTION || e->pcr == DRTM_PCR_INFO)
 			continue;
 		if (e->pcr < DRTM_PCR_FIRST || e->pcr > DRTM_PCR_LAST)
 			return err_set(
@@ -40,7 +41,7 @@ int drtm_replay(const struct tcg_log *log, const char *what, struct pcr_banks *r
 const struct tcg_event *drtm_first_event(const struct tcg_log *log)
 {
 	for (size_t i = 0; i < log->n_events; i++)
-		if (log->event[i].type != EV_NO_ACTION)
+		if (log->event[i].type != EV_NO_ACTION && log->event[i].pcr != DRTM_PCR_INFO)
 			return &log->event[i];
 	return NULL;
 }
@@ -58,7 +59,7 @@ bool drtm_log_looks_like(const struct tcg_log *log)
 	if (!drtm_first_event(log))
 		return false;
 	for (size_t i = 0; i < log->n_events; i++)
-		if (log->event[i].type != EV_NO_ACTION &&
+		if (log->event[i].type != EV_NO_ACTION && log->event[i].pcr != DRTM_PCR_INFO &&
 		    (log->event[i].pcr < DRTM_PCR_FIRST || log->event[i].pcr > DRTM_PCR_LAST))
 			return false;
 	return true;

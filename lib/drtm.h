@@ -18,11 +18,13 @@
 #define DRTM_PCR_FIRST 17
 #define DRTM_PCR_LAST  22
 #define DRTM_PCR_MASK  0x7e0000u /* PCR 17-22 */
+#define DRTM_PCR_INFO  255	 /* SINIT's informational events (PCR_MAPPING): extended nowhere */
 
 /*
  * Replays @log as after a launch: PCR 17-22 from zero, one bank per
  * algorithm of the log, each PCR marked extended when an event reaches it.
- * An event for any other PCR is refused (-EBADMSG) naming its index and
+ * Events "in PCR 255" are SINIT's information and extend nothing (real SINIT
+ * ACMs log PCR_MAPPING there).  An event for any other PCR is refused (-EBADMSG) naming its index and
  * offset.  *ret is written only on success.
  */
 int drtm_replay(const struct tcg_log *log, const char *what, struct pcr_banks *ret);

@@ -875,6 +875,237 @@ static void test_s2600wf_pcr18_and_mixed_quote(void **state)
 		}
 }
 
+/* --- pcrpredict txt-profile on the real sources --- */
+
+/* tboot 1.10's default DA policy (measurements.md), with hash_alg @alg (0x0b; SecL's hosts: 4) */
+static void default_policy(const char *path, uint8_t alg)
+{
+	static const char hex[] = "02000b01000000000000000300ff00000000000081110000000000008316001"
+				  "000004000";
+	uint8_t pol[64];
+	size_t len;
+
+	assert_int_equal(hex_decode(hex, pol, sizeof(pol), &len), 0);
+	pol[2] = alg;
+	assert_int_equal(file_write_atomic(path, pol, len, 0644), 0);
+}
+
+/* The manifest's own PCR @pcr of @bank ("sha1pcrs"/"sha2pcrs" {index "pcr_N" or "N", value}). */
+static bool manifest_pcr(struct json_object *doc, const char *list, unsigned pcr, char *out)
+{
+	struct json_object *pm, *l;
+	char a[16], b[16];
+
+	if (json_object_object_get_ex(doc, "host_manifest", &pm))
+		doc = pm;
+	if (!json_object_object_get_ex(doc, "pcr_manifest", &pm) ||
+	    !json_object_object_get_ex(pm, list, &l))
+		return false;
+	snprintf(a, sizeof(a), "pcr_%u", pcr);
+	snprintf(b, sizeof(b), "%u", pcr);
+	for (size_t i = 0; i < json_object_array_length(l); i++) {
+		struct json_object *e = json_object_array_get_idx(l, i);
+		const char *idx = case_str(e, "index");
+
+		if (strcmp(idx, a) == 0 || strcmp(idx, b) == 0) {
+			strcpy(out, case_str(e, "value"));
+			return true;
+		}
+	}
+	return false;
+}
+
+static void test_txt_profile_secl_manifests(void **state)
+{
+	static const char *const manifests[] = {"intel20_host_manifest.json",
+						"RHELHostManifest.json",
+						"hvs_mocks_trust_report.json",
+						"sample_host_manifest.json",
+						"lib-host-connector_host-manifest-rhel-tpm2.json",
+						"HostManifest1.MIXED.json"};
+	static const char *const bank[2] = {"sha1", "sha256"}, *const list[2] = {"sha1pcrs",
+										 "sha2pcrs"};
+	char prof[128], log[128], pol[128], *out = NULL;
+	unsigned replayed = 0, predicted = 0;
+
+	(void)state;
+	SKIP_WITHOUT_TESTDATA();
+	snprintf(prof, sizeof(prof), "%s/secl.json", dir);
+	snprintf(log, sizeof(log), "%s/secl.log", dir);
+	snprintf(pol, sizeof(pol), "%s/default-alg4.pol", dir);
+	default_policy(pol, 4);
+	for (size_t m = 0; m < sizeof(manifests) / sizeof(manifests[0]); m++) {
+		const char *path = testdata_path(SECL "x");
+		char full[512], given[80], ours[80];
+		bool mixed = strstr(manifests[m], "MIXED") != NULL;
+		struct json_object *doc;
+
+		snprintf(full, sizeof(full), "%.*s%s", (int)(strlen(path) - 1), path, manifests[m]);
+		doc = json_object_from_file(full);
+		assert_non_null(doc);
+		if (sh(&out, "%s txt-profile %s --out %s --log %s 2>&1", bin_path("pcrpredict"),
+		       full, prof, log) != 0)
+			fail_msg("%s", out);
+		free(out);
+		/* every event, replayed by attest log, against the manifest's own PCR values */
+		for (unsigned pcr = 17; pcr <= 18; pcr++)
+			for (int b = 0; b < 2; b++) {
+				if (!manifest_pcr(doc, list[b], pcr, given))
+					continue; /* sample_host_manifest.json lists no PCR 17 */
+				attest_log_pcr(log, bank[b], pcr, ours, sizeof(ours));
+				print_message(
+					"%-48s PCR %u %-6s given %.12s.. replayed %.12s..%s\n",
+					manifests[m], pcr, bank[b], given, ours,
+					mixed ? " (MIXED: S2600WT values, an edited log "
+						"without tboot's events)"
+					      : "");
+				if (mixed) {
+					assert_string_not_equal(ours, given);
+					continue;
+				}
+				assert_string_equal(ours, given);
+				replayed++;
+			}
+		/* PCR 18 predicted: the profile's ACM events + the default policy (hash_alg 4) */
+		if (!mixed) {
+			assert_int_equal(sh(&out,
+					    "%s tboot --json --extpol agile --banks sha1,sha256 "
+					    "--tboot /boot/tboot.gz --module %s --policy %s "
+					    "--platform %s",
+					    bin_path("pcrpredict"), pol, pol, prof),
+					 0);
+			for (int b = 0; b < 2; b++) {
+				char want[100];
+
+				assert_true(manifest_pcr(doc, list[b], 18, given));
+				snprintf(want, sizeof(want), "\"18\":\"%s\"", given);
+				if (!strstr(strstr(out, "\"pcrs\""), want))
+					fail_msg("%s: PCR 18 %s %s not predicted:\n%s",
+						 manifests[m], bank[b], given, out);
+				predicted++;
+			}
+			free(out);
+		}
+		json_object_put(doc);
+	}
+	print_message("%u manifest PCR values replayed, %u PCR 18 values predicted\n", replayed,
+		      predicted);
+	assert_int_equal(replayed, 18);
+	assert_int_equal(predicted, 10);
+}
+
+static void test_txt_profile_logs_and_txt_stat(void **state)
+{
+	char prof[128], log[128], *out = NULL, *err = NULL, given[80], replay[80], want[100];
+	struct json_object *doc, *events, *left;
+	uint8_t zero = 0, h1[20], h256[32];
+	char hex1[41], hex256[65];
+	unsigned n1 = 20, checked = 0;
+
+	(void)state;
+	SKIP_WITHOUT_TESTDATA();
+	snprintf(prof, sizeof(prof), "%s/p.json", dir);
+	snprintf(log, sizeof(log), "%s/p.log", dir);
+	/* txt-logs.bin: its profile predicts the HEAD quote's PCR 18 in both banks (agile) */
+	assert_int_equal(sh(&err, "%s txt-profile %s --out %s 2>&1", bin_path("pcrpredict"),
+			    testdata_path(SECL "txt-logs.bin"), prof),
+			 0);
+	assert_non_null(strstr(err, "tboot's TB_MEASUREMENT (PCR 17) has no sha1 digest"));
+	free(err);
+	assert_int_equal(sh(&out,
+			    "%s tboot --json --extpol agile --banks sha1,sha256 --tboot "
+			    "/boot/tboot.gz --module %s --platform %s",
+			    bin_path("pcrpredict"), prof, prof),
+			 0);
+	for (int b = 0; b < 2; b++) {
+		secl_case("0cb37436", 18, b ? "sha256" : "sha1", given, replay);
+		snprintf(want, sizeof(want), "\"18\":\"%s\"", given);
+		if (!strstr(strstr(out, "\"pcrs\""), want))
+			fail_msg("PCR 18 %s not predicted:\n%s", given, out);
+	}
+	free(out);
+
+	/* the Dell Latitude E5470's txt-stat output */
+	assert_int_equal(sh(&err, "%s txt-profile %s --out %s --log %s 2>&1",
+			    bin_path("pcrpredict"),
+			    testdata_path("external/txt/tboot-devel/"
+					  "2021-08_Dell_Latitude_E5470_txt-stat.output"),
+			    prof, log),
+			 0);
+	assert_non_null(strstr(err, "15 SINIT/ACM events kept"));
+	free(err);
+	doc = json_object_from_file(prof);
+	assert_non_null(doc);
+	assert_true(json_object_object_get_ex(doc, "events", &events));
+	assert_int_equal(json_object_array_length(events), 15);
+	assert_true(json_object_object_get_ex(doc, "left_out", &left));
+	assert_int_equal(json_object_array_length(left), 5); /* PCR_MAPPING at 255, 4 of tboot's */
+	assert_string_equal(case_str(json_object_array_get_idx(left, 0), "name"), "PCRMAPPING");
+	/* STM and LCP details are absent on this laptop: SINIT extends H(0x00) for them */
+	assert_int_equal(EVP_Digest(&zero, 1, h1, &n1, EVP_sha1(), NULL), 1);
+	sha256(&zero, 1, h256);
+	hexs(h1, 20, hex1);
+	hexs(h256, 32, hex256);
+	for (size_t i = 0; i < json_object_array_length(events); i++) {
+		struct json_object *e = json_object_array_get_idx(events, i), *d;
+		const char *name = case_str(e, "name");
+
+		if (strcmp(name, "STM_HASH") && strcmp(name, "LCP_DETAILS_HASH"))
+			continue;
+		assert_true(json_object_object_get_ex(e, "digests", &d));
+		assert_string_equal(case_str(d, "sha1"), hex1);
+		assert_string_equal(case_str(d, "sha256"), hex256);
+		checked++;
+	}
+	assert_int_equal(checked, 2);
+	json_object_put(doc);
+	/* its whole log replays (PCR 255 extends nothing) */
+	assert_int_equal(sh(&out, "%s log --format drtm %s", bin_path("attest"), log), 0);
+	assert_non_null(strstr(out, "PCR 255"));
+	free(out);
+}
+
+/* Bad sources: a clear error naming the line, bank or event; nothing written. */
+static void test_txt_profile_bad_sources(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{"TCG Event Log Header:\nTCG Event:\npcr_index: 17\nevent_type: 0x402\nSHA1:\n"
+		 "ec d8 60\n",
+		 "line 6: sha1 digest is not 20 hex bytes"},
+		{"TCG Event Log Header:\nTCG Event:\npcr_index: 999\n",
+		 "line 3: pcr_index \"999\""},
+		{"TCG Event Log Header:\nTCG Event:\nevent_type: 0x402\nTCG Event:\n",
+		 "line 2: event without pcr_index"},
+		{"TCG Event Log Header:\nTCG Event:\npcr_index: 17\nevent_type: 0x402\nSHA256:\n",
+		 "sha256 digest missing at the end"},
+		{"{\"pcr_manifest\":{\"pcr_event_log_map\":{\"SHA256\":[{\"pcr_index\":\"pcr_17\","
+		 "\"event_log\":[{\"value\":\"abcd\",\"label\":\"HASH_START\"}]}]}}}",
+		 "sha256 PCR 17 event 0 (HASH_START): not a sha256 digest"},
+		{"{\"pcr_manifest\":{\"pcr_event_log_map\":{\"MD5\":[]}}}",
+		 "pcr_event_log_map.MD5 is not a bank's list"},
+		{"{\"host\":1}", "no pcr_event_log_map"},
+		{"{\"pcr_manifest\":", "not JSON"},
+	};
+	char src[128], prof[128], *out = NULL;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/bad.src", dir);
+	snprintf(prof, sizeof(prof), "%s/bad.json", dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unlink(prof);
+		assert_int_equal(file_write_atomic(src, bad[i].text, strlen(bad[i].text), 0644), 0);
+		assert_int_equal(sh(&out, "%s txt-profile %s --out %s 2>&1", bin_path("pcrpredict"),
+				    src, prof),
+				 2);
+		if (!strstr(out, bad[i].want) || !strstr(out, src))
+			fail_msg("case %zu: wanted \"%s\" in: %s", i, bad[i].want, out);
+		assert_int_not_equal(access(prof, F_OK), 0);
+		free(out);
+	}
+}
+
 static int setup(void **state)
 {
 	struct tpm *tpm;
@@ -914,6 +1145,9 @@ int main(void)
 		cmocka_unit_test(test_proto_three_and_four_logs),
 		cmocka_unit_test(test_secl_cases_replay),
 		cmocka_unit_test(test_s2600wf_pcr18_and_mixed_quote),
+		cmocka_unit_test(test_txt_profile_secl_manifests),
+		cmocka_unit_test(test_txt_profile_logs_and_txt_stat),
+		cmocka_unit_test(test_txt_profile_bad_sources),
 		/* in this order: the TPM is launched once */
 		cmocka_unit_test(test_no_launch_log_lies),
 		cmocka_unit_test(test_launch_replayed_and_referenced),
