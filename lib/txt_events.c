@@ -150,8 +150,7 @@ static const char *after(const char *line, const char *key)
 	return line;
 }
 
-int txt_events_from_txt_stat(const char *text, size_t len, const char *what,
-			     struct txt_events *ret)
+int txt_events_from_txt_stat(const char *text, size_t len, const char *what, struct txt_events *ret)
 {
 	struct txt_events *e = calloc(1, sizeof(*e));
 	struct txt_ev *cur = NULL;
@@ -182,8 +181,9 @@ int txt_events_from_txt_stat(const char *text, size_t len, const char *what,
 			int n = hex_bytes(l, cur->digest[cur->n_digests].value, DIGEST_MAX);
 
 			if (n != (int)want->size) {
-				rc = err_set(-EBADMSG, "%s: line %u: %s digest is not %zu hex bytes",
-					     what, line, want->name, want->size);
+				rc = err_set(-EBADMSG,
+					     "%s: line %u: %s digest is not %zu hex bytes", what,
+					     line, want->name, want->size);
 				break;
 			}
 			cur->digest[cur->n_digests++].alg = want;
@@ -192,8 +192,8 @@ int txt_events_from_txt_stat(const char *text, size_t len, const char *what,
 		}
 		if (strcmp(l, "TCG Event:") == 0) {
 			if (cur && (!has_pcr || !has_type)) {
-				rc = err_set(-EBADMSG, "%s: line %u: event without %s", what, ev_line,
-					     has_pcr ? "event_type" : "pcr_index");
+				rc = err_set(-EBADMSG, "%s: line %u: event without %s", what,
+					     ev_line, has_pcr ? "event_type" : "pcr_index");
 				break;
 			}
 			if (!(cur = add(e, what))) {
@@ -244,8 +244,9 @@ int txt_events_from_txt_stat(const char *text, size_t len, const char *what,
 		rc = err_set(-EBADMSG, "%s: line %u: event without %s", what, ev_line,
 			     has_pcr ? "event_type" : "pcr_index");
 	if (rc == 0 && !in_log)
-		rc = err_set(-EINVAL, "%s: no \"TCG Event Log Header:\" (not txt-stat output with a "
-				      "TCG-format log)",
+		rc = err_set(-EINVAL,
+			     "%s: no \"TCG Event Log Header:\" (not txt-stat output with a "
+			     "TCG-format log)",
 			     what);
 	if (rc == 0)
 		*ret = *e;
@@ -455,8 +456,9 @@ int txt_events_from_secl(const char *text, size_t len, const char *what, struct 
 			lower[k] = '\0';
 			if (!(alg = hash_alg_by_name(lower)) ||
 			    !json_object_is_type(entries, json_type_array)) {
-				rc = err_set(-EINVAL, "%s: pcr_event_log_map.%s is not a bank's list",
-					     what, bank);
+				rc = err_set(-EINVAL,
+					     "%s: pcr_event_log_map.%s is not a bank's list", what,
+					     bank);
 				break;
 			}
 			for (size_t i = 0; i < json_object_array_length(entries) && rc == 0; i++) {

@@ -172,7 +172,8 @@ static void print_profile(FILE *out, const struct txt_events *e, const char *src
 			for (unsigned b = 0; b < n_banks; b++)
 				if (!has_alg(&e->ev[i], banks[b]))
 					fprintf(stderr,
-						"pcrpredict txt-profile: tboot's %s (PCR %u) has no "
+						"pcrpredict txt-profile: tboot's %s (PCR %u) has "
+						"no "
 						"%s digest in %s: tboot extended only the banks it "
 						"lists (extpol)\n",
 						e->ev[i].label, e->ev[i].pcr, banks[b]->name, src);
@@ -188,11 +189,11 @@ static int write_log(const char *path, const struct txt_events *e)
 
 	if (!log)
 		return err_set(-ENOMEM, "out of memory");
-#define PUT32(p, v)                                                                            \
-	do {                                                                                   \
-		uint32_t v_ = (v);                                                             \
+#define PUT32(p, v)                                                                              \
+	do {                                                                                     \
+		uint32_t v_ = (v);                                                               \
 		(p)[0] = (uint8_t)v_, (p)[1] = (uint8_t)(v_ >> 8), (p)[2] = (uint8_t)(v_ >> 16), \
-		(p)[3] = (uint8_t)(v_ >> 24);                                                  \
+		(p)[3] = (uint8_t)(v_ >> 24);                                                    \
 	} while (0)
 	PUT32(log + 4, EV_NO_ACTION);
 	PUT32(log + 28, 16 + 4 + 4 + 4 + 4 * n_banks + 1); /* TCG_EfiSpecIdEvent */
