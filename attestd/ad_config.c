@@ -15,6 +15,9 @@
 #include "kvconf.h"
 #include "measure.h"
 
+const char *const ad_log_names[ATTEST_LOGS] = {"firmware-log", "ima-log", "cel-log", "drtm-log"};
+
+/* Linux has no standard file for the DRTM log: none unless drtm-log or txt-heap names one. */
 void ad_config_defaults(struct ad_config *cfg)
 {
 	*cfg = (struct ad_config){
@@ -65,6 +68,7 @@ int ad_config_set(struct ad_config *cfg, const char *key, const char *v)
 		{"tls-cert", offsetof(struct ad_config, tls_cert)},
 		{"tls-key", offsetof(struct ad_config, tls_key)},
 		{"tls-client-ca", offsetof(struct ad_config, tls_client_ca)},
+		{"txt-heap", offsetof(struct ad_config, txt_heap)},
 	};
 	static const struct {
 		const char *key;
@@ -80,8 +84,6 @@ int ad_config_set(struct ad_config *cfg, const char *key, const char *v)
 		{"max-conns-per-peer", offsetof(struct ad_config, max_conns_per_peer), 1, 1u << 20},
 		{"keys-per-minute", offsetof(struct ad_config, keys_per_minute), 1, 600000},
 	};
-	static const char *const logs[ATTEST_LOGS] = {"firmware-log", "ima-log", "cel-log"};
-
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if (strcmp(key, strings[i].key) == 0) {
 			*(const char **)((char *)cfg + strings[i].field) = v;
@@ -92,7 +94,7 @@ int ad_config_set(struct ad_config *cfg, const char *key, const char *v)
 			return set_uint(key, v, numbers[i].min, numbers[i].max,
 					(unsigned *)((char *)cfg + numbers[i].field));
 	for (int i = 0; i < ATTEST_LOGS; i++)
-		if (strcmp(key, logs[i]) == 0) {
+		if (strcmp(key, ad_log_names[i]) == 0) {
 			cfg->log_path[i] = path_or_none(v);
 			return 0;
 		}
@@ -126,8 +128,6 @@ void ad_config_free(void)
 
 void ad_config_print(const struct ad_config *cfg, const struct ad_setup *setup, FILE *out)
 {
-	static const char *const logs[ATTEST_LOGS] = {"firmware-log", "ima-log", "cel-log"};
-
 	fprintf(out, "config %s\n", cfg->config_path ? cfg->config_path : "(none)");
 	fprintf(out, "tcti %s\n", cfg->tcti ? cfg->tcti : "(tpm2-tss default)");
 	fprintf(out, "listen %s\n", cfg->listen ? cfg->listen : "(none)");
@@ -136,9 +136,15 @@ void ad_config_print(const struct ad_config *cfg, const struct ad_setup *setup, 
 		cfg->tls_cert ? (cfg->tls_client_ca ? "on, client certificates required" : "on")
 			      : "off");
 	for (int i = 0; i < ATTEST_LOGS; i++)
-		fprintf(out, "%s %s%s\n", logs[i], cfg->log_path[i] ? cfg->log_path[i] : "(none)",
-			cfg->log_path[i] && setup->log_fd[i] < 0 ? " (cannot be opened: left out)"
-								 : "");
+		if (i == ATTEST_LOG_DRTM && cfg->txt_heap)
+			fprintf(out, "%s from the TXT heap image %s (%s)\n", ad_log_names[i],
+				cfg->txt_heap, setup->log_fd[i] >= 0 ? "read" : "not read");
+		else
+			fprintf(out, "%s %s%s\n", ad_log_names[i],
+				cfg->log_path[i] ? cfg->log_path[i] : "(none)",
+				cfg->log_path[i] && setup->log_fd[i] < 0
+					? " (cannot be opened: left out)"
+					: "");
 	fprintf(out, "user %s\n", cfg->user ? cfg->user : "(unchanged)");
 	fprintf(out, "engine user %s\n",
 		cfg->engine_user ? cfg->engine_user

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,11 @@
 
 #include "attestd.h"
 #include "err.h"
+#include "fileio.h"
+#include "mem.h"
+#include "txt_heap.h"
+
+#define TXT_HEAP_IMAGE_MAX (64u << 20) /* TXT heaps are a few MiB */
 
 /* Descriptors the engine needs besides its connections: listeners, logs, channel, stdio. */
 #define AD_FD_RESERVE 32
@@ -120,17 +126,48 @@ static unsigned conns_within_limit(unsigned want)
 	return rl.rlim_cur - AD_FD_RESERVE < want ? (unsigned)(rl.rlim_cur - AD_FD_RESERVE) : want;
 }
 
+/*
+ * The DRTM log out of a TXT heap image, into a sealed memfd the engine
+ * preads like the other logs: the log does not change after the launch,
+ * and a heap that cannot be read is an error at start, not a log left out.
+ */
+static int drtm_from_heap(const char *path)
+{
+	_cleanup_free_ uint8_t *img = NULL;
+	const uint8_t *log;
+	size_t len, log_len;
+	int fd, rc;
+
+	if ((rc = file_read_all(path, TXT_HEAP_IMAGE_MAX, &img, &len)) < 0 ||
+	    (rc = txt_heap_image_log(img, len, path, &log, &log_len)) < 0)
+		return rc;
+	fd = memfd_create("drtm-log", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return err_set(-errno, "memfd for the DRTM log: %s", strerror(errno));
+	if (write(fd, log, log_len) != (ssize_t)log_len ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		rc = err_set(-errno, "writing the DRTM log of %s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int ad_setup_open(struct ad_setup *setup, const struct ad_config *cfg)
 {
 	int rc;
 
 	*setup = (struct ad_setup){.cfg = cfg, .listen_fd = {-1, -1}};
+	if (cfg->txt_heap && cfg->log_path[ATTEST_LOG_DRTM])
+		return err_set(-EINVAL, "drtm-log and txt-heap both name the DRTM log");
 	for (int i = 0; i < ATTEST_LOGS; i++) {
 		setup->log_fd[i] = -1;
 		/* a log that cannot be opened is left out; the verifier sees that */
 		if (cfg->log_path[i])
 			setup->log_fd[i] = open(cfg->log_path[i], O_RDONLY | O_CLOEXEC);
 	}
+	if (cfg->txt_heap && (setup->log_fd[ATTEST_LOG_DRTM] = drtm_from_heap(cfg->txt_heap)) < 0)
+		return setup->log_fd[ATTEST_LOG_DRTM];
 	setup->max_conns = conns_within_limit(cfg->max_conns);
 	if (cfg->tls_cert && (rc = tls_open(setup, cfg)) < 0)
 		return rc;
@@ -152,5 +189,5 @@ void ad_setup_close(struct ad_setup *setup)
 		if (setup->log_fd[i] >= 0)
 			close(setup->log_fd[i]);
 	SSL_CTX_free(setup->tls);
-	*setup = (struct ad_setup){.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1}};
+	*setup = (struct ad_setup){.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1, -1}};
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * attest log: print the events of a TCG firmware log, an IMA binary list or
- * our CEL log, and the PCR values they replay to.
+ * attest log: print the events of a TCG firmware log, a DRTM (Intel TXT)
+ * log or a TXT heap image's, an IMA binary list or our CEL log, and the PCR
+ * values they replay to.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,16 +12,19 @@
 
 #include "attest.h"
 #include "cel.h"
+#include "drtm.h"
 #include "err.h"
 #include "eventlog_ima.h"
 #include "eventlog_tcg.h"
 #include "fileio.h"
 #include "hex.h"
 #include "jsonw.h"
+#include "reader.h"
+#include "txt_heap.h"
 
 #define LOG_FILE_MAX (512u << 20)
 
-enum log_format { FORMAT_AUTO, FORMAT_TCG, FORMAT_IMA, FORMAT_CEL };
+enum log_format { FORMAT_AUTO, FORMAT_TCG, FORMAT_IMA, FORMAT_CEL, FORMAT_DRTM };
 
 struct log_args {
 	const char *path;
@@ -59,6 +63,20 @@ static enum log_format detect_format(const uint8_t *buf, size_t len)
 	for (size_t h = 20; h <= 64; h += h == 20 ? 12 : 16) /* sha1, sha256, sha384, sha512 */
 		if (ima_entry_at(buf, len, h))
 			return FORMAT_IMA;
+	/* a TCG log whose events are all in PCR 17-22, or a TXT heap image */
+	struct tcg_log log;
+	const uint8_t *p;
+	size_t n;
+
+	if (tcg_log_parse(buf, len, "log", &log) == 0) {
+		bool drtm = drtm_log_looks_like(&log);
+
+		tcg_log_free(&log);
+		return drtm ? FORMAT_DRTM : FORMAT_TCG;
+	}
+	if (txt_heap_image_log(buf, len, "heap", &p, &n) == 0)
+		return FORMAT_DRTM;
+	err_clear();
 	return FORMAT_TCG;
 }
 
@@ -179,6 +197,31 @@ static void tcg_event_json(struct jw *j, const struct loaded *l, size_t i)
 static void tcg_release(struct loaded *l)
 {
 	tcg_log_free(&l->tcg);
+}
+
+/* --- DRTM: a TCG log replayed from zero in PCR 17-22 only, or the one in a TXT heap image --- */
+
+static int drtm_load(const uint8_t *buf, size_t len, const struct log_args *a, struct loaded *l)
+{
+	const uint8_t *log = buf;
+	size_t log_len = len;
+	int rc;
+
+	/* a TCG log starts with PCR 0 and EV_NO_ACTION; anything else is read as a heap image */
+	if (len >= 8 && (le32_at(buf) != 0 || le32_at(buf + 4) != EV_NO_ACTION) &&
+	    (rc = txt_heap_image_log(buf, len, a->path, &log, &log_len)) < 0)
+		return rc;
+	if ((rc = tcg_log_parse(log, log_len, a->path, &l->tcg)) < 0)
+		return rc;
+	if ((rc = drtm_replay(&l->tcg, a->path, &l->banks)) < 0)
+		tcg_log_free(&l->tcg);
+	return rc;
+}
+
+static void drtm_title(const struct loaded *l)
+{
+	printf("DRTM (Intel TXT) event log, %zu events; PCR 17-22 replayed from zero\n",
+	       l->tcg.n_events);
 }
 
 /* --- IMA --- */
@@ -331,6 +374,8 @@ static const struct format_ops formats[] = {
 			ima_release},
 	[FORMAT_CEL] = {"cel", cel_load, cel_count, cel_title, cel_event_text, cel_event_json,
 			cel_release},
+	[FORMAT_DRTM] = {"drtm", drtm_load, tcg_count, drtm_title, tcg_event_text, tcg_event_json,
+			 tcg_release},
 };
 
 static void print_log(const struct format_ops *ops, const struct loaded *l, bool json)
@@ -403,9 +448,11 @@ static int parse_args(int argc, char **argv, struct log_args *a, bool *json)
 				a->format = FORMAT_IMA;
 			else if (strcmp(optarg, "cel") == 0)
 				a->format = FORMAT_CEL;
+			else if (strcmp(optarg, "drtm") == 0)
+				a->format = FORMAT_DRTM;
 			else
 				return err_set(-EINVAL,
-					       "--format must be tcg, ima or cel, not \"%s\"",
+					       "--format must be tcg, drtm, ima or cel, not \"%s\"",
 					       optarg);
 			break;
 		case 'j':

@@ -94,10 +94,22 @@ int attest_quote_fetch(const char *where, const struct pcr_selection *sel, const
 	uint32_t reset;
 	int rc;
 
+	/* the DRTM log when a DRTM PCR (17-22) is asked for */
+	for (unsigned b = 0; b < sel->count; b++)
+		if (sel->bank[b].mask & 0x7e0000u)
+			req.logs |= 1u << ATTEST_LOG_DRTM;
 	/* only the IMA entries after those already verified */
 	if (!full)
 		ima_state(state, &req.offset[ATTEST_LOG_IMA], &saved_reset);
-	if ((rc = quote_once(where, &req, &ev, &reset)) < 0)
+	rc = quote_once(where, &req, &ev, &reset);
+	if (rc == -EBADMSG && (req.logs & (1u << ATTEST_LOG_DRTM)) &&
+	    strstr(err_msg(), "unknown logs")) {
+		/* an attestd older than the DRTM log: asked again for the three it knows */
+		log_info("%s does not know the DRTM log: asking without it", where);
+		req.logs &= ~(1u << ATTEST_LOG_DRTM);
+		rc = quote_once(where, &req, &ev, &reset);
+	}
+	if (rc < 0)
 		return rc;
 	if (req.offset[ATTEST_LOG_IMA] && reset != saved_reset) {
 		/* the TPM was reset (a reboot): the saved offset is of another list */

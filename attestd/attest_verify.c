@@ -19,6 +19,7 @@
 #include "attest.h"
 #include "attest_client.h"
 #include "cel.h"
+#include "drtm.h"
 #include "ear.h"
 #include "explain.h"
 #include "err.h"
@@ -45,6 +46,8 @@ struct verify {
 	struct predicted_events ref_events; /* and the events it predicts (GRUB, tboot) */
 	struct tcg_log fw;		    /* the firmware log, once parsed */
 	bool has_fw;
+	struct tcg_log drtm; /* the DRTM log, once parsed and replayed */
+	bool has_drtm;
 	const char *state;
 	uint64_t ima_next;	   /* IMA bytes verified once this evidence is accepted */
 	struct pcr_banks ima_pcrs; /* PCR 10 after them */
@@ -357,6 +360,76 @@ static void check_firmware_log(struct verify *v)
 	v->has_fw = true;
 }
 
+/* The DRTM PCRs (17-22) quoted, in any bank. */
+static uint32_t drtm_quoted(struct verify *v)
+{
+	uint32_t m = 0;
+
+	for (unsigned b = 0; b < v->resp.sel.count; b++)
+		m |= v->resp.sel.bank[b].mask & DRTM_PCR_MASK;
+	return m;
+}
+
+/* A quoted PCR 17 of all-ones: this boot had no measured launch. */
+static const struct hash_alg *unlaunched_bank(struct verify *v)
+{
+	for (unsigned b = 0; b < v->resp.pcrs.count; b++) {
+		const struct hash_alg *alg = v->resp.pcrs.bank[b].alg;
+		const uint8_t *q = quoted(v, alg, 17);
+
+		if (q && drtm_pcr_unlaunched(q, alg->size))
+			return alg;
+	}
+	return NULL;
+}
+
+/*
+ * The DRTM log against PCR 17-22: replayed from zero (the launch reset
+ * them), it must give the quoted values; without a launch (PCR 17 reads
+ * all-ones) no event can have reached them, so a log that claims one lies.
+ */
+static void check_drtm(struct verify *v)
+{
+	const struct hash_alg *none = unlaunched_bank(v);
+	const struct tcg_event *first;
+	struct pcr_banks replay;
+
+	if (!v->resp.has_log[ATTEST_LOG_DRTM]) {
+		if (!drtm_quoted(v))
+			return;
+		if (none)
+			verdict(v, "drtm", EAR_AFFIRMING,
+				"no measured launch (%s PCR 17 reads all-ones) and no DRTM log",
+				none->name);
+		else
+			verdict(v, "drtm", EAR_WARNING,
+				"PCR 17 shows a measured launch but the evidence has no DRTM log");
+		return;
+	}
+	if (tcg_log_parse(v->resp.log[ATTEST_LOG_DRTM], v->resp.log_len[ATTEST_LOG_DRTM],
+			  "DRTM log", &v->drtm) < 0) {
+		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
+		verdict(v, "drtm", EAR_CONTRAINDICATED, "%s", err_msg());
+		return;
+	}
+	v->has_drtm = true; /* kept: a PCR 17-22 that is not the predicted value is explained */
+	first = drtm_first_event(&v->drtm);
+	if (none && first) {
+		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
+		verdict(v, "drtm", EAR_CONTRAINDICATED,
+			"%s PCR 17 reads all-ones: there was no measured launch, yet the DRTM log "
+			"claims %zu events (the first, type 0x%x in PCR %u at offset %zu)",
+			none->name, v->drtm.n_events, first->type, first->pcr, first->offset);
+		return;
+	}
+	if (drtm_replay(&v->drtm, "DRTM log", &replay) < 0) {
+		claim(v, EAR_HARDWARE, EAR_CONTRAINDICATED_GENERIC);
+		verdict(v, "drtm", EAR_CONTRAINDICATED, "%s", err_msg());
+		return;
+	}
+	compare_replay(v, "drtm", &replay, DRTM_PCR_MASK);
+}
+
 static bool hex_equal(struct json_object *o, const char *hex)
 {
 	return json_object_is_type(o, json_type_string) &&
@@ -663,8 +736,12 @@ static void check_reference(struct verify *v)
 				char comp[32], why[600] = "";
 
 				snprintf(comp, sizeof(comp), "pcr%u", i);
-				if (v->has_fw && explain_pcr(&v->fw, i, ref->alg, &v->ref_events,
-							     why + 2, sizeof(why) - 2) == 1)
+				const struct tcg_log *log =
+					DRTM_PCR_MASK & (1u << i) ? (v->has_drtm ? &v->drtm : NULL)
+								  : (v->has_fw ? &v->fw : NULL);
+
+				if (log && explain_pcr(log, i, ref->alg, &v->ref_events, why + 2,
+						       sizeof(why) - 2) == 1)
 					memcpy(why, ": ", 2);
 				verdict(v, comp, EAR_CONTRAINDICATED,
 					"%s PCR %u is not the predicted value%s", ref->alg->name, i,
@@ -792,6 +869,7 @@ static int check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY 
 		check_selection(v, ev);
 		check_clock(v, v->state, &save);
 		check_firmware_log(v);
+		check_drtm(v);
 		check_ima(v);
 		check_cel(v);
 		if (v->args->ref_path)
@@ -834,6 +912,8 @@ int attest_verify_evidence(const struct evidence *ev, const struct verify_args *
 	attest_response_free(&v.resp);
 	if (v.has_fw)
 		tcg_log_free(&v.fw);
+	if (v.has_drtm)
+		tcg_log_free(&v.drtm);
 	predicted_events_free(&v.ref_events);
 	json_object_put(v.checks);
 	json_object_put(v.ref);

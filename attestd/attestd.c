@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		     "               [--write-timeout-ms N] [--tpm-timeout-ms N] [--max-conns N]\n"
 		     "               [--max-conns-per-peer N] [--keys-per-minute N]\n"
 		     "               [--firmware-log F] [--ima-log F] [--cel-log F]\n"
+		     "               [--drtm-log F | --txt-heap IMAGE]\n"
 		     "               [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n");
 }
 
@@ -53,6 +54,8 @@ static const struct option longopts[] = {
 	{"firmware-log", required_argument, NULL, 0},
 	{"ima-log", required_argument, NULL, 0},
 	{"cel-log", required_argument, NULL, 0},
+	{"drtm-log", required_argument, NULL, 0},
+	{"txt-heap", required_argument, NULL, 0},
 	{"tls-cert", required_argument, NULL, 0},
 	{"tls-key", required_argument, NULL, 0},
 	{"tls-client-ca", required_argument, NULL, 0},
@@ -171,7 +174,7 @@ static int engine_user_resolve(struct ad_config *cfg)
 
 static int serve(struct ad_config *cfg, bool provision)
 {
-	struct ad_setup setup = {.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1}};
+	struct ad_setup setup = {.listen_fd = {-1, -1}, .log_fd = {-1, -1, -1, -1}};
 	struct ak_info info;
 	struct tpm *tpm = NULL;
 	int rc;

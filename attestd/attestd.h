@@ -24,8 +24,9 @@ struct ad_config {
 	const char *listen; /* HOST:PORT, or NULL */
 	const char *socket; /* a Unix socket path, or NULL */
 	const char *log_path[ATTEST_LOGS];
-	unsigned batch_ms;	   /* how long a quote request waits for company */
-	unsigned batch_max;	   /* at most this many share a quote (1: one quote per request) */
+	const char *txt_heap; /* a TXT heap image to take the DRTM log from (instead of drtm-log) */
+	unsigned batch_ms;    /* how long a quote request waits for company */
+	unsigned batch_max;   /* at most this many share a quote (1: one quote per request) */
 	unsigned read_timeout_ms;  /* a whole request must arrive within this */
 	unsigned write_timeout_ms; /* and its whole reply must be taken within this */
 	unsigned tpm_timeout_ms;   /* the engine gives up on a TPM answer after this */
@@ -44,6 +45,8 @@ int ad_config_load(const char *path, struct ad_config *cfg);
 /* Applies one option by its long name; the config file and getopt share it. */
 int ad_config_set(struct ad_config *cfg, const char *key, const char *value);
 void ad_config_free(void);
+/* The settings' names of the logs: "firmware-log", ..., "drtm-log". */
+extern const char *const ad_log_names[ATTEST_LOGS];
 
 /* What the privileged process set up and the engine inherits. */
 struct ad_setup {

@@ -44,13 +44,15 @@ int attest_request_encode(const struct attest_request *req, uint8_t **ret, size_
 {
 	bool activate = req->type == ATTEST_ACTIVATE;
 	_cleanup_cbor_ cbor_item_t *m = cbor_new_definite_map(activate ? 8 : 6);
-	cbor_item_t *offsets = cbor_new_definite_array(ATTEST_LOGS);
+	/* 3 offsets unless the DRTM log is asked for: an older attestd takes only 3 */
+	int n_offsets = req->logs & (1u << ATTEST_LOG_DRTM) ? ATTEST_LOGS : ATTEST_LOGS_V1;
+	cbor_item_t *offsets = cbor_new_definite_array(n_offsets);
 	char sel[256];
 	bool ok;
 
 	if (pcr_selection_format(&req->sel, sel, sizeof(sel)) < 0)
 		sel[0] = '\0';
-	for (int i = 0; offsets && i < ATTEST_LOGS; i++) {
+	for (int i = 0; offsets && i < n_offsets; i++) {
 		cbor_item_t *v = cbu_build_uint(req->offset[i]);
 
 		if (!v || !cbor_array_push(offsets, v))
@@ -124,13 +126,20 @@ int attest_request_decode(const uint8_t *buf, size_t len, struct attest_request 
 			sel_text[sel_len] = '\0';
 			rc = pcr_selection_parse(sel_text, &req.sel);
 		}
-		if (rc == 0 && (rc = get_uint(m, K_LOGS, "logs", &logs)) == 0 && logs > 7)
+		if (rc == 0 && (rc = get_uint(m, K_LOGS, "logs", &logs)) == 0 &&
+		    logs >= 1u << ATTEST_LOGS)
 			rc = err_set(-EBADMSG, "unknown logs 0x%llx", (unsigned long long)logs);
 		req.logs = (unsigned)logs;
-		if (rc == 0 &&
-		    (!offs || !cbor_isa_array(offs) || cbor_array_size(offs) != ATTEST_LOGS))
-			rc = err_set(-EBADMSG, "offsets is not an array of %d", ATTEST_LOGS);
-		for (int i = 0; rc == 0 && i < ATTEST_LOGS; i++)
+		/* 3 offsets from a verifier that predates the DRTM log, else 4 */
+		if (rc == 0 && (!offs || !cbor_isa_array(offs) ||
+				(cbor_array_size(offs) != ATTEST_LOGS_V1 &&
+				 cbor_array_size(offs) != ATTEST_LOGS)))
+			rc = err_set(-EBADMSG, "offsets is not an array of %d or %d",
+				     ATTEST_LOGS_V1, ATTEST_LOGS);
+		if (rc == 0 && (req.logs & (1u << ATTEST_LOG_DRTM)) &&
+		    cbor_array_size(offs) != ATTEST_LOGS)
+			rc = err_set(-EBADMSG, "the DRTM log asked for without its offset");
+		for (int i = 0; rc == 0 && i < (int)cbor_array_size(offs); i++)
 			rc = cbu_get_uint(cbor_array_handle(offs)[i], "offset", &req.offset[i]);
 	}
 	if (rc == 0 && req.type == ATTEST_ACTIVATE) {
@@ -192,9 +201,16 @@ static void encode_quote_parts(const struct attest_response *r, struct cbw *w,
 		cbw_bool(w, r->path.step[i].right);
 		cbw_bytes(w, r->path.step[i].hash, NONCE_HASH_LEN);
 	}
+	/* 4 entries only with a DRTM log, which only a newer verifier asks for */
+	int n_logs = r->has_log[ATTEST_LOG_DRTM] ? ATTEST_LOGS : ATTEST_LOGS_V1;
+
 	cbw_head(w, CBW_UINT, K_LOGDATA);
-	cbw_head(w, CBW_ARRAY, ATTEST_LOGS);
+	cbw_head(w, CBW_ARRAY, (uint64_t)n_logs);
 	for (int i = 0; i < ATTEST_LOGS; i++) {
+		if (i >= n_logs) {
+			split[i] = SIZE_MAX;
+			continue;
+		}
 		if (!r->has_log[i]) {
 			cbw_null(w);
 			split[i] = SIZE_MAX;
@@ -217,7 +233,7 @@ int attest_response_frame(const struct attest_response *r, uint8_t **ret_own,
 	bool cert_ecc = keys && r->ek_cert[ATTEST_EK_CERT_ECC];
 	size_t n = 3 + (quote ? 6 : 0) + (keys ? 1 : 0) + (cred ? 1 : 0) + (cert ? 1 : 0) +
 		   (cert_ecc ? 1 : 0);
-	size_t split[ATTEST_LOGS] = {SIZE_MAX, SIZE_MAX, SIZE_MAX}, body = 0, from = 0;
+	size_t split[ATTEST_LOGS] = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX}, body = 0, from = 0;
 	struct cbw w = {0};
 	unsigned k = 0;
 	int rc;
@@ -339,7 +355,7 @@ static int decode_quote_parts(const cbor_item_t *m, struct attest_response *r)
 		return rc;
 	if (!values || !cbor_isa_array(values) || !path || !cbor_isa_array(path) ||
 	    cbor_array_size(path) > NONCE_TREE_MAX_DEPTH || !logs || !cbor_isa_array(logs) ||
-	    cbor_array_size(logs) != ATTEST_LOGS)
+	    (cbor_array_size(logs) != ATTEST_LOGS_V1 && cbor_array_size(logs) != ATTEST_LOGS))
 		return err_set(-EBADMSG, "response lacks values, path or logs");
 	pcr_banks_init(&r->pcrs);
 	for (unsigned b = 0; b < r->sel.count; b++) {
@@ -382,7 +398,8 @@ static int decode_quote_parts(const cbor_item_t *m, struct attest_response *r)
 			cbor_ctrl_value(cbor_array_handle(step)[0]) == CBOR_CTRL_TRUE;
 		memcpy(r->path.step[i].hash, h, n);
 	}
-	for (int i = 0; i < ATTEST_LOGS; i++) {
+	/* an older attestd sends 3 logs: the DRTM log is then absent */
+	for (int i = 0; i < (int)cbor_array_size(logs); i++) {
 		const cbor_item_t *e = cbor_array_handle(logs)[i];
 
 		if (cbu_is_null(e))

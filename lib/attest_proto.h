@@ -26,7 +26,20 @@ enum attest_type { ATTEST_QUOTE = 1, ATTEST_KEYS = 2, ATTEST_ACTIVATE = 3 };
 #define ATTEST_CRED_MAX 512 /* a marshalled TPM2B_ID_OBJECT or TPM2B_ENCRYPTED_SECRET */
 /* EK certificates by NV slot: 0x01c00002 (RSA 2048), 0x01c0000a (ECC P-256) */
 enum attest_ek_cert { ATTEST_EK_CERT_RSA = 0, ATTEST_EK_CERT_ECC = 1, ATTEST_EK_CERTS = 2 };
-enum attest_log { ATTEST_LOG_TCG = 0, ATTEST_LOG_IMA = 1, ATTEST_LOG_CEL = 2, ATTEST_LOGS = 3 };
+/*
+ * The DRTM log (Intel TXT, from the TXT heap) came after version 1's first
+ * three logs: a request that does not ask for it carries 3 offsets and a
+ * response without it a logs array of 3, as before, so older devices and
+ * verifiers keep working (docs/PROTOCOL.md "Compatibility").
+ */
+enum attest_log {
+	ATTEST_LOG_TCG = 0,
+	ATTEST_LOG_IMA = 1,
+	ATTEST_LOG_CEL = 2,
+	ATTEST_LOG_DRTM = 3,
+	ATTEST_LOGS = 4
+};
+#define ATTEST_LOGS_V1 3 /* logs an older peer knows */
 
 struct attest_request {
 	uint32_t type;

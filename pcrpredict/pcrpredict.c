@@ -19,6 +19,10 @@ static const struct pp_cmd commands[] = {
 	 "tboot --tboot tboot.gz [--tboot-cmdline STR] --module FILE [--cmdline STR] ... "
 	 "[--policy FILE] [--platform PROFILE] [--extpol sha256|agile|embedded]",
 	 pp_tboot_run},
+	{"txt-profile",
+	 "txt-profile SOURCE [--out PROFILE.json] [--log DRTM.log] (SOURCE: a DRTM log, a TXT "
+	 "heap image, txt-stat output or an Intel SecL host manifest)",
+	 pp_txt_profile_run},
 	{"grub",
 	 "grub --config grub.cfg --root DIR [--memdisk DIR] [--set VAR=VALUE] [--preloaded MODS] "
 	 "[--preamble FILE] [--config-name NAME]",

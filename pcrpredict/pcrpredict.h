@@ -35,6 +35,7 @@ int pp_gpt_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_pe_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_policy_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_tboot_run(int argc, char **argv, const struct pp_opts *opts);
+int pp_txt_profile_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_ima_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_grub_run(int argc, char **argv, const struct pp_opts *opts);
 int pp_build_run(int argc, char **argv, const struct pp_opts *opts);

@@ -22,6 +22,8 @@ for bin in "$@"; do
 	fuzz_grub_cfg) cp tests/fuzz/seeds/grub/* "$corpus"/ ;;
 	fuzz_manifest) cp tests/fuzz/seeds/manifest/* "$corpus"/ ;;
 	fuzz_tboot) cp tests/fuzz/seeds/tboot/* "$corpus"/ ;;
+	fuzz_txt_heap) cp tests/fuzz/seeds/txt_heap/* "$corpus"/ ;;
+	fuzz_txt_events) cp tests/fuzz/seeds/txt_events/* tests/fuzz/seeds/txt_heap/* "$corpus"/ ;;
 	fuzz_ima_policy) cp tests/fuzz/seeds/ima_policy/* "$corpus"/ ;;
 	fuzz_quote) cp tests/fuzz/seeds/quote/* "$corpus"/ ;;
 	fuzz_attest_proto) cp tests/fuzz/seeds/attest/* "$corpus"/ ;;
