@@ -101,8 +101,15 @@ static int set_limit(const char *root, struct cm_cgroup *cg, const char *uuid, c
 	if (v1_dir(ctrl, base, sizeof(base)) < 0)
 		return err_set(-ENOTSUP, "%s: no %s controller (v2 or v1)", what, ctrl);
 	snprintf(v1, v1_size, "%s/cml-%s", base, uuid);
-	if (mkdir(v1, 0755) < 0 && errno != EEXIST)
-		return err_set(-errno, "mkdir %s: %s", v1, strerror(errno));
+	if (mkdir(v1, 0755) < 0 && errno != EEXIST) {
+		int e = errno;
+
+		v1[0] = '\0';
+		/* a v1 hierarchy mounted read-only (systemd-nspawn does so) is no controller */
+		return err_set(e == EROFS || e == EACCES || e == EPERM ? -ENOTSUP : -e,
+			       "%s: no writable %s controller (v2 or v1): mkdir %s/cml-%s: %s",
+			       what, ctrl, base, uuid, strerror(e));
+	}
 	snprintf(path, sizeof(path), "%s/%s", v1, v1_file);
 	return write_str(path, text);
 }
@@ -136,13 +143,26 @@ int cm_cgroup_create(struct cm_cgroup *cg, const char *uuid, uint64_t memory_max
 	snprintf(cg->v2, sizeof(cg->v2), "%s/cml/%s", root, uuid);
 	if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST)
 		return err_set(-errno, "mkdir %s: %s", cg->v2, strerror(errno));
-	if (memory_max &&
-	    (r = set_limit(root, cg, uuid, "memory", "memory.max", "memory.limit_in_bytes",
-			   memory_max, cg->v1_memory, sizeof(cg->v1_memory), "memory limit")) < 0)
-		return r;
-	if (pids_max && (r = set_limit(root, cg, uuid, "pids", "pids.max", "pids.max", pids_max,
-				       cg->v1_pids, sizeof(cg->v1_pids), "pids.max")) < 0)
-		return r;
+	/*
+	 * A limit this machine has no controller for cannot be enforced: the
+	 * container runs without it, and the log says so (as Docker warns).
+	 */
+	if (memory_max) {
+		r = set_limit(root, cg, uuid, "memory", "memory.max", "memory.limit_in_bytes",
+			      memory_max, cg->v1_memory, sizeof(cg->v1_memory), "memory limit");
+		if (r == -ENOTSUP)
+			log_warn("container %s runs without a memory limit: %s", uuid, err_msg());
+		else if (r < 0)
+			return r;
+	}
+	if (pids_max) {
+		r = set_limit(root, cg, uuid, "pids", "pids.max", "pids.max", pids_max, cg->v1_pids,
+			      sizeof(cg->v1_pids), "pids.max");
+		if (r == -ENOTSUP)
+			log_warn("container %s runs without pids.max: %s", uuid, err_msg());
+		else if (r < 0)
+			return r;
+	}
 	return 0;
 }
 

@@ -299,7 +299,12 @@ else
 	check "systemd: cmld installs the GuestOS" \
 		has "$(cm control push_guestos_config gos/testos.conf gos/testos.sig gos/testos.cert)" GUESTOS_MGR_INSTALL_COMPLETED
 	cm control create hello.conf >/dev/null
-	check "systemd: cmld starts a container" has "$(cm control --pin-file pin start hello)" CONTAINER_START_OK
+	out=$(cm control --pin-file pin start hello)
+	check "systemd: cmld starts a container" has "$out" CONTAINER_START_OK
+	if ! has "$out" CONTAINER_START_OK; then
+		printf '%s\n' "$out" | sed 's/^/pkg:   /'
+		cin journalctl -u measured-cmld --no-pager 2>/dev/null | tail -30 | sed 's/^/pkg:   /'
+	fi
 	out=$(cm control run hello hostname | tr -d '\r') # a pty's CRLF
 	check "systemd: control run in it (hostname: $out)" has "$out" '^hello$'
 	check "systemd: cmld stops it" has "$(cm control --pin-file pin stop hello)" CONTAINER_STOP_OK
