@@ -131,12 +131,13 @@ static int log_pread(int fd, uint8_t **ret, size_t *ret_len)
 	return -EIO;
 }
 
-static struct ad_logs *logs_read(struct ad_engine *e)
+/* The logs @wanted (bit per enum attest_log) by at least one request of the batch. */
+static struct ad_logs *logs_read(struct ad_engine *e, unsigned wanted)
 {
 	struct ad_logs *logs = calloc(1, sizeof(*logs));
 
 	for (int i = 0; logs && i < ATTEST_LOGS; i++)
-		if (e->setup->log_fd[i] >= 0 &&
+		if ((wanted & (1u << i)) && e->setup->log_fd[i] >= 0 &&
 		    log_pread(e->setup->log_fd[i], &logs->data[i], &logs->len[i]) < 0)
 			logs->data[i] = NULL;
 	return logs;
@@ -208,7 +209,14 @@ void ad_batch_done(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_d
 	}
 	e->quotes++;
 	/* read after the quote: the logs hold at least what the quote covers */
-	logs = logs_read(e);
+	/* only what someone asked for: a batch of bare quotes reads no log at all */
+	unsigned wanted = 0;
+
+	for (unsigned i = 0; i < e->n_conns; i++)
+		if (e->conn[i].state == CONN_TPM && e->conn[i].batch == id &&
+		    e->conn[i].req.type == ATTEST_QUOTE)
+			wanted |= e->conn[i].req.logs;
+	logs = logs_read(e, wanted);
 	if (logs)
 		logs->refs = 1; /* ours, until every reply has its own */
 	for (unsigned i = 0; i < e->n_conns; i++) {
