@@ -35,20 +35,6 @@ void ad_config_defaults(struct ad_config *cfg)
 	};
 }
 
-static int set_uint(const char *key, const char *value, unsigned min, unsigned max, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (!*value || *end || errno || v < min || v > max)
-		return err_set(-EINVAL, "%s: \"%s\" is not a number from %u to %u", key, value, min,
-			       max);
-	*ret = (unsigned)v;
-	return 0;
-}
-
 static const char *path_or_none(const char *value)
 {
 	return strcmp(value, "none") == 0 ? NULL : value;
@@ -91,8 +77,8 @@ int ad_config_set(struct ad_config *cfg, const char *key, const char *v)
 		}
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
 		if (strcmp(key, numbers[i].key) == 0)
-			return set_uint(key, v, numbers[i].min, numbers[i].max,
-					(unsigned *)((char *)cfg + numbers[i].field));
+			return kvconf_uint(key, v, numbers[i].min, numbers[i].max,
+					   (unsigned *)((char *)cfg + numbers[i].field));
 	for (int i = 0; i < ATTEST_LOGS; i++)
 		if (strcmp(key, ad_log_names[i]) == 0) {
 			cfg->log_path[i] = path_or_none(v);

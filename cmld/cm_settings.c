@@ -28,21 +28,6 @@ void cm_settings_defaults(struct cmld *d, struct cm_settings *s)
 	cm_confine_defaults(&d->confine);
 }
 
-/* A decimal count, refused unless it is one whole number up to UINT32_MAX. */
-static int parse_u32(const char *key, const char *text, uint32_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v > UINT32_MAX)
-		return err_set(-EINVAL, "%s: '%s' is not a number from 0 to %u", key, text,
-			       UINT32_MAX);
-	*ret = (uint32_t)v;
-	return 0;
-}
-
 /* A flag: given alone on the command line, or yes/no in the file. */
 static int parse_flag(const char *key, const char *value, bool *ret)
 {
@@ -75,8 +60,6 @@ int cm_settings_set(struct cmld *d, struct cm_settings *s, const char *key, cons
 		{"cel", &d->seal.cel_path},
 		{"control-user", &d->ctl.user},
 	};
-	uint32_t n;
-	int r;
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		if (!strcmp(key, strings[i].key)) {
@@ -92,12 +75,10 @@ int cm_settings_set(struct cmld *d, struct cm_settings *s, const char *key, cons
 	if (!v)
 		return err_set(-EINVAL, "%s: needs a value", key);
 	if (!strcmp(key, "stop-timeout-ms")) {
-		r = parse_u32(key, v, &n);
-		d->stop_timeout_ms = n;
-		return r;
+		return kvconf_uint(key, v, 0, UINT32_MAX, &d->stop_timeout_ms);
 	}
 	if (!strcmp(key, "luks-pbkdf2-iterations"))
-		return parse_u32(key, v, &d->seal.pbkdf2_iterations);
+		return kvconf_uint(key, v, 0, UINT32_MAX, &d->seal.pbkdf2_iterations);
 	if (!strcmp(key, "container-caps"))
 		return cm_confine_caps_parse(v, &d->confine.caps);
 	if (!strcmp(key, "container-seccomp")) {
@@ -107,9 +88,9 @@ int cm_settings_set(struct cmld *d, struct cm_settings *s, const char *key, cons
 		return 0;
 	}
 	if (!strcmp(key, "container-pids-max"))
-		return parse_u32(key, v, &d->confine.pids_max);
+		return kvconf_uint(key, v, 0, UINT32_MAX, &d->confine.pids_max);
 	if (!strcmp(key, "container-memory-max"))
-		return parse_u32(key, v, &d->confine.memory_mib);
+		return kvconf_uint(key, v, 0, UINT32_MAX, &d->confine.memory_mib);
 	return err_set(-EINVAL, "unknown setting \"%s\"", key);
 }
 

@@ -138,3 +138,17 @@ int kvconf_check_keys(const struct kvconf *conf, const char *const *known)
 	}
 	return 0;
 }
+
+int kvconf_uint(const char *key, const char *text, unsigned min, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (!*text || *end || errno || text[0] == '-' || v < min || v > max)
+		return err_set(-EINVAL, "%s: \"%s\" is not a number from %u to %u", key, text, min,
+			       max);
+	*ret = (unsigned)v;
+	return 0;
+}

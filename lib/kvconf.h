@@ -30,5 +30,10 @@ const char *kvconf_get(const struct kvconf *conf, const char *key);
  * @known list; an entry ending in '*' matches by prefix.
  */
 int kvconf_check_keys(const struct kvconf *conf, const char *const *known);
+/*
+ * A setting's value as a whole decimal number from @min to @max; the error
+ * names @key and the text ("batch-ms: \"soon\" is not a number from 0 to 10000").
+ */
+int kvconf_uint(const char *key, const char *text, unsigned min, unsigned max, unsigned *ret);
 
 #endif
