@@ -37,6 +37,9 @@
 #include "testutil.h"
 #include "tpm.h"
 
+/* control with our socket and PIN file (tests/harness/cmldrun.h) */
+#define ctl(out, ...) cmld_control(out, sock, pinfile, __VA_ARGS__)
+
 static char dir[64];	  /* everything of this test */
 static char gos[128];	  /* GuestOS fixtures */
 static char data[128];	  /* cmld --data-dir */
@@ -68,33 +71,6 @@ static void cmld_kill(int sig)
 	cmld_pid = 0;
 }
 
-/* control with our socket; returns its exit status, stdout (and stderr) in *out. */
-static int ctl(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int ctl(char **out, const char *fmt, ...)
-{
-	char args[4096];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	r = sh(out, "%s --socket %s --pin-file %s %s 2>&1 </dev/null", bin_path("control"), sock,
-	       pinfile, args);
-	if (out && *out && strstr(*out, "Sanitizer"))
-		fail_msg("control %s: %s", args, *out);
-	return r;
-}
-
-/* Whether @text has a line starting with @want (stderr's reason may come first). */
-static bool has_line(const char *text, const char *want)
-{
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, want, strlen(want)))
-			return true;
-	return false;
-}
-
 /* control must print the response @want. */
 static void ctl_expect(const char *want, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -107,7 +83,7 @@ static void ctl_expect(const char *want, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	ctl(&out, "%s", args);
-	if (!out || !has_line(out, want))
+	if (!out || !cmld_has_line(out, want))
 		fail_msg("control %s: wanted %s, got: %s", args, want, out ? out : "(nothing)");
 	free(out);
 }
@@ -128,24 +104,13 @@ static char *container_create(const char *config_text)
 	return uuid;
 }
 
-static char *state_of(const char *c)
-{
-	char *out = NULL, *s, *st;
-
-	ctl(&out, "state %s", c);
-	st = out ? strstr(out, "state: ") : NULL;
-	s = st ? strndup(st + 7, strcspn(st + 7, "\n")) : strdup("?");
-	free(out);
-	return s;
-}
-
 static void wait_state(const char *c, const char *want)
 {
 	char *s = NULL;
 
 	for (int i = 0; i < 500; i++) {
 		free(s);
-		s = state_of(c);
+		s = cmld_state(sock, pinfile, c);
 		if (!strcmp(s, want))
 			break;
 		usleep(10000);
@@ -681,7 +646,7 @@ static void ctl_refused(const char *want, const char *reason, const char *fmt, .
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	ctl(&out, "%s", args);
-	if (!out || !has_line(out, want) || !strstr(out, reason))
+	if (!out || !cmld_has_line(out, want) || !strstr(out, reason))
 		fail_msg("control %s: wanted %s naming \"%s\", got: %s", args, want, reason,
 			 out ? out : "(nothing)");
 	free(out);
@@ -968,14 +933,14 @@ static void expect_unlocked(const char *c)
 
 	ctl(&out, "start %s", c);
 	if (have_dm) {
-		if (!has_line(out, "CONTAINER_START_OK"))
+		if (!cmld_has_line(out, "CONTAINER_START_OK"))
 			fail_msg("start %s: %s", c, out);
 		free(out);
 		ctl_expect("CONTAINER_STOP_OK", "stop %s", c);
 		wait_state(c, "STOPPED");
 		return;
 	}
-	if (!has_line(out, "CONTAINER_START_EINTERNAL") || !strstr(out, "device-mapper"))
+	if (!cmld_has_line(out, "CONTAINER_START_EINTERNAL") || !strstr(out, "device-mapper"))
 		fail_msg("start %s: wanted the device-mapper refusal after unlocking: %s", c, out);
 	free(out);
 }
@@ -1169,7 +1134,7 @@ static void test_sealed(void **state)
 	fputs("name: \"notpm\"\nguest_os: \"testos\"\ncolor: 0\ntoken_type: TPM\n", tf);
 	fclose(tf);
 	ctl(&out0, "create %s", tpmconf);
-	if (!has_line(out0, "CMD_FAILED") || !strstr(out0, "needs cmld --tpm"))
+	if (!cmld_has_line(out0, "CMD_FAILED") || !strstr(out0, "needs cmld --tpm"))
 		fail_msg("create token TPM without a TPM: %s", out0);
 	free(out0);
 	cmld_kill(SIGTERM);
@@ -1194,7 +1159,7 @@ static void test_sealed(void **state)
 	/* the chain changes: refused, and the reason names the PCR */
 	tpm_extend13("another rootfs");
 	ctl(&out, "start %s", c);
-	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	if (!cmld_has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
 	    !strstr(out, "PCR policy does not hold: sha256 PCR 13 differs"))
 		fail_msg("start after PCR 13 changed: %s", out);
 	free(out);
@@ -1221,7 +1186,7 @@ static void test_sealed(void **state)
 		sh(NULL, "cp %s %s/new.sealed && cp %s/old.sealed %s", keyfile, dir, dir, keyfile),
 		0);
 	ctl(&out, "start %s", t);
-	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	if (!cmld_has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
 	    !strstr(out, "revoked: sealed at NV counter"))
 		fail_msg("start with the saved key file and its old PIN: %s", out);
 	free(out);
@@ -1229,7 +1194,7 @@ static void test_sealed(void **state)
 	/* nor does it serve to change the PIN again */
 	set_pins("trustme\n1357\n");
 	ctl(&out, "change_pin %s", t);
-	if (!has_line(out, "CONTAINER_CHANGE_PIN_FAILED") || !strstr(out, "revoked"))
+	if (!cmld_has_line(out, "CONTAINER_CHANGE_PIN_FAILED") || !strstr(out, "revoked"))
 		fail_msg("change_pin with the saved key file: %s", out);
 	free(out);
 	assert_int_equal(sh(NULL, "cp %s/new.sealed %s", dir, keyfile), 0);
@@ -1247,7 +1212,7 @@ static void test_sealed(void **state)
 	char *p = container_create("name: \"ahead\"\nguest_os: \"testos\"\ncolor: 0\n"
 				   "token_type: NONE\n");
 	ctl(&out, "start %s", p);
-	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "PCR 13 differs"))
+	if (!cmld_has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "PCR 13 differs"))
 		fail_msg("start before the predicted chain: %s", out);
 	free(out);
 	tpm_extend13("rootfs v2");
@@ -1269,7 +1234,7 @@ static void test_sealed(void **state)
 	char *v = container_create("name: \"vendor\"\nguest_os: \"testos\"\ncolor: 0\n"
 				   "token_type: NONE\n");
 	ctl(&out, "start %s", v);
-	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
+	if (!cmld_has_line(out, "CONTAINER_START_UNLOCK_FAILED") ||
 	    !strstr(out, "no signed policy approves"))
 		fail_msg("start without a signed policy: %s", out);
 	free(out);
@@ -1290,7 +1255,7 @@ static void test_sealed(void **state)
 	/* a chain nobody signed */
 	tpm_extend13("rootfs nobody signed");
 	ctl(&out, "start %s", v);
-	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "PCR 13 differs"))
+	if (!cmld_has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "PCR 13 differs"))
 		fail_msg("start on an unsigned chain: %s", out);
 	free(out);
 
@@ -1365,7 +1330,7 @@ static void test_sealed(void **state)
 	cmld_kill(SIGTERM);
 	sealed_cmld_start(sdata, ssock, NULL);
 	ctl(&out, "start %s", g);
-	if (!has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "revoked") ||
+	if (!cmld_has_line(out, "CONTAINER_START_UNLOCK_FAILED") || !strstr(out, "revoked") ||
 	    !strstr(out, "is gone"))
 		fail_msg("start of a removed container restored from backup: %s", out);
 	free(out);
@@ -1383,8 +1348,8 @@ static void test_sealed(void **state)
 	bool locked = false;
 	for (int i = 0; i < 64 && !locked; i++) {
 		ctl(&out, "start %s", t);
-		locked = has_line(out, "CONTAINER_LOCKED_TILL_REBOOT");
-		if (!locked && !has_line(out, "CONTAINER_START_PASSWD_WRONG"))
+		locked = cmld_has_line(out, "CONTAINER_LOCKED_TILL_REBOOT");
+		if (!locked && !cmld_has_line(out, "CONTAINER_START_PASSWD_WRONG"))
 			fail_msg("wrong PIN %d: %s", i, out);
 		free(out);
 	}
@@ -1411,7 +1376,7 @@ static void expect_refused(const char *c, const char *answer, const char *reason
 	char *out = NULL;
 
 	ctl(&out, "start %s", c);
-	if (!has_line(out, answer) || !strstr(out, reason) || strstr(out, "device-mapper") ||
+	if (!cmld_has_line(out, answer) || !strstr(out, reason) || strstr(out, "device-mapper") ||
 	    strstr(out, pass))
 		fail_msg("start %s: wanted %s naming \"%s\" before any unlock, got: %s", c, answer,
 			 reason, out);
@@ -1510,7 +1475,7 @@ static void test_offline_edits(void **state)
 	assert_int_equal(sh(&out, "%s --socket %s update_config %s %s 2>&1 </dev/null",
 			    bin_path("control"), sock, t, conf),
 			 1);
-	if (!has_line(out, "CMD_FAILED") || !strstr(out, "needs its PIN"))
+	if (!cmld_has_line(out, "CMD_FAILED") || !strstr(out, "needs its PIN"))
 		fail_msg("update_config of a PIN-sealed container without a PIN: %s", out);
 	free(out);
 	set_pins("wrong\n");

@@ -27,6 +27,9 @@
 #include "cmldrun.h"
 #include "testutil.h"
 
+/* control with our socket and PIN file (tests/harness/cmldrun.h) */
+#define ctl(out, ...) cmld_control(out, sock, pinfile, __VA_ARGS__)
+
 static char dir[64];	  /* everything of this test */
 static char gos[128];	  /* GuestOS fixtures */
 static char data[128];	  /* cmld --data-dir */
@@ -51,19 +54,6 @@ static void cmld_start(const char *data_dir, const char *socket_path)
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(log, sizeof(log), "%s/cmld.log", dir);
 	cmld_pid = cmld_spawn(argv, log, socket_path);
-}
-
-static int ctl(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int ctl(char **out, const char *fmt, ...)
-{
-	char args[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return sh(out, "%s --socket %s --pin-file %s %s 2>&1 </dev/null", bin_path("control"), sock,
-		  pinfile, args);
 }
 
 /*

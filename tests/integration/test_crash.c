@@ -47,6 +47,9 @@
 #include "swtpm.h"
 #include "testutil.h"
 
+/* control with our socket and PIN file (tests/harness/cmldrun.h) */
+#define ctl(out, ...) cmld_control(out, sock, pinfile, __VA_ARGS__)
+
 static char dir[64], gos[128], data[128], sock[160], run[160], cel[160], logf[160];
 static char pinfile[160];
 static struct swtpm tpm;
@@ -80,27 +83,6 @@ static void write_text(const char *path, const char *text)
 	assert_int_equal(file_write_atomic(path, text, strlen(text), 0600), 0);
 }
 
-static int ctl(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int ctl(char **out, const char *fmt, ...)
-{
-	char args[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return sh(out, "%s --socket %s --pin-file %s %s 2>&1 </dev/null", bin_path("control"), sock,
-		  pinfile, args);
-}
-
-static bool has_line(const char *text, const char *want)
-{
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, want, strlen(want)))
-			return true;
-	return false;
-}
-
 static void ctl_expect(const char *want, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void ctl_expect(const char *want, const char *fmt, ...)
@@ -112,20 +94,9 @@ static void ctl_expect(const char *want, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	ctl(&out, "%s", args);
-	if (!out || !has_line(out, want))
+	if (!out || !cmld_has_line(out, want))
 		fail_msg("control %s: wanted %s, got: %s", args, want, out ? out : "(nothing)");
 	free(out);
-}
-
-static char *state_of(const char *c)
-{
-	char *out = NULL, *st, *s;
-
-	ctl(&out, "state %s", c);
-	st = out ? strstr(out, "state: ") : NULL;
-	s = st ? strndup(st + 7, strcspn(st + 7, "\n")) : strdup("?");
-	free(out);
-	return s;
 }
 
 static void wait_state(const char *c, const char *want)
@@ -134,7 +105,7 @@ static void wait_state(const char *c, const char *want)
 
 	for (int i = 0; i < 500; i++) {
 		free(s);
-		s = state_of(c);
+		s = cmld_state(sock, pinfile, c);
 		if (!strcmp(s, want))
 			break;
 		usleep(10000);
@@ -314,9 +285,9 @@ static bool pin_opens(struct ct *c, const char *pin)
 	ctl(&out, "start %s", c->uuid);
 	write_text(pinfile, "trustme\n");
 	/* unlocked: started (device-mapper) or refused at the activation (none here) */
-	ok = has_line(out, "CONTAINER_START_OK") ||
-	     (has_line(out, "CONTAINER_START_EINTERNAL") && strstr(out, "device-mapper"));
-	if (!ok && !has_line(out, "CONTAINER_START_PASSWD_WRONG"))
+	ok = cmld_has_line(out, "CONTAINER_START_OK") ||
+	     (cmld_has_line(out, "CONTAINER_START_EINTERNAL") && strstr(out, "device-mapper"));
+	if (!ok && !cmld_has_line(out, "CONTAINER_START_PASSWD_WRONG"))
 		fail_msg("start %s with PIN %s: %s", c->name, pin, out);
 	free(out);
 	if (ok && have_dm) {
@@ -336,11 +307,12 @@ static void starts(struct ct *c)
 	write_text(pinfile, c->pin);
 	ctl(&out, "start %s", c->uuid);
 	if (c->tpm && !have_dm) {
-		if (!has_line(out, "CONTAINER_START_EINTERNAL") || !strstr(out, "device-mapper"))
+		if (!cmld_has_line(out, "CONTAINER_START_EINTERNAL") ||
+		    !strstr(out, "device-mapper"))
 			fail_msg("start %s: wanted the device-mapper refusal after unlocking: %s",
 				 c->name, out);
 	} else {
-		if (!has_line(out, "CONTAINER_START_OK"))
+		if (!cmld_has_line(out, "CONTAINER_START_OK"))
 			fail_msg("start %s: %s", c->name, out);
 		ctl_expect("CONTAINER_STOP_OK", "stop %s", c->uuid);
 		wait_state(c->uuid, "STOPPED");
@@ -426,7 +398,7 @@ static void check_invariants(const struct ct *removing)
 		char *s, *conf;
 		if (cts[i].removed || &cts[i] == removing)
 			continue; /* the one being removed: below */
-		s = state_of(cts[i].uuid);
+		s = cmld_state(sock, pinfile, cts[i].uuid);
 		if (strcmp(s, "STOPPED"))
 			fail_msg("container %s is %s after the restart", cts[i].name, s);
 		free(s);
@@ -671,7 +643,7 @@ static void test_sigkill_loop(void **state)
 			break;
 		}
 		case OP_START:
-			happened = reply && has_line(reply, "CONTAINER_START_OK");
+			happened = reply && cmld_has_line(reply, "CONTAINER_START_OK");
 			starts(target);
 			break;
 		case OP_PUSH: {
@@ -1009,7 +981,7 @@ static void enospc_on(const char *fs)
 	snprintf(both, sizeof(both), "%s/pin.both", dir);
 	write_text(both, "trustme\nother\n");
 	ctl(&out, "--pin-file %s change_pin %s", both, sealed->uuid);
-	if (!has_line(out, "CONTAINER_CHANGE_PIN_FAILED"))
+	if (!cmld_has_line(out, "CONTAINER_CHANGE_PIN_FAILED"))
 		fail_msg("change_pin on a full file system: %s", out);
 	expect_nospace("change_pin", out);
 	free(out);
@@ -1037,7 +1009,7 @@ static void enospc_on(const char *fs)
 	cmld_start();
 	p0 = pcr11();
 	ctl(&out, "start %s", soft->uuid);
-	if (!has_line(out, "CONTAINER_START_EINTERNAL"))
+	if (!cmld_has_line(out, "CONTAINER_START_EINTERNAL"))
 		fail_msg("start with a full CEL file system: %s", out);
 	expect_nospace("the start's CEL record", out);
 	free(out);
