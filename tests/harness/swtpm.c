@@ -65,6 +65,21 @@ static pid_t spawn(const struct swtpm *s, bool started)
 
 static int start_on_state(struct swtpm *s, bool started);
 
+int swtpm_restart(struct swtpm *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	s->pid = spawn(s, true);
+	for (int i = 0; s->pid > 0 && i < 200; i++) {
+		if (port_answers(s->port))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
 int swtpm_start(struct swtpm *s, bool started)
 {
 	memset(s, 0, sizeof(*s));

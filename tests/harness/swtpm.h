@@ -27,6 +27,11 @@ int swtpm_start_in(struct swtpm *s, const char *state_dir, bool started);
  * ca-bundle.pem (the CA chain a verifier trusts); then it is started.
  */
 int swtpm_start_manufactured(struct swtpm *s, const char *dir);
+/*
+ * The same TPM state back on the same ports, as after a power cycle (it
+ * answers as if started): kills a running one first.  0 once it listens.
+ */
+int swtpm_restart(struct swtpm *s);
 /* Kills swtpm and removes its state. */
 void swtpm_stop(struct swtpm *s);
 

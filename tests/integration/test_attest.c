@@ -893,19 +893,7 @@ static void test_tpm_gone_and_back(void **state)
 	/* an error reply is the device's refusal, not evidence */
 	assert_int_not_equal(sh(NULL, "test -e %s/ev7.cbor", dir), 0);
 	/* the same TPM state comes back on the same port: serving resumes */
-	char state_arg[300], server[64], ctrl[64];
-	snprintf(state_arg, sizeof(state_arg), "dir=%s", sw.state_dir);
-	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", sw.port);
-	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", sw.port + 1);
-	sw.pid = fork();
-	if (sw.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state_arg, "--server",
-		       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear",
-		       (char *)NULL);
-		_exit(127);
-	}
-	usleep(300 * 1000);
+	assert_int_equal(swtpm_restart(&sw), 0);
 	assert_int_equal(attest(NULL, "quote %s --pcrs sha256:0 --out ev8.cbor", where), 0);
 	assert_int_equal(attest(&out, "verify ev8.cbor"), 1); /* new boot: logs no longer match */
 	assert_non_null(strstr(out, "\"quote\""));

@@ -55,8 +55,6 @@ static EVP_PKEY *ak;
 /* ASan's shadow and quarantine make memory figures several times larger */
 static unsigned mem_scale = 1;
 
-static void swtpm_restart_same_state(void);
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -291,10 +289,9 @@ static int setup(void **state)
 	       ">/dev/null 2>&1",
 	       sw.tcti) != 0)
 		return -1;
-	kill(sw.pid, SIGKILL);
-	waitpid(sw.pid, NULL, 0);
-	swtpm_restart_same_state(); /* the new allocation takes effect at the next startup */
-	usleep(300000);
+	/* the new allocation takes effect at the next startup */
+	if (swtpm_restart(&sw) < 0)
+		return -1;
 	/* a 1 MiB "IMA list": the engine serves it, it does not parse it */
 	snprintf(path, sizeof(path), "%s/ima.bin", dir);
 	if (sh(NULL, "head -c 1048576 /dev/urandom > %s && chmod 0600 %s", path, path) != 0)
@@ -752,23 +749,6 @@ static void *mid_worker(void *arg)
 	return NULL;
 }
 
-static void swtpm_restart_same_state(void)
-{
-	char state_arg[300], server[64], ctrl[64];
-
-	snprintf(state_arg, sizeof(state_arg), "dir=%s", sw.state_dir);
-	snprintf(server, sizeof(server), "type=tcp,port=%d,bindaddr=127.0.0.1", sw.port);
-	snprintf(ctrl, sizeof(ctrl), "type=tcp,port=%d,bindaddr=127.0.0.1", sw.port + 1);
-	sw.pid = fork();
-	if (sw.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state_arg, "--server",
-		       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear",
-		       (char *)NULL);
-		_exit(127);
-	}
-}
-
 /*
  * swtpm killed while eight verifiers keep quotes in flight: each waiting
  * request gets a clear error, none another batch's quote; with the TPM back,
@@ -793,8 +773,9 @@ static void test_tpm_killed_mid_batch(void **state)
 	usleep(700000);
 	kill(sw.pid, SIGKILL);
 	waitpid(sw.pid, NULL, 0);
+	sw.pid = 0; /* reaped: swtpm_restart must not signal its number again */
 	usleep(700000);
-	swtpm_restart_same_state();
+	assert_int_equal(swtpm_restart(&sw), 0);
 	t0 = now_ms();
 	for (int i = 0; i < 100 && back < 0; i++) {
 		usleep(50000);
