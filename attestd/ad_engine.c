@@ -133,6 +133,12 @@ static void peer_key(int fd, const struct sockaddr_storage *sa, uint8_t *key)
 
 static void reply_reset(struct conn *c)
 {
+	if (c->own && c->n_iov) { /* an activate reply holds the credential: wipe it */
+		const struct iovec *last = &c->iov[c->n_iov - 1]; /* always ends in own */
+
+		OPENSSL_cleanse(c->own,
+				(size_t)((uint8_t *)last->iov_base - c->own) + last->iov_len);
+	}
 	free(c->own);
 	c->own = NULL;
 	ad_logs_put(c->logs);
