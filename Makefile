@@ -35,7 +35,7 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIBMEASURED := $(BUILD)/libmeasured.a
 
-ATTEST_SRC := attest/attest.c $(wildcard attest/attest_*.c)
+ATTEST_SRC := $(wildcard attest/*.c)
 ATTESTD_SRC := attestd/attestd.c $(wildcard attestd/ad_*.c)
 PCRPREDICT_SRC := $(wildcard pcrpredict/*.c)
 INIT_SRC := $(wildcard initramfs/*.c)

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 
 #include "attest_client.h"
+#include "enrol.h"
+#include "verify.h"
 
 /* Exit codes, documented in attestd/README.md. */
 enum attest_exit {
@@ -61,10 +63,13 @@ int attest_verify_evidence(const struct evidence *ev, const struct verify_args *
 
 /*
  * A quote of @sel from @where with every log (only the IMA entries past the
- * verified state in @state unless @full; from the start again when the TPM
+ * verified state @st unless @full; from the start again when the TPM
  * was reset since).  An error reply fails, naming the device's reason.
  */
-int attest_quote_fetch(const char *where, const struct pcr_selection *sel, const char *state,
-		       bool full, struct evidence *ret);
+int attest_quote_fetch(const char *where, const struct pcr_selection *sel,
+		       const struct device_state *st, bool full, struct evidence *ret);
+
+/* Writes an enrolment into the state folder @dir (attest_state.c). */
+int enrolment_save(const char *dir, const char *ek_ca, const struct enrolment *e);
 
 #endif
