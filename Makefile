@@ -19,6 +19,10 @@ BUILD   ?= build
 FUZZ_SECONDS ?= 60
 
 PKGS := tss2-esys tss2-tctildr tss2-rc tss2-mu libssl libcrypto libcbor json-c zlib libprotobuf-c libcryptsetup libseccomp liblzma
+# attest serve only: its database engines, HTTP server and client
+FLEET_PKGS := sqlite3 libpq libmicrohttpd libcurl
+FLEET_CFLAGS := $(shell pkg-config --cflags $(FLEET_PKGS) 2>/dev/null)
+FLEET_LIBS   := $(shell pkg-config --libs $(FLEET_PKGS) 2>/dev/null) -lpthread
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -89,8 +93,16 @@ $(BUILD)/cmld: $(CMLD_SRC:%.c=$(BUILD)/obj/%.o) $(LIBPROTO) $(LIBMEASURED)
 $(BUILD)/control: $(CONTROL_SRC:%.c=$(BUILD)/obj/%.o) $(LIBPROTO) $(LIBMEASURED)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/attest: $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/fleet_page.o $(LIBMEASURED)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(FLEET_LIBS)
+$(BUILD)/obj/attest/fleet_%.o: override CFLAGS += $(FLEET_CFLAGS)
+
+# attest serve's page, built into attest as bytes (no build step, no files to install)
+$(BUILD)/gen/fleet_page.c: attest/web/fleet.html
+	@mkdir -p $(dir $@)
+	@{ echo 'const unsigned char fleet_page_html[] = {'; od -An -v -tx1 $< | \
+		sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; \
+		echo "const unsigned int fleet_page_html_len = $$(wc -c < $<);"; } > $@
 
 # the initramfs /init: only the libraries it really uses end up in the initramfs
 $(BUILD)/measured-init: $(INIT_SRC:%.c=$(BUILD)/obj/%.o) $(LIBMEASURED)

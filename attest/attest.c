@@ -29,6 +29,11 @@ static const struct attest_cmd commands[] = {
 	 attest_check_run},
 	{"ear", "ear verify TOKEN --key PUB.pem  (an EAR JWT: signature and claims)",
 	 attest_ear_run},
+	{"serve",
+	 "serve [-n] [--db FILE|postgresql://...] --listen HOST:PORT --tokens FILE [--interval S] "
+	 "[--pollers N] [--webhook URL --webhook-secret F] [--tls-cert C --tls-key K]  (the fleet "
+	 "verifier)",
+	 attest_serve_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

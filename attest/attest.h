@@ -53,6 +53,7 @@ int attest_export_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_verify_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_check_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_ear_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_serve_run(int argc, char **argv, const struct attest_opts *opts);
 
 /* A PEM private key (--ear-key). */
 int ear_key_load(const char *path, EVP_PKEY **ret);
@@ -67,7 +68,8 @@ int attest_verify_evidence(const struct evidence *ev, const struct verify_args *
  * was reset since).  An error reply fails, naming the device's reason.
  */
 int attest_quote_fetch(const char *where, const struct pcr_selection *sel,
-		       const struct device_state *st, bool full, struct evidence *ret);
+		       const struct device_state *st, bool full, int timeout_ms,
+		       struct evidence *ret);
 
 /* Writes an enrolment into the state folder @dir (attest_state.c). */
 int enrolment_save(const char *dir, const char *ek_ca, const struct enrolment *e);

@@ -29,8 +29,8 @@
 #define TIMEOUT_MS 30000
 
 /* One quote request; an error reply is the device's refusal, not evidence. */
-static int quote_once(const char *where, struct attest_request *req, struct evidence *ret,
-		      uint32_t *ret_reset)
+static int quote_once(const char *where, struct attest_request *req, int timeout_ms,
+		      struct evidence *ret, uint32_t *ret_reset)
 {
 	struct attest_response resp;
 	struct quote_info q;
@@ -40,7 +40,7 @@ static int quote_once(const char *where, struct attest_request *req, struct evid
 
 	if (RAND_bytes(req->nonce, (int)req->nonce_len) != 1)
 		return err_set(-EIO, "no randomness for the nonce");
-	if ((rc = attest_call(where, req, TIMEOUT_MS, &body, &len)) < 0)
+	if ((rc = attest_call(where, req, timeout_ms, &body, &len)) < 0)
 		return rc;
 	if ((rc = attest_response_decode(body, len, &resp)) < 0) {
 		free(body);
@@ -69,7 +69,8 @@ static int quote_once(const char *where, struct attest_request *req, struct evid
 }
 
 int attest_quote_fetch(const char *where, const struct pcr_selection *sel,
-		       const struct device_state *st, bool full, struct evidence *ret)
+		       const struct device_state *st, bool full, int timeout_ms,
+		       struct evidence *ret)
 {
 	struct attest_request req = {.type = ATTEST_QUOTE, .nonce_len = 32, .logs = 7, .sel = *sel};
 	struct evidence ev = {0};
@@ -86,13 +87,13 @@ int attest_quote_fetch(const char *where, const struct pcr_selection *sel,
 		req.offset[ATTEST_LOG_IMA] = st->ima_offset;
 		saved_reset = st->ima_reset;
 	}
-	rc = quote_once(where, &req, &ev, &reset);
+	rc = quote_once(where, &req, timeout_ms, &ev, &reset);
 	if (rc == -EBADMSG && (req.logs & (1u << ATTEST_LOG_DRTM)) &&
 	    strstr(err_msg(), "unknown logs")) {
 		/* an attestd older than the DRTM log: asked again for the three it knows */
 		log_info("%s does not know the DRTM log: asking without it", where);
 		req.logs &= ~(1u << ATTEST_LOG_DRTM);
-		rc = quote_once(where, &req, &ev, &reset);
+		rc = quote_once(where, &req, timeout_ms, &ev, &reset);
 	}
 	if (rc < 0)
 		return rc;
@@ -102,7 +103,7 @@ int attest_quote_fetch(const char *where, const struct pcr_selection *sel,
 			 reset);
 		evidence_free(&ev);
 		req.offset[ATTEST_LOG_IMA] = 0;
-		if ((rc = quote_once(where, &req, &ev, &reset)) < 0)
+		if ((rc = quote_once(where, &req, timeout_ms, &ev, &reset)) < 0)
 			return rc;
 	}
 	*ret = ev;
@@ -145,7 +146,7 @@ int attest_quote_run(int argc, char **argv, const struct attest_opts *opts)
 	}
 	rc = device_state_load(opts->state, &st);
 	if (rc == 0)
-		rc = attest_quote_fetch(argv[optind], &sel, &st, full, &ev);
+		rc = attest_quote_fetch(argv[optind], &sel, &st, full, TIMEOUT_MS, &ev);
 	if (rc == 0)
 		rc = evidence_write(out, &ev);
 	evidence_free(&ev);

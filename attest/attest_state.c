@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -56,29 +57,25 @@ static void load_identity(const char *dir, struct device_state *st)
 	json_object_put(id);
 }
 
-static void load_clock(const char *dir, struct device_state *st)
+static void clock_from_json(struct json_object *last, struct device_state *st)
 {
-	struct json_object *last = state_file(dir, "last.json");
 	bool ok = last != NULL;
 
 	st->reset = (uint32_t)get_u64(last, "reset", &ok);
 	st->restart = (uint32_t)get_u64(last, "restart", &ok);
 	st->clock = get_u64(last, "clock", &ok);
 	st->has_clock = ok;
-	json_object_put(last);
 }
 
-static void load_ima(const char *dir, struct device_state *st)
+static void ima_from_json(struct json_object *ima, struct device_state *st)
 {
-	struct json_object *ima = state_file(dir, "ima.json"), *pcr, *o;
+	struct json_object *pcr, *o;
 	bool ok = ima != NULL;
 
 	st->ima_reset = (uint32_t)get_u64(ima, "reset", &ok);
 	st->ima_offset = get_u64(ima, "offset", &ok);
-	if (!ok || !json_object_object_get_ex(ima, "pcr10", &pcr)) {
-		json_object_put(ima);
+	if (!ok || !json_object_object_get_ex(ima, "pcr10", &pcr))
 		return;
-	}
 	json_object_object_foreach(pcr, bank, hex)
 	{
 		const struct hash_alg *alg = hash_alg_by_name(bank);
@@ -98,16 +95,19 @@ static void load_ima(const char *dir, struct device_state *st)
 		snprintf(st->ima_violation_first, sizeof(st->ima_violation_first), "%s",
 			 json_object_get_string(o));
 	st->has_ima = true;
-	json_object_put(ima);
 }
 
 /* A folder that does not exist yet is a device never seen: an empty state. */
 int device_state_load(const char *dir, struct device_state *ret)
 {
+	struct json_object *last = state_file(dir, "last.json"), *ima = state_file(dir, "ima.json");
+
 	*ret = (struct device_state){0};
 	load_identity(dir, ret);
-	load_clock(dir, ret);
-	load_ima(dir, ret);
+	clock_from_json(last, ret);
+	ima_from_json(ima, ret);
+	json_object_put(last);
+	json_object_put(ima);
 	return 0;
 }
 
@@ -123,19 +123,21 @@ static int write_json(const char *dir, const char *name, struct json_object *o, 
 	return rc;
 }
 
-int device_state_save(const char *dir, const struct device_state *st)
+static struct json_object *clock_to_json(const struct device_state *st)
 {
-	struct json_object *last = json_object_new_object(), *ima, *pcr;
-	char hex[2 * DIGEST_MAX + 1];
-	int rc;
+	struct json_object *last = json_object_new_object();
 
 	json_object_object_add(last, "reset", json_object_new_int64(st->reset));
 	json_object_object_add(last, "restart", json_object_new_int64(st->restart));
 	json_object_object_add(last, "clock", json_object_new_int64((int64_t)st->clock));
-	if ((rc = write_json(dir, "last.json", last, 0600)) < 0 || !st->has_ima)
-		return rc;
-	ima = json_object_new_object();
-	pcr = json_object_new_object();
+	return last;
+}
+
+static struct json_object *ima_to_json(const struct device_state *st)
+{
+	struct json_object *ima = json_object_new_object(), *pcr = json_object_new_object();
+	char hex[2 * DIGEST_MAX + 1];
+
 	for (unsigned b = 0; b < st->n_pcr10; b++) {
 		hex_encode(st->pcr10[b].value, st->pcr10[b].alg->size, hex);
 		json_object_object_add(pcr, st->pcr10[b].alg->name, json_object_new_string(hex));
@@ -143,11 +145,53 @@ int device_state_save(const char *dir, const struct device_state *st)
 	json_object_object_add(ima, "reset", json_object_new_int64(st->ima_reset));
 	json_object_object_add(ima, "offset", json_object_new_int64((int64_t)st->ima_offset));
 	json_object_object_add(ima, "pcr10", pcr);
-	json_object_object_add(ima, "violations", json_object_new_int64((int64_t)st->ima_violations));
+	json_object_object_add(ima, "violations",
+			       json_object_new_int64((int64_t)st->ima_violations));
 	if (st->ima_violations)
 		json_object_object_add(ima, "violation",
 				       json_object_new_string(st->ima_violation_first));
-	return write_json(dir, "ima.json", ima, 0600);
+	return ima;
+}
+
+int device_state_save(const char *dir, const struct device_state *st)
+{
+	int rc = write_json(dir, "last.json", clock_to_json(st), 0600);
+
+	if (rc < 0 || !st->has_ima)
+		return rc;
+	return write_json(dir, "ima.json", ima_to_json(st), 0600);
+}
+
+/* The same state as one JSON text (attest serve's devices.state): {"last": ..., "ima": ...}. */
+char *device_state_to_text(const struct device_state *st)
+{
+	struct json_object *o = json_object_new_object();
+	char *text;
+
+	if (st->has_clock)
+		json_object_object_add(o, "last", clock_to_json(st));
+	if (st->has_ima)
+		json_object_object_add(o, "ima", ima_to_json(st));
+	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return text;
+}
+
+/* Only the verification state; identity is the caller's. */
+int device_state_from_text(const char *text, struct device_state *st)
+{
+	struct json_object *o = text ? json_tokener_parse(text) : NULL, *last = NULL, *ima = NULL;
+
+	if (!o)
+		return err_set(-EINVAL, "a device state that is not JSON");
+	json_object_object_get_ex(o, "last", &last);
+	json_object_object_get_ex(o, "ima", &ima);
+	if (last)
+		clock_from_json(last, st);
+	if (ima)
+		ima_from_json(ima, st);
+	json_object_put(o);
+	return 0;
 }
 
 /* What vouches for the device's identity, and its keys; ak.pem last: it makes the device enrolled. */

@@ -228,7 +228,7 @@ int attest_check_run(int argc, char **argv, const struct attest_opts *opts)
 			pcr_selection_add(&ask, ref.bank[b].alg, ref.bank[b].extended);
 	rc = device_state_load(opts->state, &st);
 	if (rc == 0)
-		rc = attest_quote_fetch(argv[optind], &ask, &st, full, &ev);
+		rc = attest_quote_fetch(argv[optind], &ask, &st, full, 30000, &ev);
 	snprintf(path, sizeof(path), "%s/last-evidence.cbor", opts->state);
 	if (rc == 0)
 		rc = evidence_write(path, &ev);

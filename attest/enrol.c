@@ -217,7 +217,6 @@ static int activate(const char *where, const struct attest_response *keys, int t
 	return rc;
 }
 
-
 static int keys_to_pem(const struct attest_response *resp, struct enrolment *e)
 {
 	EVP_PKEY *ak = NULL, *ek = NULL;

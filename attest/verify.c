@@ -39,7 +39,7 @@ struct verify {
 	struct quote_info q;
 	bool quote_ok;
 	const struct verify_policy *pol;
-	struct tcg_log fw;		    /* the firmware log, once parsed */
+	struct tcg_log fw; /* the firmware log, once parsed */
 	bool has_fw;
 	struct tcg_log drtm; /* the DRTM log, once parsed and replayed */
 	bool has_drtm;
@@ -209,7 +209,8 @@ static void check_selection(struct verify *v, const struct evidence *ev)
 			pcr_selection_add(&need, v->pol->pcrs.bank[b].alg,
 					  v->pol->pcrs.bank[b].mask);
 	for (unsigned b = 0; b < v->pol->ref_pcrs.count; b++)
-		pcr_selection_add(&need, v->pol->ref_pcrs.bank[b].alg, v->pol->ref_pcrs.bank[b].extended);
+		pcr_selection_add(&need, v->pol->ref_pcrs.bank[b].alg,
+				  v->pol->ref_pcrs.bank[b].extended);
 	for (unsigned b = 0; b < need.count; b++) {
 		const struct hash_alg *alg = need.bank[b].alg;
 		uint32_t lack = need.bank[b].mask & ~pcr_selection_mask(&v->q.sel, alg);
@@ -231,7 +232,7 @@ static void check_selection(struct verify *v, const struct evidence *ev)
 					 bit,
 					 ev->has_asked ? pcr_selection_mask(&ev->asked, alg) : 0,
 					 v->pol->has_pcrs ? pcr_selection_mask(&v->pol->pcrs, alg)
-							   : 0,
+							  : 0,
 					 ref ? ref->extended : 0));
 		}
 	}
@@ -696,8 +697,8 @@ static void check_reference(struct verify *v)
 					DRTM_PCR_MASK & (1u << i) ? (v->has_drtm ? &v->drtm : NULL)
 								  : (v->has_fw ? &v->fw : NULL);
 
-				if (log && explain_pcr(log, i, ref->alg, &v->pol->ref_events, why + 2,
-						       sizeof(why) - 2) == 1)
+				if (log && explain_pcr(log, i, ref->alg, &v->pol->ref_events,
+						       why + 2, sizeof(why) - 2) == 1)
 					memcpy(why, ": ", 2);
 				verdict(v, comp, EAR_CONTRAINDICATED,
 					"%s PCR %u is not the predicted value%s", ref->alg->name, i,
@@ -759,6 +760,25 @@ static void check_evidence(struct verify *v, const struct evidence *ev, EVP_PKEY
 		check_reference(v);
 }
 
+/* The first check with the overall verdict, "component: reason", when it is not affirming. */
+static void first_reason(struct verify *v, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (v->overall == EAR_AFFIRMING)
+		return;
+	json_object_object_foreach(v->checks, comp, o)
+	{
+		struct json_object *s, *r;
+
+		if (json_object_object_get_ex(o, "status", &s) &&
+		    strcmp(json_object_get_string(s), ear_tier_name[v->overall]) == 0 &&
+		    json_object_object_get_ex(o, "reason", &r)) {
+			snprintf(buf, size, "%s: %s", comp, json_object_get_string(r));
+			return;
+		}
+	}
+}
+
 int verify_evidence(const struct evidence *ev, EVP_PKEY *ak, const struct verify_policy *pol,
 		    bool nonce_ours, struct device_state *st, struct verify_result *ret)
 {
@@ -779,6 +799,7 @@ int verify_evidence(const struct evidence *ev, EVP_PKEY *ak, const struct verify
 		ret->state_changed = true;
 	}
 	ret->overall = v->overall;
+	first_reason(v, ret->reason, sizeof(ret->reason));
 	ret->ear = ear_of(v, ev, nonce_ours);
 	attest_response_free(&v->resp);
 	if (v->has_fw)
@@ -818,8 +839,7 @@ static void policy_id(struct verify_policy *pol, const void *ref, size_t ref_len
 	snprintf(pol->id, sizeof(pol->id), "urn:measured:policy:sha256:%s", hex);
 }
 
-static int json_parse_doc(const char *text, size_t len, const char *what,
-			  struct json_object **ret)
+static int json_parse_doc(const char *text, size_t len, const char *what, struct json_object **ret)
 {
 	struct json_tokener *tok = json_tokener_new();
 
@@ -902,4 +922,21 @@ void verify_policy_free(struct verify_policy *pol)
 	json_object_put(pol->ref);
 	json_object_put(pol->runtime);
 	pol->ref = pol->runtime = NULL;
+}
+
+/* What to ask a device to quote: @base (or the policy's --pcrs) and every PCR the reference predicts. */
+int verify_policy_selection(const struct verify_policy *pol, const char *base,
+			    struct pcr_selection *ret)
+{
+	int rc;
+
+	if (pol && pol->has_pcrs)
+		*ret = pol->pcrs;
+	else if ((rc = pcr_selection_parse(base, ret)) < 0)
+		return rc;
+	for (unsigned b = 0; pol && b < pol->ref_pcrs.count; b++)
+		if ((rc = pcr_selection_add(ret, pol->ref_pcrs.bank[b].alg,
+					    pol->ref_pcrs.bank[b].extended)) < 0)
+			return rc;
+	return 0;
 }

@@ -71,11 +71,15 @@ int verify_policy_load(struct verify_policy *pol, const char *ref_name, const ch
 int verify_policy_load_files(struct verify_policy *pol, const char *ref_path,
 			     const char *runtime_path);
 void verify_policy_free(struct verify_policy *pol);
+/* What to ask a device to quote: @base (or pol's pcrs) and every PCR the reference predicts. */
+int verify_policy_selection(const struct verify_policy *pol, const char *base,
+			    struct pcr_selection *ret);
 
 struct verify_result {
 	enum ear_tier overall;
 	struct json_object *ear; /* the EAR claims-set (docs/PROTOCOL.md "Result") */
 	bool state_changed;	 /* *st moved on: the caller stores it */
+	char reason[300];	 /* "component: reason" of the first check with the verdict */
 };
 
 /*
@@ -91,5 +95,8 @@ void verify_result_free(struct verify_result *r);
 /* The state folder of attest (identity.json, last.json, ima.json), as attest enroll left it. */
 int device_state_load(const char *dir, struct device_state *ret);
 int device_state_save(const char *dir, const struct device_state *st);
+/* The verification state (clock, IMA) as one JSON text, and back (attest serve's database). */
+char *device_state_to_text(const struct device_state *st);
+int device_state_from_text(const char *text, struct device_state *st);
 
 #endif
