@@ -34,6 +34,12 @@ static const struct attest_cmd commands[] = {
 	 "[--pollers N] [--webhook URL --webhook-secret F] [--tls-cert C --tls-key K]  (the fleet "
 	 "verifier)",
 	 attest_serve_run},
+	{"fleet",
+	 "fleet [--url URL] [--token-file F] [--cacert CA] devices|add NAME ADDRESS [--policy P] "
+	 "[--interval S] [--trust-on-first-use]|remove NAME|show NAME|history NAME [BEFORE]|ear "
+	 "NAME|policy NAME [--reference F] [--runtime-policy F] [--pcrs SEL] [--strict]|policies|"
+	 "set-policy NAME POLICY|watch [--after ID]  (attest serve's client)",
+	 attest_fleet_run},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -54,6 +54,7 @@ int attest_verify_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_check_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_ear_run(int argc, char **argv, const struct attest_opts *opts);
 int attest_serve_run(int argc, char **argv, const struct attest_opts *opts);
+int attest_fleet_run(int argc, char **argv, const struct attest_opts *opts);
 
 /* A PEM private key (--ear-key). */
 int ear_key_load(const char *path, EVP_PKEY **ret);

@@ -58,9 +58,9 @@ struct fleet_device {
 	EVP_PKEY *ak;
 	struct device_state state;
 	enum fleet_status status;
-	int64_t last_at_ms;	   /* when the last result was taken */
-	int64_t last_result;	   /* its id, 0 before the first */
-	char last_reason[300];	   /* the first contraindicated or warning check */
+	int64_t last_at_ms;    /* when the last result was taken */
+	int64_t last_result;   /* its id, 0 before the first */
+	char last_reason[300]; /* the first contraindicated or warning check */
 	/* the scheduler's */
 	int64_t due_ms;
 	size_t heap_idx; /* in fleet.heap, or SIZE_MAX while a poller has it */
@@ -86,7 +86,8 @@ struct fleet_result {
 
 struct fleet_metrics {
 	atomic_uint_fast64_t attestations[FLEET_STATUS_COUNT];
-	atomic_uint_fast64_t latency_bucket[12]; /* le 1,2,5,10,20,50,100,200,500,1000,5000,+Inf ms */
+	atomic_uint_fast64_t
+		latency_bucket[12]; /* le 1,2,5,10,20,50,100,200,500,1000,5000,+Inf ms */
 	atomic_uint_fast64_t latency_sum_us;
 	atomic_uint_fast64_t lag_bucket[8]; /* le 0.1,0.5,1,2,5,10,30,+Inf s */
 	atomic_uint_fast64_t lag_sum_ms;
@@ -96,8 +97,8 @@ struct fleet_metrics {
 };
 
 struct fleet_config {
-	const char *db_url;	/* "state.sqlite" or "postgresql://..." */
-	const char *listen;	/* HOST:PORT of the API */
+	const char *db_url; /* "state.sqlite" or "postgresql://..." */
+	const char *listen; /* HOST:PORT of the API */
 	const char *tls_cert, *tls_key;
 	const char *tokens_path; /* "TOKEN ROLE" lines: ROLE is read or admin */
 	const char *ek_ca;
@@ -141,8 +142,8 @@ struct fleet_policy *fleet_policy_get(struct fleet *f, const char *name); /* a r
 void fleet_policy_put(struct fleet_policy *p);
 int fleet_policy_put_text(struct fleet *f, const char *name, const char *reference,
 			  const char *runtime, const char *pcrs, bool strict);
-int fleet_device_add(struct fleet *f, const char *name, const char *address,
-		     const char *policy, uint32_t interval_ms, bool tofu);
+int fleet_device_add(struct fleet *f, const char *name, const char *address, const char *policy,
+		     uint32_t interval_ms, bool tofu);
 int fleet_device_remove(struct fleet *f, const char *name);
 int fleet_device_set_policy(struct fleet *f, const char *name, const char *policy);
 

@@ -86,15 +86,15 @@ static void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 /* An error from the registry as a status: what the caller got wrong, or ours. */
 static void reply_errno(struct reply *r, int rc)
 {
-	unsigned s = rc == -ENOENT	  ? MHD_HTTP_NOT_FOUND
-		     : rc == -EEXIST	  ? MHD_HTTP_CONFLICT
-		     : rc == -EINVAL	  ? MHD_HTTP_BAD_REQUEST
-		     : rc == -EPERM	  ? MHD_HTTP_UNPROCESSABLE_CONTENT
+	unsigned s = rc == -ENOENT	   ? MHD_HTTP_NOT_FOUND
+		     : rc == -EEXIST	   ? MHD_HTTP_CONFLICT
+		     : rc == -EINVAL	   ? MHD_HTTP_BAD_REQUEST
+		     : rc == -EPERM	   ? MHD_HTTP_UNPROCESSABLE_CONTENT
 		     : rc == -ECONNREFUSED ? MHD_HTTP_BAD_GATEWAY
-		     : rc == -ETIMEDOUT	  ? MHD_HTTP_GATEWAY_TIMEOUT
-		     : rc == -EBADMSG	  ? MHD_HTTP_BAD_GATEWAY
-		     : rc == -ENOTCONN	  ? MHD_HTTP_SERVICE_UNAVAILABLE
-					  : MHD_HTTP_INTERNAL_SERVER_ERROR;
+		     : rc == -ETIMEDOUT	   ? MHD_HTTP_GATEWAY_TIMEOUT
+		     : rc == -EBADMSG	   ? MHD_HTTP_BAD_GATEWAY
+		     : rc == -ENOTCONN	   ? MHD_HTTP_SERVICE_UNAVAILABLE
+					   : MHD_HTTP_INTERNAL_SERVER_ERROR;
 
 	reply_error(r, s, "%s", err_msg());
 }
@@ -147,8 +147,8 @@ static int tokens_load(struct fleet_api *api, const char *path)
 		if (rc < 0)
 			break;
 		token_digest(tok, strlen(tok), api->token[api->n_tokens].digest);
-		api->token[api->n_tokens++].role = strcmp(role, "admin") == 0 ? ROLE_ADMIN
-									       : ROLE_READ;
+		api->token[api->n_tokens++].role =
+			strcmp(role, "admin") == 0 ? ROLE_ADMIN : ROLE_READ;
 	}
 	OPENSSL_cleanse(text, len);
 	return rc;
@@ -165,12 +165,11 @@ static struct json_object *device_json(const struct fleet_device *d)
 	json_object_object_add(o, "status", json_object_new_string(fleet_status_name[d->status]));
 	json_object_object_add(o, "reason", json_object_new_string(d->last_reason));
 	json_object_object_add(o, "last_ms", json_object_new_int64(d->last_at_ms));
-	json_object_object_add(o, "identity",
-			       json_object_new_string(d->state.identity == IDENTITY_CERTIFIED
-							      ? "certified"
-						      : d->state.identity == IDENTITY_TOFU
-							      ? "trust-on-first-use"
-							      : "unrecorded"));
+	json_object_object_add(
+		o, "identity",
+		json_object_new_string(d->state.identity == IDENTITY_CERTIFIED ? "certified"
+				       : d->state.identity == IDENTITY_TOFU ? "trust-on-first-use"
+									    : "unrecorded"));
 	return o;
 }
 
@@ -228,9 +227,8 @@ static const char *doc_field(struct json_object *o, const char *key)
 static struct json_object *parse_body(const struct request *q, struct reply *r)
 {
 	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o = tok ? json_tokener_parse_ex(tok, q->body ? q->body : "",
-							     (int)q->len)
-				    : NULL;
+	struct json_object *o =
+		tok ? json_tokener_parse_ex(tok, q->body ? q->body : "", (int)q->len) : NULL;
 
 	if (!o || !json_object_is_type(o, json_type_object) ||
 	    json_tokener_get_error(tok) != json_tokener_success) {
@@ -339,10 +337,11 @@ static void get_results(struct fleet *f, struct MHD_Connection *c, const char *n
 	snprintf(b, sizeof(b), "%" PRId64, before);
 	snprintf(l, sizeof(l), "%" PRId64, limit);
 	const char *p[] = {dev, b, l};
-	if ((rc = db_run(f->db,
-			 "SELECT id, at_ms, status, reason, evidence_sha256, latency_us FROM results"
-			 " WHERE device_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-			 p, 3, &rows)) < 0) {
+	if ((rc = db_run(
+		     f->db,
+		     "SELECT id, at_ms, status, reason, evidence_sha256, latency_us FROM results"
+		     " WHERE device_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+		     p, 3, &rows)) < 0) {
 		reply_errno(r, rc);
 		return;
 	}
@@ -444,8 +443,7 @@ static void get_policies(struct fleet *f, const char *only, struct reply *r)
 	}
 }
 
-static void put_policy(struct fleet *f, const char *name, const struct request *q,
-		       struct reply *r)
+static void put_policy(struct fleet *f, const char *name, const struct request *q, struct reply *r)
 {
 	struct json_object *o = parse_body(q, r), *v;
 	bool strict = false;
@@ -456,8 +454,8 @@ static void put_policy(struct fleet *f, const char *name, const struct request *
 	if (json_object_object_get_ex(o, "strict", &v))
 		strict = json_object_get_boolean(v);
 	/* doc_field's texts live in @o: used before it is put */
-	rc = fleet_policy_put_text(f, name, doc_field(o, "reference"), doc_field(o, "runtime_policy"),
-				   str_field(o, "pcrs"), strict);
+	rc = fleet_policy_put_text(f, name, doc_field(o, "reference"),
+				   doc_field(o, "runtime_policy"), str_field(o, "pcrs"), strict);
 	if (rc < 0)
 		reply_errno(r, rc);
 	else
@@ -468,7 +466,8 @@ static void put_policy(struct fleet *f, const char *name, const struct request *
 /* Events after ?after=ID; with ?wait=S it waits up to S seconds for the first (the watch stream). */
 static void get_events(struct fleet *f, struct MHD_Connection *c, struct reply *r)
 {
-	int64_t after = query_i64(c, "after", 0, INT64_MAX), wait = query_i64(c, "wait", 0, WAIT_MAX_S);
+	int64_t after = query_i64(c, "after", 0, INT64_MAX),
+		wait = query_i64(c, "wait", 0, WAIT_MAX_S);
 	int64_t until = fleet_now_ms() + wait * 1000;
 	char a[24];
 	struct db_rows rows = {0};
@@ -504,7 +503,8 @@ static void get_events(struct fleet *f, struct MHD_Connection *c, struct reply *
 		json_object_object_add(o, "from", json_object_new_string(db_cell(&rows, i, 3)));
 		json_object_object_add(o, "to", json_object_new_string(db_cell(&rows, i, 4)));
 		json_object_object_add(o, "reason", json_object_new_string(db_cell(&rows, i, 5)));
-		json_object_object_add(o, "result", json_object_new_int64(db_cell_i64(&rows, i, 6)));
+		json_object_object_add(o, "result",
+				       json_object_new_int64(db_cell_i64(&rows, i, 6)));
 		json_object_array_add(list, o);
 	}
 	db_rows_free(&rows);
@@ -516,7 +516,7 @@ static void get_events(struct fleet *f, struct MHD_Connection *c, struct reply *
 static void get_metrics(struct fleet *f, struct reply *r)
 {
 	static const char *const lat_le[] = {"0.001", "0.002", "0.005", "0.01", "0.02", "0.05",
-					     "0.1",   "0.2",   "0.5",   "1",    "5",    "+Inf"};
+					     "0.1",   "0.2",   "0.5",	"1",	"5",	"+Inf"};
 	static const char *const lag_le[] = {"0.1", "0.5", "1", "2", "5", "10", "30", "+Inf"};
 	unsigned n[FLEET_STATUS_COUNT] = {0};
 	int64_t now = fleet_now_ms(), worst = 0;
@@ -545,37 +545,47 @@ static void get_metrics(struct fleet *f, struct reply *r)
 		     "# TYPE measured_devices gauge\n");
 	for (int s = 0; s < FLEET_STATUS_COUNT; s++)
 		fprintf(out, "measured_devices{status=\"%s\"} %u\n", fleet_status_name[s], n[s]);
-	fprintf(out, "# HELP measured_attestation_seconds Time of one poll: quote and verification.\n"
-		     "# TYPE measured_attestation_seconds histogram\n");
+	fprintf(out,
+		"# HELP measured_attestation_seconds Time of one poll: quote and verification.\n"
+		"# TYPE measured_attestation_seconds histogram\n");
 	for (int i = 0; i < 12; i++) {
 		cum += atomic_load(&f->m.latency_bucket[i]);
 		fprintf(out, "measured_attestation_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
 			lat_le[i], cum);
 	}
-	fprintf(out, "measured_attestation_seconds_sum %.6f\nmeasured_attestation_seconds_count %" PRIu64 "\n",
+	fprintf(out,
+		"measured_attestation_seconds_sum %.6f\nmeasured_attestation_seconds_count %" PRIu64
+		"\n",
 		atomic_load(&f->m.latency_sum_us) / 1e6, cum);
-	fprintf(out, "# HELP measured_poll_lag_seconds How late each poll started after it was due.\n"
-		     "# TYPE measured_poll_lag_seconds histogram\n");
+	fprintf(out,
+		"# HELP measured_poll_lag_seconds How late each poll started after it was due.\n"
+		"# TYPE measured_poll_lag_seconds histogram\n");
 	for (int i = 0; i < 8; i++) {
 		total += atomic_load(&f->m.lag_bucket[i]);
 		fprintf(out, "measured_poll_lag_seconds_bucket{le=\"%s\"} %" PRIu64 "\n", lag_le[i],
 			total);
 	}
-	fprintf(out, "measured_poll_lag_seconds_sum %.3f\nmeasured_poll_lag_seconds_count %" PRIu64 "\n",
+	fprintf(out,
+		"measured_poll_lag_seconds_sum %.3f\nmeasured_poll_lag_seconds_count %" PRIu64 "\n",
 		atomic_load(&f->m.lag_sum_ms) / 1e3, total);
-	fprintf(out, "# HELP measured_poll_overdue_seconds How late the most overdue device is now.\n"
-		     "# TYPE measured_poll_overdue_seconds gauge\nmeasured_poll_overdue_seconds %.3f\n",
+	fprintf(out,
+		"# HELP measured_poll_overdue_seconds How late the most overdue device is now.\n"
+		"# TYPE measured_poll_overdue_seconds gauge\nmeasured_poll_overdue_seconds %.3f\n",
 		worst / 1e3);
-	fprintf(out, "# HELP measured_db_errors_total Failed database writes (results kept and retried).\n"
-		     "# TYPE measured_db_errors_total counter\nmeasured_db_errors_total %" PRIu64 "\n",
+	fprintf(out,
+		"# HELP measured_db_errors_total Failed database writes (results kept and "
+		"retried).\n"
+		"# TYPE measured_db_errors_total counter\nmeasured_db_errors_total %" PRIu64 "\n",
 		(uint64_t)atomic_load(&f->m.db_errors));
-	fprintf(out, "# HELP measured_results_queued Results waiting for the database.\n"
-		     "# TYPE measured_results_queued gauge\nmeasured_results_queued %" PRIu64 "\n",
+	fprintf(out,
+		"# HELP measured_results_queued Results waiting for the database.\n"
+		"# TYPE measured_results_queued gauge\nmeasured_results_queued %" PRIu64 "\n",
 		(uint64_t)atomic_load(&f->m.results_queued));
-	fprintf(out, "# HELP measured_webhooks_total Webhook delivery attempts by outcome.\n"
-		     "# TYPE measured_webhooks_total counter\n"
-		     "measured_webhooks_total{outcome=\"delivered\"} %" PRIu64 "\n"
-		     "measured_webhooks_total{outcome=\"failed\"} %" PRIu64 "\n",
+	fprintf(out,
+		"# HELP measured_webhooks_total Webhook delivery attempts by outcome.\n"
+		"# TYPE measured_webhooks_total counter\n"
+		"measured_webhooks_total{outcome=\"delivered\"} %" PRIu64 "\n"
+		"measured_webhooks_total{outcome=\"failed\"} %" PRIu64 "\n",
 		(uint64_t)atomic_load(&f->m.webhooks_delivered),
 		(uint64_t)atomic_load(&f->m.webhooks_failed));
 	fclose(out);
@@ -666,8 +676,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 	const char *text = NULL;
 
 	if (r->json)
-		text = json_object_to_json_string_ext(r->json, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE);
+		text = json_object_to_json_string_ext(
+			r->json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	else if (r->text)
 		text = r->text;
 	resp = MHD_create_response_from_buffer(text ? strlen(text) : 0, (void *)(text ? text : ""),
@@ -804,8 +814,8 @@ static int read_text(const char *path, char **ret)
 int fleet_api_start(struct fleet *f, const char *ear_key_path, struct fleet_api **ret)
 {
 	struct fleet_api *api = calloc(1, sizeof(*api));
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	int fd = -1, rc;
 
 	if (!api)
@@ -818,7 +828,8 @@ int fleet_api_start(struct fleet *f, const char *ear_key_path, struct fleet_api 
 	if (rc == 0 && f->cfg.tls_cert) {
 		rc = read_text(f->cfg.tls_cert, &api->cert);
 		if (rc == 0)
-			rc = read_text(f->cfg.tls_key ? f->cfg.tls_key : f->cfg.tls_cert, &api->key);
+			rc = read_text(f->cfg.tls_key ? f->cfg.tls_key : f->cfg.tls_cert,
+				       &api->key);
 		flags |= MHD_USE_TLS;
 	}
 	if (rc == 0)
@@ -828,13 +839,12 @@ int fleet_api_start(struct fleet *f, const char *ear_key_path, struct fleet_api 
 		return rc;
 	}
 	api->mhd = api->cert
-			   ? MHD_start_daemon(flags, 0, NULL, NULL, handle, api,
-					      MHD_OPTION_LISTEN_SOCKET, fd,
-					      MHD_OPTION_NOTIFY_COMPLETED, request_done, api,
-					      MHD_OPTION_CONNECTION_LIMIT, 256u,
-					      MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-					      MHD_OPTION_HTTPS_MEM_CERT, api->cert,
-					      MHD_OPTION_HTTPS_MEM_KEY, api->key, MHD_OPTION_END)
+			   ? MHD_start_daemon(
+				     flags, 0, NULL, NULL, handle, api, MHD_OPTION_LISTEN_SOCKET,
+				     fd, MHD_OPTION_NOTIFY_COMPLETED, request_done, api,
+				     MHD_OPTION_CONNECTION_LIMIT, 256u,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_CERT,
+				     api->cert, MHD_OPTION_HTTPS_MEM_KEY, api->key, MHD_OPTION_END)
 			   : MHD_start_daemon(flags, 0, NULL, NULL, handle, api,
 					      MHD_OPTION_LISTEN_SOCKET, fd,
 					      MHD_OPTION_NOTIFY_COMPLETED, request_done, api,

@@ -89,8 +89,7 @@ int db_run(struct fleet_db *db, const char *sql, const char *const *params, int 
 	return rc;
 }
 
-int db_run_i64(struct fleet_db *db, const char *sql, const char *const *params, int n,
-	       int64_t *ret)
+int db_run_i64(struct fleet_db *db, const char *sql, const char *const *params, int n, int64_t *ret)
 {
 	struct db_rows r;
 	int rc = db_run(db, sql, params, n, &r);
@@ -197,8 +196,8 @@ static int migrate(struct fleet_db *db)
 {
 	int have, rc = 0;
 
-	if (fleet_db_is_postgres(db) && (rc = db_run(db, "SELECT pg_advisory_lock(7275)", NULL, 0,
-						     NULL)) < 0)
+	if (fleet_db_is_postgres(db) &&
+	    (rc = db_run(db, "SELECT pg_advisory_lock(7275)", NULL, 0, NULL)) < 0)
 		return rc;
 	if ((rc = db_run(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 			 NULL, 0, NULL)) < 0)
@@ -226,7 +225,8 @@ static int migrate(struct fleet_db *db)
 		if ((rc = db_begin(db)) == 0) {
 			rc = db_run(db, sql, NULL, 0, NULL);
 			if (rc == 0)
-				rc = db_run(db, "UPDATE schema_version SET version = $1", p, 1, NULL);
+				rc = db_run(db, "UPDATE schema_version SET version = $1", p, 1,
+					    NULL);
 			if (rc == 0)
 				rc = db_commit(db);
 			else

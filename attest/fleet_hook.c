@@ -86,8 +86,9 @@ static void record(struct fleet *f, const char *id, int attempts, int rc)
 	const char *bad[] = {id, next, att, err_msg()};
 	if (rc == 0) {
 		atomic_fetch_add(&f->m.webhooks_delivered, 1);
-		(void)db_run(f->db, "UPDATE outbox SET delivered_ms = $2, attempts = $3 WHERE id = $1",
-			     ok, 3, NULL);
+		(void)db_run(f->db,
+			     "UPDATE outbox SET delivered_ms = $2, attempts = $3 WHERE id = $1", ok,
+			     3, NULL);
 	} else {
 		atomic_fetch_add(&f->m.webhooks_failed, 1);
 		log_warn("webhook delivery %s, attempt %d: %s", id, attempts, err_msg());

@@ -75,8 +75,8 @@ static int pg_run(void *conn, const char *sql, const char *const *params, int n,
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		const char *m = PQresultErrorMessage(r);
 
-		rc = err_set(PQstatus(conn) == CONNECTION_OK ? -EIO : -ENOTCONN,
-			     "postgresql: %.*s", (int)strcspn(m, "\n"), m);
+		rc = err_set(PQstatus(conn) == CONNECTION_OK ? -EIO : -ENOTCONN, "postgresql: %.*s",
+			     (int)strcspn(m, "\n"), m);
 	} else if (ret) {
 		rc = collect(r, ret);
 		if (rc < 0)

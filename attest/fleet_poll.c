@@ -190,15 +190,15 @@ static void poll_device(struct fleet *f, struct poll_job *j, struct fleet_result
 		r->status = fleet_status_from_tier(vr.overall);
 		r->state_changed = vr.state_changed;
 		snprintf(r->reason, sizeof(r->reason), "%s", vr.reason);
-		r->ear = strdup(json_object_to_json_string_ext(vr.ear, JSON_C_TO_STRING_PLAIN |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		r->ear = strdup(json_object_to_json_string_ext(
+			vr.ear, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		evidence_digest(&ev, r->evidence_sha256);
 	}
 	verify_result_free(&vr);
 	evidence_free(&ev);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r->latency_us = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
-				   (t1.tv_nsec - t0.tv_nsec) / 1000);
+	r->latency_us =
+		(uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 }
 
 static void take_job(struct fleet *f, struct fleet_device *d, struct poll_job *j)

@@ -50,8 +50,9 @@ static int name_check(const char *what, const char *name, size_t max)
 	for (size_t i = 0; i < n; i++)
 		if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
 		    !(name[i] >= '0' && name[i] <= '9') && !strchr("-_.:", name[i]))
-			return err_set(-EINVAL, "%s name \"%s\": only letters, digits and -_.: ",
-				       what, name);
+			return err_set(-EINVAL,
+				       "%s name \"%s\": only letters, digits and -_.: ", what,
+				       name);
 	return 0;
 }
 
@@ -261,8 +262,8 @@ int fleet_device_add(struct fleet *f, const char *name, const char *address, con
 	snprintf(ival, sizeof(ival), "%u", d->interval_ms);
 	snprintf(id, sizeof(id), "%d", (int)e.identity);
 	snprintf(now, sizeof(now), "%" PRId64, fleet_now_ms());
-	const char *params[] = {name, address, d->policy, ival, d->ak_pem, d->ek_pem,
-				id,   e.issuer, now};
+	const char *params[] = {name,	   address, d->policy, ival, d->ak_pem,
+				d->ek_pem, id,	    e.issuer,  now};
 	if (rc == 0)
 		rc = db_run_i64(f->db,
 				"INSERT INTO devices (name, address, policy, interval_ms, ak_pem,"
@@ -291,9 +292,10 @@ int fleet_device_remove(struct fleet *f, const char *name)
 	const char *params[] = {name};
 	if ((rc = db_begin(f->db)) < 0)
 		return rc;
-	rc = db_run(f->db,
-		    "DELETE FROM results WHERE device_id IN (SELECT id FROM devices WHERE name = $1)",
-		    params, 1, NULL);
+	rc = db_run(
+		f->db,
+		"DELETE FROM results WHERE device_id IN (SELECT id FROM devices WHERE name = $1)",
+		params, 1, NULL);
 	if (rc == 0)
 		rc = db_run(f->db, "DELETE FROM devices WHERE name = $1", params, 1, NULL);
 	if (rc == 0)

@@ -67,16 +67,36 @@ static int parse(int argc, char **argv, struct fleet_config *c, const char **ear
 
 	while ((o = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		switch (o) {
-		case 'n': c->config_test = true; break;
-		case 'd': c->db_url = optarg; break;
-		case 'l': c->listen = optarg; break;
-		case 't': c->tokens_path = optarg; break;
-		case 'C': c->tls_cert = optarg; break;
-		case 'K': c->tls_key = optarg; break;
-		case 'w': c->webhook_url = optarg; break;
-		case 's': c->webhook_secret_path = optarg; break;
-		case 'e': *ear_key = optarg; break;
-		case 'I': c->instance = optarg; break;
+		case 'n':
+			c->config_test = true;
+			break;
+		case 'd':
+			c->db_url = optarg;
+			break;
+		case 'l':
+			c->listen = optarg;
+			break;
+		case 't':
+			c->tokens_path = optarg;
+			break;
+		case 'C':
+			c->tls_cert = optarg;
+			break;
+		case 'K':
+			c->tls_key = optarg;
+			break;
+		case 'w':
+			c->webhook_url = optarg;
+			break;
+		case 's':
+			c->webhook_secret_path = optarg;
+			break;
+		case 'e':
+			*ear_key = optarg;
+			break;
+		case 'I':
+			c->instance = optarg;
+			break;
 		case 'i':
 			if (number("--interval", optarg, 1, 86400, &v) < 0)
 				return -1;

@@ -47,8 +47,8 @@ static int sq_open(const char *url, void **ret)
 
 	if (!c)
 		return err_set(-ENOMEM, "out of memory");
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						  SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		int rc = err_set(-EIO, "sqlite: %s: %s", path,
 				 c->db ? sqlite3_errmsg(c->db) : "cannot open");
@@ -158,7 +158,7 @@ static int sq_run(void *conn, const char *sql, const char *const *params, int n,
 	/* several statements and nothing to bind (migrations, BEGIN, COMMIT) */
 	if (n == 0 && !ret && strchr(sql, ';'))
 		return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
-									: sq_err(c, "exec");
+									       : sq_err(c, "exec");
 	if (!(st = prepare(c, sql)))
 		return sq_err(c, "prepare");
 	for (int i = 0; i < n && rc == 0; i++)

@@ -20,9 +20,9 @@
 #include "fleet.h"
 #include "fleet_db.h"
 
-#define BATCH_MAX     512
-#define QUEUE_MAX     200000 /* results held while the database is away */
-#define RETRY_MAX_MS  5000
+#define BATCH_MAX    512
+#define QUEUE_MAX    200000 /* results held while the database is away */
+#define RETRY_MAX_MS 5000
 
 static int write_event(struct fleet *f, const struct fleet_result *r, int64_t result_id)
 {
@@ -50,18 +50,20 @@ static int write_event(struct fleet *f, const struct fleet_result *r, int64_t re
 	json_object_object_add(body, "event", json_object_new_int64(event_id));
 	json_object_object_add(body, "device", json_object_new_string(r->device));
 	json_object_object_add(body, "at_ms", json_object_new_int64(r->at_ms));
-	json_object_object_add(body, "from", json_object_new_string(fleet_status_name[r->previous]));
+	json_object_object_add(body, "from",
+			       json_object_new_string(fleet_status_name[r->previous]));
 	json_object_object_add(body, "to", json_object_new_string(fleet_status_name[r->status]));
 	json_object_object_add(body, "reason", json_object_new_string(r->reason));
 	json_object_object_add(body, "result", json_object_new_int64(result_id));
 	snprintf(ev, sizeof(ev), "%" PRId64, event_id);
 	snprintf(next, sizeof(next), "%" PRId64, fleet_now_ms());
 	const char *q[] = {ev, f->cfg.webhook_url,
-			   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-									JSON_C_TO_STRING_NOSLASHESCAPE),
+			   json_object_to_json_string_ext(
+				   body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 			   next};
-	rc = db_run(f->db, "INSERT INTO outbox (event_id, url, body, next_ms) VALUES ($1, $2, $3, $4)",
-		    q, 4, NULL);
+	rc = db_run(f->db,
+		    "INSERT INTO outbox (event_id, url, body, next_ms) VALUES ($1, $2, $3, $4)", q,
+		    4, NULL);
 	json_object_put(body);
 	return rc;
 }
@@ -77,8 +79,15 @@ static int write_result(struct fleet *f, const struct fleet_result *r)
 	snprintf(at, sizeof(at), "%" PRId64, r->at_ms);
 	snprintf(due, sizeof(due), "%" PRId64, r->due_ms);
 	snprintf(lat, sizeof(lat), "%u", r->latency_us);
-	const char *p[] = {dev,	    at,	   due, fleet_status_name[r->status], r->reason,
-			   r->evidence_sha256, r->ear, lat, f->cfg.instance};
+	const char *p[] = {dev,
+			   at,
+			   due,
+			   fleet_status_name[r->status],
+			   r->reason,
+			   r->evidence_sha256,
+			   r->ear,
+			   lat,
+			   f->cfg.instance};
 	rc = db_run_i64(f->db,
 			"INSERT INTO results (device_id, at_ms, due_ms, status, reason,"
 			" evidence_sha256, ear, latency_us, instance) VALUES ($1, $2, $3, $4, $5,"
