@@ -202,8 +202,9 @@ static int cmd_watch(struct client *c, int argc, char **argv)
 		for (size_t i = 0; i < json_object_array_length(list); i++) {
 			struct json_object *e = json_object_array_get_idx(list, i), *id;
 
-			printf("%s\n", json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
-										 JSON_C_TO_STRING_NOSLASHESCAPE));
+			printf("%s\n",
+			       json_object_to_json_string_ext(
+				       e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 			if (json_object_object_get_ex(e, "id", &id))
 				after = json_object_get_int64(id);
 		}
