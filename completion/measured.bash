@@ -24,16 +24,18 @@ _attest() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cmd= w
 	_measured_file_arg "$prev" && return
 	for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-		case $w in log | enroll | quote | export | verify | check | ear) cmd=$w && break ;; esac
+		case $w in log | enroll | quote | export | verify | check | ear | serve | fleet) cmd=$w && break ;; esac
 	done
 	case $cmd in
-	'') _measured_words "log enroll quote export verify check ear --tcti --state --ek-ca --tls-ca --tls-cert --tls-key --json -v --help --version" ;;
+	'') _measured_words "log enroll quote export verify check ear serve fleet --tcti --state --ek-ca --tls-ca --tls-cert --tls-key --json -v --help --version" ;;
 	log) _measured_words "--format --json --banks --ima-list --sha1-padded --help" ;;
 	enroll) _measured_words "--trust-on-first-use --help" ;;
 	quote) _measured_words "--pcrs --full --out --help" ;;
 	verify) _measured_words "--ak --reference --runtime-policy --pcrs --nonce --strict --ear-key --help" ;;
 	check) _measured_words "--ak --reference --runtime-policy --pcrs --strict --full --ear-key --help" ;;
 	ear) _measured_words "verify --key --help" ;;
+	serve) _measured_words "-n --db --listen --tokens --tls-cert --tls-key --interval --jitter --timeout-ms --pollers --keep-results --webhook --webhook-secret --ear-key --instance --help" ;;
+	fleet) _measured_words "devices add remove show history ear policy policies set-policy watch --url --token-file --cacert --policy --interval --trust-on-first-use --reference --runtime-policy --pcrs --strict --after --help" ;;
 	esac
 	[ -n "$COMPREPLY" ] || [[ $cur == -* ]] || COMPREPLY=($(compgen -f -- "$cur"))
 }

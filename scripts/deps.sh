@@ -10,7 +10,7 @@ TEST="swtpm swtpm-tools tpm2-tools cryptsetup-bin ima-evm-utils tboot openssl e2
 E2E="qemu-system-x86 busybox-static cpio ovmf grub-efi-amd64-bin mtools dosfstools kmod fdisk"
 FUZZ="clang libclang-rt-14-dev"
 BENCH="clevis clevis-tpm2" # peers measured by make bench
-FLEET="postgresql chromium sqlite3" # attest serve: a real PostgreSQL server and a browser, started by the tests
+FLEET="postgresql chromium sqlite3 curl" # attest serve: a real PostgreSQL server and a browser, started by the tests
 PE="pesign"                # pcrpredict pe is checked against pesign -h
 PKG="debhelper lintian fakeroot dpkg-dev initramfs-tools systemd-container" # make pkg: the Debian packages
 

@@ -419,12 +419,13 @@ static int fleet(char **out, const char *fmt, ...)
 static int http(char **out, const char *token, const char *method, const char *path,
 		const char *body)
 {
-	return sh(out,
-		  "curl -s -w '\\n%%{http_code}\\n' -X %s %s%s%s -H 'Content-Type: application/json' "
-		  "%s%s%s http://127.0.0.1:%d%s",
-		  method, token ? "-H 'Authorization: Bearer " : "", token ? token : "",
-		  token ? "'" : "", body ? "--data-binary '" : "", body ? body : "", body ? "'" : "",
-		  api_port, path);
+	return sh(
+		out,
+		"curl -s -w '\\n%%{http_code}\\n' -X %s %s%s%s -H 'Content-Type: application/json' "
+		"%s%s%s http://127.0.0.1:%d%s",
+		method, token ? "-H 'Authorization: Bearer " : "", token ? token : "",
+		token ? "'" : "", body ? "--data-binary '" : "", body ? body : "", body ? "'" : "",
+		api_port, path);
 }
 
 static int http_status(const char *out)
@@ -475,8 +476,9 @@ static void test_enrol_and_affirming(void **state)
 	long t;
 
 	(void)state;
-	assert_int_equal(fleet(&out, "policy base --reference %s/ref.json --runtime-policy "
-				     "%s/runtime.json",
+	assert_int_equal(fleet(&out,
+			       "policy base --reference %s/ref.json --runtime-policy "
+			       "%s/runtime.json",
 			       dir, dir),
 			 0);
 	assert_non_null(strstr(out, "urn:measured:policy:sha256:"));
@@ -522,8 +524,9 @@ static void test_incremental_ima(void **state)
 	t = wait_status(dev[0].name, "affirming", 2 * INTERVAL_MS);
 	assert_true(t >= 0);
 	/* where the verified list ends is what the device's next answer starts from */
-	assert_int_equal(sh(&out, "sqlite3 %s/fleet.sqlite \"SELECT state FROM devices WHERE "
-				  "name = 'dev0'\"",
+	assert_int_equal(sh(&out,
+			    "sqlite3 %s/fleet.sqlite \"SELECT state FROM devices WHERE "
+			    "name = 'dev0'\"",
 			    dir),
 			 0);
 	o = json_tokener_parse(out);

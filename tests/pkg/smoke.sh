@@ -116,7 +116,8 @@ done
 
 has_file() { dpkg -L "$1" | grep -qxF "$2"; }
 is_conffile() { dpkg-query -W -f='${Conffiles}\n' "$1" | awk '{print $1}' | grep -qxF "$2"; }
-for f in /usr/bin/attest /usr/bin/pcrpredict /etc/measured/ek-ca; do
+for f in /usr/bin/attest /usr/bin/pcrpredict /etc/measured/ek-ca \
+	/lib/systemd/system/measured-fleet.service /usr/share/doc/measured-tools/FLEET.md; do
 	check "measured-tools has $f" has_file measured-tools "$f"
 done
 for f in /usr/sbin/attestd /lib/systemd/system/measured-attestd.service \
@@ -158,7 +159,7 @@ check "the daemons are not enabled on installation" \
 
 # --- the units --------------------------------------------------------------
 if command -v systemd-analyze >/dev/null; then
-	for u in measured-attestd measured-cmld; do
+	for u in measured-attestd measured-cmld measured-fleet; do
 		if systemd-analyze verify "/lib/systemd/system/$u.service" >"$work/verify-$u.log" 2>&1 &&
 			! grep -v -e '^$' "$work/verify-$u.log" | grep -q .; then
 			ok "systemd-analyze verify $u.service: clean"
@@ -176,9 +177,33 @@ if command -v systemd-analyze >/dev/null; then
 		sh -c 'u=/lib/systemd/system/measured-cmld.service
 			grep -qx ProtectSystem=strict $u && grep -q "^CapabilityBoundingSet=.*CAP_SYS_ADMIN" $u &&
 			! grep "^CapabilityBoundingSet=" $u | grep -q -e CAP_SYS_MODULE -e CAP_SYS_RAWIO'
+	check "the fleet verifier's unit: a dynamic user, no capabilities, its token as a credential" \
+		sh -c 'u=/lib/systemd/system/measured-fleet.service
+			grep -qx DynamicUser=yes $u && grep -qx CapabilityBoundingSet= $u &&
+			grep -q "^LoadCredential=tokens:" $u'
 else
 	echo "pkg: skipped: systemd-analyze is not installed"
 fi
+
+# --- the installed fleet verifier answers its API ---------------------------
+printf 'pkg-smoke-admin-token-0123 admin\n' > "$work/fleet-tokens"
+chmod 600 "$work/fleet-tokens"
+check "installed attest serve -n: settings and a new database" \
+	sh -c "/usr/bin/attest serve -n --db $work/fleet.sqlite --listen 127.0.0.1:18442 --tokens $work/fleet-tokens | grep -q 'schema version 1'"
+/usr/bin/attest serve --db "$work/fleet.sqlite" --listen 127.0.0.1:18442 --tokens "$work/fleet-tokens" \
+	2>"$work/fleet.log" &
+fleet_pid=$!
+pids="$pids $fleet_pid"
+for i in $(seq 50); do
+	curl -s -o /dev/null http://127.0.0.1:18442/ && break
+	sleep 0.1
+done
+check "installed attest serve: GET /api/v1/devices with the token" \
+	sh -c "curl -sf -H 'Authorization: Bearer pkg-smoke-admin-token-0123' http://127.0.0.1:18442/api/v1/devices | grep -q '\"devices\"'"
+check "installed attest serve: no token, 401" \
+	sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18442/api/v1/devices) = 401 ]"
+kill "$fleet_pid" 2>/dev/null
+wait "$fleet_pid" 2>/dev/null
 
 # --- the units, run by systemd ---------------------------------------------
 # This machine's PID 1 is not systemd: the units run in a systemd-nspawn
@@ -312,7 +337,7 @@ else
 		cin sh -c "! nsenter -t $cpid -m touch /etc/pkgtest 2>/dev/null && nsenter -t $cpid -m touch /var/lib/measured/cml/pkgtest"
 	check "systemd: cmld's bounding set lacks CAP_SYS_MODULE and CAP_SYS_RAWIO" \
 		cin sh -c "b=\$(sed -n 's/^CapBnd:\t//p' /proc/$cpid/status); [ \$(( 0x\$b >> 16 & 1 )) -eq 0 ] && [ \$(( 0x\$b >> 17 & 1 )) -eq 0 ] && [ \$(( 0x\$b >> 21 & 1 )) -eq 1 ]"
-	for u in measured-attestd measured-cmld; do
+	for u in measured-attestd measured-cmld measured-fleet; do
 		echo "pkg: systemd-analyze security $u: $(cin systemd-analyze security "$u" --no-pager 2>/dev/null | tail -1 | sed 's/^→ //')"
 	done
 	ns_down
