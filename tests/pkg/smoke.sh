@@ -117,7 +117,7 @@ done
 has_file() { dpkg -L "$1" | grep -qxF "$2"; }
 is_conffile() { dpkg-query -W -f='${Conffiles}\n' "$1" | awk '{print $1}' | grep -qxF "$2"; }
 for f in /usr/bin/attest /usr/bin/pcrpredict /etc/measured/ek-ca \
-	/lib/systemd/system/measured-fleet.service /usr/share/doc/measured-tools/FLEET.md; do
+	/lib/systemd/system/measured-fleet.service /usr/share/doc/measured-tools/FLEET.md.gz; do
 	check "measured-tools has $f" has_file measured-tools "$f"
 done
 for f in /usr/sbin/attestd /lib/systemd/system/measured-attestd.service \
