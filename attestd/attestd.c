@@ -21,8 +21,6 @@
 
 #define AD_CONFIG_DEFAULT "/etc/measured/attestd.conf"
 
-static volatile int stop;
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: attestd [-n] [--config FILE] [--tcti CONF] [--provision]\n"
@@ -209,7 +207,7 @@ static int serve(struct ad_config *cfg, bool provision)
 	if (rc == 0 && geteuid() != 0 && sandbox_drop_caps() < 0)
 		log_warn("the privileged process keeps its capabilities: %s", err_msg());
 	if (rc == 0)
-		rc = ad_parent_run(&setup, tpm, &stop);
+		rc = ad_parent_run(&setup, tpm);
 	else
 		tpm_close(tpm);
 	if (rc < 0)

@@ -346,9 +346,9 @@ static void test_two_processes_engine_confined(void **state)
 	assert_non_null(strstr(out, "0000000000000000"));
 	free(out);
 	/*
-	 * What the engine holds: stdio, the listener, the IMA log, its channel.
-	 * No TPM: the parent talks to it (swtpm's TCTI connects per command, and
-	 * the engine's seccomp list has no connect).
+	 * What the engine holds: stdio, the listener, the IMA log, its channel,
+	 * its event loop's epoll.  No TPM: the parent talks to it (swtpm's TCTI
+	 * connects per command, and the engine's seccomp list has no connect).
 	 */
 	assert_int_equal(sh(&out,
 			    "cd /proc/%d/fd && for f in *; do [ $f -gt 2 ] && readlink $f | "
@@ -358,7 +358,7 @@ static void test_two_processes_engine_confined(void **state)
 	{
 		char want[200];
 
-		snprintf(want, sizeof(want), "%s/ima.bin socket socket ", dir);
+		snprintf(want, sizeof(want), "%s/ima.bin anon_inode socket socket ", dir);
 		assert_string_equal(out, want);
 	}
 	free(out);
