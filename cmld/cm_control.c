@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -61,7 +59,9 @@ struct cm_conn {
 	int exec_status;
 	bool exec_done;
 	bool pty_hup; /* the command's side of the terminal is closed */
-	bool dead;    /* the control process is told to close it */
+	struct cmld *d; /* whose loop watches pty_master; NULL while there is none */
+	struct ev_io pty_io;
+	bool dead; /* the control process is told to close it */
 	struct cm_conn *next;
 };
 
@@ -872,6 +872,8 @@ out:
 	respond_result(conn, r);
 }
 
+static void exec_output_ready(void *arg, unsigned ready);
+
 static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
 		     const ControllerToDaemon *req)
 {
@@ -911,6 +913,14 @@ static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *
 		return;
 	}
 	fcntl(master, F_SETFL, O_NONBLOCK);
+	r = ev_io_add(d->loop, &conn->pty_io, master, EVLOOP_READ, exec_output_ready, conn);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		close(master);
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	conn->d = d;
 	conn->pty_master = master;
 	conn->exec_pid = pid;
 	conn->exec_done = false;
@@ -1179,6 +1189,8 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 
 /* ---- the control process ---- */
 
+static void engine_restart(void *arg);
+
 int cm_control_listen(struct cmld *d)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -1213,6 +1225,11 @@ int cm_control_listen(struct cmld *d)
 	}
 	d->listen_fd = fd;
 	d->ctl.chan = -1;
+	/* the control process is started from the loop, and again whenever it dies */
+	r = ev_timer_add(d->loop, &d->ctl.restart, engine_restart, d);
+	if (r < 0)
+		return r;
+	ev_timer_at(d->loop, &d->ctl.restart, 0);
 	return 0;
 }
 
@@ -1228,10 +1245,20 @@ struct cm_conn *cm_conn_new(int chan, uint64_t id)
 	return c;
 }
 
+static void exec_pty_close(struct cm_conn *c)
+{
+	if (c->pty_master < 0)
+		return;
+	if (c->d)
+		ev_io_del(c->d->loop, &c->pty_io);
+	c->d = NULL;
+	close(c->pty_master);
+	c->pty_master = -1;
+}
+
 void cm_conn_free(struct cm_conn *c)
 {
-	if (c->pty_master >= 0)
-		close(c->pty_master);
+	exec_pty_close(c);
 	if (c->exec_pid > 0 && !c->exec_done)
 		kill(c->exec_pid, SIGKILL);
 	free(c);
@@ -1247,17 +1274,26 @@ void cm_control_drop_conns(struct cmld *d)
 	}
 }
 
+static void engine_chan_close(struct cmld *d)
+{
+	if (d->ctl.chan < 0)
+		return;
+	ev_io_del(d->loop, &d->ctl.io);
+	close(d->ctl.chan);
+	d->ctl.chan = -1;
+}
+
 /* The control process is broken or taken over: kill it; SIGCHLD starts the next. */
 static void engine_kill(struct cmld *d, const char *why)
 {
 	log_err("control process %d: %s; starting a new one", (int)d->ctl.pid, why);
 	if (d->ctl.pid > 0)
 		kill(d->ctl.pid, SIGKILL);
-	if (d->ctl.chan >= 0)
-		close(d->ctl.chan);
-	d->ctl.chan = -1;
+	engine_chan_close(d);
 	cm_control_drop_conns(d);
 }
+
+static void engine_readable(void *arg, unsigned ready);
 
 static int engine_start(struct cmld *d)
 {
@@ -1277,6 +1313,13 @@ static int engine_start(struct cmld *d)
 	}
 	/* a control process that stops reading must not stop the parent for long */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	int rc = ev_io_add(d->loop, &d->ctl.io, fd, EVLOOP_READ, engine_readable, d);
+
+	if (rc < 0) {
+		kill(pid, SIGKILL);
+		close(fd);
+		return rc;
+	}
 	d->ctl.chan = fd;
 	d->ctl.pid = pid;
 	d->ctl.started_ms = frame_now_ms();
@@ -1294,14 +1337,24 @@ static void engine_reaped(struct cmld *d, int status)
 	log_err("control process %d %s", (int)d->ctl.pid,
 		chan_child_status(status, how, sizeof(how)));
 	d->ctl.pid = 0;
-	if (d->ctl.chan >= 0)
-		close(d->ctl.chan);
-	d->ctl.chan = -1;
+	engine_chan_close(d);
 	cm_control_drop_conns(d);
 	d->ctl.restarts = frame_now_ms() - d->ctl.started_ms > 10000 ? 0 : d->ctl.restarts + 1;
 	backoff = d->ctl.restarts == 0 ? 0 : 100LL << (d->ctl.restarts < 4 ? d->ctl.restarts : 4);
-	d->ctl.restart_at_ms = frame_now_ms() + backoff;
+	ev_timer_at(d->loop, &d->ctl.restart, frame_now_ms() + backoff);
 	d->ctl.deaths++;
+}
+
+static void engine_restart(void *arg)
+{
+	struct cmld *d = arg;
+
+	if (d->ctl.pid || d->quit)
+		return;
+	if (engine_start(d) < 0) {
+		log_err("%s", err_msg());
+		ev_timer_at(d->loop, &d->ctl.restart, frame_now_ms() + 1000);
+	}
 }
 
 static struct cm_conn *conn_get(struct cmld *d, uint64_t id, bool create)
@@ -1360,20 +1413,45 @@ int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body)
 	return 0;
 }
 
-/* What the control process sent; a message that fails its check ends it. */
-static void engine_readable(struct cmld *d)
+/*
+ * After each callback: a control process that took no answer for 5 s is
+ * replaced, and the connections it is to close are closed.
+ */
+static void conns_sweep(struct cmld *d)
 {
+	if (chan_stuck && d->ctl.chan >= 0)
+		engine_kill(d, "it took no answer for 5 s");
+	chan_stuck = false;
+	for (struct cm_conn **p = &d->conns; *p;) {
+		struct cm_conn *dead = *p;
+
+		if (!dead->dead) {
+			p = &dead->next;
+			continue;
+		}
+		if (d->ctl.chan >= 0)
+			chan_send(d->ctl.chan, CM_MSG_CLOSE, dead->id, NULL, 0);
+		*p = dead->next;
+		cm_conn_free(dead);
+	}
+}
+
+/* What the control process sent; a message that fails its check ends it. */
+static void engine_readable(void *arg, unsigned ready)
+{
+	struct cmld *d = arg;
+
+	(void)ready;
 	/* a few per pass: signals and terminals are not kept waiting */
 	for (int i = 0; i < 16 && d->ctl.chan >= 0; i++) {
 		struct chan_hdr hdr;
 		int rc = chan_recv(d->ctl.chan, &hdr, d->ctl.rx, CHAN_MSG_MAX);
 
 		if (rc == -EAGAIN)
-			return;
+			break;
 		if (rc == -EPIPE) { /* it is gone; SIGCHLD tells the rest */
-			close(d->ctl.chan);
-			d->ctl.chan = -1;
-			return;
+			engine_chan_close(d);
+			break;
 		}
 		if (rc == 0) {
 			rc = cm_control_dispatch(d, &hdr, d->ctl.rx);
@@ -1381,9 +1459,11 @@ static void engine_readable(struct cmld *d)
 		}
 		if (rc < 0) {
 			engine_kill(d, err_msg());
-			return;
+			break;
 		}
 	}
+	conns_sweep(d);
+	cmld_wake(d); /* a command may have started, stopped or frozen a container */
 }
 
 static void exec_forward_output(struct cm_conn *c)
@@ -1401,8 +1481,20 @@ static void exec_forward_output(struct cm_conn *c)
 		m.exec_output.len = (size_t)n;
 		reply_send(c, &m);
 	}
-	if (n == 0 || (n < 0 && errno != EAGAIN))
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		c->pty_hup = true; /* EIO: every holder of the terminal is gone */
+		ev_io_want(c->d->loop, &c->pty_io, 0);
+	}
+}
+
+static void exec_output_ready(void *arg, unsigned ready)
+{
+	struct cm_conn *c = arg;
+	struct cmld *d = c->d;
+
+	(void)ready;
+	exec_forward_output(c);
+	conns_sweep(d); /* @c too, if its answers could not be sent */
 }
 
 static void exec_finish(struct cm_conn *c)
@@ -1411,8 +1503,7 @@ static void exec_finish(struct cm_conn *c)
 	char reason[64];
 
 	exec_forward_output(c);
-	close(c->pty_master);
-	c->pty_master = -1;
+	exec_pty_close(c);
 	m.code = DAEMON_TO_CONTROLLER__CODE__EXEC_END;
 	m.has_exec_exit_status = 1;
 	m.exec_exit_status = WIFEXITED(c->exec_status) ? WEXITSTATUS(c->exec_status)
@@ -1424,16 +1515,11 @@ static void exec_finish(struct cm_conn *c)
 	c->pty_hup = false;
 }
 
-/* SIGCHLD: container inits, exec sessions, helpers and the control process. */
-static void reap_children(struct cmld *d)
+void cm_control_reap(struct cmld *d)
 {
-	struct signalfd_siginfo si;
 	int status;
 	pid_t pid;
 
-	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			d->quit = true;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == d->ctl.pid) {
 			engine_reaped(d, status);
@@ -1455,60 +1541,10 @@ static void reap_children(struct cmld *d)
 				c->exec_done = true;
 			}
 	}
-}
-
-int cm_control_poll(struct cmld *d, int timeout_ms)
-{
-	struct pollfd fds[2 + CM_CONTROL_MAX_CONNS];
-	struct cm_conn *owners[2 + CM_CONTROL_MAX_CONNS];
-	nfds_t n = 0;
-
-	if (!d->ctl.pid && !d->quit) {
-		int64_t due = d->ctl.restart_at_ms - frame_now_ms();
-
-		if (due <= 0 && engine_start(d) < 0) {
-			log_err("%s", err_msg());
-			d->ctl.restart_at_ms = frame_now_ms() + 1000;
-		} else if (due > 0 && due < timeout_ms) {
-			timeout_ms = (int)due;
-		}
-	}
-	fds[n++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
-	fds[n++] = (struct pollfd){.fd = d->ctl.chan, .events = POLLIN};
-	for (struct cm_conn *c = d->conns; c && n < sizeof(fds) / sizeof(fds[0]); c = c->next) {
-		if (c->pty_master >= 0 && !c->pty_hup) {
-			owners[n] = c;
-			fds[n++] = (struct pollfd){.fd = c->pty_master, .events = POLLIN};
-		}
-	}
-	if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
-		return err_set(-errno, "poll: %s", strerror(errno));
-	if (fds[0].revents)
-		reap_children(d);
-	for (nfds_t i = 2; i < n; i++)
-		if (fds[i].revents && conn_get(d, owners[i]->id, false) == owners[i])
-			exec_forward_output(owners[i]);
 	for (struct cm_conn *c = d->conns; c; c = c->next)
 		if (c->exec_pid && c->exec_done)
 			exec_finish(c);
-	if (fds[1].fd >= 0 && fds[1].fd == d->ctl.chan && fds[1].revents)
-		engine_readable(d);
-	if (chan_stuck && d->ctl.chan >= 0)
-		engine_kill(d, "it took no answer for 5 s");
-	chan_stuck = false;
-	for (struct cm_conn **p = &d->conns; *p;) {
-		struct cm_conn *dead = *p;
-
-		if (!dead->dead) {
-			p = &dead->next;
-			continue;
-		}
-		if (d->ctl.chan >= 0)
-			chan_send(d->ctl.chan, CM_MSG_CLOSE, dead->id, NULL, 0);
-		*p = dead->next;
-		cm_conn_free(dead);
-	}
-	return 0;
+	conns_sweep(d);
 }
 
 void cm_control_close(struct cmld *d)
@@ -1520,9 +1556,7 @@ void cm_control_close(struct cmld *d)
 		waitpid(d->ctl.pid, NULL, 0);
 		d->ctl.pid = 0;
 	}
-	if (d->ctl.chan >= 0)
-		close(d->ctl.chan);
-	d->ctl.chan = -1;
+	engine_chan_close(d);
 	secret_free(d->ctl.rx, CHAN_MSG_MAX);
 	d->ctl.rx = NULL;
 	if (d->listen_fd >= 0) {

@@ -5,13 +5,13 @@
 
 #include "cmld.h"
 
-/* Binds the control socket (the control process, started by the first poll, accepts). */
-int cm_control_listen(struct cmld *d);
 /*
- * One pass of the poll loop: signals, the control process's messages (started
- * or restarted first when there is none), exec sessions' terminals.
+ * Binds the control socket; the control process that accepts on it is
+ * started from d->loop, and again whenever it dies.
  */
-int cm_control_poll(struct cmld *d, int timeout_ms);
+int cm_control_listen(struct cmld *d);
+/* SIGCHLD: reaps every child that ended (containers, helpers, exec sessions, both processes). */
+void cm_control_reap(struct cmld *d);
 void cm_control_close(struct cmld *d);
 struct chan_hdr;
 /*

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cm_settings.h"
@@ -19,6 +18,7 @@
 #include "cm_store.h"
 #include "cm_vclient.h"
 #include "err.h"
+#include "frame.h"
 #include "measure.h"
 
 static void usage(FILE *out)
@@ -59,23 +59,79 @@ static bool any_running(struct cmld *d)
 	return false;
 }
 
-static int serve(struct cmld *d)
+/* cmld's turn (d->tick): after anything that may have changed a container, or when due. */
+static void cmld_tick(void *arg)
 {
-	bool stopping = false;
+	struct cmld *d = arg;
+	int next;
 
-	while (!(stopping && !any_running(d))) {
-		if ((d->quit || d->rebooting) && !stopping) {
-			log_info("stopping every container");
-			for (struct cm_container *c = d->containers; c; c = c->next)
-				if (c->init_pid && c->state != CONTAINER_STATE__SHUTTING_DOWN)
-					cm_container_stop(d, c);
-			stopping = true;
-		}
-		int timeout = cm_runtime_tick(d);
-		if (cm_control_poll(d, timeout < 0 ? 1000 : timeout) < 0)
-			return -1;
+	if ((d->quit || d->rebooting) && !d->stopping) {
+		log_info("stopping every container");
+		for (struct cm_container *c = d->containers; c; c = c->next)
+			if (c->init_pid && c->state != CONTAINER_STATE__SHUTTING_DOWN)
+				cm_container_stop(d, c);
+		d->stopping = true;
 	}
+	if (d->stopping && !any_running(d)) {
+		evloop_exit(d->loop);
+		return;
+	}
+	next = cm_runtime_tick(d); /* freezing containers, stop deadlines */
+	ev_timer_at(d->loop, &d->tick, frame_now_ms() + (next < 0 ? 1000 : next));
+}
+
+static void cmld_signal(void *arg, int signo)
+{
+	struct cmld *d = arg;
+
+	if (signo == SIGCHLD)
+		cm_control_reap(d);
+	else
+		d->quit = true;
+	cmld_wake(d);
+}
+
+/* The loop, its signals and cmld's turn, before anything forks. */
+static int loop_open(struct cmld *d)
+{
+	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT};
+	int r = evloop_new(&d->loop);
+
+	if (r < 0)
+		return r;
+	r = evloop_signals(d->loop, signals, 3, cmld_signal, d);
+	if (r < 0)
+		return r;
+	r = ev_timer_add(d->loop, &d->tick, cmld_tick, d);
+	if (r < 0)
+		return r;
+	cmld_wake(d);
 	return 0;
+}
+
+/* Everything a start needs, in order; the first failure ends the start. */
+static int start(struct cmld *d)
+{
+	int r = loop_open(d);
+
+	if (r < 0)
+		return r;
+	r = cm_store_init(d);
+	if (r < 0)
+		return r;
+	r = cm_store_recover(d);
+	if (r < 0)
+		return r;
+	r = cm_verify_start(d);
+	if (r < 0)
+		return r;
+	r = cm_runtime_init(d);
+	if (r < 0)
+		return r;
+	r = cm_store_load_containers(d, false);
+	if (r < 0)
+		return r;
+	return cm_control_listen(d);
 }
 
 /* The long options are the config file's keys: one table, one setter. */
@@ -155,11 +211,9 @@ static int parse_args(int argc, char **argv, struct cmld *d, struct cm_settings 
 
 int main(int argc, char **argv)
 {
-	struct cmld d = {
-		.listen_fd = -1, .signal_fd = -1, .ctl = {.chan = -1}, .verify = {.chan = -1}};
+	struct cmld d = {.listen_fd = -1, .ctl = {.chan = -1}, .verify = {.chan = -1}};
 	struct cm_settings settings;
 	bool test = false;
-	sigset_t mask;
 	int r;
 
 	log_set_prog("cmld");
@@ -174,16 +228,7 @@ int main(int argc, char **argv)
 		cm_settings_free();
 		return r < 0 ? 0 : r;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (d.signal_fd < 0 || (r = cm_store_init(&d)) < 0 || (r = cm_store_recover(&d)) < 0 ||
-	    (r = cm_verify_start(&d)) < 0 || (r = cm_runtime_init(&d)) < 0 ||
-	    (r = cm_store_load_containers(&d, false)) < 0 || (r = cm_control_listen(&d)) < 0) {
+	if (start(&d) < 0) {
 		log_err("%s", err_msg());
 		return 1;
 	}
@@ -200,7 +245,9 @@ int main(int argc, char **argv)
 		 "ram_limit (0: none)",
 		 caps, d.confine.seccomp ? "default" : "none", d.confine.pids_max,
 		 d.confine.memory_mib);
-	r = serve(&d);
+	r = evloop_run(d.loop);
+	if (r < 0)
+		log_err("%s", err_msg());
 	cm_control_close(&d);
 	while (d.containers) {
 		struct cm_container *ct = d.containers;
@@ -213,6 +260,7 @@ int main(int argc, char **argv)
 		if (d.allow_reboot)
 			reboot(RB_AUTOBOOT);
 	}
+	evloop_free(d.loop);
 	cm_settings_free();
 	return r < 0 ? 1 : 0;
 }
