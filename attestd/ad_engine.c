@@ -190,9 +190,9 @@ static struct conn *conn_by_id(struct ad_engine *e, uint64_t id)
 {
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &e->conns, link)
-	if (c->id == id && c->state == CONN_TPM)
-		return c;
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->id == id && c->state == CONN_TPM)
+			return c;
 	return NULL;
 }
 
@@ -343,8 +343,7 @@ static void keys_done(struct ad_engine *e, const struct ad_msg_keys_done *m)
 	} else {
 		free(own);
 	}
-	TAILQ_FOREACH(c, &e->conns, link)
-	{
+	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state != CONN_TPM || c->req.type != ATTEST_KEYS)
 			continue;
 		if (e->keys_frame)
@@ -681,8 +680,7 @@ static struct conn *conn_victim(struct ad_engine *e)
 	struct conn *best = NULL, *c;
 	unsigned best_conns = 0;
 
-	TAILQ_FOREACH(c, &e->conns, link)
-	{
+	TAILQ_FOREACH (c, &e->conns, link) {
 		const struct peer *p;
 
 		if (c->state != CONN_READ)
@@ -701,10 +699,10 @@ static struct conn *conn_victim_of(struct ad_engine *e, const uint8_t *key)
 {
 	struct conn *best = NULL, *c;
 
-	TAILQ_FOREACH(c, &e->conns, link)
-	if (c->state == CONN_READ && memcmp(c->peer, key, AD_PEER_KEY) == 0 &&
-	    (!best || c->accepted_ms < best->accepted_ms))
-		best = c;
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->state == CONN_READ && memcmp(c->peer, key, AD_PEER_KEY) == 0 &&
+		    (!best || c->accepted_ms < best->accepted_ms))
+			best = c;
 	return best;
 }
 

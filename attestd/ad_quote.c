@@ -41,8 +41,7 @@ static void batch_fail(struct ad_engine *e, uint64_t id, int code, const char *m
 {
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &e->conns, link)
-	{
+	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state == CONN_TPM && c->batch == id && c->req.type == ATTEST_QUOTE)
 			ad_reply_error(e, c, code, msg);
 	}
@@ -59,9 +58,9 @@ static void batch_send(struct ad_engine *e)
 	struct ad_msg_quote m = {0};
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &e->conns, link)
-	if (c->state == CONN_QUEUED)
-		queued[nq++] = c;
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->state == CONN_QUEUED)
+			queued[nq++] = c;
 	qsort(queued, nq, sizeof(*queued), older_first);
 	for (; n < nq && n < e->cfg->batch_max; n++) {
 		nonces[n] = queued[n]->req.nonce;
@@ -214,14 +213,13 @@ static void batch_answer(struct ad_engine *e, uint64_t id, const struct ad_msg_q
 	/* only what someone asked for: a batch of bare quotes reads no log at all */
 	unsigned wanted = 0;
 
-	TAILQ_FOREACH(c, &e->conns, link)
-	if (c->state == CONN_TPM && c->batch == id && c->req.type == ATTEST_QUOTE)
-		wanted |= c->req.logs;
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->state == CONN_TPM && c->batch == id && c->req.type == ATTEST_QUOTE)
+			wanted |= c->req.logs;
 	logs = logs_read(e, wanted);
 	if (logs)
 		logs->refs = 1; /* ours, until every reply has its own */
-	TAILQ_FOREACH(c, &e->conns, link)
-	{
+	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state != CONN_TPM || c->batch != id || c->req.type != ATTEST_QUOTE)
 			continue;
 		memset(r.has_log, 0, sizeof(r.has_log));

@@ -51,14 +51,14 @@
 
 /* One client connection of the control process, as the parent knows it. */
 struct cm_conn {
-	uint64_t id; /* the control process's name for it */
-	int chan;    /* where its answers go */
+	uint64_t id;	    /* the control process's name for it */
+	struct cm_ctl *ctl; /* where its answers go */
 	/* exec session */
 	int pty_master;
 	pid_t exec_pid;
 	int exec_status;
 	bool exec_done;
-	bool pty_hup; /* the command's side of the terminal is closed */
+	bool pty_hup;	/* the command's side of the terminal is closed */
 	struct cmld *d; /* whose loop watches pty_master; NULL while there is none */
 	struct ev_io pty_io;
 	bool dead; /* the control process is told to close it */
@@ -69,10 +69,22 @@ typedef DaemonToController Reply;
 
 /* ---- sending ---- */
 
-/* A send that timed out (SO_SNDTIMEO): the control process stopped reading. */
-static bool chan_stuck;
+/*
+ * Everything for the control process goes through its queue, in order (a
+ * CLOSE after the answers it ends); the parent never waits for it.  A
+ * queue that is full, or makes no progress for CM_CTL_STUCK_MS, means a
+ * control process that stopped reading: it is replaced.
+ */
+static int ctl_send(struct cm_ctl *ctl, uint32_t type, uint64_t id, const void *body, size_t len)
+{
+	int rc = chan_queue_send(ctl->chan, &ctl->out, type, id, body, len);
 
-static int reply_chunks(int chan, uint64_t id, const uint8_t *data, size_t len)
+	if (rc == -ENOBUFS)
+		ctl->stuck = true;
+	return rc;
+}
+
+static int reply_chunks(struct cm_ctl *ctl, uint64_t id, const uint8_t *data, size_t len)
 {
 	static struct cm_msg_reply r;
 	size_t off = 0;
@@ -87,7 +99,7 @@ static int reply_chunks(int chan, uint64_t id, const uint8_t *data, size_t len)
 		r.offset = (uint32_t)off;
 		r.len = (uint32_t)n;
 		memcpy(r.data, data + off, n);
-		rc = chan_send(chan, CM_MSG_REPLY, id, &r, offsetof(struct cm_msg_reply, data) + n);
+		rc = ctl_send(ctl, CM_MSG_REPLY, id, &r, offsetof(struct cm_msg_reply, data) + n);
 		if (rc < 0)
 			return rc;
 		off += n;
@@ -105,11 +117,7 @@ static void reply_send(struct cm_conn *conn, const Reply *m)
 		return;
 	}
 	daemon_to_controller__pack(m, buf);
-	int rc = reply_chunks(conn->chan, conn->id, buf, len);
-
-	if (rc == -EAGAIN)
-		chan_stuck = true;
-	if (rc < 0)
+	if (reply_chunks(conn->ctl, conn->id, buf, len) < 0)
 		conn->dead = true;
 }
 
@@ -1190,6 +1198,7 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 /* ---- the control process ---- */
 
 static void engine_restart(void *arg);
+static void engine_stalled(void *arg);
 
 int cm_control_listen(struct cmld *d)
 {
@@ -1226,20 +1235,24 @@ int cm_control_listen(struct cmld *d)
 	d->listen_fd = fd;
 	d->ctl.chan = -1;
 	/* the control process is started from the loop, and again whenever it dies */
+	d->ctl.out.max = CM_CTL_QUEUE_MAX;
 	r = ev_timer_add(d->loop, &d->ctl.restart, engine_restart, d);
+	if (r < 0)
+		return r;
+	r = ev_timer_add(d->loop, &d->ctl.stalled, engine_stalled, d);
 	if (r < 0)
 		return r;
 	ev_timer_at(d->loop, &d->ctl.restart, 0);
 	return 0;
 }
 
-struct cm_conn *cm_conn_new(int chan, uint64_t id)
+struct cm_conn *cm_conn_new(struct cm_ctl *ctl, uint64_t id)
 {
 	struct cm_conn *c = calloc(1, sizeof(*c));
 
 	if (c) {
 		c->id = id;
-		c->chan = chan;
+		c->ctl = ctl;
 		c->pty_master = -1;
 	}
 	return c;
@@ -1279,6 +1292,8 @@ static void engine_chan_close(struct cmld *d)
 	if (d->ctl.chan < 0)
 		return;
 	ev_io_del(d->loop, &d->ctl.io);
+	ev_timer_stop(d->loop, &d->ctl.stalled);
+	chan_queue_clear(&d->ctl.out);
 	close(d->ctl.chan);
 	d->ctl.chan = -1;
 }
@@ -1293,11 +1308,10 @@ static void engine_kill(struct cmld *d, const char *why)
 	cm_control_drop_conns(d);
 }
 
-static void engine_readable(void *arg, unsigned ready);
+static void engine_ready(void *arg, unsigned ready);
 
 static int engine_start(struct cmld *d)
 {
-	struct timeval send_timeout = {.tv_sec = 5};
 	struct cm_engine_args args;
 	int fd;
 	pid_t pid = chan_fork(&fd);
@@ -1311,9 +1325,8 @@ static int engine_start(struct cmld *d)
 					       .user = d->ctl.user};
 		cm_engine_main(&args);
 	}
-	/* a control process that stops reading must not stop the parent for long */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-	int rc = ev_io_add(d->loop, &d->ctl.io, fd, EVLOOP_READ, engine_readable, d);
+	fcntl(fd, F_SETFL, O_NONBLOCK); /* what it does not take at once waits in ctl.out */
+	int rc = ev_io_add(d->loop, &d->ctl.io, fd, EVLOOP_READ, engine_ready, d);
 
 	if (rc < 0) {
 		kill(pid, SIGKILL);
@@ -1367,7 +1380,7 @@ static struct cm_conn *conn_get(struct cmld *d, uint64_t id, bool create)
 			return c;
 	if (!create || n >= CM_CONTROL_MAX_CONNS)
 		return NULL;
-	c = cm_conn_new(d->ctl.chan, id);
+	c = cm_conn_new(&d->ctl, id);
 	if (c) {
 		c->next = d->conns;
 		d->conns = c;
@@ -1407,7 +1420,7 @@ int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body)
 		return err_set(-EBADMSG, "more than %u connections", CM_CONTROL_MAX_CONNS);
 	cm_control_handle(d, c, &view.req);
 	if (c->dead) {
-		chan_send(d->ctl.chan, CM_MSG_CLOSE, c->id, NULL, 0);
+		ctl_send(&d->ctl, CM_MSG_CLOSE, c->id, NULL, 0);
 		conn_forget(d, c);
 	}
 	return 0;
@@ -1415,13 +1428,17 @@ int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body)
 
 /*
  * After each callback: a control process that took no answer for 5 s is
- * replaced, and the connections it is to close are closed.
+ * replaced, the connections it is to close are closed, and the channel
+ * waits for room while answers wait.
  */
 static void conns_sweep(struct cmld *d)
 {
-	if (chan_stuck && d->ctl.chan >= 0)
+	if (d->ctl.chan >= 0 && chan_queue_pending(&d->ctl.out) &&
+	    frame_now_ms() - d->ctl.out.since_ms >= CM_CTL_STUCK_MS)
+		d->ctl.stuck = true;
+	if (d->ctl.stuck && d->ctl.chan >= 0)
 		engine_kill(d, "it took no answer for 5 s");
-	chan_stuck = false;
+	d->ctl.stuck = false;
 	for (struct cm_conn **p = &d->conns; *p;) {
 		struct cm_conn *dead = *p;
 
@@ -1430,18 +1447,29 @@ static void conns_sweep(struct cmld *d)
 			continue;
 		}
 		if (d->ctl.chan >= 0)
-			chan_send(d->ctl.chan, CM_MSG_CLOSE, dead->id, NULL, 0);
+			ctl_send(&d->ctl, CM_MSG_CLOSE, dead->id, NULL, 0);
 		*p = dead->next;
 		cm_conn_free(dead);
 	}
+	if (d->ctl.chan < 0)
+		return;
+	if (chan_queue_pending(&d->ctl.out)) {
+		ev_io_want(d->loop, &d->ctl.io, EVLOOP_READ | EVLOOP_WRITE);
+		ev_timer_at(d->loop, &d->ctl.stalled, d->ctl.out.since_ms + CM_CTL_STUCK_MS);
+	} else {
+		ev_io_want(d->loop, &d->ctl.io, EVLOOP_READ);
+		ev_timer_stop(d->loop, &d->ctl.stalled);
+	}
+}
+
+static void engine_stalled(void *arg)
+{
+	conns_sweep(arg);
 }
 
 /* What the control process sent; a message that fails its check ends it. */
-static void engine_readable(void *arg, unsigned ready)
+static void engine_readable(struct cmld *d)
 {
-	struct cmld *d = arg;
-
-	(void)ready;
 	/* a few per pass: signals and terminals are not kept waiting */
 	for (int i = 0; i < 16 && d->ctl.chan >= 0; i++) {
 		struct chan_hdr hdr;
@@ -1462,8 +1490,19 @@ static void engine_readable(void *arg, unsigned ready)
 			break;
 		}
 	}
+}
+
+static void engine_ready(void *arg, unsigned ready)
+{
+	struct cmld *d = arg;
+
+	if ((ready & EVLOOP_WRITE) && chan_queue_flush(d->ctl.chan, &d->ctl.out) < 0)
+		engine_chan_close(d); /* it is gone; SIGCHLD tells the rest */
+	if (d->ctl.chan >= 0 && (ready & (EVLOOP_READ | EVLOOP_HUP))) {
+		engine_readable(d);
+		cmld_wake(d); /* a command may have started, stopped or frozen a container */
+	}
 	conns_sweep(d);
-	cmld_wake(d); /* a command may have started, stopped or frozen a container */
 }
 
 static void exec_forward_output(struct cm_conn *c)

@@ -23,8 +23,8 @@ int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body);
 /* Handles one checked request; the answers go to @conn (several for EXEC). */
 struct cm_conn;
 void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req);
-/* Connection @id of the control process, answered over @chan (the fuzzer makes one). */
-struct cm_conn *cm_conn_new(int chan, uint64_t id);
+/* Connection @id of the control process, answered over @ctl's channel. */
+struct cm_conn *cm_conn_new(struct cm_ctl *ctl, uint64_t id);
 void cm_conn_free(struct cm_conn *c);
 /* Forgets every connection (their exec sessions killed): the control process died. */
 void cm_control_drop_conns(struct cmld *d);

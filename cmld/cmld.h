@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "chan.h"
 #include "cm_confine.h"
 #include "cm_verify.h"
 #include "container.pb-c.h"
@@ -82,12 +83,17 @@ struct cm_seal_conf {
 };
 
 /* The unprivileged control process (cm_engine.c), as the parent keeps track of it. */
+#define CM_CTL_QUEUE_MAX (32u << 20) /* answers waiting for it, at most */
+#define CM_CTL_STUCK_MS	 5000	     /* and for this long without progress */
 struct cm_ctl {
-	const char *user; /* --control-user */
-	pid_t pid;	  /* 0 while there is none */
-	int chan;	  /* -1 while there is none */
-	struct ev_io io;  /* chan, while there is one */
-	void *rx;	  /* CHAN_MSG_MAX locked bytes a request is received into */
+	const char *user;	 /* --control-user */
+	pid_t pid;		 /* 0 while there is none */
+	int chan;		 /* -1 while there is none; non-blocking */
+	struct ev_io io;	 /* chan, while there is one */
+	struct chan_queue out;	 /* what chan had no room for yet */
+	struct ev_timer stalled; /* armed while out holds something: when it waited too long */
+	bool stuck;		 /* out is full, or made no progress for CM_CTL_STUCK_MS */
+	void *rx;		 /* CHAN_MSG_MAX locked bytes a request is received into */
 	struct ev_timer restart; /* armed while there is none: when to start one */
 	int64_t started_ms;
 	unsigned restarts; /* in a row, each sooner than 10 s after its start */

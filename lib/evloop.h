@@ -46,8 +46,7 @@ struct ev_io {
 };
 
 /* Watches @fd for @want; -errno from epoll (ENOMEM, ENOSPC: fs.epoll.max_user_watches). */
-int ev_io_add(struct evloop *l, struct ev_io *io, int fd, unsigned want, ev_io_fn *fn,
-	      void *arg);
+int ev_io_add(struct evloop *l, struct ev_io *io, int fd, unsigned want, ev_io_fn *fn, void *arg);
 /* What to wait for from now on; 0: nothing, not even a hang-up wakes the loop. */
 void ev_io_want(struct evloop *l, struct ev_io *io, unsigned want);
 /* Forgets @io; call it before closing the descriptor (a forked child may share the file). */

@@ -74,7 +74,7 @@ static void test_timers_in_order(void **state)
 		assert_int_equal(ev_timer_add(loop, &k[i].t, tick_fired, &k[i]), 0);
 		ev_timer_at(loop, &k[i].t, t0 + due[i]);
 	}
-	ev_timer_at(loop, &k[0].t, t0 + 1); /* moved earlier */
+	ev_timer_at(loop, &k[0].t, t0 + 1);  /* moved earlier */
 	ev_timer_at(loop, &k[5].t, t0 + 45); /* moved later */
 	ev_timer_stop(loop, &k[2].t);
 	assert_false(ev_timer_armed(&k[2].t));
