@@ -87,12 +87,20 @@ static const struct {
 	 CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |               \
 	 CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) | CAPBIT(CAP_AUDIT_WRITE))
 
+uint32_t cm_confine_cpu_default(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus > 1 ? (uint32_t)(cpus - 1) * 100 : 50;
+}
+
 void cm_confine_defaults(struct cm_confine_conf *ret)
 {
 	*ret = (struct cm_confine_conf){.caps = DOCKER_CAPS,
 					.seccomp = true,
 					.pids_max = CM_CONFINE_PIDS_MAX_DEFAULT,
-					.memory_mib = CM_CONFINE_MEMORY_MIB_DEFAULT};
+					.memory_mib = CM_CONFINE_MEMORY_MIB_DEFAULT,
+					.cpu_percent = cm_confine_cpu_default()};
 }
 
 int cm_confine_caps_parse(const char *list, uint64_t *ret)

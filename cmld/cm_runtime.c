@@ -679,7 +679,10 @@ int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const
 	if ((r = make_fifos(d, c, p.fifos)) < 0)
 		goto out;
 	uint64_t mib = c->config->ram_limit ? c->config->ram_limit : d->confine.memory_mib;
-	if ((r = cm_cgroup_create(&cg, c->uuid, mib << 20, d->confine.pids_max)) < 0)
+	struct cm_cgroup_limits lim = {.memory_max = mib << 20,
+				       .pids_max = d->confine.pids_max,
+				       .cpu_percent = d->confine.cpu_percent};
+	if ((r = cm_cgroup_create(&cg, c->uuid, &lim)) < 0)
 		goto out;
 	r = spawn(&p);
 out:

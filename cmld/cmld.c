@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"            [--control-user USER (default " CM_CONTROL_USER_DEFAULT ")]\n"
 		"            [--container-caps LIST|all|none] [--container-seccomp default|none]\n"
 		"            [--container-pids-max N] [--container-memory-max MIB]\n"
+		"            [--container-cpu-max PERCENT]\n"
 		"defaults: --data-dir /data/cml --socket /run/socket/cml-control "
 		"--run-dir /run/cml --stop-timeout-ms 10000\n"
 		"          --trust-anchors %s\n"
@@ -46,9 +47,11 @@ static void usage(FILE *out)
 		"          --cel %s\n"
 		"          --container-caps %s\n"
 		"          --container-seccomp default --container-pids-max %u "
-		"--container-memory-max %u (0: no limit)\n",
+		"--container-memory-max %u\n"
+		"          --container-cpu-max %u (of one CPU: every CPU but one here; 0: no "
+		"limit)\n",
 		CM_TRUST_ANCHORS_DEFAULT, CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH, caps,
-		CM_CONFINE_PIDS_MAX_DEFAULT, CM_CONFINE_MEMORY_MIB_DEFAULT);
+		CM_CONFINE_PIDS_MAX_DEFAULT, CM_CONFINE_MEMORY_MIB_DEFAULT, def.cpu_percent);
 }
 
 static bool any_running(struct cmld *d)
@@ -154,6 +157,7 @@ static const struct option longopts[] = {
 	{"container-seccomp", required_argument, NULL, 0},
 	{"container-pids-max", required_argument, NULL, 0},
 	{"container-memory-max", required_argument, NULL, 0},
+	{"container-cpu-max", required_argument, NULL, 0},
 	{"control-user", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 'f'},
 	{"help", no_argument, NULL, 'h'},
@@ -242,9 +246,9 @@ int main(int argc, char **argv)
 	char caps[512];
 	cm_confine_caps_format(d.confine.caps, caps, sizeof(caps));
 	log_info("containers: capabilities %s; seccomp %s; pids.max %u; memory %u MiB unless "
-		 "ram_limit (0: none)",
+		 "ram_limit; CPU %u%% (0: none)",
 		 caps, d.confine.seccomp ? "default" : "none", d.confine.pids_max,
-		 d.confine.memory_mib);
+		 d.confine.memory_mib, d.confine.cpu_percent);
 	r = evloop_run(d.loop);
 	if (r < 0)
 		log_err("%s", err_msg());
