@@ -116,8 +116,11 @@ static void answer_keys(struct ad_parent *p, uint64_t id)
 
 	memset(&done, 0, sizeof(done));
 	rc = parent_tpm(p);
-	if (rc == 0 && (rc = tpm_keys_ensure(p->tpm, false, &info)) < 0)
-		parent_tpm_failed(p, rc);
+	if (rc == 0) {
+		rc = tpm_keys_ensure(p->tpm, false, &info);
+		if (rc < 0)
+			parent_tpm_failed(p, rc);
+	}
 	if (rc < 0) {
 		status_set(&done.st, rc, "");
 	} else {
@@ -139,9 +142,12 @@ static void answer_activate(struct ad_parent *p, uint64_t id, const struct ad_ms
 	size_t len = 0;
 	int rc = parent_tpm(p);
 
-	if (rc == 0 && (rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret,
-						     m->secret_len, done.credential, &len)) < 0)
-		parent_tpm_failed(p, rc);
+	if (rc == 0) {
+		rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret, m->secret_len,
+					     done.credential, &len);
+		if (rc < 0)
+			parent_tpm_failed(p, rc);
+	}
 	if (rc < 0) /* the verifier learns that it failed, and why, not more */
 		status_set(&done.st, -EPERM, "");
 	done.credential_len = (uint32_t)len;

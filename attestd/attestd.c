@@ -72,7 +72,7 @@ struct cli {
 /* The config file first (named, or the default if it exists), then the options over it. */
 static int parse_args(int argc, char **argv, struct ad_config *cfg, struct cli *cli)
 {
-	int c, idx, rc;
+	int c, idx;
 
 	ad_config_defaults(cfg);
 	cli->config = NULL;
@@ -83,7 +83,7 @@ static int parse_args(int argc, char **argv, struct ad_config *cfg, struct cli *
 			return 2;
 	if (!cli->config && access(AD_CONFIG_DEFAULT, F_OK) == 0)
 		cli->config = AD_CONFIG_DEFAULT;
-	if (cli->config && (rc = ad_config_load(cli->config, cfg)) < 0) {
+	if (cli->config && ad_config_load(cli->config, cfg) < 0) {
 		log_err("%s", err_msg());
 		return 1;
 	}
