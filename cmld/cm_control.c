@@ -453,7 +453,8 @@ static int container_remove(struct cmld *d, struct cm_container *c)
 	if (c->state != CONTAINER_STATE__STOPPED)
 		return err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
 			       cm_state_name(c->state));
-	if ((r = cm_seal_remove_ready(d, c->uuid)) < 0)
+	r = cm_seal_remove_ready(d, c->uuid);
+	if (r < 0)
 		return r;
 	/*
 	 * The config first, the commit point: from here the container is gone,
@@ -463,7 +464,8 @@ static int container_remove(struct cmld *d, struct cm_container *c)
 	cm_store_path(d, path, sizeof(path), "containers/%s.conf", c->uuid);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(-errno, "unlink %s: %s", path, strerror(errno));
-	if ((r = fsync_parent_dir(path)) < 0)
+	r = fsync_parent_dir(path);
+	if (r < 0)
 		return r;
 	if (cm_store_remove_remains(d, c->uuid) < 0)
 		log_warn("container %s (%s): removed, but not all of it yet (retried at the next "
@@ -853,12 +855,21 @@ static void cmd_update_config(struct cmld *d, struct cm_conn *conn, struct cm_co
 
 	if (r < 0)
 		goto out;
-	if ((d->provisioned && (r = check_not_weaker(now, cfg)) < 0) ||
-	    (r = cm_config_check(d, c->uuid, cfg)) < 0)
+	if (d->provisioned) {
+		r = check_not_weaker(now, cfg);
+		if (r < 0)
+			goto out;
+	}
+	r = cm_config_check(d, c->uuid, cfg);
+	if (r < 0)
 		goto out;
-	if (cm_sealed(d, c) && (r = cm_seal_rebind(d, c, cfg, start_pin(req))) < 0)
-		goto out;
-	if ((r = save_from_request(d, c->uuid, cfg, req)) < 0)
+	if (cm_sealed(d, c)) {
+		r = cm_seal_rebind(d, c, cfg, start_pin(req));
+		if (r < 0)
+			goto out;
+	}
+	r = save_from_request(d, c->uuid, cfg, req);
+	if (r < 0)
 		goto out;
 	c->trust = req->has_container_config_signature ? CONTAINER_TRUST__SIGNED
 						       : CONTAINER_TRUST__UNSIGNED;
@@ -1028,7 +1039,13 @@ static void cmd_device_stats(struct cmld *d, struct cm_conn *conn)
 	struct statvfs sys, cont;
 	struct sysinfo mem;
 
-	if (statvfs("/", &sys) < 0 || statvfs(d->data_dir, &cont) < 0 || sysinfo(&mem) < 0) {
+	int r = statvfs("/", &sys);
+
+	if (r == 0)
+		r = statvfs(d->data_dir, &cont);
+	if (r == 0)
+		r = sysinfo(&mem);
+	if (r < 0) {
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, strerror(errno));
 		return;
 	}
@@ -1159,7 +1176,8 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	case CONTROLLER_TO_DAEMON__COMMAND__PULL_DEVICE_CSR: {
 		uint8_t *csr;
 		size_t len;
-		if ((r = cm_device_csr(d, &csr, &len)) < 0) {
+		r = cm_device_csr(d, &csr, &len);
+		if (r < 0) {
 			respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__DEVICE_PROVISIONING_ERROR,
 				err_msg());
 			break;
@@ -1227,7 +1245,9 @@ int cm_control_listen(struct cmld *d)
 	mode_t old = umask(0177); /* the socket is born 0600 */
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
-	if (r < 0 || listen(fd, 16) < 0) {
+	if (r == 0)
+		r = listen(fd, 16);
+	if (r < 0) {
 		r = err_set(-errno, "%s: %s", d->socket_path, strerror(errno));
 		close(fd);
 		return r;

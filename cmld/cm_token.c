@@ -72,7 +72,8 @@ int cm_token_change_pin(struct cmld *d, const char *uuid, const char *pin, const
 
 	if (!newpin || !*newpin)
 		return err_set(-EINVAL, "the new PIN is empty");
-	if ((r = token_read(d, uuid, path, &der, &len)) < 0)
+	r = token_read(d, uuid, path, &der, &len);
+	if (r < 0)
 		return r;
 	r = cm_verify_token_repin(d, path, der, len, pin ? pin : "", newpin, &again, &again_len);
 	return r < 0 ? r : token_save(d, uuid, again, again_len);

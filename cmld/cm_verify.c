@@ -316,7 +316,8 @@ static int token_repin(const char *path, const uint8_t *der, size_t len, const c
 
 	if (!*newpin)
 		return err_set(-EINVAL, "the new PIN is empty");
-	if ((r = token_open(path, der, len, pin, &key, &cert)) < 0)
+	r = token_open(path, der, len, pin, &key, &cert);
+	if (r < 0)
 		return r;
 	/* the friendly name trust|me gives it: the container's UUID, kept from the old token */
 	char uuid[64] = "";
@@ -402,7 +403,8 @@ static int run_op(struct cm_vstate *s, const struct cm_vreq *req, const uint8_t 
 		int len;
 
 		rep->stage = CM_VSTAGE_SIG;
-		if ((r = cert_verify(s, CM_VTRUST_ANY, in[0], req->len[0], &x)) < 0)
+		r = cert_verify(s, CM_VTRUST_ANY, in[0], req->len[0], &x);
+		if (r < 0)
 			return r;
 		len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
 		X509_free(x);
@@ -453,7 +455,8 @@ int cm_verify_run(struct cm_vstate *s, const struct cm_vreq *req, const uint8_t 
 	    !memchr(req->pin, '\0', sizeof(req->pin)) ||
 	    !memchr(req->newpin, '\0', sizeof(req->newpin)))
 		return -EBADMSG;
-	if ((r = sha256(part[0], req->len[0], rep->digest)) < 0)
+	r = sha256(part[0], req->len[0], rep->digest);
+	if (r < 0)
 		return r;
 	err_clear();
 	r = run_op(s, req, part, rep, ret_out);
