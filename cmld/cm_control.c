@@ -110,7 +110,7 @@ static int reply_chunks(struct cm_ctl *ctl, uint64_t id, const uint8_t *data, si
 static void reply_send(struct cm_conn *conn, const Reply *m)
 {
 	size_t len = daemon_to_controller__get_packed_size(m);
-	_cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
+	_cleanup_erase_ uint8_t *buf = malloc(len ? len : 1); /* configs, terminal output */
 
 	if (!buf) {
 		conn->dead = true;

@@ -53,7 +53,7 @@ static int token_read(struct cmld *d, const char *uuid, char path[4096], uint8_t
 int cm_token_check(struct cmld *d, const char *uuid, const char *pin)
 {
 	char path[4096];
-	_cleanup_free_ uint8_t *der = NULL;
+	_cleanup_erase_ uint8_t *der = NULL; /* the key, under the PIN */
 	size_t len;
 	int r = token_read(d, uuid, path, &der, &len);
 
@@ -65,7 +65,7 @@ int cm_token_check(struct cmld *d, const char *uuid, const char *pin)
 int cm_token_change_pin(struct cmld *d, const char *uuid, const char *pin, const char *newpin)
 {
 	char path[4096];
-	_cleanup_free_ uint8_t *der = NULL;
+	_cleanup_erase_ uint8_t *der = NULL; /* the key, under the PIN */
 	uint8_t *again;
 	size_t len, again_len;
 	int r;
