@@ -146,6 +146,12 @@ static void reply_reset(struct conn *c)
 	c->iov_off = 0;
 }
 
+static void conn_write(struct ad_engine *e, struct conn *c);
+
+/*
+ * A reply is written at once: it mostly fits in the socket's buffer, and
+ * the socket is watched for writing only for what does not (conn_write).
+ */
 void ad_reply(struct ad_engine *e, struct conn *c, const struct attest_response *resp,
 	      struct ad_logs *logs)
 {
@@ -159,6 +165,7 @@ void ad_reply(struct ad_engine *e, struct conn *c, const struct attest_response 
 		c->logs = logs;
 	}
 	ad_conn_state(e, c, CONN_WRITE);
+	conn_write(e, c);
 }
 
 void ad_reply_frame(struct ad_engine *e, struct conn *c, const uint8_t *frame, size_t len)
@@ -173,6 +180,7 @@ void ad_reply_frame(struct ad_engine *e, struct conn *c, const uint8_t *frame, s
 	c->iov[0] = (struct iovec){c->own, len};
 	c->n_iov = 1;
 	ad_conn_state(e, c, CONN_WRITE);
+	conn_write(e, c);
 }
 
 void ad_reply_error(struct ad_engine *e, struct conn *c, int code, const char *msg)
@@ -180,8 +188,8 @@ void ad_reply_error(struct ad_engine *e, struct conn *c, int code, const char *m
 	struct attest_response r = {.status = (uint32_t)(code < 0 ? -code : code)};
 
 	snprintf(r.error, sizeof(r.error), "%s", msg);
+	c->close_after_write = true; /* before: the reply may be written at once */
 	ad_reply(e, c, &r, NULL);
-	c->close_after_write = true;
 }
 
 /* ---- requests ---- */
@@ -281,8 +289,17 @@ static bool banks_allocated(struct ad_engine *e, struct conn *c)
 
 static void request_complete(struct ad_engine *e, struct conn *c, size_t len)
 {
+	int rc = attest_request_decode(c->in + 4, len, &c->req);
+
 	e->requests++;
-	if (attest_request_decode(c->in + 4, len, &c->req) < 0)
+	/*
+	 * Out of the input first (it is copied into c->req): a reply may be
+	 * written at once, and what the client sent past this request is
+	 * looked at when it is.
+	 */
+	memmove(c->in, c->in + 4 + len, c->in_len - 4 - len);
+	c->in_len -= 4 + len;
+	if (rc < 0)
 		ad_reply_error(e, c, EBADMSG, err_msg());
 	else if (c->req.type == ATTEST_KEYS)
 		request_keys(e, c);
@@ -290,9 +307,6 @@ static void request_complete(struct ad_engine *e, struct conn *c, size_t len)
 		request_activate(e, c);
 	else if (banks_allocated(e, c))
 		ad_batch_queue(e, c);
-	/* one request at a time: what a client sent past it waits for the reply */
-	memmove(c->in, c->in + 4 + len, c->in_len - 4 - len);
-	c->in_len -= 4 + len;
 }
 
 /* ---- answers from the privileged process ---- */
@@ -346,11 +360,11 @@ static void keys_done(struct ad_engine *e, const struct ad_msg_keys_done *m)
 	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state != CONN_TPM || c->req.type != ATTEST_KEYS)
 			continue;
+		c->close_after_write = r.status != 0;
 		if (e->keys_frame)
 			ad_reply_frame(e, c, e->keys_frame, e->keys_frame_len);
 		else
 			ad_conn_state(e, c, CONN_CLOSING);
-		c->close_after_write = r.status != 0;
 	}
 }
 
@@ -438,14 +452,20 @@ static void listen_rested(void *arg)
 	listen_watch(arg);
 }
 
-/* What the socket waits for: the state's direction, or what TLS asked for last. */
+/*
+ * What the socket waits for: the state's direction, or what TLS asked for
+ * last.  Waiting for the batch or the TPM it is left as it was (reading),
+ * which saves two system calls a request; should it wake the loop then (a
+ * hang-up, a request sent early), conn_ready makes it wait for nothing.
+ */
 static void conn_watch(struct ad_engine *e, struct conn *c)
 {
 	unsigned want = c->state == CONN_READ	 ? EVLOOP_READ
 			: c->state == CONN_WRITE ? EVLOOP_WRITE
 						 : 0;
 
-	/* waiting for the batch or the TPM: a hang-up now must not wake the loop */
+	if (c->state == CONN_QUEUED || c->state == CONN_TPM)
+		return;
 	if (want && c->tls_want)
 		want = c->tls_want;
 	ev_io_want(e->loop, &c->io, want);
@@ -465,7 +485,8 @@ void ad_conn_state(struct ad_engine *e, struct conn *c, enum conn_state state)
 		ev_timer_stop(e->loop, &c->deadline);
 	else
 		ev_timer_at(e->loop, &c->deadline, frame_now_ms() + ms);
-	conn_watch(e, c);
+	if (state != CONN_WRITE) /* a reply is tried at once first (ad_reply) */
+		conn_watch(e, c);
 	if (state == CONN_READ)
 		listen_resume(e);
 }
@@ -609,8 +630,10 @@ static void conn_write(struct ad_engine *e, struct conn *c)
 	while (c->iov_at < c->n_iov) {
 		ssize_t n = conn_send(c);
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			conn_watch(e, c); /* the rest when the socket takes it */
 			return;
+		}
 		if (n < 0) {
 			ad_conn_state(e, c, CONN_CLOSING);
 			return;
@@ -636,6 +659,10 @@ static void conn_ready(void *arg, unsigned ready)
 	struct conn *c = arg;
 	struct ad_engine *e = c->e;
 
+	if (c->state == CONN_QUEUED || c->state == CONN_TPM) {
+		ev_io_want(e->loop, &c->io, 0); /* until its state reads or writes again */
+		return;
+	}
 	if (c->state == CONN_READ && (ready & EVLOOP_HUP) && !(ready & EVLOOP_READ))
 		ad_conn_state(e, c, CONN_CLOSING);
 	else if (c->state == CONN_READ && c->handshaking)
