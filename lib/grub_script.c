@@ -121,7 +121,8 @@ static void grub_sim_unset(struct grub_sim *sim, const char *name)
 
 struct scope {
 	int argc;
-	char **argv; /* owned */
+	char **argv;	/* owned */
+	bool setparams; /* made by setparams, in place of its caller's */
 };
 
 struct menu_entry {
@@ -2340,6 +2341,9 @@ static int cmd_setparams(struct ex *x, int argc, char **argv)
 	if (rc < 0)
 		return rc;
 	/* replace_scope: a scope setparams made before is freed, the caller's is kept */
+	sc->setparams = true;
+	if (st->scope->setparams)
+		scope_free(st->scope);
 	st->scope = sc;
 	return 0;
 }
