@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
  * attestd's engine: the unprivileged process that meets the network.  One
- * poll() over the listeners, the channel to the privileged process and every
- * connection, all non-blocking.  A connection reads one framed request within
- * the read deadline and takes its reply within the write deadline; quote
- * requests wait for their batch (ad_quote.c).  The limits hold whatever
- * clients do: connections in total stay below the descriptor limit (when
- * full, the peer with the most connections loses its oldest idle one, and
- * with none to lose the listener is not polled), per peer they are capped,
- * keys and activate requests are rate-limited per peer.
+ * event loop (lib/evloop) over the listeners, the channel to the privileged
+ * process and every connection, all non-blocking.  A connection reads one
+ * framed request within the read deadline and takes its reply within the
+ * write deadline; quote requests wait for their batch (ad_quote.c).  The
+ * limits hold whatever clients do: connections in total stay below the
+ * descriptor limit (when full, the peer with the most connections loses its
+ * oldest idle one, and with none to lose the listeners wait), per peer they
+ * are capped, keys and activate requests are rate-limited per peer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +29,7 @@
 #include "ad_engine.h"
 #include "chan.h"
 #include "err.h"
+#include "evloop.h"
 #include "frame.h"
 #include "sandbox.h"
 
@@ -147,25 +146,26 @@ static void reply_reset(struct conn *c)
 	c->iov_off = 0;
 }
 
-static void write_begin(struct ad_engine *e, struct conn *c)
-{
-	c->state = CONN_WRITE;
-	c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->write_timeout_ms;
-}
+static void conn_write(struct ad_engine *e, struct conn *c);
 
+/*
+ * A reply is written at once: it mostly fits in the socket's buffer, and
+ * the socket is watched for writing only for what does not (conn_write).
+ */
 void ad_reply(struct ad_engine *e, struct conn *c, const struct attest_response *resp,
 	      struct ad_logs *logs)
 {
 	reply_reset(c);
 	if (attest_response_frame(resp, &c->own, c->iov, &c->n_iov) < 0) {
-		c->state = CONN_CLOSING; /* out of memory: nothing sensible to say */
+		ad_conn_state(e, c, CONN_CLOSING); /* out of memory: nothing sensible to say */
 		return;
 	}
 	if (logs) {
 		logs->refs++;
 		c->logs = logs;
 	}
-	write_begin(e, c);
+	ad_conn_state(e, c, CONN_WRITE);
+	conn_write(e, c);
 }
 
 void ad_reply_frame(struct ad_engine *e, struct conn *c, const uint8_t *frame, size_t len)
@@ -173,13 +173,14 @@ void ad_reply_frame(struct ad_engine *e, struct conn *c, const uint8_t *frame, s
 	reply_reset(c);
 	c->own = malloc(len);
 	if (!c->own) {
-		c->state = CONN_CLOSING;
+		ad_conn_state(e, c, CONN_CLOSING);
 		return;
 	}
 	memcpy(c->own, frame, len);
 	c->iov[0] = (struct iovec){c->own, len};
 	c->n_iov = 1;
-	write_begin(e, c);
+	ad_conn_state(e, c, CONN_WRITE);
+	conn_write(e, c);
 }
 
 void ad_reply_error(struct ad_engine *e, struct conn *c, int code, const char *msg)
@@ -187,17 +188,19 @@ void ad_reply_error(struct ad_engine *e, struct conn *c, int code, const char *m
 	struct attest_response r = {.status = (uint32_t)(code < 0 ? -code : code)};
 
 	snprintf(r.error, sizeof(r.error), "%s", msg);
+	c->close_after_write = true; /* before: the reply may be written at once */
 	ad_reply(e, c, &r, NULL);
-	c->close_after_write = true;
 }
 
 /* ---- requests ---- */
 
 static struct conn *conn_by_id(struct ad_engine *e, uint64_t id)
 {
-	for (unsigned i = 0; i < e->n_conns; i++)
-		if (e->conn[i].id == id && e->conn[i].state == CONN_TPM)
-			return &e->conn[i];
+	struct conn *c;
+
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->id == id && c->state == CONN_TPM)
+			return c;
 	return NULL;
 }
 
@@ -208,8 +211,7 @@ static void to_parent(struct ad_engine *e, struct conn *c, uint32_t type, uint64
 		ad_reply_error(e, c, EAGAIN, "the TPM is busy: try again");
 		return;
 	}
-	c->state = CONN_TPM;
-	c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->tpm_timeout_ms;
+	ad_conn_state(e, c, CONN_TPM);
 }
 
 /* Keys and activate cost the TPM (or the cache) work: a bucket per peer. */
@@ -242,8 +244,7 @@ static void request_keys(struct ad_engine *e, struct conn *c)
 		return;
 	}
 	if (e->keys_in_flight) { /* the answer on its way serves this one too */
-		c->state = CONN_TPM;
-		c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->tpm_timeout_ms;
+		ad_conn_state(e, c, CONN_TPM);
 		return;
 	}
 	to_parent(e, c, AD_MSG_KEYS, c->id, NULL, 0);
@@ -288,8 +289,17 @@ static bool banks_allocated(struct ad_engine *e, struct conn *c)
 
 static void request_complete(struct ad_engine *e, struct conn *c, size_t len)
 {
+	int rc = attest_request_decode(c->in + 4, len, &c->req);
+
 	e->requests++;
-	if (attest_request_decode(c->in + 4, len, &c->req) < 0)
+	/*
+	 * Out of the input first (it is copied into c->req): a reply may be
+	 * written at once, and what the client sent past this request is
+	 * looked at when it is.
+	 */
+	memmove(c->in, c->in + 4 + len, c->in_len - 4 - len);
+	c->in_len -= 4 + len;
+	if (rc < 0)
 		ad_reply_error(e, c, EBADMSG, err_msg());
 	else if (c->req.type == ATTEST_KEYS)
 		request_keys(e, c);
@@ -297,9 +307,6 @@ static void request_complete(struct ad_engine *e, struct conn *c, size_t len)
 		request_activate(e, c);
 	else if (banks_allocated(e, c))
 		ad_batch_queue(e, c);
-	/* one request at a time: what a client sent past it waits for the reply */
-	memmove(c->in, c->in + 4 + len, c->in_len - 4 - len);
-	c->in_len -= 4 + len;
 }
 
 /* ---- answers from the privileged process ---- */
@@ -317,6 +324,7 @@ static void keys_done(struct ad_engine *e, const struct ad_msg_keys_done *m)
 	struct attest_response r = {0};
 	uint8_t *own = NULL;
 	struct iovec iov[ATTEST_RESPONSE_IOV];
+	struct conn *c;
 	unsigned n;
 
 	e->keys_in_flight = false;
@@ -349,16 +357,14 @@ static void keys_done(struct ad_engine *e, const struct ad_msg_keys_done *m)
 	} else {
 		free(own);
 	}
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		struct conn *c = &e->conn[i];
-
+	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state != CONN_TPM || c->req.type != ATTEST_KEYS)
 			continue;
+		c->close_after_write = r.status != 0;
 		if (e->keys_frame)
 			ad_reply_frame(e, c, e->keys_frame, e->keys_frame_len);
 		else
-			c->state = CONN_CLOSING;
-		c->close_after_write = r.status != 0;
+			ad_conn_state(e, c, CONN_CLOSING);
 	}
 }
 
@@ -383,9 +389,10 @@ static void activate_done(struct ad_engine *e, uint64_t id, const struct ad_msg_
 	OPENSSL_cleanse(r.credential, sizeof(r.credential));
 }
 
-/* Returns false when the parent is gone: the engine ends with it. */
-static bool from_parent(struct ad_engine *e)
+/* The parent gone, the engine ends with it. */
+static void from_parent(void *arg, unsigned ready)
 {
+	struct ad_engine *e = arg;
 	static union {
 		struct ad_msg_quote_done quote;
 		struct ad_msg_keys_done keys;
@@ -394,13 +401,16 @@ static bool from_parent(struct ad_engine *e)
 	} m;
 	struct chan_hdr hdr;
 
+	(void)ready;
 	for (;;) {
 		int rc = chan_recv(e->chan, &hdr, &m, sizeof(m));
 
 		if (rc == -EAGAIN)
-			return true;
-		if (rc < 0)
-			return false;
+			return;
+		if (rc < 0) {
+			evloop_exit(e->loop);
+			return;
+		}
 		if (hdr.type == AD_MSG_QUOTE_DONE && hdr.len == sizeof(m.quote) &&
 		    status_check(&m.quote.st) == 0)
 			ad_batch_done(e, hdr.id, &m.quote);
@@ -419,46 +429,118 @@ static bool from_parent(struct ad_engine *e)
 
 /* ---- connections ---- */
 
-static void conn_drop(struct ad_engine *e, unsigned i)
+static void listen_watch(struct ad_engine *e)
 {
-	struct conn *c = &e->conn[i];
+	unsigned want = e->full || ev_timer_armed(&e->rest) ? 0 : EVLOOP_READ;
+
+	for (int l = 0; l < 2; l++)
+		if (e->setup->listen_fd[l] >= 0)
+			ev_io_want(e->loop, &e->listen_io[l], want);
+}
+
+/* A connection gone, or one that may be given up: the listeners may take more again. */
+static void listen_resume(struct ad_engine *e)
+{
+	if (e->full) {
+		e->full = false;
+		listen_watch(e);
+	}
+}
+
+static void listen_rested(void *arg)
+{
+	listen_watch(arg);
+}
+
+/*
+ * What the socket waits for: the state's direction, or what TLS asked for
+ * last.  Waiting for the batch or the TPM it is left as it was (reading),
+ * which saves two system calls a request; should it wake the loop then (a
+ * hang-up, a request sent early), conn_ready makes it wait for nothing.
+ */
+static void conn_watch(struct ad_engine *e, struct conn *c)
+{
+	unsigned want = c->state == CONN_READ	 ? EVLOOP_READ
+			: c->state == CONN_WRITE ? EVLOOP_WRITE
+						 : 0;
+
+	if (c->state == CONN_QUEUED || c->state == CONN_TPM)
+		return;
+	if (want && c->tls_want)
+		want = c->tls_want;
+	ev_io_want(e->loop, &c->io, want);
+}
+
+void ad_conn_state(struct ad_engine *e, struct conn *c, enum conn_state state)
+{
+	const struct ad_config *cfg = e->cfg;
+	/* a closing connection's deadline is now: it is dropped outside whatever closed it */
+	unsigned ms = state == CONN_READ    ? cfg->read_timeout_ms
+		      : state == CONN_TPM   ? cfg->tpm_timeout_ms
+		      : state == CONN_WRITE ? cfg->write_timeout_ms
+					    : 0;
+
+	c->state = state;
+	if (state == CONN_QUEUED)
+		ev_timer_stop(e->loop, &c->deadline);
+	else
+		ev_timer_at(e->loop, &c->deadline, frame_now_ms() + ms);
+	if (state != CONN_WRITE) /* a reply is tried at once first (ad_reply) */
+		conn_watch(e, c);
+	if (state == CONN_READ)
+		listen_resume(e);
+}
+
+static void conn_drop(struct ad_engine *e, struct conn *c)
+{
 	struct peer *p = peer_slot(e->peers, e->peer_cap, c->peer);
 
 	if (p->used && p->conns)
 		p->conns--;
 	if (c->state == CONN_QUEUED)
 		e->queued--;
+	ev_io_del(e->loop, &c->io);
+	ev_timer_del(e->loop, &c->deadline);
 	SSL_free(c->ssl);
 	close(c->fd);
 	reply_reset(c);
 	OPENSSL_cleanse(&c->req, sizeof(c->req));
-	e->conn[i] = e->conn[--e->n_conns];
+	TAILQ_REMOVE(&e->conns, c, link);
+	TAILQ_INSERT_HEAD(&e->free, c, link);
+	e->n_conns--;
+	listen_resume(e);
+}
+
+/* A TLS call that would block: what it waits for, as errno EAGAIN. */
+static int tls_blocked(struct conn *c, int err)
+{
+	if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+		return 0;
+	c->tls_want = err == SSL_ERROR_WANT_READ ? EVLOOP_READ : EVLOOP_WRITE;
+	errno = EAGAIN;
+	return -1;
 }
 
 /* read()/send() or their TLS counterparts; -1 with errno EAGAIN when it would block. */
 static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
 {
-	int n, err;
+	int n;
 
 	if (!c->ssl)
 		return read(c->fd, buf, len);
 	n = SSL_read(c->ssl, buf, (int)len);
-	if (n > 0)
+	if (n > 0) {
+		c->tls_want = 0;
 		return n;
-	err = SSL_get_error(c->ssl, n);
-	c->tls_wants_write = err == SSL_ERROR_WANT_WRITE;
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		errno = EAGAIN;
-		return -1;
 	}
-	return 0;
+	return tls_blocked(c, SSL_get_error(c->ssl, n));
 }
 
 static ssize_t conn_send(struct conn *c)
 {
 	struct iovec iov[ATTEST_RESPONSE_IOV];
 	unsigned n = 0;
-	int w, err;
+	int w;
 
 	for (unsigned i = c->iov_at; i < c->n_iov; i++)
 		iov[n++] = c->iov[i];
@@ -473,35 +555,30 @@ static ssize_t conn_send(struct conn *c)
 		return 0;
 	w = SSL_write(c->ssl, iov[0].iov_base,
 		      iov[0].iov_len > 65536 ? 65536 : (int)iov[0].iov_len);
-	if (w > 0)
+	if (w > 0) {
+		c->tls_want = 0;
 		return w;
-	err = SSL_get_error(c->ssl, w);
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		errno = EAGAIN;
-		return -1;
 	}
-	errno = EPIPE;
+	if (tls_blocked(c, SSL_get_error(c->ssl, w)) == 0)
+		errno = EPIPE;
 	return -1;
 }
 
 /* Drives the TLS handshake; an unknown client certificate ends the connection here. */
-static void conn_handshake(struct conn *c)
+static void conn_handshake(struct ad_engine *e, struct conn *c)
 {
-	int n = SSL_accept(c->ssl), err;
+	int n = SSL_accept(c->ssl);
 
 	if (n == 1) {
 		c->handshaking = false;
-		c->tls_wants_write = false;
+		c->tls_want = 0;
 		return;
 	}
-	err = SSL_get_error(c->ssl, n);
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		c->tls_wants_write = err == SSL_ERROR_WANT_WRITE;
+	if (tls_blocked(c, SSL_get_error(c->ssl, n)) < 0)
 		return;
-	}
 	log_info("TLS handshake refused: %s", ERR_reason_error_string(ERR_get_error()));
 	ERR_clear_error();
-	c->state = CONN_CLOSING;
+	ad_conn_state(e, c, CONN_CLOSING);
 }
 
 /* Handles a whole frame in the input, if there is one; true if it did (or refused it). */
@@ -539,7 +616,7 @@ static void conn_read(struct ad_engine *e, struct conn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0 && want) {
-			c->state = CONN_CLOSING;
+			ad_conn_state(e, c, CONN_CLOSING);
 			return;
 		}
 		c->in_len += (size_t)n;
@@ -553,10 +630,12 @@ static void conn_write(struct ad_engine *e, struct conn *c)
 	while (c->iov_at < c->n_iov) {
 		ssize_t n = conn_send(c);
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			conn_watch(e, c); /* the rest when the socket takes it */
 			return;
+		}
 		if (n < 0) {
-			c->state = CONN_CLOSING;
+			ad_conn_state(e, c, CONN_CLOSING);
 			return;
 		}
 		/* move on through the pieces by what was written */
@@ -570,10 +649,52 @@ static void conn_write(struct ad_engine *e, struct conn *c)
 		c->iov_off += left;
 	}
 	reply_reset(c);
-	c->state = c->close_after_write ? CONN_CLOSING : CONN_READ;
-	c->deadline_ms = frame_now_ms() + (int64_t)e->cfg->read_timeout_ms;
+	ad_conn_state(e, c, c->close_after_write ? CONN_CLOSING : CONN_READ);
 	if (c->state == CONN_READ)
 		conn_parse(e, c); /* a request that came early is already here */
+}
+
+static void conn_ready(void *arg, unsigned ready)
+{
+	struct conn *c = arg;
+	struct ad_engine *e = c->e;
+
+	if (c->state == CONN_QUEUED || c->state == CONN_TPM) {
+		ev_io_want(e->loop, &c->io, 0); /* until its state reads or writes again */
+		return;
+	}
+	if (c->state == CONN_READ && (ready & EVLOOP_HUP) && !(ready & EVLOOP_READ))
+		ad_conn_state(e, c, CONN_CLOSING);
+	else if (c->state == CONN_READ && c->handshaking)
+		conn_handshake(e, c);
+	else if (c->state == CONN_READ)
+		conn_read(e, c);
+	else if (c->state == CONN_WRITE) /* a hang-up too: the write says so */
+		conn_write(e, c);
+	conn_watch(e, c); /* what TLS asks for may have changed */
+}
+
+/* Deadlines: a request not read, a reply not taken, a TPM that does not answer. */
+static void conn_expired(void *arg)
+{
+	struct conn *c = arg;
+	struct ad_engine *e = c->e;
+
+	if (c->state == CONN_READ) {
+		ad_reply_error(e, c, ETIMEDOUT, "no whole request within the read timeout");
+	} else if (c->state == CONN_TPM) {
+		bool batch = c->req.type == ATTEST_QUOTE && c->batch == e->batch_id;
+
+		if (batch)
+			e->batch_in_flight = false; /* a late answer is dropped by its id */
+		if (c->req.type == ATTEST_KEYS)
+			e->keys_in_flight = false;
+		ad_reply_error(e, c, ETIMEDOUT, "the TPM did not answer in time");
+		if (batch)
+			ad_batch_maybe(e);
+	} else { /* a reader that does not read, or one closing */
+		conn_drop(e, c);
+	}
 }
 
 /*
@@ -581,42 +702,63 @@ static void conn_write(struct ad_engine *e, struct conn *c)
  * peer with the most connections, the oldest of those.  A peer with one
  * connection loses it only when every peer is down to one.
  */
-static int conn_victim(struct ad_engine *e)
+static struct conn *conn_victim(struct ad_engine *e)
 {
-	int best = -1;
+	struct conn *best = NULL, *c;
 	unsigned best_conns = 0;
 
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		const struct conn *c = &e->conn[i];
+	TAILQ_FOREACH (c, &e->conns, link) {
 		const struct peer *p;
 
 		if (c->state != CONN_READ)
 			continue;
 		p = peer_slot(e->peers, e->peer_cap, c->peer);
-		if (best < 0 || p->conns > best_conns ||
-		    (p->conns == best_conns && c->accepted_ms < e->conn[best].accepted_ms)) {
-			best = (int)i;
+		if (!best || p->conns > best_conns ||
+		    (p->conns == best_conns && c->accepted_ms < best->accepted_ms)) {
+			best = c;
 			best_conns = p->conns;
 		}
 	}
 	return best;
 }
 
-static int conn_victim_of(struct ad_engine *e, const uint8_t *key)
+static struct conn *conn_victim_of(struct ad_engine *e, const uint8_t *key)
 {
-	int best = -1;
+	struct conn *best = NULL, *c;
 
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		const struct conn *c = &e->conn[i];
-
+	TAILQ_FOREACH (c, &e->conns, link)
 		if (c->state == CONN_READ && memcmp(c->peer, key, AD_PEER_KEY) == 0 &&
-		    (best < 0 || c->accepted_ms < e->conn[best].accepted_ms))
-			best = (int)i;
-	}
+		    (!best || c->accepted_ms < best->accepted_ms))
+			best = c;
 	return best;
 }
 
-static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage *sa, bool tls)
+/* A free slot (accept_all made room): one given back, else one never used yet. */
+static struct conn *conn_slot(struct ad_engine *e)
+{
+	struct conn *c = TAILQ_FIRST(&e->free);
+
+	if (!c)
+		return &e->slots[e->slots_used++];
+	TAILQ_REMOVE(&e->free, c, link);
+	return c;
+}
+
+/* Its TLS state, its socket and its deadline known to the loop; false if one could not be. */
+static bool conn_register(struct ad_engine *e, struct conn *c)
+{
+	if (c->handshaking && (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1))
+		return false; /* TLS asked for, and none to be had */
+	if (ev_io_add(e->loop, &c->io, c->fd, 0, conn_ready, c) < 0)
+		return false;
+	if (ev_timer_add(e->loop, &c->deadline, conn_expired, c) < 0) {
+		ev_io_del(e->loop, &c->io);
+		return false;
+	}
+	return true;
+}
+
+static void conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage *sa, bool tls)
 {
 	int64_t now = frame_now_ms();
 	struct conn *c;
@@ -635,46 +777,42 @@ static bool conn_add(struct ad_engine *e, int fd, const struct sockaddr_storage 
 	p = peer_get(e, key, now);
 	if (p->conns >= e->cfg->max_conns_per_peer) {
 		/* it competes with itself: its oldest connection that is only reading goes */
-		int victim = conn_victim_of(e, key);
+		struct conn *victim = conn_victim_of(e, key);
 
-		if (victim < 0) {
+		if (!victim) {
 			e->refused++;
 			close(fd);
-			return false;
+			return;
 		}
-		conn_drop(e, (unsigned)victim);
+		conn_drop(e, victim);
 	}
-	c = &e->conn[e->n_conns];
-	*c = (struct conn){.fd = fd,
-			   .state = CONN_READ,
-			   .id = ++e->next_id,
-			   .accepted_ms = now,
-			   .deadline_ms = now + (int64_t)e->cfg->read_timeout_ms};
+	c = conn_slot(e);
+	*c = (struct conn){.e = e, .fd = fd, .id = ++e->next_id, .accepted_ms = now};
 	memcpy(c->peer, key, AD_PEER_KEY);
 	if (tls) {
-		SSL *ssl = SSL_new(e->setup->tls);
-
-		if (!ssl || SSL_set_fd(ssl, fd) != 1) {
-			SSL_free(ssl);
-			close(fd);
-			return false;
-		}
-		c->ssl = ssl;
+		c->ssl = SSL_new(e->setup->tls);
 		c->handshaking = true;
 	}
+	if (!conn_register(e, c)) {
+		SSL_free(c->ssl);
+		close(fd);
+		TAILQ_INSERT_HEAD(&e->free, c, link);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&e->conns, c, link);
 	p->conns++;
 	e->n_conns++;
-	return true;
+	ad_conn_state(e, c, CONN_READ);
 }
 
 /* Connections already finished still count against their peer until dropped. */
 static void conns_sweep(struct ad_engine *e)
 {
-	for (unsigned i = 0; i < e->n_conns;)
-		if (e->conn[i].state == CONN_CLOSING)
-			conn_drop(e, i);
-		else
-			i++;
+	for (struct conn *c = TAILQ_FIRST(&e->conns), *next; c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->state == CONN_CLOSING)
+			conn_drop(e, c);
+	}
 }
 
 static void accept_all(struct ad_engine *e, int lfd, bool tls)
@@ -683,157 +821,77 @@ static void accept_all(struct ad_engine *e, int lfd, bool tls)
 	for (;;) {
 		struct sockaddr_storage sa = {0};
 		socklen_t len = sizeof(sa);
-		int victim = -1, fd;
+		struct conn *victim = NULL;
+		int fd;
 
-		if (e->n_conns >= e->setup->max_conns && (victim = conn_victim(e)) < 0)
-			return; /* full of work in progress: the backlog waits */
+		if (e->n_conns >= e->setup->max_conns && !(victim = conn_victim(e))) {
+			/* full of work in progress: the backlog waits, so no EMFILE spin */
+			e->full = true;
+			listen_watch(e);
+			return;
+		}
 		fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 &&
 		    (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
-			/* the cap should prevent it; if not, the listener rests instead of spinning */
-			e->accept_after_ms = frame_now_ms() + 100;
+			/* the cap should prevent it; if not, the listeners rest instead of spinning */
+			ev_timer_at(e->loop, &e->rest, frame_now_ms() + 100);
+			listen_watch(e);
 			return;
 		}
 		if (fd < 0)
 			return;
-		if (victim >= 0)
-			conn_drop(e, (unsigned)victim);
+		if (victim)
+			conn_drop(e, victim);
 		conn_add(e, fd, &sa, tls);
 	}
 }
 
-/* Deadlines: a request not read, a reply not taken, a TPM that does not answer. */
-static void conns_expire(struct ad_engine *e, int64_t now)
+static void accept_tcp(void *arg, unsigned ready)
 {
-	for (unsigned i = 0; i < e->n_conns;) {
-		struct conn *c = &e->conn[i];
+	struct ad_engine *e = arg;
 
-		if (now > c->deadline_ms) {
-			if (c->state == CONN_READ) {
-				ad_reply_error(e, c, ETIMEDOUT,
-					       "no whole request within the read timeout");
-			} else if (c->state == CONN_WRITE) {
-				c->state = CONN_CLOSING; /* a reader that does not read */
-			} else if (c->state == CONN_TPM) {
-				if (c->req.type == ATTEST_QUOTE && c->batch == e->batch_id)
-					e->batch_in_flight =
-						false; /* a late answer is dropped by its id */
-				if (c->req.type == ATTEST_KEYS)
-					e->keys_in_flight = false;
-				ad_reply_error(e, c, ETIMEDOUT, "the TPM did not answer in time");
-			}
-		}
-		if (c->state == CONN_CLOSING) {
-			conn_drop(e, i);
-			continue;
-		}
-		i++;
-	}
+	(void)ready;
+	accept_all(e, e->setup->listen_fd[0], e->setup->tls != NULL);
 }
 
-static short conn_events(const struct conn *c)
+static void accept_unix(void *arg, unsigned ready)
 {
-	short ev = c->state == CONN_READ ? POLLIN : c->state == CONN_WRITE ? POLLOUT : 0;
+	struct ad_engine *e = arg;
 
-	if (c->ssl && (c->handshaking || c->tls_wants_write) && ev)
-		ev |= POLLIN | POLLOUT; /* TLS may need either way */
-	return ev;
+	(void)ready;
+	accept_all(e, e->setup->listen_fd[1], false);
 }
 
-static int64_t next_wakeup(const struct ad_engine *e, int64_t now)
+static void batch_due(void *arg)
 {
-	int64_t wait = 1000;
-
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		int64_t due = e->conn[i].deadline_ms - now;
-
-		if (e->conn[i].state != CONN_QUEUED && due < wait)
-			wait = due;
-	}
-	if (now < e->accept_after_ms && e->accept_after_ms - now < wait)
-		wait = e->accept_after_ms - now;
-	if (e->queued && !e->batch_in_flight) {
-		int64_t due = e->first_queued_ms + e->cfg->batch_ms - now;
-
-		if (due < wait)
-			wait = due;
-	}
-	return wait < 0 ? 0 : wait;
+	ad_batch_maybe(arg);
 }
 
-static void engine_loop(struct ad_engine *e)
+/* The loop's registrations: the channel, the listeners, the batch and rest timers. */
+static int engine_watch(struct ad_engine *e)
 {
-	for (;;) {
-		int64_t now = frame_now_ms();
-		unsigned n = 0, polled;
-		int listeners[2] = {-1, -1};
+	static ev_io_fn *const accept_fn[2] = {accept_tcp, accept_unix};
+	int rc = evloop_new(&e->loop);
 
-		ad_batch_maybe(e, now);
-		conns_expire(e, now);
-		e->pfd[n++] = (struct pollfd){.fd = e->chan, .events = POLLIN};
-		/* full and nothing to give up: leave the backlog alone, so no EMFILE spin */
-		bool room = (e->n_conns < e->setup->max_conns || conn_victim(e) >= 0) &&
-			    now >= e->accept_after_ms;
-
-		for (int l = 0; l < 2; l++)
-			if (e->setup->listen_fd[l] >= 0 && room) {
-				listeners[l] = (int)n;
-				e->pfd[n++] = (struct pollfd){.fd = e->setup->listen_fd[l],
-							      .events = POLLIN};
-			}
-		polled = e->n_conns;
-		for (unsigned i = 0; i < polled; i++) {
-			short ev = conn_events(&e->conn[i]);
-
-			/* waiting for the batch or the TPM: a hang-up now must not wake the loop */
-			e->pfd[n++] = (struct pollfd){.fd = ev ? e->conn[i].fd : -1, .events = ev};
-		}
-		if (poll(e->pfd, n, (int)next_wakeup(e, now)) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("engine: poll: %s", strerror(errno));
-			return;
-		}
-		if ((e->pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && !from_parent(e))
-			return; /* the parent is gone */
-		/* connections first (their slots move when one is dropped), then accept */
-		unsigned base = n - polled;
-
-		for (unsigned i = 0; i < polled; i++) {
-			struct conn *c = &e->conn[i];
-			short rev = e->pfd[base + i].revents;
-
-			if (rev & (POLLERR | POLLHUP | POLLNVAL) && c->state != CONN_WRITE &&
-			    !(rev & POLLIN))
-				c->state = c->state == CONN_READ ? CONN_CLOSING : c->state;
-			else if (c->state == CONN_READ && c->handshaking && rev)
-				conn_handshake(c);
-			else if (c->state == CONN_READ && (rev & (POLLIN | POLLOUT | POLLHUP)))
-				conn_read(e, c);
-			else if (c->state == CONN_WRITE && (rev & (POLLOUT | POLLIN)))
-				conn_write(e, c);
-		}
-		for (int l = 0; l < 2; l++)
-			if (listeners[l] >= 0 && (e->pfd[listeners[l]].revents & POLLIN))
-				accept_all(e, e->setup->listen_fd[l], l == 0 && e->setup->tls);
-	}
+	if (rc == 0)
+		rc = ev_io_add(e->loop, &e->chan_io, e->chan, EVLOOP_READ, from_parent, e);
+	for (int l = 0; l < 2 && rc == 0; l++)
+		if (e->setup->listen_fd[l] >= 0)
+			rc = ev_io_add(e->loop, &e->listen_io[l], e->setup->listen_fd[l],
+				       EVLOOP_READ, accept_fn[l], e);
+	if (rc == 0)
+		rc = ev_timer_add(e->loop, &e->rest, listen_rested, e);
+	if (rc == 0)
+		rc = ev_timer_add(e->loop, &e->batch_due, batch_due, e);
+	return rc;
 }
 
 /* Everything the engine may keep: listeners, logs, its channel; the TPM is not among them. */
-static int engine_confine(const struct ad_setup *setup, int chan)
+static void engine_keep_fds(const struct ad_setup *setup, int chan)
 {
 	int keep[2 + ATTEST_LOGS + 1], n = 0;
-	struct sandbox_report rep;
-	const char *user = NULL;
-	sigset_t all;
-	int rc;
 
-	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	evloop_signals_reset();
 	for (int l = 0; l < 2; l++)
 		if (setup->listen_fd[l] >= 0)
 			keep[n++] = setup->listen_fd[l];
@@ -843,6 +901,14 @@ static int engine_confine(const struct ad_setup *setup, int chan)
 	keep[n++] = chan;
 	sandbox_close_fds_except(keep, (size_t)n);
 	prctl(PR_SET_NAME, "attestd-engine", 0, 0, 0);
+}
+
+static int engine_confine(const struct ad_setup *setup)
+{
+	struct sandbox_report rep;
+	const char *user = NULL;
+	int rc;
+
 	/*
 	 * OpenSSL reads its config and loads providers on first use: make that
 	 * first use now, while files may still be opened.
@@ -853,14 +919,20 @@ static int engine_confine(const struct ad_setup *setup, int chan)
 
 	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
 	tzset(); /* certificate times: /etc/localtime */
-	if ((rc = nonce_tree_build(leaves, &leaf_len, 1, root, NULL)) < 0)
+	rc = nonce_tree_build(leaves, &leaf_len, 1, root, NULL);
+	if (rc < 0)
 		return rc;
 	if (geteuid() == 0) {
 		user = setup->cfg->engine_user; /* resolved at start (attestd.c) */
-		if ((rc = sandbox_setuser(user)) < 0)
+		rc = sandbox_setuser(user);
+		if (rc < 0)
 			return rc;
 	}
-	if ((rc = sandbox_drop_caps()) < 0 || (rc = sandbox_enter(SANDBOX_NET_ENGINE, &rep)) < 0)
+	rc = sandbox_drop_caps();
+	if (rc < 0)
+		return rc;
+	rc = sandbox_enter(SANDBOX_NET_ENGINE, &rep);
+	if (rc < 0)
 		return rc;
 	log_debug("engine %d: user %s, no capabilities, Landlock ABI %d, seccomp", (int)getpid(),
 		  user ? user : "unchanged", rep.landlock_abi);
@@ -871,24 +943,32 @@ void ad_engine_main(const struct ad_setup *setup, int chan)
 {
 	struct ad_engine e = {.setup = setup, .cfg = setup->cfg, .chan = chan};
 	unsigned cap = 64;
+	int rc;
 
+	engine_keep_fds(setup, chan);
 	while (cap < 2 * setup->max_conns + 2)
 		cap *= 2;
 	e.peer_cap = cap;
-	e.conn = calloc(setup->max_conns, sizeof(*e.conn));
-	e.pfd = calloc(setup->max_conns + 3, sizeof(*e.pfd));
+	e.slots = calloc(setup->max_conns, sizeof(*e.slots));
 	e.peers = calloc(cap, sizeof(*e.peers));
 	e.scratch = calloc(setup->max_conns, sizeof(*e.scratch));
-	fcntl(chan, F_SETFL, O_NONBLOCK);
-	if (!e.conn || !e.pfd || !e.peers || !e.scratch) {
+	if (!e.slots || !e.peers || !e.scratch) {
 		log_err("engine: out of memory for %u connections", setup->max_conns);
 		_exit(1);
 	}
-	if (engine_confine(setup, chan) < 0) {
+	TAILQ_INIT(&e.conns);
+	TAILQ_INIT(&e.free);
+	fcntl(chan, F_SETFL, O_NONBLOCK);
+	/* the loop before the sandbox: epoll_create1 is not among its calls */
+	rc = engine_watch(&e);
+	if (rc == 0)
+		rc = engine_confine(setup);
+	if (rc == 0)
+		rc = evloop_run(e.loop);
+	if (rc < 0) {
 		log_err("engine: %s", err_msg());
 		_exit(1);
 	}
-	engine_loop(&e);
 	/* _exit: no atexit handlers, nothing of the parent's flushed twice */
 	_exit(0);
 }

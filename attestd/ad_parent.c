@@ -7,13 +7,11 @@
  * here parses bytes from the network.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,16 +20,19 @@
 #include "attestd.h"
 #include "chan.h"
 #include "err.h"
+#include "evloop.h"
 #include "frame.h"
 #include "tpm.h"
 
 struct ad_parent {
 	struct ad_setup *setup;
 	struct tpm *tpm; /* NULL while the TPM is unreachable; reopened on demand */
-	int chan;	 /* to the engine; -1 while there is none */
+	struct evloop *loop;
+	int chan; /* to the engine; -1 while there is none */
+	struct ev_io chan_io;
 	pid_t engine;
-	int64_t restart_at_ms; /* when to start the next engine (0: now, if none) */
-	unsigned restarts;     /* in a row without an engine that lasted */
+	struct ev_timer restart; /* armed while there is no engine: when to start one */
+	unsigned restarts;	 /* in a row without an engine that lasted */
 	int64_t started_ms;
 	uint64_t quotes;
 };
@@ -115,8 +116,11 @@ static void answer_keys(struct ad_parent *p, uint64_t id)
 
 	memset(&done, 0, sizeof(done));
 	rc = parent_tpm(p);
-	if (rc == 0 && (rc = tpm_keys_ensure(p->tpm, false, &info)) < 0)
-		parent_tpm_failed(p, rc);
+	if (rc == 0) {
+		rc = tpm_keys_ensure(p->tpm, false, &info);
+		if (rc < 0)
+			parent_tpm_failed(p, rc);
+	}
 	if (rc < 0) {
 		status_set(&done.st, rc, "");
 	} else {
@@ -138,9 +142,12 @@ static void answer_activate(struct ad_parent *p, uint64_t id, const struct ad_ms
 	size_t len = 0;
 	int rc = parent_tpm(p);
 
-	if (rc == 0 && (rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret,
-						     m->secret_len, done.credential, &len)) < 0)
-		parent_tpm_failed(p, rc);
+	if (rc == 0) {
+		rc = tpm_activate_credential(p->tpm, m->blob, m->blob_len, m->secret, m->secret_len,
+					     done.credential, &len);
+		if (rc < 0)
+			parent_tpm_failed(p, rc);
+	}
 	if (rc < 0) /* the verifier learns that it failed, and why, not more */
 		status_set(&done.st, -EPERM, "");
 	done.credential_len = (uint32_t)len;
@@ -148,18 +155,27 @@ static void answer_activate(struct ad_parent *p, uint64_t id, const struct ad_ms
 	OPENSSL_cleanse(&done, sizeof(done));
 }
 
+static void engine_chan_close(struct ad_parent *p)
+{
+	if (p->chan < 0)
+		return;
+	ev_io_del(p->loop, &p->chan_io);
+	close(p->chan);
+	p->chan = -1;
+}
+
 static void engine_kill(struct ad_parent *p, const char *why)
 {
 	log_err("engine %d: %s; starting a new one", (int)p->engine, why);
 	if (p->engine > 0)
 		kill(p->engine, SIGKILL);
-	close(p->chan);
-	p->chan = -1;
+	engine_chan_close(p);
 }
 
 /* One message from the engine: each type has exactly one length. */
-static void parent_dispatch(struct ad_parent *p)
+static void parent_dispatch(void *arg, unsigned ready)
 {
+	struct ad_parent *p = arg;
 	static union {
 		struct ad_msg_quote quote;
 		struct ad_msg_activate activate;
@@ -169,11 +185,11 @@ static void parent_dispatch(struct ad_parent *p)
 	struct pcr_selection sel;
 	int rc = chan_recv(p->chan, &hdr, &body, sizeof(body));
 
+	(void)ready;
 	if (rc == -EAGAIN)
 		return;
 	if (rc == -EPIPE) {
-		close(p->chan); /* the engine is gone; SIGCHLD tells the rest */
-		p->chan = -1;
+		engine_chan_close(p); /* the engine is gone; SIGCHLD tells the rest */
 		return;
 	}
 	if (rc == 0)
@@ -189,19 +205,28 @@ static void parent_dispatch(struct ad_parent *p)
 	OPENSSL_cleanse(&body.activate, sizeof(body.activate));
 }
 
-static int engine_start(struct ad_parent *p)
+static void engine_start(void *arg)
 {
-	int fd;
+	struct ad_parent *p = arg;
+	int fd, rc;
 	pid_t pid = chan_fork(&fd);
 
-	if (pid < 0)
-		return (int)pid;
 	if (pid == 0)
 		ad_engine_main(p->setup, fd);
+	rc = pid < 0 ? (int)pid
+		     : ev_io_add(p->loop, &p->chan_io, fd, EVLOOP_READ, parent_dispatch, p);
+	if (rc < 0) {
+		log_err("%s", err_msg());
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			close(fd);
+		}
+		ev_timer_at(p->loop, &p->restart, frame_now_ms() + 1000);
+		return;
+	}
 	p->chan = fd;
 	p->engine = pid;
 	p->started_ms = frame_now_ms();
-	return 0;
 }
 
 /* A dead engine is replaced; one that keeps dying is replaced more and more slowly. */
@@ -217,82 +242,46 @@ static void engine_reap(struct ad_parent *p)
 
 		log_err("engine %d %s", (int)pid, chan_child_status(status, how, sizeof(how)));
 		p->engine = 0;
-		if (p->chan >= 0) {
-			close(p->chan);
-			p->chan = -1;
-		}
+		engine_chan_close(p);
 		p->restarts = frame_now_ms() - p->started_ms > 10000 ? 0 : p->restarts + 1;
 		int64_t backoff =
 			p->restarts == 0 ? 0 : 100LL << (p->restarts < 6 ? p->restarts : 6);
 
-		p->restart_at_ms = frame_now_ms() + backoff;
+		ev_timer_at(p->loop, &p->restart, frame_now_ms() + backoff);
 	}
 }
 
-static int signals_open(void)
+static void parent_signal(void *arg, int signo)
 {
-	sigset_t set;
-	int fd;
+	struct ad_parent *p = arg;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return err_set(-errno, "signalfd: %s", strerror(errno));
-	return fd;
+	if (signo == SIGCHLD)
+		engine_reap(p);
+	else
+		evloop_exit(p->loop);
 }
 
-int ad_parent_run(struct ad_setup *setup, struct tpm *tpm, volatile int *stop)
+int ad_parent_run(struct ad_setup *setup, struct tpm *tpm)
 {
+	static const int signals[] = {SIGTERM, SIGINT, SIGCHLD};
 	struct ad_parent p = {.setup = setup, .tpm = tpm, .chan = -1};
-	int sfd = signals_open();
+	int rc = evloop_new(&p.loop);
 
-	if (sfd < 0)
-		return sfd;
-	signal(SIGPIPE, SIG_IGN);
-	while (!*stop) {
-		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
-					{.fd = p.chan, .events = POLLIN}};
-		int wait = -1;
-
-		if (!p.engine) {
-			int64_t due = p.restart_at_ms - frame_now_ms();
-
-			if (due <= 0) {
-				if (engine_start(&p) < 0) {
-					log_err("%s", err_msg());
-					p.restart_at_ms = frame_now_ms() + 1000;
-				}
-				continue;
-			}
-			wait = (int)due;
-		}
-		if (poll(pfd, p.chan >= 0 ? 2 : 1, wait) < 0 && errno != EINTR)
-			return err_set(-errno, "poll: %s", strerror(errno));
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD)
-					engine_reap(&p);
-				else
-					*stop = 1;
-			}
-		}
-		if (p.chan >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			parent_dispatch(&p);
+	if (rc == 0)
+		rc = evloop_signals(p.loop, signals, 3, parent_signal, &p);
+	if (rc == 0)
+		rc = ev_timer_add(p.loop, &p.restart, engine_start, &p);
+	if (rc == 0) {
+		ev_timer_at(p.loop, &p.restart, 0);
+		rc = evloop_run(p.loop);
 	}
 	if (p.engine > 0) {
 		kill(p.engine, SIGKILL);
 		waitpid(p.engine, NULL, 0);
 	}
-	if (p.chan >= 0)
-		close(p.chan);
-	close(sfd);
+	engine_chan_close(&p);
+	evloop_free(p.loop);
 	tpm_close(p.tpm);
 	log_info("%llu quotes", (unsigned long long)p.quotes);
-	return 0;
+	return rc;
 }

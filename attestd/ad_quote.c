@@ -23,10 +23,11 @@
 
 void ad_batch_queue(struct ad_engine *e, struct conn *c)
 {
-	c->state = CONN_QUEUED;
+	ad_conn_state(e, c, CONN_QUEUED);
 	c->queued_ms = frame_now_ms();
 	if (e->queued++ == 0 || c->queued_ms < e->first_queued_ms)
 		e->first_queued_ms = c->queued_ms;
+	ad_batch_maybe(e);
 }
 
 static int older_first(const void *a, const void *b)
@@ -38,9 +39,9 @@ static int older_first(const void *a, const void *b)
 
 static void batch_fail(struct ad_engine *e, uint64_t id, int code, const char *msg)
 {
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		struct conn *c = &e->conn[i];
+	struct conn *c;
 
+	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state == CONN_TPM && c->batch == id && c->req.type == ATTEST_QUOTE)
 			ad_reply_error(e, c, code, msg);
 	}
@@ -55,11 +56,11 @@ static void batch_send(struct ad_engine *e)
 	struct nonce_path paths[AD_BATCH_MAX];
 	struct pcr_selection all = {0};
 	struct ad_msg_quote m = {0};
-	int64_t now = frame_now_ms();
+	struct conn *c;
 
-	for (unsigned i = 0; i < e->n_conns; i++)
-		if (e->conn[i].state == CONN_QUEUED)
-			queued[nq++] = &e->conn[i];
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->state == CONN_QUEUED)
+			queued[nq++] = c;
 	qsort(queued, nq, sizeof(*queued), older_first);
 	for (; n < nq && n < e->cfg->batch_max; n++) {
 		nonces[n] = queued[n]->req.nonce;
@@ -70,9 +71,8 @@ static void batch_send(struct ad_engine *e)
 	}
 	e->batch_id++;
 	for (size_t k = 0; k < n; k++) {
-		queued[k]->state = CONN_TPM;
 		queued[k]->batch = e->batch_id;
-		queued[k]->deadline_ms = now + (int64_t)e->cfg->tpm_timeout_ms;
+		ad_conn_state(e, queued[k], CONN_TPM);
 	}
 	e->queued -= (unsigned)n;
 	/* those left (batch_max reached) are due as soon as this batch is answered */
@@ -91,12 +91,18 @@ static void batch_send(struct ad_engine *e)
 	e->batch_in_flight = true;
 }
 
-void ad_batch_maybe(struct ad_engine *e, int64_t now)
+void ad_batch_maybe(struct ad_engine *e)
 {
+	int64_t due = e->first_queued_ms + (int64_t)e->cfg->batch_ms;
+
 	if (e->queued && !e->batch_in_flight &&
-	    (now - e->first_queued_ms >= (int64_t)e->cfg->batch_ms ||
-	     e->queued >= e->cfg->batch_max))
+	    (frame_now_ms() >= due || e->queued >= e->cfg->batch_max))
 		batch_send(e);
+	/* those left behind (batch_max, or a send that failed) are due when their window ends */
+	if (e->queued && !e->batch_in_flight)
+		ev_timer_at(e->loop, &e->batch_due, e->first_queued_ms + (int64_t)e->cfg->batch_ms);
+	else
+		ev_timer_stop(e->loop, &e->batch_due);
 }
 
 /* The whole log as it is now; a log that cannot be read is left out (the verifier sees that). */
@@ -187,17 +193,12 @@ static int quote_from_wire(const struct ad_msg_quote_done *m, struct attest_resp
 	return 0;
 }
 
-void ad_batch_done(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_done *m)
+static void batch_answer(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_done *m)
 {
 	static struct attest_response r;
 	struct ad_logs *logs;
+	struct conn *c;
 
-	if (!e->batch_in_flight || id != e->batch_id) {
-		log_warn("engine: the answer for batch %llu came after its requests gave up",
-			 (unsigned long long)id);
-		return;
-	}
-	e->batch_in_flight = false;
 	if (m->st.status != 0) {
 		batch_fail(e, id, m->st.status, m->st.error);
 		return;
@@ -212,16 +213,13 @@ void ad_batch_done(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_d
 	/* only what someone asked for: a batch of bare quotes reads no log at all */
 	unsigned wanted = 0;
 
-	for (unsigned i = 0; i < e->n_conns; i++)
-		if (e->conn[i].state == CONN_TPM && e->conn[i].batch == id &&
-		    e->conn[i].req.type == ATTEST_QUOTE)
-			wanted |= e->conn[i].req.logs;
+	TAILQ_FOREACH (c, &e->conns, link)
+		if (c->state == CONN_TPM && c->batch == id && c->req.type == ATTEST_QUOTE)
+			wanted |= c->req.logs;
 	logs = logs_read(e, wanted);
 	if (logs)
 		logs->refs = 1; /* ours, until every reply has its own */
-	for (unsigned i = 0; i < e->n_conns; i++) {
-		struct conn *c = &e->conn[i];
-
+	TAILQ_FOREACH (c, &e->conns, link) {
 		if (c->state != CONN_TPM || c->batch != id || c->req.type != ATTEST_QUOTE)
 			continue;
 		memset(r.has_log, 0, sizeof(r.has_log));
@@ -230,4 +228,16 @@ void ad_batch_done(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_d
 		ad_reply(e, c, &r, logs);
 	}
 	ad_logs_put(logs);
+}
+
+void ad_batch_done(struct ad_engine *e, uint64_t id, const struct ad_msg_quote_done *m)
+{
+	if (!e->batch_in_flight || id != e->batch_id) {
+		log_warn("engine: the answer for batch %llu came after its requests gave up",
+			 (unsigned long long)id);
+		return;
+	}
+	e->batch_in_flight = false;
+	batch_answer(e, id, m);
+	ad_batch_maybe(e); /* the requests that came meanwhile */
 }

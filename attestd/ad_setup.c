@@ -31,6 +31,33 @@
 /* Descriptors the engine needs besides its connections: listeners, logs, channel, stdio. */
 #define AD_FD_RESERVE 32
 
+/* A step of listening failed: errno, in one message for all of them. */
+static int listen_failed(const char *where)
+{
+	return err_set(-errno, "listening on %s: %s", where, strerror(errno));
+}
+
+/* A non-blocking listening socket on @sa (a Unix socket's file made 0666). */
+static int listen_on(const struct sockaddr *sa, socklen_t sa_len, const char *where)
+{
+	_cleanup_close_ int fd =
+		socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return listen_failed(where);
+	if (sa->sa_family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		return listen_failed(where);
+	if (bind(fd, sa, sa_len) < 0)
+		return listen_failed(where);
+	if (sa->sa_family == AF_UNIX && chmod(where, 0666) < 0)
+		return listen_failed(where);
+	if (listen(fd, 1024) < 0)
+		return listen_failed(where);
+	return TAKE_FD(fd);
+}
+
 static int listen_tcp(const char *hostport)
 {
 	char host[256];
@@ -40,7 +67,7 @@ static int listen_tcp(const char *hostport)
 				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE},
 			*res;
-	int fd, one = 1, rc;
+	int fd, rc;
 
 	snprintf(host, sizeof(host), "%.*s",
 		 colon ? (int)(colon - hostport) : (int)strlen(hostport), hostport);
@@ -51,14 +78,7 @@ static int listen_tcp(const char *hostport)
 	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (rc != 0)
 		return err_set(-EINVAL, "listen %s: %s", hostport, gai_strerror(rc));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
-		rc = err_set(-errno, "listening on %s: %s", hostport, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = rc;
-	}
+	fd = listen_on(res->ai_addr, res->ai_addrlen, hostport);
 	freeaddrinfo(res);
 	return fd;
 }
@@ -66,22 +86,12 @@ static int listen_tcp(const char *hostport)
 static int listen_unix(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return err_set(-ENAMETOOLONG, "socket path too long: %s", path);
 	strcpy(sa.sun_path, path);
 	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 1024) < 0) {
-		int rc = err_set(-errno, "listening on %s: %s", path, strerror(errno));
-
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	return fd;
+	return listen_on((struct sockaddr *)&sa, sizeof(sa), path);
 }
 
 static int tls_open(struct ad_setup *setup, const struct ad_config *cfg)
@@ -134,23 +144,25 @@ static unsigned conns_within_limit(unsigned want)
 static int drtm_from_heap(const char *path)
 {
 	_cleanup_free_ uint8_t *img = NULL;
+	_cleanup_close_ int fd = -1;
 	const uint8_t *log;
 	size_t len, log_len;
-	int fd, rc;
+	int rc;
 
-	if ((rc = file_read_all(path, TXT_HEAP_IMAGE_MAX, &img, &len)) < 0 ||
-	    (rc = txt_heap_image_log(img, len, path, &log, &log_len)) < 0)
+	rc = file_read_all(path, TXT_HEAP_IMAGE_MAX, &img, &len);
+	if (rc < 0)
+		return rc;
+	rc = txt_heap_image_log(img, len, path, &log, &log_len);
+	if (rc < 0)
 		return rc;
 	fd = memfd_create("drtm-log", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return err_set(-errno, "memfd for the DRTM log: %s", strerror(errno));
-	if (write(fd, log, log_len) != (ssize_t)log_len ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-		rc = err_set(-errno, "writing the DRTM log of %s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	return fd;
+	if (write(fd, log, log_len) != (ssize_t)log_len)
+		return err_set(-errno, "writing the DRTM log of %s: %s", path, strerror(errno));
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return err_set(-errno, "writing the DRTM log of %s: %s", path, strerror(errno));
+	return TAKE_FD(fd);
 }
 
 int ad_setup_open(struct ad_setup *setup, const struct ad_config *cfg)
@@ -166,15 +178,27 @@ int ad_setup_open(struct ad_setup *setup, const struct ad_config *cfg)
 		if (cfg->log_path[i])
 			setup->log_fd[i] = open(cfg->log_path[i], O_RDONLY | O_CLOEXEC);
 	}
-	if (cfg->txt_heap && (setup->log_fd[ATTEST_LOG_DRTM] = drtm_from_heap(cfg->txt_heap)) < 0)
-		return setup->log_fd[ATTEST_LOG_DRTM];
+	if (cfg->txt_heap) {
+		setup->log_fd[ATTEST_LOG_DRTM] = drtm_from_heap(cfg->txt_heap);
+		if (setup->log_fd[ATTEST_LOG_DRTM] < 0)
+			return setup->log_fd[ATTEST_LOG_DRTM];
+	}
 	setup->max_conns = conns_within_limit(cfg->max_conns);
-	if (cfg->tls_cert && (rc = tls_open(setup, cfg)) < 0)
-		return rc;
-	if (cfg->listen && (setup->listen_fd[0] = listen_tcp(cfg->listen)) < 0)
-		return setup->listen_fd[0];
-	if (cfg->socket && (setup->listen_fd[1] = listen_unix(cfg->socket)) < 0)
-		return setup->listen_fd[1];
+	if (cfg->tls_cert) {
+		rc = tls_open(setup, cfg);
+		if (rc < 0)
+			return rc;
+	}
+	if (cfg->listen) {
+		setup->listen_fd[0] = listen_tcp(cfg->listen);
+		if (setup->listen_fd[0] < 0)
+			return setup->listen_fd[0];
+	}
+	if (cfg->socket) {
+		setup->listen_fd[1] = listen_unix(cfg->socket);
+		if (setup->listen_fd[1] < 0)
+			return setup->listen_fd[1];
+	}
 	return 0;
 }
 

@@ -21,8 +21,6 @@
 
 #define AD_CONFIG_DEFAULT "/etc/measured/attestd.conf"
 
-static volatile int stop;
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: attestd [-n] [--config FILE] [--tcti CONF] [--provision]\n"
@@ -74,7 +72,7 @@ struct cli {
 /* The config file first (named, or the default if it exists), then the options over it. */
 static int parse_args(int argc, char **argv, struct ad_config *cfg, struct cli *cli)
 {
-	int c, idx, rc;
+	int c, idx;
 
 	ad_config_defaults(cfg);
 	cli->config = NULL;
@@ -85,7 +83,7 @@ static int parse_args(int argc, char **argv, struct ad_config *cfg, struct cli *
 			return 2;
 	if (!cli->config && access(AD_CONFIG_DEFAULT, F_OK) == 0)
 		cli->config = AD_CONFIG_DEFAULT;
-	if (cli->config && (rc = ad_config_load(cli->config, cfg)) < 0) {
+	if (cli->config && ad_config_load(cli->config, cfg) < 0) {
 		log_err("%s", err_msg());
 		return 1;
 	}
@@ -209,7 +207,7 @@ static int serve(struct ad_config *cfg, bool provision)
 	if (rc == 0 && geteuid() != 0 && sandbox_drop_caps() < 0)
 		log_warn("the privileged process keeps its capabilities: %s", err_msg());
 	if (rc == 0)
-		rc = ad_parent_run(&setup, tpm, &stop);
+		rc = ad_parent_run(&setup, tpm);
 	else
 		tpm_close(tpm);
 	if (rc < 0)

@@ -64,7 +64,7 @@ void ad_setup_close(struct ad_setup *setup);
 void ad_config_print(const struct ad_config *cfg, const struct ad_setup *setup, FILE *out);
 
 /* The privileged process: starts the engine, restarts it, answers it, until SIGTERM. */
-int ad_parent_run(struct ad_setup *setup, struct tpm *tpm, volatile int *stop);
+int ad_parent_run(struct ad_setup *setup, struct tpm *tpm);
 /* The engine's life, in the child; never returns. */
 __attribute__((noreturn)) void ad_engine_main(const struct ad_setup *setup, int chan);
 

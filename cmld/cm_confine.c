@@ -87,12 +87,20 @@ static const struct {
 	 CAPBIT(CAP_SETFCAP) | CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_NET_BIND_SERVICE) |               \
 	 CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_KILL) | CAPBIT(CAP_AUDIT_WRITE))
 
+uint32_t cm_confine_cpu_default(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus > 1 ? (uint32_t)(cpus - 1) * 100 : 50;
+}
+
 void cm_confine_defaults(struct cm_confine_conf *ret)
 {
 	*ret = (struct cm_confine_conf){.caps = DOCKER_CAPS,
 					.seccomp = true,
 					.pids_max = CM_CONFINE_PIDS_MAX_DEFAULT,
-					.memory_mib = CM_CONFINE_MEMORY_MIB_DEFAULT};
+					.memory_mib = CM_CONFINE_MEMORY_MIB_DEFAULT,
+					.cpu_percent = cm_confine_cpu_default()};
 }
 
 int cm_confine_caps_parse(const char *list, uint64_t *ret)
@@ -196,7 +204,8 @@ static int refuse_all(scmp_filter_ctx ctx, const char *const *names)
 		int nr = seccomp_syscall_resolve_name(*names), r;
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* a call this libseccomp does not know on any architecture */
-		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0)) < 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		if (r < 0)
 			return err_set(r, "seccomp rule for %s: %s", *names, strerror(-r));
 	}
 	return 0;
@@ -222,7 +231,9 @@ static int seccomp_default(uint64_t keep)
 		return err_set(-ENOMEM, "seccomp: out of memory");
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	/* the compatibility entry points, each filtered by the same rules */
-	if (r == 0 && native == SCMP_ARCH_X86_64 && (r = add_arch(ctx, SCMP_ARCH_X86)) == 0)
+	if (r == 0 && native == SCMP_ARCH_X86_64)
+		r = add_arch(ctx, SCMP_ARCH_X86);
+	if (r == 0 && native == SCMP_ARCH_X86_64)
 		r = add_arch(ctx, SCMP_ARCH_X32);
 	if (r == 0 && native == SCMP_ARCH_AARCH64)
 		r = add_arch(ctx, SCMP_ARCH_ARM);
@@ -230,12 +241,17 @@ static int seccomp_default(uint64_t keep)
 		r = err_set(r, "seccomp architectures: %s", strerror(-r));
 		goto out;
 	}
-	if ((r = refuse_all(ctx, refused_always)) < 0)
+	r = refuse_all(ctx, refused_always);
+	if (r < 0)
 		goto out;
-	if (!(keep & CAPBIT(CAP_SYS_TIME)) && (r = refuse_all(ctx, refused_sys_time)) < 0)
-		goto out;
+	if (!(keep & CAPBIT(CAP_SYS_TIME))) {
+		r = refuse_all(ctx, refused_sys_time);
+		if (r < 0)
+			goto out;
+	}
 	if (!(keep & CAPBIT(CAP_SYS_ADMIN))) {
-		if ((r = refuse_all(ctx, refused_sys_admin)) < 0)
+		r = refuse_all(ctx, refused_sys_admin);
+		if (r < 0)
 			goto out;
 		for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
 			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
@@ -245,12 +261,14 @@ static int seccomp_default(uint64_t keep)
 				goto out;
 			}
 		}
-		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+		if (r < 0) {
 			r = err_set(r, "seccomp rule for clone3: %s", strerror(-r));
 			goto out;
 		}
 	}
-	if ((r = seccomp_load(ctx)) < 0)
+	r = seccomp_load(ctx);
+	if (r < 0)
 		r = err_set(r, "loading the seccomp filter: %s", strerror(-r));
 out:
 	seccomp_release(ctx);

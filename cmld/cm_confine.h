@@ -4,7 +4,7 @@
  * of runc / Docker): no_new_privs, a reduced capability bounding set, a
  * seccomp filter, and the cgroup limits cmld gives a container whose config
  * names none.  Set by cmld's options (--container-caps, --container-seccomp,
- * --container-pids-max, --container-memory-max).
+ * --container-pids-max, --container-memory-max, --container-cpu-max).
  */
 #ifndef MEASURED_CM_CONFINE_H
 #define MEASURED_CM_CONFINE_H
@@ -19,13 +19,20 @@
 #define CM_CONFINE_MEMORY_MIB_DEFAULT 1024u
 
 struct cm_confine_conf {
-	uint64_t caps;	     /* the bounding set a container keeps, one bit per CAP_* */
-	bool seccomp;	     /* the default filter (cm_confine.c lists what it refuses) */
-	uint32_t pids_max;   /* pids.max of each container, 0: none */
-	uint32_t memory_mib; /* memory.max of a container whose ram_limit is 0; 0: none */
+	uint64_t caps;	      /* the bounding set a container keeps, one bit per CAP_* */
+	bool seccomp;	      /* the default filter (cm_confine.c lists what it refuses) */
+	uint32_t pids_max;    /* pids.max of each container, 0: none */
+	uint32_t memory_mib;  /* memory.max of a container whose ram_limit is 0; 0: none */
+	uint32_t cpu_percent; /* cpu.max of each container, percent of one CPU; 0: none */
 };
 
-/* Docker's bounding set, the default filter, the limits above. */
+/*
+ * The default CPU limit: every CPU but one (the host keeps one whatever the
+ * containers do), half of the only one on a machine with one.
+ */
+uint32_t cm_confine_cpu_default(void);
+
+/* Docker's bounding set, the default filter, the limits above and cm_confine_cpu_default(). */
 void cm_confine_defaults(struct cm_confine_conf *ret);
 /*
  * "chown,kill,net_raw" (with or without "cap_", any case), "all" or "none"

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -53,15 +51,17 @@
 
 /* One client connection of the control process, as the parent knows it. */
 struct cm_conn {
-	uint64_t id; /* the control process's name for it */
-	int chan;    /* where its answers go */
+	uint64_t id;	    /* the control process's name for it */
+	struct cm_ctl *ctl; /* where its answers go */
 	/* exec session */
 	int pty_master;
 	pid_t exec_pid;
 	int exec_status;
 	bool exec_done;
-	bool pty_hup; /* the command's side of the terminal is closed */
-	bool dead;    /* the control process is told to close it */
+	bool pty_hup;	/* the command's side of the terminal is closed */
+	struct cmld *d; /* whose loop watches pty_master; NULL while there is none */
+	struct ev_io pty_io;
+	bool dead; /* the control process is told to close it */
 	struct cm_conn *next;
 };
 
@@ -69,10 +69,22 @@ typedef DaemonToController Reply;
 
 /* ---- sending ---- */
 
-/* A send that timed out (SO_SNDTIMEO): the control process stopped reading. */
-static bool chan_stuck;
+/*
+ * Everything for the control process goes through its queue, in order (a
+ * CLOSE after the answers it ends); the parent never waits for it.  A
+ * queue that is full, or makes no progress for CM_CTL_STUCK_MS, means a
+ * control process that stopped reading: it is replaced.
+ */
+static int ctl_send(struct cm_ctl *ctl, uint32_t type, uint64_t id, const void *body, size_t len)
+{
+	int rc = chan_queue_send(ctl->chan, &ctl->out, type, id, body, len);
 
-static int reply_chunks(int chan, uint64_t id, const uint8_t *data, size_t len)
+	if (rc == -ENOBUFS)
+		ctl->stuck = true;
+	return rc;
+}
+
+static int reply_chunks(struct cm_ctl *ctl, uint64_t id, const uint8_t *data, size_t len)
 {
 	static struct cm_msg_reply r;
 	size_t off = 0;
@@ -87,7 +99,7 @@ static int reply_chunks(int chan, uint64_t id, const uint8_t *data, size_t len)
 		r.offset = (uint32_t)off;
 		r.len = (uint32_t)n;
 		memcpy(r.data, data + off, n);
-		rc = chan_send(chan, CM_MSG_REPLY, id, &r, offsetof(struct cm_msg_reply, data) + n);
+		rc = ctl_send(ctl, CM_MSG_REPLY, id, &r, offsetof(struct cm_msg_reply, data) + n);
 		if (rc < 0)
 			return rc;
 		off += n;
@@ -98,18 +110,14 @@ static int reply_chunks(int chan, uint64_t id, const uint8_t *data, size_t len)
 static void reply_send(struct cm_conn *conn, const Reply *m)
 {
 	size_t len = daemon_to_controller__get_packed_size(m);
-	_cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
+	_cleanup_erase_ uint8_t *buf = malloc(len ? len : 1); /* configs, terminal output */
 
 	if (!buf) {
 		conn->dead = true;
 		return;
 	}
 	daemon_to_controller__pack(m, buf);
-	int rc = reply_chunks(conn->chan, conn->id, buf, len);
-
-	if (rc == -EAGAIN)
-		chan_stuck = true;
-	if (rc < 0)
+	if (reply_chunks(conn->ctl, conn->id, buf, len) < 0)
 		conn->dead = true;
 }
 
@@ -445,7 +453,8 @@ static int container_remove(struct cmld *d, struct cm_container *c)
 	if (c->state != CONTAINER_STATE__STOPPED)
 		return err_set(-EBUSY, "container %s is %s; stop it first", c->config->name,
 			       cm_state_name(c->state));
-	if ((r = cm_seal_remove_ready(d, c->uuid)) < 0)
+	r = cm_seal_remove_ready(d, c->uuid);
+	if (r < 0)
 		return r;
 	/*
 	 * The config first, the commit point: from here the container is gone,
@@ -455,7 +464,8 @@ static int container_remove(struct cmld *d, struct cm_container *c)
 	cm_store_path(d, path, sizeof(path), "containers/%s.conf", c->uuid);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(-errno, "unlink %s: %s", path, strerror(errno));
-	if ((r = fsync_parent_dir(path)) < 0)
+	r = fsync_parent_dir(path);
+	if (r < 0)
 		return r;
 	if (cm_store_remove_remains(d, c->uuid) < 0)
 		log_warn("container %s (%s): removed, but not all of it yet (retried at the next "
@@ -845,12 +855,21 @@ static void cmd_update_config(struct cmld *d, struct cm_conn *conn, struct cm_co
 
 	if (r < 0)
 		goto out;
-	if ((d->provisioned && (r = check_not_weaker(now, cfg)) < 0) ||
-	    (r = cm_config_check(d, c->uuid, cfg)) < 0)
+	if (d->provisioned) {
+		r = check_not_weaker(now, cfg);
+		if (r < 0)
+			goto out;
+	}
+	r = cm_config_check(d, c->uuid, cfg);
+	if (r < 0)
 		goto out;
-	if (cm_sealed(d, c) && (r = cm_seal_rebind(d, c, cfg, start_pin(req))) < 0)
-		goto out;
-	if ((r = save_from_request(d, c->uuid, cfg, req)) < 0)
+	if (cm_sealed(d, c)) {
+		r = cm_seal_rebind(d, c, cfg, start_pin(req));
+		if (r < 0)
+			goto out;
+	}
+	r = save_from_request(d, c->uuid, cfg, req);
+	if (r < 0)
 		goto out;
 	c->trust = req->has_container_config_signature ? CONTAINER_TRUST__SIGNED
 						       : CONTAINER_TRUST__UNSIGNED;
@@ -871,6 +890,8 @@ out:
 		protobuf_c_message_free_unpacked(&cfg->base, NULL);
 	respond_result(conn, r);
 }
+
+static void exec_output_ready(void *arg, unsigned ready);
 
 static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *c,
 		     const ControllerToDaemon *req)
@@ -911,6 +932,14 @@ static void cmd_exec(struct cmld *d, struct cm_conn *conn, struct cm_container *
 		return;
 	}
 	fcntl(master, F_SETFL, O_NONBLOCK);
+	r = ev_io_add(d->loop, &conn->pty_io, master, EVLOOP_READ, exec_output_ready, conn);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		close(master);
+		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, err_msg());
+		return;
+	}
+	conn->d = d;
 	conn->pty_master = master;
 	conn->exec_pid = pid;
 	conn->exec_done = false;
@@ -1010,7 +1039,13 @@ static void cmd_device_stats(struct cmld *d, struct cm_conn *conn)
 	struct statvfs sys, cont;
 	struct sysinfo mem;
 
-	if (statvfs("/", &sys) < 0 || statvfs(d->data_dir, &cont) < 0 || sysinfo(&mem) < 0) {
+	int r = statvfs("/", &sys);
+
+	if (r == 0)
+		r = statvfs(d->data_dir, &cont);
+	if (r == 0)
+		r = sysinfo(&mem);
+	if (r < 0) {
 		respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__CMD_FAILED, strerror(errno));
 		return;
 	}
@@ -1141,7 +1176,8 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 	case CONTROLLER_TO_DAEMON__COMMAND__PULL_DEVICE_CSR: {
 		uint8_t *csr;
 		size_t len;
-		if ((r = cm_device_csr(d, &csr, &len)) < 0) {
+		r = cm_device_csr(d, &csr, &len);
+		if (r < 0) {
 			respond(conn, DAEMON_TO_CONTROLLER__RESPONSE__DEVICE_PROVISIONING_ERROR,
 				err_msg());
 			break;
@@ -1179,6 +1215,9 @@ void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToD
 
 /* ---- the control process ---- */
 
+static void engine_restart(void *arg);
+static void engine_stalled(void *arg);
+
 int cm_control_listen(struct cmld *d)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -1206,32 +1245,53 @@ int cm_control_listen(struct cmld *d)
 	mode_t old = umask(0177); /* the socket is born 0600 */
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
-	if (r < 0 || listen(fd, 16) < 0) {
+	if (r == 0)
+		r = listen(fd, 16);
+	if (r < 0) {
 		r = err_set(-errno, "%s: %s", d->socket_path, strerror(errno));
 		close(fd);
 		return r;
 	}
 	d->listen_fd = fd;
 	d->ctl.chan = -1;
+	/* the control process is started from the loop, and again whenever it dies */
+	d->ctl.out.max = CM_CTL_QUEUE_MAX;
+	r = ev_timer_add(d->loop, &d->ctl.restart, engine_restart, d);
+	if (r < 0)
+		return r;
+	r = ev_timer_add(d->loop, &d->ctl.stalled, engine_stalled, d);
+	if (r < 0)
+		return r;
+	ev_timer_at(d->loop, &d->ctl.restart, 0);
 	return 0;
 }
 
-struct cm_conn *cm_conn_new(int chan, uint64_t id)
+struct cm_conn *cm_conn_new(struct cm_ctl *ctl, uint64_t id)
 {
 	struct cm_conn *c = calloc(1, sizeof(*c));
 
 	if (c) {
 		c->id = id;
-		c->chan = chan;
+		c->ctl = ctl;
 		c->pty_master = -1;
 	}
 	return c;
 }
 
+static void exec_pty_close(struct cm_conn *c)
+{
+	if (c->pty_master < 0)
+		return;
+	if (c->d)
+		ev_io_del(c->d->loop, &c->pty_io);
+	c->d = NULL;
+	close(c->pty_master);
+	c->pty_master = -1;
+}
+
 void cm_conn_free(struct cm_conn *c)
 {
-	if (c->pty_master >= 0)
-		close(c->pty_master);
+	exec_pty_close(c);
 	if (c->exec_pid > 0 && !c->exec_done)
 		kill(c->exec_pid, SIGKILL);
 	free(c);
@@ -1247,21 +1307,31 @@ void cm_control_drop_conns(struct cmld *d)
 	}
 }
 
+static void engine_chan_close(struct cmld *d)
+{
+	if (d->ctl.chan < 0)
+		return;
+	ev_io_del(d->loop, &d->ctl.io);
+	ev_timer_stop(d->loop, &d->ctl.stalled);
+	chan_queue_clear(&d->ctl.out);
+	close(d->ctl.chan);
+	d->ctl.chan = -1;
+}
+
 /* The control process is broken or taken over: kill it; SIGCHLD starts the next. */
 static void engine_kill(struct cmld *d, const char *why)
 {
 	log_err("control process %d: %s; starting a new one", (int)d->ctl.pid, why);
 	if (d->ctl.pid > 0)
 		kill(d->ctl.pid, SIGKILL);
-	if (d->ctl.chan >= 0)
-		close(d->ctl.chan);
-	d->ctl.chan = -1;
+	engine_chan_close(d);
 	cm_control_drop_conns(d);
 }
 
+static void engine_ready(void *arg, unsigned ready);
+
 static int engine_start(struct cmld *d)
 {
-	struct timeval send_timeout = {.tv_sec = 5};
 	struct cm_engine_args args;
 	int fd;
 	pid_t pid = chan_fork(&fd);
@@ -1275,8 +1345,14 @@ static int engine_start(struct cmld *d)
 					       .user = d->ctl.user};
 		cm_engine_main(&args);
 	}
-	/* a control process that stops reading must not stop the parent for long */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	fcntl(fd, F_SETFL, O_NONBLOCK); /* what it does not take at once waits in ctl.out */
+	int rc = ev_io_add(d->loop, &d->ctl.io, fd, EVLOOP_READ, engine_ready, d);
+
+	if (rc < 0) {
+		kill(pid, SIGKILL);
+		close(fd);
+		return rc;
+	}
 	d->ctl.chan = fd;
 	d->ctl.pid = pid;
 	d->ctl.started_ms = frame_now_ms();
@@ -1294,14 +1370,24 @@ static void engine_reaped(struct cmld *d, int status)
 	log_err("control process %d %s", (int)d->ctl.pid,
 		chan_child_status(status, how, sizeof(how)));
 	d->ctl.pid = 0;
-	if (d->ctl.chan >= 0)
-		close(d->ctl.chan);
-	d->ctl.chan = -1;
+	engine_chan_close(d);
 	cm_control_drop_conns(d);
 	d->ctl.restarts = frame_now_ms() - d->ctl.started_ms > 10000 ? 0 : d->ctl.restarts + 1;
 	backoff = d->ctl.restarts == 0 ? 0 : 100LL << (d->ctl.restarts < 4 ? d->ctl.restarts : 4);
-	d->ctl.restart_at_ms = frame_now_ms() + backoff;
+	ev_timer_at(d->loop, &d->ctl.restart, frame_now_ms() + backoff);
 	d->ctl.deaths++;
+}
+
+static void engine_restart(void *arg)
+{
+	struct cmld *d = arg;
+
+	if (d->ctl.pid || d->quit)
+		return;
+	if (engine_start(d) < 0) {
+		log_err("%s", err_msg());
+		ev_timer_at(d->loop, &d->ctl.restart, frame_now_ms() + 1000);
+	}
 }
 
 static struct cm_conn *conn_get(struct cmld *d, uint64_t id, bool create)
@@ -1314,7 +1400,7 @@ static struct cm_conn *conn_get(struct cmld *d, uint64_t id, bool create)
 			return c;
 	if (!create || n >= CM_CONTROL_MAX_CONNS)
 		return NULL;
-	c = cm_conn_new(d->ctl.chan, id);
+	c = cm_conn_new(&d->ctl, id);
 	if (c) {
 		c->next = d->conns;
 		d->conns = c;
@@ -1354,10 +1440,51 @@ int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body)
 		return err_set(-EBADMSG, "more than %u connections", CM_CONTROL_MAX_CONNS);
 	cm_control_handle(d, c, &view.req);
 	if (c->dead) {
-		chan_send(d->ctl.chan, CM_MSG_CLOSE, c->id, NULL, 0);
+		ctl_send(&d->ctl, CM_MSG_CLOSE, c->id, NULL, 0);
 		conn_forget(d, c);
 	}
 	return 0;
+}
+
+/*
+ * After each callback: a control process that took no answer for 5 s is
+ * replaced, the connections it is to close are closed, and the channel
+ * waits for room while answers wait.
+ */
+static void conns_sweep(struct cmld *d)
+{
+	if (d->ctl.chan >= 0 && chan_queue_pending(&d->ctl.out) &&
+	    frame_now_ms() - d->ctl.out.since_ms >= CM_CTL_STUCK_MS)
+		d->ctl.stuck = true;
+	if (d->ctl.stuck && d->ctl.chan >= 0)
+		engine_kill(d, "it took no answer for 5 s");
+	d->ctl.stuck = false;
+	for (struct cm_conn **p = &d->conns; *p;) {
+		struct cm_conn *dead = *p;
+
+		if (!dead->dead) {
+			p = &dead->next;
+			continue;
+		}
+		if (d->ctl.chan >= 0)
+			ctl_send(&d->ctl, CM_MSG_CLOSE, dead->id, NULL, 0);
+		*p = dead->next;
+		cm_conn_free(dead);
+	}
+	if (d->ctl.chan < 0)
+		return;
+	if (chan_queue_pending(&d->ctl.out)) {
+		ev_io_want(d->loop, &d->ctl.io, EVLOOP_READ | EVLOOP_WRITE);
+		ev_timer_at(d->loop, &d->ctl.stalled, d->ctl.out.since_ms + CM_CTL_STUCK_MS);
+	} else {
+		ev_io_want(d->loop, &d->ctl.io, EVLOOP_READ);
+		ev_timer_stop(d->loop, &d->ctl.stalled);
+	}
+}
+
+static void engine_stalled(void *arg)
+{
+	conns_sweep(arg);
 }
 
 /* What the control process sent; a message that fails its check ends it. */
@@ -1369,11 +1496,10 @@ static void engine_readable(struct cmld *d)
 		int rc = chan_recv(d->ctl.chan, &hdr, d->ctl.rx, CHAN_MSG_MAX);
 
 		if (rc == -EAGAIN)
-			return;
+			break;
 		if (rc == -EPIPE) { /* it is gone; SIGCHLD tells the rest */
-			close(d->ctl.chan);
-			d->ctl.chan = -1;
-			return;
+			engine_chan_close(d);
+			break;
 		}
 		if (rc == 0) {
 			rc = cm_control_dispatch(d, &hdr, d->ctl.rx);
@@ -1381,9 +1507,22 @@ static void engine_readable(struct cmld *d)
 		}
 		if (rc < 0) {
 			engine_kill(d, err_msg());
-			return;
+			break;
 		}
 	}
+}
+
+static void engine_ready(void *arg, unsigned ready)
+{
+	struct cmld *d = arg;
+
+	if ((ready & EVLOOP_WRITE) && chan_queue_flush(d->ctl.chan, &d->ctl.out) < 0)
+		engine_chan_close(d); /* it is gone; SIGCHLD tells the rest */
+	if (d->ctl.chan >= 0 && (ready & (EVLOOP_READ | EVLOOP_HUP))) {
+		engine_readable(d);
+		cmld_wake(d); /* a command may have started, stopped or frozen a container */
+	}
+	conns_sweep(d);
 }
 
 static void exec_forward_output(struct cm_conn *c)
@@ -1401,8 +1540,20 @@ static void exec_forward_output(struct cm_conn *c)
 		m.exec_output.len = (size_t)n;
 		reply_send(c, &m);
 	}
-	if (n == 0 || (n < 0 && errno != EAGAIN))
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		c->pty_hup = true; /* EIO: every holder of the terminal is gone */
+		ev_io_want(c->d->loop, &c->pty_io, 0);
+	}
+}
+
+static void exec_output_ready(void *arg, unsigned ready)
+{
+	struct cm_conn *c = arg;
+	struct cmld *d = c->d;
+
+	(void)ready;
+	exec_forward_output(c);
+	conns_sweep(d); /* @c too, if its answers could not be sent */
 }
 
 static void exec_finish(struct cm_conn *c)
@@ -1411,8 +1562,7 @@ static void exec_finish(struct cm_conn *c)
 	char reason[64];
 
 	exec_forward_output(c);
-	close(c->pty_master);
-	c->pty_master = -1;
+	exec_pty_close(c);
 	m.code = DAEMON_TO_CONTROLLER__CODE__EXEC_END;
 	m.has_exec_exit_status = 1;
 	m.exec_exit_status = WIFEXITED(c->exec_status) ? WEXITSTATUS(c->exec_status)
@@ -1424,16 +1574,11 @@ static void exec_finish(struct cm_conn *c)
 	c->pty_hup = false;
 }
 
-/* SIGCHLD: container inits, exec sessions, helpers and the control process. */
-static void reap_children(struct cmld *d)
+void cm_control_reap(struct cmld *d)
 {
-	struct signalfd_siginfo si;
 	int status;
 	pid_t pid;
 
-	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			d->quit = true;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == d->ctl.pid) {
 			engine_reaped(d, status);
@@ -1455,60 +1600,10 @@ static void reap_children(struct cmld *d)
 				c->exec_done = true;
 			}
 	}
-}
-
-int cm_control_poll(struct cmld *d, int timeout_ms)
-{
-	struct pollfd fds[2 + CM_CONTROL_MAX_CONNS];
-	struct cm_conn *owners[2 + CM_CONTROL_MAX_CONNS];
-	nfds_t n = 0;
-
-	if (!d->ctl.pid && !d->quit) {
-		int64_t due = d->ctl.restart_at_ms - frame_now_ms();
-
-		if (due <= 0 && engine_start(d) < 0) {
-			log_err("%s", err_msg());
-			d->ctl.restart_at_ms = frame_now_ms() + 1000;
-		} else if (due > 0 && due < timeout_ms) {
-			timeout_ms = (int)due;
-		}
-	}
-	fds[n++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
-	fds[n++] = (struct pollfd){.fd = d->ctl.chan, .events = POLLIN};
-	for (struct cm_conn *c = d->conns; c && n < sizeof(fds) / sizeof(fds[0]); c = c->next) {
-		if (c->pty_master >= 0 && !c->pty_hup) {
-			owners[n] = c;
-			fds[n++] = (struct pollfd){.fd = c->pty_master, .events = POLLIN};
-		}
-	}
-	if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
-		return err_set(-errno, "poll: %s", strerror(errno));
-	if (fds[0].revents)
-		reap_children(d);
-	for (nfds_t i = 2; i < n; i++)
-		if (fds[i].revents && conn_get(d, owners[i]->id, false) == owners[i])
-			exec_forward_output(owners[i]);
 	for (struct cm_conn *c = d->conns; c; c = c->next)
 		if (c->exec_pid && c->exec_done)
 			exec_finish(c);
-	if (fds[1].fd >= 0 && fds[1].fd == d->ctl.chan && fds[1].revents)
-		engine_readable(d);
-	if (chan_stuck && d->ctl.chan >= 0)
-		engine_kill(d, "it took no answer for 5 s");
-	chan_stuck = false;
-	for (struct cm_conn **p = &d->conns; *p;) {
-		struct cm_conn *dead = *p;
-
-		if (!dead->dead) {
-			p = &dead->next;
-			continue;
-		}
-		if (d->ctl.chan >= 0)
-			chan_send(d->ctl.chan, CM_MSG_CLOSE, dead->id, NULL, 0);
-		*p = dead->next;
-		cm_conn_free(dead);
-	}
-	return 0;
+	conns_sweep(d);
 }
 
 void cm_control_close(struct cmld *d)
@@ -1520,9 +1615,7 @@ void cm_control_close(struct cmld *d)
 		waitpid(d->ctl.pid, NULL, 0);
 		d->ctl.pid = 0;
 	}
-	if (d->ctl.chan >= 0)
-		close(d->ctl.chan);
-	d->ctl.chan = -1;
+	engine_chan_close(d);
 	secret_free(d->ctl.rx, CHAN_MSG_MAX);
 	d->ctl.rx = NULL;
 	if (d->listen_fd >= 0) {

@@ -5,13 +5,13 @@
 
 #include "cmld.h"
 
-/* Binds the control socket (the control process, started by the first poll, accepts). */
-int cm_control_listen(struct cmld *d);
 /*
- * One pass of the poll loop: signals, the control process's messages (started
- * or restarted first when there is none), exec sessions' terminals.
+ * Binds the control socket; the control process that accepts on it is
+ * started from d->loop, and again whenever it dies.
  */
-int cm_control_poll(struct cmld *d, int timeout_ms);
+int cm_control_listen(struct cmld *d);
+/* SIGCHLD: reaps every child that ended (containers, helpers, exec sessions, both processes). */
+void cm_control_reap(struct cmld *d);
 void cm_control_close(struct cmld *d);
 struct chan_hdr;
 /*
@@ -23,8 +23,8 @@ int cm_control_dispatch(struct cmld *d, const struct chan_hdr *hdr, void *body);
 /* Handles one checked request; the answers go to @conn (several for EXEC). */
 struct cm_conn;
 void cm_control_handle(struct cmld *d, struct cm_conn *conn, const ControllerToDaemon *req);
-/* Connection @id of the control process, answered over @chan (the fuzzer makes one). */
-struct cm_conn *cm_conn_new(int chan, uint64_t id);
+/* Connection @id of the control process, answered over @ctl's channel. */
+struct cm_conn *cm_conn_new(struct cm_ctl *ctl, uint64_t id);
 void cm_conn_free(struct cm_conn *c);
 /* Forgets every connection (their exec sessions killed): the control process died. */
 void cm_control_drop_conns(struct cmld *d);

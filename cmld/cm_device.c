@@ -71,7 +71,8 @@ static int device_uuid(struct cmld *d, char out[CM_UUID_LEN + 1])
 		free(buf);
 		return 0;
 	}
-	if ((r = cm_uuid_random(out)) < 0)
+	r = cm_uuid_random(out);
+	if (r < 0)
 		return r;
 	return file_write_atomic(path, out, CM_UUID_LEN, 0600);
 }
@@ -132,10 +133,12 @@ int cm_device_cert_push(struct cmld *d, const uint8_t *pem, size_t len)
 	if (access(path, F_OK) < 0)
 		return err_set(-ENOENT, "no device key yet: pull the CSR first");
 	/* the chain checked by the verify process, which answers with the key's digest */
-	if ((r = cm_verify_cert(d, pem, len, theirs)) < 0)
+	r = cm_verify_cert(d, pem, len, theirs);
+	if (r < 0)
 		return r;
 	key = device_key(d);
-	if (!key || key_digest(key, ours) < 0 || memcmp(ours, theirs, sizeof(ours)))
+	r = key ? key_digest(key, ours) : -ENOENT;
+	if (r < 0 || memcmp(ours, theirs, sizeof(ours)))
 		r = err_set(-EPERM, "the certificate is not for this device's key");
 	EVP_PKEY_free(key);
 	if (r < 0)

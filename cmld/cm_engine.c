@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * cmld's control process.  One poll loop over the listening control socket,
- * the channel to the parent and every client connection, all non-blocking:
+ * cmld's control process.  One event loop (lib/evloop) over the listening
+ * control socket, the channel to the parent and every client connection,
+ * all non-blocking:
  * a frame is read as it arrives (lib/frame.h), decoded, turned into a typed
  * request (cm_msg.c) and sent up; the parent's packed answers are framed and
  * queued, written as the client takes them, and a client that takes nothing
@@ -11,11 +12,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,24 +24,32 @@
 #include "cm_engine.h"
 #include "cm_msg.h"
 #include "err.h"
+#include "evloop.h"
 #include "frame.h"
 #include "mem.h"
 #include "sandbox.h"
 
+struct engine;
+
 struct eng_conn {
+	struct engine *e;
 	uint64_t id;
 	struct frame_conn f;
+	struct ev_io io;
+	struct ev_timer stalled; /* armed while answers wait: when they have waited too long */
 	struct cm_msg_request *waiting; /* a request the channel had no room for (secret pages) */
 	uint8_t *reply;			/* the parent's answer being assembled */
 	size_t reply_total, reply_got;
 	bool closing; /* the parent asked: close once written */
 	bool gone;
-	struct eng_conn *next;
+	LIST_ENTRY(eng_conn) link;
 };
 
 struct engine {
 	const struct cm_engine_args *a;
-	struct eng_conn *conns;
+	struct evloop *loop;
+	struct ev_io chan_io, listen_io;
+	LIST_HEAD(, eng_conn) conns;
 	size_t n_conns;
 	uint64_t next_id;
 	uint64_t closed[CM_CONTROL_MAX_CONNS * 4]; /* CLOSED notices the channel had no room for */
@@ -51,7 +59,9 @@ struct engine {
 
 static struct eng_conn *conn_find(struct engine *e, uint64_t id)
 {
-	for (struct eng_conn *c = e->conns; c; c = c->next)
+	struct eng_conn *c;
+
+	LIST_FOREACH (c, &e->conns, link)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -88,6 +98,9 @@ static void closed_notice(struct engine *e, uint64_t id)
 static void conn_free(struct engine *e, struct eng_conn *c)
 {
 	closed_notice(e, c->id);
+	LIST_REMOVE(c, link);
+	ev_io_del(e->loop, &c->io);
+	ev_timer_del(e->loop, &c->stalled);
 	frame_conn_free(&c->f);
 	secret_free(c->waiting, sizeof(*c->waiting));
 	free(c->reply);
@@ -153,7 +166,6 @@ static void request_forward(struct engine *e, struct eng_conn *c, uint8_t *body,
 
 static void conn_readable(struct engine *e, struct eng_conn *c)
 {
-	/* one request at a time per connection: the next waits in the socket */
 	while (!c->waiting && !c->gone && !c->closing) {
 		uint8_t *body;
 		size_t len;
@@ -176,13 +188,72 @@ static void conn_readable(struct engine *e, struct eng_conn *c)
 	}
 }
 
-static void conn_accept(struct engine *e)
+/* What the channel and the listener wait for: the channel's room, a free connection. */
+static void engine_watch(struct engine *e)
 {
+	ev_io_want(e->loop, &e->chan_io, EVLOOP_READ | (e->chan_full ? EVLOOP_WRITE : 0));
+	ev_io_want(e->loop, &e->listen_io, e->n_conns < CM_CONTROL_MAX_CONNS ? EVLOOP_READ : 0);
+}
+
+/* After anything happened to @c: freed when it is done, else what it waits for. */
+static void conn_update(struct engine *e, struct eng_conn *c)
+{
+	unsigned want = 0;
+
+	if (c->gone || (c->closing && !frame_conn_pending(&c->f) && !c->waiting)) {
+		conn_free(e, c);
+		return;
+	}
+	if (frame_conn_pending(&c->f)) {
+		want |= EVLOOP_WRITE;
+		/* + 1: frame_conn_stalled counts what waited longer than the timeout */
+		ev_timer_at(e->loop, &c->stalled,
+			    c->f.out_since_ms + CM_CONTROL_WRITE_TIMEOUT_MS + 1);
+	} else {
+		ev_timer_stop(e->loop, &c->stalled);
+	}
+	/* one request at a time per connection: the next waits in the socket */
+	if (!c->waiting && !c->closing)
+		want |= EVLOOP_READ;
+	ev_io_want(e->loop, &c->io, want);
+}
+
+static void conn_ready(void *arg, unsigned ready)
+{
+	struct eng_conn *c = arg;
+	struct engine *e = c->e;
+
+	if ((ready & EVLOOP_WRITE) && frame_conn_flush(&c->f) < 0)
+		c->gone = true;
+	if (ready & (EVLOOP_READ | EVLOOP_HUP))
+		conn_readable(e, c);
+	conn_update(e, c);
+	engine_watch(e);
+}
+
+static void conn_stalled(void *arg)
+{
+	struct eng_conn *c = arg;
+	struct engine *e = c->e;
+
+	if (frame_conn_stalled(&c->f, frame_now_ms(), CM_CONTROL_WRITE_TIMEOUT_MS)) {
+		log_warn("control: connection %llu took no answer for %u ms; dropped",
+			 (unsigned long long)c->id, CM_CONTROL_WRITE_TIMEOUT_MS);
+		c->gone = true;
+	}
+	conn_update(e, c);
+	engine_watch(e);
+}
+
+static void conn_accept(void *arg, unsigned ready)
+{
+	struct engine *e = arg;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct eng_conn *c;
 	int fd = accept4(e->a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
+	(void)ready;
 	if (fd < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
@@ -192,15 +263,23 @@ static void conn_accept(struct engine *e)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (!c || ev_io_add(e->loop, &c->io, fd, EVLOOP_READ, conn_ready, c) < 0) {
+		free(c);
+		close(fd);
+		return;
+	}
+	if (ev_timer_add(e->loop, &c->stalled, conn_stalled, c) < 0) {
+		ev_io_del(e->loop, &c->io);
+		free(c);
 		close(fd);
 		return;
 	}
 	frame_conn_init(&c->f, fd, CM_CONTROL_FRAME_MAX, CM_CONTROL_QUEUE_MAX);
+	c->e = e;
 	c->id = ++e->next_id;
-	c->next = e->conns;
-	e->conns = c;
+	LIST_INSERT_HEAD(&e->conns, c, link);
 	e->n_conns++;
+	engine_watch(e);
 }
 
 /* A chunk of the parent's answer; the whole answer is framed for the client. */
@@ -270,6 +349,8 @@ static void chan_readable(struct engine *e)
 			log_err("control: message of type %u with %u bytes", hdr.type, hdr.len);
 			_exit(1);
 		}
+		if ((c = conn_find(e, hdr.id)))
+			conn_update(e, c);
 	}
 }
 
@@ -284,89 +365,40 @@ static void chan_writable(struct engine *e)
 			e->chan_full = true;
 		}
 	}
-	for (struct eng_conn *c = e->conns; c && !e->chan_full; c = c->next)
-		if (c->waiting)
+	for (struct eng_conn *c = LIST_FIRST(&e->conns), *next; c && !e->chan_full; c = next) {
+		next = LIST_NEXT(c, link);
+		if (c->waiting) {
 			request_push(e, c);
-}
-
-static void engine_loop(struct engine *e)
-{
-	struct pollfd pfd[2 + CM_CONTROL_MAX_CONNS];
-	struct eng_conn *owner[2 + CM_CONTROL_MAX_CONNS];
-
-	for (;;) {
-		nfds_t n = 0;
-		int64_t now;
-
-		pfd[n++] = (struct pollfd){.fd = e->a->chan,
-					   .events = POLLIN | (e->chan_full ? POLLOUT : 0)};
-		pfd[n++] = (struct pollfd){.fd = e->n_conns < CM_CONTROL_MAX_CONNS ? e->a->listen_fd
-										   : -1,
-					   .events = POLLIN};
-		for (struct eng_conn *c = e->conns; c; c = c->next) {
-			short ev = frame_conn_pending(&c->f) ? POLLOUT : 0;
-
-			if (!c->waiting && !c->closing)
-				ev |= POLLIN;
-			owner[n] = c;
-			pfd[n++] = (struct pollfd){.fd = c->f.fd, .events = ev};
-		}
-		if (poll(pfd, n, 1000) < 0 && errno != EINTR) {
-			log_err("control: poll: %s", strerror(errno));
-			_exit(1);
-		}
-		if (pfd[0].revents & POLLOUT)
-			chan_writable(e);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			chan_readable(e);
-		for (nfds_t i = 2; i < n; i++) {
-			struct eng_conn *c = owner[i];
-
-			if (!conn_find(e, c->id) || c->gone)
-				continue;
-			if (pfd[i].revents & POLLOUT && frame_conn_flush(&c->f) < 0)
-				c->gone = true;
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-				conn_readable(e, c);
-		}
-		if (pfd[1].revents & POLLIN)
-			conn_accept(e);
-		now = frame_now_ms();
-		for (struct eng_conn **p = &e->conns; *p;) {
-			struct eng_conn *c = *p;
-
-			if (frame_conn_stalled(&c->f, now, CM_CONTROL_WRITE_TIMEOUT_MS)) {
-				log_warn("control: connection %llu took no answer for %u ms; "
-					 "dropped",
-					 (unsigned long long)c->id, CM_CONTROL_WRITE_TIMEOUT_MS);
-				c->gone = true;
-			}
-			if (c->gone || (c->closing && !frame_conn_pending(&c->f) && !c->waiting)) {
-				*p = c->next;
-				conn_free(e, c);
-			} else {
-				p = &c->next;
-			}
+			conn_update(e, c);
 		}
 	}
 }
 
-static int engine_confine(const struct cm_engine_args *a)
+static void chan_ready(void *arg, unsigned ready)
+{
+	struct engine *e = arg;
+
+	if (ready & EVLOOP_WRITE)
+		chan_writable(e);
+	if (ready & (EVLOOP_READ | EVLOOP_HUP))
+		chan_readable(e);
+	engine_watch(e);
+}
+
+static void engine_keep_fds(const struct cm_engine_args *a)
 {
 	int keep[2] = {a->listen_fd, a->chan};
-	struct sandbox_report rep;
-	sigset_t none;
-	int rc;
 
-	/* the parent's mask and handlers (signalfd, SIGPIPE) are not ours */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	evloop_signals_reset(); /* the parent's signalfd and mask are not ours */
 	sandbox_close_fds_except(keep, 2);
 	prctl(PR_SET_NAME, "cmld-control", 0, 0, 0);
+}
+
+static int engine_confine(const struct cm_engine_args *a)
+{
+	struct sandbox_report rep;
+	int rc;
+
 	if (geteuid() == 0) {
 		rc = sandbox_setuser(a->user);
 		if (rc < 0)
@@ -386,12 +418,24 @@ static int engine_confine(const struct cm_engine_args *a)
 void cm_engine_main(const struct cm_engine_args *args)
 {
 	struct engine e = {.a = args};
+	int rc;
 
+	LIST_INIT(&e.conns);
 	fcntl(args->chan, F_SETFL, O_NONBLOCK);
-	if (engine_confine(args) < 0) {
+	engine_keep_fds(args);
+	/* the loop before the sandbox: epoll_create1 is not among its calls */
+	rc = evloop_new(&e.loop);
+	if (rc == 0)
+		rc = ev_io_add(e.loop, &e.chan_io, args->chan, EVLOOP_READ, chan_ready, &e);
+	if (rc == 0)
+		rc = ev_io_add(e.loop, &e.listen_io, args->listen_fd, EVLOOP_READ, conn_accept, &e);
+	if (rc == 0)
+		rc = engine_confine(args);
+	if (rc == 0)
+		rc = evloop_run(e.loop);
+	if (rc < 0) {
 		log_err("control: %s", err_msg());
 		_exit(1);
 	}
-	engine_loop(&e);
 	_exit(0);
 }

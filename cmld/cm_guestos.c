@@ -74,7 +74,8 @@ static int image_digest(int fd, const char *name, uint64_t *ret_size, uint8_t ou
 		return err_set(-EINVAL, "image '%s': not a regular file", name);
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return err_set(-errno, "image '%s': %s", name, strerror(errno));
-	if ((r = digest_fd_multi(fd, &alg, 1, outs, NULL, NULL)) < 0)
+	r = digest_fd_multi(fd, &alg, 1, outs, NULL, NULL);
+	if (r < 0)
 		return r;
 	memcpy(out, outs[0], 32);
 	*ret_size = (uint64_t)st.st_size;
@@ -94,7 +95,8 @@ static int check_image(const GuestOSMount *m, int fd, uint8_t digest[32])
 	    hex_decode(m->image_sha2_256, want, sizeof(want), &want_len) < 0 || want_len != 32)
 		return err_set(-EINVAL, "image '%s': no valid image_sha2_256 in the config",
 			       m->image_file);
-	if ((r = image_digest(fd, m->image_file, &size, digest)) < 0)
+	r = image_digest(fd, m->image_file, &size, digest);
+	if (r < 0)
 		return r;
 	if (m->has_image_size && size != m->image_size)
 		return err_set(-EBADMSG, "image '%s': %llu bytes, the config says %llu",
@@ -167,7 +169,8 @@ static int read_part(struct cmld *d, const char *name, const char *ext, uint8_t 
 	int r;
 
 	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.%s", name, name, ext);
-	if ((r = file_read_all(path, GUESTOS_CONF_MAX, ret, ret_len)) < 0)
+	r = file_read_all(path, GUESTOS_CONF_MAX, ret, ret_len);
+	if (r < 0)
 		return err_wrap(r, "GuestOS %s: its %s", name, ext);
 	return 0;
 }
@@ -225,7 +228,8 @@ static int copy_file(const char *src, const char *dst)
 		return r;
 	}
 	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if ((r = fd_write_all(out, buf, (size_t)n)) < 0) {
+		r = fd_write_all(out, buf, (size_t)n);
+		if (r < 0) {
 			err_wrap(r, "%s", dst);
 			break;
 		}
@@ -276,8 +280,12 @@ static int stage_images(struct cmld *d, const GuestOSConfig *g)
 		else
 			cm_store_path(d, from, sizeof(from), "guestos/%s/%s.img", g->name,
 				      m->image_file);
-		if ((r = copy_file(from, to)) < 0 || (r = fd = open_image(m, to)) < 0)
+		r = copy_file(from, to);
+		if (r < 0)
 			return r;
+		fd = open_image(m, to);
+		if (fd < 0)
+			return fd;
 		r = check_image(m, fd, digest);
 		close(fd);
 		if (r < 0)
@@ -294,10 +302,12 @@ static int write_files(struct cmld *d, const char *name, const uint8_t *conf, si
 	int r;
 
 	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.sig.new", name, name);
-	if ((r = file_write_atomic(path, sig, sig_len, 0644)) < 0)
+	r = file_write_atomic(path, sig, sig_len, 0644);
+	if (r < 0)
 		return r;
 	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.cert.new", name, name);
-	if ((r = file_write_atomic(path, cert, cert_len, 0644)) < 0)
+	r = file_write_atomic(path, cert, cert_len, 0644);
+	if (r < 0)
 		return r;
 	cm_store_path(d, path, sizeof(path), "guestos/%s/%s.conf.new", name, name);
 	return file_write_atomic(path, conf, conf_len, 0644);
@@ -317,9 +327,12 @@ static int install(struct cmld *d, const GuestOSConfig *g, const uint8_t *conf, 
 
 	cm_store_path(d, dir, sizeof(dir), "guestos/%s", g->name);
 	snprintf(mark, sizeof(mark), "%s/" CM_COMMIT_MARK, dir);
-	if ((r = stage_images(d, g)) < 0 ||
-	    (r = write_files(d, g->name, conf, conf_len, sig, sig_len, cert, cert_len)) < 0 ||
-	    (r = file_write_atomic(mark, "1\n", 2, 0644)) < 0) {
+	r = stage_images(d, g);
+	if (r == 0)
+		r = write_files(d, g->name, conf, conf_len, sig, sig_len, cert, cert_len);
+	if (r == 0)
+		r = file_write_atomic(mark, "1\n", 2, 0644);
+	if (r < 0) {
 		char why[1024];
 		snprintf(why, sizeof(why), "%s", err_msg());
 		cm_store_dir_rollback(dir);
@@ -367,7 +380,8 @@ int cm_guestos_push(struct cmld *d, const uint8_t *conf, size_t conf_len, const 
 		r = err_set(-EINVAL, "GuestOS name '%s' is not a plain name", g->name);
 		goto out;
 	}
-	if ((r = check_paths(g)) < 0)
+	r = check_paths(g);
+	if (r < 0)
 		goto out;
 	old = cm_guestos_load(d, g->name);
 	if (old) {

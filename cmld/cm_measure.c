@@ -22,16 +22,20 @@ int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig
 	struct cml_event ev[CML_EVENTS_MAX];
 	struct alg_digest digests[PCR_BANKS_MAX];
 	struct pcr_selection banks;
-	struct tpm *tpm = NULL;
+	_cleanup_tpm_ struct tpm *tpm = NULL;
 	char data[128];
 	size_t n = 0;
 	int r;
 
 	if (!d->seal.tcti)
 		return 0;
-	if ((r = cml_start_events(g, c->config, ev, &n)) < 0 ||
-	    (r = tpm_open(d->seal.tcti, 0, &tpm)) < 0 || (r = tpm_pcr_banks(tpm, &banks)) < 0)
-		goto out;
+	r = cml_start_events(g, c->config, ev, &n);
+	if (r == 0)
+		r = tpm_open(d->seal.tcti, 0, &tpm);
+	if (r == 0)
+		r = tpm_pcr_banks(tpm, &banks);
+	if (r < 0)
+		return err_wrap(r, "measuring container %s into PCR %d", c->config->name, CML_PCR);
 	for (unsigned i = 0; i < banks.count; i++)
 		algs[i] = banks.bank[i].alg;
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -47,8 +51,6 @@ int cm_measure_start(struct cmld *d, struct cm_container *c, const GuestOSConfig
 					   ev[i].name, (const uint8_t *)data, strlen(data),
 					   d->seal.cel_path);
 	}
-out:
-	tpm_close(tpm);
 	return r < 0 ? err_wrap(r, "measuring container %s into PCR %d", c->config->name, CML_PCR)
 		     : 0;
 }

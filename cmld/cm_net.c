@@ -58,7 +58,8 @@ static int veth_add(struct cm_container *c, size_t i, ContainerVnetConfig *v)
 		return r;
 	char *const up_out[] = {"ip", "link", "set", root_name, "up", NULL};
 	char *const up_in[] = {"ip", "link", "set", v->if_name, "up", NULL};
-	if ((r = cm_run(0, up_out)) < 0)
+	r = cm_run(0, up_out);
+	if (r < 0)
 		return r;
 	if (!v->configure)
 		return 0;
@@ -66,10 +67,13 @@ static int veth_add(struct cm_container *c, size_t i, ContainerVnetConfig *v)
 	snprintf(addr_in, sizeof(addr_in), "10.233.%u.%zu/30", net, 4 * i + 2);
 	char *const set_out[] = {"ip", "addr", "add", addr_out, "dev", root_name, NULL};
 	char *const set_in[] = {"ip", "addr", "add", addr_in, "dev", v->if_name, NULL};
-	if ((r = cm_run(0, set_out)) < 0 || (r = cm_run(c->init_pid, set_in)) < 0 ||
-	    (r = cm_run(c->init_pid, up_in)) < 0)
+	r = cm_run(0, set_out);
+	if (r < 0)
 		return r;
-	return 0;
+	r = cm_run(c->init_pid, set_in);
+	if (r < 0)
+		return r;
+	return cm_run(c->init_pid, up_in);
 }
 
 int cm_net_iface_move(struct cmld *d, struct cm_container *c, const char *iface, bool into)
@@ -101,13 +105,18 @@ int cm_net_setup(struct cmld *d, struct cm_container *c)
 	if (!c->config->netns)
 		return 0;
 	char *const lo[] = {"ip", "link", "set", "lo", "up", NULL};
-	if ((r = cm_run(c->init_pid, lo)) < 0)
+	r = cm_run(c->init_pid, lo);
+	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->config->n_vnet_configs; i++)
-		if ((r = veth_add(c, i, c->config->vnet_configs[i])) < 0)
+	for (size_t i = 0; i < c->config->n_vnet_configs; i++) {
+		r = veth_add(c, i, c->config->vnet_configs[i]);
+		if (r < 0)
 			return r;
-	for (size_t i = 0; i < c->config->n_net_ifaces; i++)
-		if ((r = cm_net_iface_move(d, c, c->config->net_ifaces[i]->netif, true)) < 0)
+	}
+	for (size_t i = 0; i < c->config->n_net_ifaces; i++) {
+		r = cm_net_iface_move(d, c, c->config->net_ifaces[i]->netif, true);
+		if (r < 0)
 			return r;
+	}
 	return 0;
 }

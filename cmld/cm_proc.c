@@ -52,7 +52,9 @@ int cm_run(pid_t netns_pid, char *const argv[])
 			char path[64];
 			snprintf(path, sizeof(path), "/proc/%d/ns/net", netns_pid);
 			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			if (fd < 0)
+				_exit(126);
+			if (setns(fd, CLONE_NEWNET) < 0)
 				_exit(126);
 		}
 		execvp(argv[0], argv);

@@ -355,10 +355,39 @@ static void mount_api_filesystems(struct start_plan *p)
 		child_fail("mount /dev/shm: %s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/dev/cfifos", p->root);
 	mkdir(path, 0755);
-	if (mount(p->fifos, path, NULL, MS_BIND, NULL) < 0 ||
-	    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
-		    0)
+	if (mount(p->fifos, path, NULL, MS_BIND, NULL) < 0)
 		child_fail("bind /dev/cfifos: %s", strerror(errno));
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+	    0)
+		child_fail("bind /dev/cfifos: %s", strerror(errno));
+}
+
+/* @root as the process's root: a mount point of its own, pivoted into, the old root gone. -errno */
+static int pivot_into(const char *root)
+{
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	if (chdir(root) < 0)
+		return -errno;
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return -errno;
+	if (umount2(".", MNT_DETACH) < 0)
+		return -errno;
+	if (chdir("/") < 0)
+		return -errno;
+	return 0;
+}
+
+/* Root of the user namespace it is in (after unshare, once the maps are written). -errno */
+static int become_ns_root(void)
+{
+	if (setresgid(0, 0, 0) < 0)
+		return -errno;
+	if (setgroups(0, NULL) < 0)
+		return -errno;
+	if (setresuid(0, 0, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 static void child_wait_go(struct start_plan *p, char say)
@@ -399,15 +428,12 @@ static void __attribute__((noreturn)) child_main(struct start_plan *p)
 	mount_api_filesystems(p);
 	if (sethostname(cfg->name, strlen(cfg->name)) < 0)
 		child_fail("sethostname: %s", strerror(errno));
-	/* the root must be a mount point for pivot_root */
-	if (mount(p->root, p->root, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(p->root) < 0 ||
-	    syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+	if (pivot_into(p->root) < 0)
 		child_fail("pivot_root into %s: %s", p->root, strerror(errno));
 	if (cfg->userns && unshare(CLONE_NEWUSER) < 0)
 		child_fail("user namespace: %s", strerror(errno));
 	child_wait_go(p, cfg->userns ? 'U' : 'R');
-	if (cfg->userns &&
-	    (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0))
+	if (cfg->userns && become_ns_root() < 0)
 		child_fail("becoming root of the user namespace: %s", strerror(errno));
 	if (cm_confine_apply(&p->d->confine, cfg) < 0)
 		child_fail("%s", err_msg());
@@ -436,7 +462,8 @@ static int write_id_maps(struct cm_container *c)
 
 	snprintf(map, sizeof(map), "0 %u 65536\n", c->uid_base);
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", c->init_pid);
-	if ((r = write_file(path, map)) < 0)
+	r = write_file(path, map);
+	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "/proc/%d/gid_map", c->init_pid);
 	return write_file(path, map);
@@ -457,7 +484,10 @@ static int make_data_images(struct cmld *d, struct cm_container *c, const GuestO
 			continue;
 		/* made under another name: a crash in mkfs must not leave a half image in use */
 		snprintf(tmp, sizeof(tmp), "%s.new", path);
-		if ((r = cm_data_image_mkfs(c, m, tmp)) < 0 || (r = file_commit(tmp, path)) < 0) {
+		r = cm_data_image_mkfs(c, m, tmp);
+		if (r == 0)
+			r = file_commit(tmp, path);
+		if (r < 0) {
 			unlink(tmp);
 			return r;
 		}
@@ -470,7 +500,8 @@ static int make_fifos(struct cmld *d, struct cm_container *c, const char *dir)
 	int r;
 
 	(void)d;
-	if ((r = mkdir_one(dir, 0755)) < 0)
+	r = mkdir_one(dir, 0755);
+	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->config->n_fifos; i++) {
 		char path[1200];
@@ -553,15 +584,18 @@ static int spawn(struct start_plan *p)
 
 	if (c->config->netns)
 		flags |= CLONE_NEWNET;
-	if ((r = cm_vtpm_env(p->d, c, &vtpm_env, &n_vtpm_env)) < 0)
+	r = cm_vtpm_env(p->d, c, &vtpm_env, &n_vtpm_env);
+	if (r < 0)
 		return r;
 	r = build_exec(p, vtpm_env, n_vtpm_env);
 	strv_free(vtpm_env);
 	if (r < 0)
 		return r;
-	if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0)
-		return err_set(-errno, "pipe: %s", strerror(errno));
+	int *const pipes[] = {to_child, from_child, errp};
+
+	for (size_t i = 0; i < sizeof(pipes) / sizeof(pipes[0]); i++)
+		if (pipe2(pipes[i], O_CLOEXEC) < 0)
+			return err_set(-errno, "pipe: %s", strerror(errno));
 	p->sync_rd = to_child[0];
 	p->sync_wr = from_child[1];
 	p->err_wr = errp[1];
@@ -581,11 +615,19 @@ static int spawn(struct start_plan *p)
 	}
 	c->init_pid = pid;
 	c->init_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if ((r = read_child_ready(from_child[0], errp[0])) < 0)
+	r = read_child_ready(from_child[0], errp[0]);
+	if (r < 0)
 		goto out;
-	if (c->config->userns && (r = write_id_maps(c)) < 0)
+	if (c->config->userns) {
+		r = write_id_maps(c);
+		if (r < 0)
+			goto out;
+	}
+	r = cm_net_setup(p->d, c);
+	if (r < 0)
 		goto out;
-	if ((r = cm_net_setup(p->d, c)) < 0 || (r = cm_vtpm_start(p->d, c)) < 0)
+	r = cm_vtpm_start(p->d, c);
+	if (r < 0)
 		goto out;
 	if (write(to_child[1], "G", 1) != 1) {
 		r = err_set(-EIO, "the container's init died during setup");
@@ -627,9 +669,14 @@ static int start_check(struct cmld *d, struct cm_container *c, struct start_plan
 	GuestOSConfig *g;
 	int r;
 
-	if ((r = cm_config_check(d, c->uuid, c->config)) < 0 || (r = uid_range_check(d, c)) < 0)
+	r = cm_config_check(d, c->uuid, c->config);
+	if (r < 0)
 		return r;
-	if ((r = cm_guestos_load_verified(d, c->config->guest_os, trust, &g)) < 0)
+	r = uid_range_check(d, c);
+	if (r < 0)
+		return r;
+	r = cm_guestos_load_verified(d, c->config->guest_os, trust, &g);
+	if (r < 0)
 		return r;
 	*ret_g = g;
 	if (!g->n_mounts || strcmp(g->mounts[0]->mount_point, "/"))
@@ -665,21 +712,31 @@ int cm_container_start(struct cmld *d, struct cm_container *c, bool setup, const
 		goto out_free;
 	c->state = CONTAINER_STATE__STARTING;
 	cm_store_path(d, dir, sizeof(dir), "containers/%s", c->uuid);
-	if ((r = mkdir_one(dir, 0700)) < 0)
+	r = mkdir_one(dir, 0700);
+	if (r < 0)
 		goto out;
 	r = p.sealed ? cm_seal_open(d, c, g, pin) : make_data_images(d, c, g);
-	if (r < 0 || (r = cm_measure_start(d, c, g)) < 0)
+	if (r < 0)
+		goto out;
+	r = cm_measure_start(d, c, g);
+	if (r < 0)
 		goto out;
 	run_path(d, c, dir, sizeof(dir), "");
-	if ((r = mkdir_one(dir, 0700)) < 0)
+	r = mkdir_one(dir, 0700);
+	if (r < 0)
 		goto out;
 	run_path(d, c, p.root, sizeof(p.root), "root");
 	run_path(d, c, p.stage, sizeof(p.stage), "stage");
 	run_path(d, c, p.fifos, sizeof(p.fifos), "fifos");
-	if ((r = make_fifos(d, c, p.fifos)) < 0)
+	r = make_fifos(d, c, p.fifos);
+	if (r < 0)
 		goto out;
 	uint64_t mib = c->config->ram_limit ? c->config->ram_limit : d->confine.memory_mib;
-	if ((r = cm_cgroup_create(&cg, c->uuid, mib << 20, d->confine.pids_max)) < 0)
+	struct cm_cgroup_limits lim = {.memory_max = mib << 20,
+				       .pids_max = d->confine.pids_max,
+				       .cpu_percent = d->confine.cpu_percent};
+	r = cm_cgroup_create(&cg, c->uuid, &lim);
+	if (r < 0)
 		goto out;
 	r = spawn(&p);
 out:
@@ -746,7 +803,8 @@ int cm_container_freeze(struct cmld *d, struct cm_container *c, bool freeze)
 	if (!freeze && c->state != CONTAINER_STATE__FROZEN && c->state != CONTAINER_STATE__FREEZING)
 		return err_set(-EINVAL, "container %s is not frozen", c->config->name);
 	cm_cgroup_open(&cg, c->uuid);
-	if ((r = cm_cgroup_freeze(&cg, freeze)) < 0)
+	r = cm_cgroup_freeze(&cg, freeze);
+	if (r < 0)
 		return r;
 	if (!freeze) {
 		c->state = c->setup_mode ? CONTAINER_STATE__SETUP : CONTAINER_STATE__RUNNING;
@@ -915,9 +973,9 @@ int cm_container_exec(struct cmld *d, struct cm_container *c, char *const argv[]
 		dup2(pty_slave, 2);
 		if (pty_slave > 2)
 			close(pty_slave);
-		if (chdir("/") < 0 ||
-		    (c->config->userns &&
-		     (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)))
+		if (chdir("/") < 0)
+			_exit(126);
+		if (c->config->userns && become_ns_root() < 0)
 			_exit(126);
 		/* the same confinement as the container's init: this process did not inherit it */
 		if (cm_confine_apply(&d->confine, c->config) < 0) {

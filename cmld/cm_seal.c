@@ -49,6 +49,13 @@
 #define SEALED_LEN	(PASS_LEN + 32)
 #define LUKS_HEADER_MIB 16 /* LUKS2's default metadata + key slot area */
 
+/* The unsealed secret's pages (SEAL_SECRET_MAX, locked), wiped and unmapped at scope's end. */
+static void pass_freep(uint8_t **pass)
+{
+	secret_free(*pass, SEAL_SECRET_MAX);
+}
+#define _cleanup_pass_ _cleanup_(pass_freep)
+
 static void sealed_path(const struct cmld *d, const char *uuid, char *buf, size_t size)
 {
 	cm_store_path(d, buf, size, "containers/%s.sealed", uuid);
@@ -97,6 +104,14 @@ static int policy_of(const struct sealed_file *f, uint8_t out[32])
 	return r;
 }
 
+/* Whether @f's fields give the policy it says its object was sealed to (the TPM checked only that). */
+static bool policy_holds(const struct sealed_file *f)
+{
+	uint8_t check[32];
+
+	return policy_of(f, check) == 0 && !memcmp(check, f->policy, 32);
+}
+
 /* What a new secret is sealed to: the signer, or the values (reference or PCRs now). */
 static int seal_target(struct cmld *d, struct tpm *tpm, struct sealed_file *f)
 {
@@ -109,7 +124,8 @@ static int seal_target(struct cmld *d, struct tpm *tpm, struct sealed_file *f)
 		f->has_values = r == 0;
 		return r;
 	}
-	if ((r = policy_signer_load(d->seal.signer, &s)) < 0)
+	r = policy_signer_load(d->seal.signer, &s);
+	if (r < 0)
 		return r;
 	memcpy(f->authorizer, s.name, sizeof(s.name));
 	f->authorizer_len = sizeof(s.name);
@@ -124,8 +140,11 @@ static int seal_and_save(struct cmld *d, struct tpm *tpm, const char *uuid, cons
 	char path[4096];
 	int r;
 
-	if ((r = policy_of(f, f->policy)) < 0 ||
-	    (r = tpm_seal(tpm, pass, len, f->policy, pin, &f->obj)) < 0)
+	r = policy_of(f, f->policy);
+	if (r < 0)
+		return r;
+	r = tpm_seal(tpm, pass, len, f->policy, pin, &f->obj);
+	if (r < 0)
 		return r;
 	sealed_path(d, uuid, path, sizeof(path));
 	return sealed_file_save(path, f);
@@ -135,26 +154,30 @@ static int seal_and_save(struct cmld *d, struct tpm *tpm, const char *uuid, cons
 static int seal_new(struct cmld *d, const char *uuid, const uint8_t *pass, size_t len,
 		    const char *pin)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	struct tpm *tpm = NULL;
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_tpm_ struct tpm *tpm = NULL;
 	int r;
 
 	if (!f)
 		return err_set(-ENOMEM, "out of memory");
 	f->pcrs = d->seal.pcrs;
 	f->pin = pin != NULL;
-	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0 || (r = seal_target(d, tpm, f)) < 0 ||
-	    (r = seal_counter_create(tpm, &f->counter)) < 0)
-		goto out;
-	if ((r = seal_and_save(d, tpm, uuid, pass, len, pin, f)) < 0)
+	r = tpm_open(d->seal.tcti, 0, &tpm);
+	if (r < 0)
+		return r;
+	r = seal_target(d, tpm, f);
+	if (r < 0)
+		return r;
+	r = seal_counter_create(tpm, &f->counter);
+	if (r < 0)
+		return r;
+	r = seal_and_save(d, tpm, uuid, pass, len, pin, f);
+	if (r < 0) {
 		seal_counter_remove(tpm, f->counter.index); /* the cause stays the seal's */
-	else
-		log_info("container %s: key sealed, revocation counter NV 0x%08x", uuid,
-			 f->counter.index);
-out:
-	tpm_close(tpm);
-	free(f);
-	return r;
+		return r;
+	}
+	log_info("container %s: key sealed, revocation counter NV 0x%08x", uuid, f->counter.index);
+	return 0;
 }
 
 /*
@@ -166,8 +189,9 @@ out:
 static int reseal(struct cmld *d, const char *uuid, const uint8_t *pass, size_t len,
 		  const char *pin, const struct sealed_file *old)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	struct tpm *tpm = NULL;
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_tpm_ struct tpm *tpm = NULL;
+	struct seal_counter now;
 	uint8_t check[32];
 	int r;
 
@@ -176,32 +200,36 @@ static int reseal(struct cmld *d, const char *uuid, const uint8_t *pass, size_t 
 	*f = *old;
 	f->pin = pin != NULL;
 	/* the fields are the file's, which the TPM did not check: they must give its policy */
-	if ((r = policy_of(old, check)) < 0 || memcmp(check, old->policy, 32)) {
-		r = r < 0 ? r
-			  : err_set(-EBADMSG, "sealed key file: its fields do not give its policy");
-		goto out;
-	}
-	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0)
-		goto out;
+	r = policy_of(old, check);
+	if (r < 0)
+		return r;
+	if (memcmp(check, old->policy, 32))
+		return err_set(-EBADMSG, "sealed key file: its fields do not give its policy");
+	r = tpm_open(d->seal.tcti, 0, &tpm);
+	if (r < 0)
+		return r;
 	if (!old->counter.index) {
-		if ((r = seal_counter_create(tpm, &f->counter)) == 0 &&
-		    (r = seal_and_save(d, tpm, uuid, pass, len, pin, f)) < 0)
+		r = seal_counter_create(tpm, &f->counter);
+		if (r < 0)
+			return r;
+		r = seal_and_save(d, tpm, uuid, pass, len, pin, f);
+		if (r < 0)
 			seal_counter_remove(tpm, f->counter.index);
-		goto out;
+		return r;
 	}
-	struct seal_counter now = old->counter;
+	now = old->counter;
 	f->counter.value = old->counter.value + 1;
-	if ((r = seal_and_save(d, tpm, uuid, pass, len, pin, f)) < 0 ||
-	    (r = seal_counter_advance(tpm, &now)) < 0)
-		goto out;
+	r = seal_and_save(d, tpm, uuid, pass, len, pin, f);
+	if (r < 0)
+		return r;
+	r = seal_counter_advance(tpm, &now);
+	if (r < 0)
+		return r;
 	/* someone else stepped the counter in between: seal to where it is */
 	if (now.value != f->counter.value) {
 		f->counter.value = now.value;
 		r = seal_and_save(d, tpm, uuid, pass, len, pin, f);
 	}
-out:
-	tpm_close(tpm);
-	free(f);
 	return r;
 }
 
@@ -217,7 +245,8 @@ int cm_seal_create(struct cmld *d, const char *uuid, const ContainerConfig *cfg)
 		r = err_set(-EIO, "no random bytes for the volume passphrase");
 	} else {
 		hex_encode(random, sizeof(random), pass); /* and a NUL, overwritten next */
-		if ((r = cml_config_digest(cfg, (uint8_t *)pass + PASS_LEN)) == 0)
+		r = cml_config_digest(cfg, (uint8_t *)pass + PASS_LEN);
+		if (r == 0)
 			r = seal_new(d, uuid, (uint8_t *)pass, SEALED_LEN,
 				     cfg->token_type == CONTAINER_TOKEN_TYPE__TPM
 					     ? CM_TOKEN_DEFAULT_PIN
@@ -240,7 +269,8 @@ static int check_config_binding(const struct cm_container *c, const ContainerCon
 	char a[17], b[17];
 	int r;
 
-	if ((r = cml_config_digest(cfg, now)) < 0)
+	r = cml_config_digest(cfg, now);
+	if (r < 0)
 		return r;
 	if (!CRYPTO_memcmp(now, sealed + PASS_LEN, 32))
 		return 0;
@@ -310,40 +340,42 @@ static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct seal
 			      struct policy_signer *signer, struct signed_policy *ret)
 {
 	char path[4096], why[1024] = "", best[1024] = "";
-	struct pcrs_now *now = calloc(1, sizeof(*now));
+	_cleanup_free_ struct pcrs_now *now = calloc(1, sizeof(*now));
+	_cleanup_closedir_ DIR *dir = NULL;
 	const struct pcr_banks *values;
 	unsigned best_n = 0, n;
-	DIR *dir = NULL;
 	struct dirent *e;
 	int r;
 
-	if (!now) {
-		r = err_set(-ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = policy_signer_load(d->seal.signer, signer)) < 0)
-		goto out;
+	if (!now)
+		return err_set(-ENOMEM, "out of memory");
+	r = policy_signer_load(d->seal.signer, signer);
+	if (r < 0)
+		return r;
 	if (f->authorizer_len != sizeof(signer->name) ||
-	    memcmp(f->authorizer, signer->name, sizeof(signer->name))) {
-		r = err_set(-EACCES, "sealed to another policy signer than %s", d->seal.signer);
-		goto out;
-	}
-	if (!(dir = opendir(d->seal.signed_dir))) {
-		r = err_set(-EACCES, "PCR policy does not hold: no signed policies (%s: %s)",
-			    d->seal.signed_dir, strerror(errno));
-		goto out;
-	}
+	    memcmp(f->authorizer, signer->name, sizeof(signer->name)))
+		return err_set(-EACCES, "sealed to another policy signer than %s", d->seal.signer);
+	dir = opendir(d->seal.signed_dir);
+	if (!dir)
+		return err_set(-EACCES, "PCR policy does not hold: no signed policies (%s: %s)",
+			       d->seal.signed_dir, strerror(errno));
 	r = -EACCES;
 	while (r < 0 && (e = readdir(dir))) {
 		size_t len = strlen(e->d_name);
+		int rc;
+
 		if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", d->seal.signed_dir, e->d_name);
-		if (signed_policy_load(path, ret) < 0 || signed_policy_verify(signer, ret) < 0) {
+		rc = signed_policy_load(path, ret);
+		if (rc == 0)
+			rc = signed_policy_verify(signer, ret);
+		if (rc < 0) {
 			log_warn("signed policy %s skipped: %s", path, err_msg());
 			continue;
 		}
-		if (!(values = pcrs_now(tpm, &ret->pcrs, now))) {
+		values = pcrs_now(tpm, &ret->pcrs, now);
+		if (!values) {
 			r = err_wrap(-EIO, "reading the PCRs");
 			break;
 		}
@@ -360,10 +392,6 @@ static int pick_signed_policy(struct cmld *d, struct tpm *tpm, const struct seal
 		r = err_set(-EACCES,
 			    "PCR policy does not hold: no signed policy approves these PCRs%s%s",
 			    best_n ? "; closest, " : "", best);
-out:
-	if (dir)
-		closedir(dir);
-	free(now);
 	return r;
 }
 
@@ -378,16 +406,16 @@ static int unseal_healing(struct tpm *tpm, const struct sealed_file *f,
 			  const char *pin, uint8_t *pass, size_t *len)
 {
 	struct seal_counter now = f->counter;
-	uint8_t check[32];
 	int r = tpm_unseal(tpm, &f->obj, sel, a, &f->counter, f->pin ? pin : NULL, pass, len);
 
 	if (r != -ESTALE)
 		return r;
 	/* only for the value the object's own policy names, not one edited into the file */
-	if (policy_of(f, check) < 0 || memcmp(check, f->policy, 32))
+	if (!policy_holds(f))
 		return err_set(-EACCES, "sealed key file: its counter value is not its policy's");
 	log_warn("%s; making the step", err_msg());
-	if ((r = seal_counter_advance(tpm, &now)) < 0)
+	r = seal_counter_advance(tpm, &now);
+	if (r < 0)
 		return r;
 	return tpm_unseal(tpm, &f->obj, sel, a, &f->counter, f->pin ? pin : NULL, pass, len);
 }
@@ -396,28 +424,29 @@ static int unseal_healing(struct tpm *tpm, const struct sealed_file *f,
 static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, uint8_t *pass,
 			     size_t *len, struct sealed_file *f)
 {
-	struct policy_signer signer = {0};
+	_cleanup_(policy_signer_free) struct policy_signer signer = {0};
+	_cleanup_tpm_ struct tpm *tpm = NULL;
 	struct signed_policy sp;
 	struct seal_authorization a;
-	struct tpm *tpm = NULL;
 	char path[4096], why[1024];
 	int r;
 
 	sealed_path(d, uuid, path, sizeof(path));
-	if ((r = sealed_file_load(path, f)) < 0)
+	r = sealed_file_load(path, f);
+	if (r < 0)
 		return r;
 	if (f->pin && (!pin || !*pin))
 		return err_set(-EPERM, "the container's key needs its PIN");
-	if ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0)
+	r = tpm_open(d->seal.tcti, 0, &tpm);
+	if (r < 0)
 		return r;
 	if (f->authorizer_len) {
-		if (!d->seal.signer) {
-			r = err_set(-EACCES, "sealed to a signed policy, but cmld has no "
-					     "--policy-signer");
-			goto out;
-		}
-		if ((r = pick_signed_policy(d, tpm, f, &signer, &sp)) < 0)
-			goto out;
+		if (!d->seal.signer)
+			return err_set(-EACCES, "sealed to a signed policy, but cmld has no "
+						"--policy-signer");
+		r = pick_signed_policy(d, tpm, f, &signer, &sp);
+		if (r < 0)
+			return r;
 		a = (struct seal_authorization){&signer, &sp};
 		r = unseal_healing(tpm, f, &sp.pcrs, &a, pin, pass, len);
 	} else {
@@ -437,9 +466,6 @@ static int unseal_passphrase(struct cmld *d, const char *uuid, const char *pin, 
 			    "(sealed by an older cmld? re-create the container)",
 			    *len);
 	}
-out:
-	policy_signer_free(&signer);
-	tpm_close(tpm);
 	return r;
 }
 
@@ -456,13 +482,20 @@ static int create_image(struct cmld *d, struct cm_container *c, const GuestOSMou
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	snprintf(plain, sizeof(plain), "%s.plain", path);
 	/* the file system first: it refuses what is not ext4 before anything is formatted */
-	if ((r = cm_data_image_mkfs(c, m, plain)) < 0)
+	r = cm_data_image_mkfs(c, m, plain);
+	if (r < 0)
 		return r;
-	if ((r = file_create_sized(tmp, bytes + ((uint64_t)LUKS_HEADER_MIB << 20), 0600)) < 0 ||
-	    (r = luks_format(tmp, pass, PASS_LEN, &kdf)) < 0 ||
-	    (r = luks_write_payload(tmp, pass, PASS_LEN, plain)) < 0)
+	r = file_create_sized(tmp, bytes + ((uint64_t)LUKS_HEADER_MIB << 20), 0600);
+	if (r < 0)
 		goto out;
-	if ((r = file_commit(tmp, path)) == 0)
+	r = luks_format(tmp, pass, PASS_LEN, &kdf);
+	if (r < 0)
+		goto out;
+	r = luks_write_payload(tmp, pass, PASS_LEN, plain);
+	if (r < 0)
+		goto out;
+	r = file_commit(tmp, path);
+	if (r == 0)
 		log_info("container %s: created the encrypted data image %s", c->config->name,
 			 m->image_file);
 out:
@@ -474,35 +507,35 @@ out:
 
 int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g, const char *pin)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_pass_ uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
 	char path[4096], name[128];
 	uint64_t made = 0;
 	size_t len = 0;
 	int r;
 
 	c->unlock_rc = 0;
-	if (!f || !pass) {
-		r = err_set(-ENOMEM, "out of memory");
-		goto out;
-	}
+	if (!f || !pass)
+		return err_set(-ENOMEM, "out of memory");
 	c->unlock_rc = r = unseal_passphrase(d, c->uuid, pin, pass, &len, f);
 	if (r == 0)
 		c->unlock_rc = r = check_config_binding(c, c->config, pass);
 	if (r < 0)
-		goto out;
+		return r;
 	/*
 	 * every missing image first, so that a failing activation leaves none
 	 * half-made; one that cannot be made (ENOSPC) takes those made before it
 	 * with it: the folder is as before the start
 	 */
-	for (size_t i = 0; i < g->n_mounts && r == 0; i++)
-		if (!cml_mount_has_image(g->mounts[i]) &&
-		    access(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)), F_OK) <
-			    0) {
-			made |= (r = create_image(d, c, g->mounts[i], path, pass)) == 0 ? 1ull << i
-											: 0;
-		}
+	for (size_t i = 0; i < g->n_mounts && r == 0; i++) {
+		if (cml_mount_has_image(g->mounts[i]) ||
+		    access(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)),
+			   F_OK) == 0)
+			continue;
+		r = create_image(d, c, g->mounts[i], path, pass);
+		if (r == 0)
+			made |= 1ull << i;
+	}
 	for (size_t i = 0; i < g->n_mounts && i < 64 && r < 0; i++)
 		if (made & (1ull << i))
 			unlink(cm_data_image_path(d, c->uuid, g->mounts[i], path, sizeof(path)));
@@ -515,16 +548,13 @@ int cm_seal_open(struct cmld *d, struct cm_container *c, const GuestOSConfig *g,
 	}
 	if (r < 0)
 		cm_seal_close(d, c);
-out:
-	secret_free(pass, SEAL_SECRET_MAX);
-	free(f);
 	return r;
 }
 
 void cm_seal_close(struct cmld *d, struct cm_container *c)
 {
+	_cleanup_closedir_ DIR *dir = opendir("/dev/mapper");
 	char prefix[64];
-	DIR *dir = opendir("/dev/mapper");
 	struct dirent *e;
 
 	(void)d;
@@ -534,89 +564,78 @@ void cm_seal_close(struct cmld *d, struct cm_container *c)
 	while ((e = readdir(dir)))
 		if (!strncmp(e->d_name, prefix, strlen(prefix)) && luks_close(e->d_name) < 0)
 			log_warn("%s", err_msg());
-	closedir(dir);
 }
 
 int cm_seal_rebind(struct cmld *d, struct cm_container *c, const ContainerConfig *cfg,
 		   const char *pin)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_pass_ uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
 	size_t len = 0;
 	int r;
 
-	if (!f || !pass) {
-		r = err_set(-ENOMEM, "out of memory");
-		goto out;
-	}
+	if (!f || !pass)
+		return err_wrap(err_set(-ENOMEM, "out of memory"),
+				"re-sealing the key to the new config");
 	/*
 	 * The same key and PIN for the new config.  Whatever the old binding was
 	 * (an earlier update that failed half way): who may unseal may re-bind.
 	 */
-	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0 &&
-	    (r = cml_config_digest(cfg, pass + PASS_LEN)) == 0)
+	r = unseal_passphrase(d, c->uuid, pin, pass, &len, f);
+	if (r == 0)
+		r = cml_config_digest(cfg, pass + PASS_LEN);
+	if (r == 0)
 		r = reseal(d, c->uuid, pass, len, f->pin ? pin : NULL, f); /* older pairs revoked */
-out:
-	secret_free(pass, SEAL_SECRET_MAX);
-	free(f);
 	return r < 0 ? err_wrap(r, "re-sealing the key to the new config") : 0;
 }
 
 int cm_seal_change_pin(struct cmld *d, struct cm_container *c, const char *pin, const char *newpin)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_pass_ uint8_t *pass = secret_alloc(SEAL_SECRET_MAX);
 	size_t len = 0;
 	int r;
 
-	if (!f || !pass) {
-		r = err_set(-ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!newpin || !*newpin) {
-		r = err_set(-EINVAL, "the new PIN is empty");
-		goto out;
-	}
+	if (!f || !pass)
+		return err_set(-ENOMEM, "out of memory");
+	if (!newpin || !*newpin)
+		return err_set(-EINVAL, "the new PIN is empty");
 	/* the secret comes out only if the PCRs and the old PIN allow it */
-	if ((r = unseal_passphrase(d, c->uuid, pin, pass, &len, f)) == 0)
+	r = unseal_passphrase(d, c->uuid, pin, pass, &len, f);
+	if (r == 0)
 		r = reseal(d, c->uuid, pass, len, newpin, f);
-out:
-	secret_free(pass, SEAL_SECRET_MAX);
-	free(f);
 	return r;
 }
 
 int cm_seal_remove(struct cmld *d, const char *uuid)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	struct tpm *tpm = NULL;
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_tpm_ struct tpm *tpm = NULL;
 	char path[4096];
 	int r;
 
 	if (!f)
 		return err_set(-ENOMEM, "out of memory");
 	sealed_path(d, uuid, path, sizeof(path));
-	if (access(path, F_OK) < 0 || !d->seal.tcti) {
-		r = 0; /* not sealed, or by a cmld with a TPM this one does not have */
-		goto out;
-	}
-	if ((r = sealed_file_load(path, f)) < 0) {
+	if (access(path, F_OK) < 0 || !d->seal.tcti)
+		return 0; /* not sealed, or by a cmld with a TPM this one does not have */
+	if (sealed_file_load(path, f) < 0) {
 		log_warn("container %s: removing without revoking its key: %s", uuid, err_msg());
-		r = 0;
-		goto out;
+		return 0;
 	}
-	if (f->counter.index && ((r = tpm_open(d->seal.tcti, 0, &tpm)) < 0 ||
-				 (r = seal_counter_remove(tpm, f->counter.index)) < 0))
-		r = err_wrap(r, "revoking the key (NV counter 0x%08x)", f->counter.index);
-out:
-	tpm_close(tpm);
-	free(f);
-	return r;
+	if (!f->counter.index)
+		return 0;
+	r = tpm_open(d->seal.tcti, 0, &tpm);
+	if (r == 0)
+		r = seal_counter_remove(tpm, f->counter.index);
+	if (r < 0)
+		return err_wrap(r, "revoking the key (NV counter 0x%08x)", f->counter.index);
+	return 0;
 }
 
 int cm_seal_remove_ready(struct cmld *d, const char *uuid)
 {
-	struct tpm *tpm = NULL;
+	_cleanup_tpm_ struct tpm *tpm = NULL;
 	char path[4096];
 	int r;
 
@@ -624,31 +643,36 @@ int cm_seal_remove_ready(struct cmld *d, const char *uuid)
 	if (access(path, F_OK) < 0 || !d->seal.tcti)
 		return 0;
 	r = tpm_open(d->seal.tcti, 0, &tpm);
-	tpm_close(tpm);
-	return r < 0 ? err_wrap(r, "cannot revoke the key") : 0;
+	if (r < 0)
+		return err_wrap(r, "cannot revoke the key");
+	return 0;
 }
 
-void cm_seal_recover(struct cmld *d, const char *uuid)
+/* What a killed re-seal left: the counter one step behind the file is stepped. */
+static void seal_recover(struct cmld *d, const char *uuid)
 {
-	struct sealed_file *f = calloc(1, sizeof(*f));
-	struct tpm *tpm = NULL;
+	_cleanup_free_ struct sealed_file *f = calloc(1, sizeof(*f));
+	_cleanup_tpm_ struct tpm *tpm = NULL;
 	struct seal_counter now;
 	char path[4096];
-	uint8_t check[32];
 	uint64_t value;
 
 	sealed_path(d, uuid, path, sizeof(path));
-	if (!f || !d->seal.tcti || access(path, F_OK) < 0 || sealed_file_load(path, f) < 0 ||
-	    !f->counter.index)
-		goto out;
-	if (tpm_open(d->seal.tcti, 0, &tpm) < 0 ||
-	    tpm_nv_counter_read(tpm, f->counter.index, &value) < 0 || value + 1 != f->counter.value)
-		goto out;
+	if (!f || !d->seal.tcti || access(path, F_OK) < 0)
+		return;
+	if (sealed_file_load(path, f) < 0 || !f->counter.index)
+		return;
+	if (tpm_open(d->seal.tcti, 0, &tpm) < 0)
+		return;
+	if (tpm_nv_counter_read(tpm, f->counter.index, &value) < 0)
+		return;
+	if (value + 1 != f->counter.value)
+		return;
 	/* as unseal_healing: only the value the object's own policy names */
-	if (policy_of(f, check) < 0 || memcmp(check, f->policy, 32)) {
+	if (!policy_holds(f)) {
 		log_warn("recovery: container %s: its key file's counter value is not its policy's",
 			 uuid);
-		goto out;
+		return;
 	}
 	now = f->counter;
 	if (seal_counter_advance(tpm, &now) == 0)
@@ -657,8 +681,10 @@ void cm_seal_recover(struct cmld *d, const char *uuid)
 			 uuid);
 	else
 		log_warn("recovery: container %s: %s", uuid, err_msg());
-out:
-	err_clear();
-	tpm_close(tpm);
-	free(f);
+}
+
+void cm_seal_recover(struct cmld *d, const char *uuid)
+{
+	seal_recover(d, uuid);
+	err_clear(); /* what could not be looked at is no error of the start */
 }

@@ -91,6 +91,8 @@ int cm_settings_set(struct cmld *d, struct cm_settings *s, const char *key, cons
 		return kvconf_uint(key, v, 0, UINT32_MAX, &d->confine.pids_max);
 	if (!strcmp(key, "container-memory-max"))
 		return kvconf_uint(key, v, 0, UINT32_MAX, &d->confine.memory_mib);
+	if (!strcmp(key, "container-cpu-max")) /* 100000%: a thousand CPUs */
+		return kvconf_uint(key, v, 0, 100000, &d->confine.cpu_percent);
 	return err_set(-EINVAL, "unknown setting \"%s\"", key);
 }
 
@@ -189,9 +191,10 @@ int cm_settings_test(const struct cmld *d, const struct cm_settings *s, FILE *ou
 			d->seal.signer ? d->seal.signer : "(none)", d->seal.cel_path);
 	else
 		fprintf(out, "sealing: off (no tpm)\n");
-	fprintf(out, "containers: capabilities %s; seccomp %s; pids.max %u; memory %u MiB\n", caps,
-		d->confine.seccomp ? "default" : "none", d->confine.pids_max,
-		d->confine.memory_mib);
+	fprintf(out,
+		"containers: capabilities %s; seccomp %s; pids.max %u; memory %u MiB; CPU %u%%\n",
+		caps, d->confine.seccomp ? "default" : "none", d->confine.pids_max,
+		d->confine.memory_mib, d->confine.cpu_percent);
 	fprintf(out, "stop timeout %u ms; reboot %s\n", d->stop_timeout_ms,
 		d->allow_reboot ? "allowed" : "not allowed");
 	fprintf(out, "configuration OK\n");

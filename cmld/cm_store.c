@@ -83,8 +83,11 @@ int cm_store_init(struct cmld *d)
 	int r;
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if ((r = cm_store_path(d, path, sizeof(path), "%s", dirs[i])) < 0 ||
-		    (r = mkdir_p(path, 0700)) < 0)
+		r = cm_store_path(d, path, sizeof(path), "%s", dirs[i]);
+		if (r < 0)
+			return r;
+		r = mkdir_p(path, 0700);
+		if (r < 0)
 			return r;
 	}
 	cm_store_path(d, path, sizeof(path), "device.provisioned");
@@ -258,7 +261,8 @@ static int load_config(struct cmld *d, const char *uuid, ProtobufCMessage **ret,
 
 	for (int i = 0; i < 3; i++)
 		cm_store_path(d, path[i], sizeof(path[i]), "containers/%s.%s", uuid, ext[i]);
-	if ((r = file_read_all(path[0], CM_VERIFY_PART_MAX, &buf[0], &len[0])) < 0)
+	r = file_read_all(path[0], CM_VERIFY_PART_MAX, &buf[0], &len[0]);
+	if (r < 0)
 		return r;
 	for (int i = 1; i < 3 && has_sig; i++)
 		has_sig = file_read_all(path[i], 1 << 20, &buf[i], &len[i]) == 0;
@@ -312,7 +316,8 @@ static int load_one(struct cmld *d, const char *uuid, bool only_stopped)
 	c->config = (ContainerConfig *)m;
 	c->state = CONTAINER_STATE__STOPPED;
 	c->init_pidfd = -1;
-	if ((r = uid_base_load(d, c)) < 0) {
+	r = uid_base_load(d, c);
+	if (r < 0) {
 		cm_container_free(c);
 		return r;
 	}
@@ -383,7 +388,8 @@ int cm_store_save_config(struct cmld *d, const char *uuid, const ContainerConfig
 	size_t len;
 	int r;
 
-	if ((r = pbtext_format(&c->base, &text, &len)) < 0)
+	r = pbtext_format(&c->base, &text, &len);
+	if (r < 0)
 		return r;
 	cm_store_path(d, path, sizeof(path), "containers/%s.conf", uuid);
 	r = file_write_atomic(path, text, len, 0600);
@@ -407,10 +413,12 @@ int cm_store_save_signed(struct cmld *d, const char *uuid, const ContainerConfig
 		return cm_store_save_config(d, uuid, c); /* unsigned now: the old signature goes */
 	/* the text as signed, so that the signature keeps verifying over the stored file */
 	cm_store_path(d, path, sizeof(path), "containers/%s.sig", uuid);
-	if ((r = file_write_atomic(path, sig, sig_len, 0600)) < 0)
+	r = file_write_atomic(path, sig, sig_len, 0600);
+	if (r < 0)
 		return r;
 	cm_store_path(d, path, sizeof(path), "containers/%s.cert", uuid);
-	if ((r = file_write_atomic(path, cert, cert_len, 0600)) < 0)
+	r = file_write_atomic(path, cert, cert_len, 0600);
+	if (r < 0)
 		return r;
 	cm_store_path(d, path, sizeof(path), "containers/%s.conf", uuid);
 	return file_write_atomic(path, signed_text, text_len, 0600);
@@ -443,7 +451,8 @@ int cm_confine_path(const struct cmld *d, const char *uuid, const char *field, c
 	size_t blen;
 	int r;
 
-	if ((r = cm_store_path(d, base, sizeof(base), "containers/%s", uuid)) < 0)
+	r = cm_store_path(d, base, sizeof(base), "containers/%s", uuid);
+	if (r < 0)
 		return r;
 	blen = strlen(base);
 	if (path[0] == '/') {
@@ -482,7 +491,8 @@ int cm_config_check(const struct cmld *d, const char *uuid, const ContainerConfi
 	char path[4096];
 	int r;
 
-	if ((r = cm_confine_check(d->provisioned, c)) < 0)
+	r = cm_confine_check(d->provisioned, c);
+	if (r < 0)
 		return r;
 	/* a filter the config asks for and nothing enforces would be a false promise */
 	for (size_t i = 0; i < c->n_net_ifaces; i++)
@@ -598,7 +608,9 @@ int cm_store_dir_commit(const char *dir)
 	}
 	closedir(dp);
 	snprintf(to, sizeof(to), "%s/" CM_COMMIT_MARK, dir);
-	if (r == 0 && (r = fsync_parent_dir(to)) == 0 && unlink(to) < 0 && errno != ENOENT)
+	if (r == 0)
+		r = fsync_parent_dir(to);
+	if (r == 0 && unlink(to) < 0 && errno != ENOENT)
 		r = err_set(-errno, "unlink %s: %s", to, strerror(errno));
 	return r == 0 ? fsync_parent_dir(to) : r;
 }
@@ -763,11 +775,13 @@ int cm_ca_register(struct cmld *d, const uint8_t *pem, size_t len)
 	int r;
 
 	/* parsed by the verify process; the parent stores the bytes whose digest it answered for */
-	if ((r = cm_verify_ca(d, pem, len, md)) < 0)
+	r = cm_verify_ca(d, pem, len, md);
+	if (r < 0)
 		return r;
 	hex_encode(md, sizeof(md), hex);
 	cm_store_path(d, path, sizeof(path), "tokens/ca/%s.pem", hex);
-	if ((r = file_write_atomic(path, pem, len, 0644)) < 0)
+	r = file_write_atomic(path, pem, len, 0644);
+	if (r < 0)
 		return r;
 	cm_verify_stop(d); /* the next one loads the CAs with this one */
 	return 0;

@@ -53,7 +53,7 @@ static int token_read(struct cmld *d, const char *uuid, char path[4096], uint8_t
 int cm_token_check(struct cmld *d, const char *uuid, const char *pin)
 {
 	char path[4096];
-	_cleanup_free_ uint8_t *der = NULL;
+	_cleanup_erase_ uint8_t *der = NULL; /* the key, under the PIN */
 	size_t len;
 	int r = token_read(d, uuid, path, &der, &len);
 
@@ -65,14 +65,15 @@ int cm_token_check(struct cmld *d, const char *uuid, const char *pin)
 int cm_token_change_pin(struct cmld *d, const char *uuid, const char *pin, const char *newpin)
 {
 	char path[4096];
-	_cleanup_free_ uint8_t *der = NULL;
+	_cleanup_erase_ uint8_t *der = NULL; /* the key, under the PIN */
 	uint8_t *again;
 	size_t len, again_len;
 	int r;
 
 	if (!newpin || !*newpin)
 		return err_set(-EINVAL, "the new PIN is empty");
-	if ((r = token_read(d, uuid, path, &der, &len)) < 0)
+	r = token_read(d, uuid, path, &der, &len);
+	if (r < 0)
 		return r;
 	r = cm_verify_token_repin(d, path, der, len, pin ? pin : "", newpin, &again, &again_len);
 	return r < 0 ? r : token_save(d, uuid, again, again_len);

@@ -155,7 +155,8 @@ static int send_wait(int fd, uint32_t type, uint64_t id, const void *body, size_
 
 		if (rc != -EAGAIN)
 			return rc;
-		if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
+		rc = wait_fd(fd, POLLOUT, deadline);
+		if (rc < 0)
 			return rc;
 	}
 }
@@ -167,7 +168,8 @@ static int recv_wait(int fd, struct chan_hdr *hdr, void *body, size_t cap, int64
 
 		if (rc != -EAGAIN)
 			return rc;
-		if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
+		rc = wait_fd(fd, POLLIN, deadline);
+		if (rc < 0)
 			return rc;
 	}
 }
@@ -183,7 +185,8 @@ static int exchange(struct cmld *d, const struct cm_vreq *req, const uint8_t *co
 	size_t got = 0;
 	int rc;
 
-	if ((rc = send_wait(d->verify.chan, CM_VMSG_REQ, id, req, sizeof(*req), deadline)) < 0)
+	rc = send_wait(d->verify.chan, CM_VMSG_REQ, id, req, sizeof(*req), deadline);
+	if (rc < 0)
 		return rc;
 	for (int i = 0; i < CM_VPARTS; i++)
 		for (size_t off = 0; off < req->len[i];) {
@@ -194,12 +197,14 @@ static int exchange(struct cmld *d, const struct cm_vreq *req, const uint8_t *co
 				return rc;
 			off += n;
 		}
-	if ((rc = recv_wait(d->verify.chan, &hdr, rep, sizeof(*rep), deadline)) < 0)
+	rc = recv_wait(d->verify.chan, &hdr, rep, sizeof(*rep), deadline);
+	if (rc < 0)
 		return rc;
 	if (hdr.type != CM_VMSG_REP || hdr.len != sizeof(*rep) || hdr.id != id)
 		return err_set(-EBADMSG, "message of type %u with %u bytes for call %llu", hdr.type,
 			       hdr.len, (unsigned long long)hdr.id);
-	if ((rc = cm_vrep_check(req, in, rep)) < 0)
+	rc = cm_vrep_check(req, in, rep);
+	if (rc < 0)
 		return rc;
 	if (rep->out_len) {
 		out = secret ? secret_alloc(rep->out_len) : malloc(rep->out_len);
@@ -245,7 +250,9 @@ static int vcall(struct cmld *d, const struct cm_vreq *req, const uint8_t *const
 				memcpy(buf + off, in[i], req->len[i]);
 		rc = cm_verify_run(d->verify.local, req, buf, rep, &out);
 		free(buf);
-		if (rc == 0 && (rc = cm_vrep_check(req, in, rep)) == 0 && rep->out_len && secret) {
+		if (rc == 0)
+			rc = cm_vrep_check(req, in, rep);
+		if (rc == 0 && rep->out_len && secret) {
 			uint8_t *locked = secret_alloc(rep->out_len);
 			if (locked)
 				memcpy(locked, out, rep->out_len);
@@ -264,7 +271,8 @@ static int vcall(struct cmld *d, const struct cm_vreq *req, const uint8_t *const
 		if (req->len[i] > CM_VERIFY_PART_MAX)
 			return err_set(-EFBIG, "%s: %u bytes, at most %u", req->label, req->len[i],
 				       CM_VERIFY_PART_MAX);
-	if ((rc = cm_verify_start(d)) < 0)
+	rc = cm_verify_start(d);
+	if (rc < 0)
 		return rc;
 	rc = exchange(d, req, in, rep, ret_out, secret);
 	if (rc < 0) {
@@ -361,7 +369,8 @@ int cm_verify_config(struct cmld *d, const ProtobufCMessageDescriptor *desc, enu
 	if (len > CM_VERIFY_PART_MAX || sig_len > CM_VERIFY_PART_MAX ||
 	    cert_len > CM_VERIFY_PART_MAX)
 		return err_set(-EFBIG, "%s: larger than %u bytes", source, CM_VERIFY_PART_MAX);
-	if ((r = vcall(d, req, in, &rep, &out, false)) < 0)
+	r = vcall(d, req, in, &rep, &out, false);
+	if (r < 0)
 		return r;
 	if (rep.rc < 0 && rep.stage == CM_VSTAGE_SIG && sig_what)
 		return err_set(rep.rc, "%s: %s", sig_what, rep.reason);
@@ -373,7 +382,8 @@ int cm_verify_config(struct cmld *d, const ProtobufCMessageDescriptor *desc, enu
 		return err_set(-EPROTO, "the verify process failed: %s: not a packed config",
 			       source);
 	}
-	if ((r = enums_known(m)) < 0) {
+	r = enums_known(m);
+	if (r < 0) {
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", err_msg());
@@ -403,7 +413,8 @@ static int vcall_digest(struct cmld *d, uint32_t op, const uint8_t *pem, size_t 
 	if (!req)
 		return -ENOMEM;
 	req->len[0] = (uint32_t)len;
-	if ((r = vcall(d, req, in, &rep, &out, false)) < 0)
+	r = vcall(d, req, in, &rep, &out, false);
+	if (r < 0)
 		return r;
 	if (rep.rc < 0)
 		return err_set(rep.rc, "%s", rep.reason);
@@ -440,7 +451,8 @@ static int vcall_token(struct cmld *d, uint32_t op, const char *label, const uin
 	snprintf(req->pin, sizeof(req->pin), "%s", pin ? pin : "");
 	snprintf(req->newpin, sizeof(req->newpin), "%s", newpin ? newpin : "");
 	req->len[0] = (uint32_t)len;
-	if ((r = vcall(d, req, in, &rep, &out, true)) < 0)
+	r = vcall(d, req, in, &rep, &out, true);
+	if (r < 0)
 		return r;
 	if (rep.rc < 0)
 		return err_set(rep.rc, "%s", rep.reason);

@@ -7,8 +7,6 @@
  * each, and can open nothing.  Errors are the texts the parent used to make itself.
  */
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +26,7 @@
 #include "cm_verify.h"
 #include "container.pb-c.h"
 #include "err.h"
+#include "evloop.h"
 #include "fileio.h"
 #include "guestos.pb-c.h"
 #include "mem.h"
@@ -317,7 +316,8 @@ static int token_repin(const char *path, const uint8_t *der, size_t len, const c
 
 	if (!*newpin)
 		return err_set(-EINVAL, "the new PIN is empty");
-	if ((r = token_open(path, der, len, pin, &key, &cert)) < 0)
+	r = token_open(path, der, len, pin, &key, &cert);
+	if (r < 0)
 		return r;
 	/* the friendly name trust|me gives it: the container's UUID, kept from the old token */
 	char uuid[64] = "";
@@ -403,7 +403,8 @@ static int run_op(struct cm_vstate *s, const struct cm_vreq *req, const uint8_t 
 		int len;
 
 		rep->stage = CM_VSTAGE_SIG;
-		if ((r = cert_verify(s, CM_VTRUST_ANY, in[0], req->len[0], &x)) < 0)
+		r = cert_verify(s, CM_VTRUST_ANY, in[0], req->len[0], &x);
+		if (r < 0)
 			return r;
 		len = i2d_PUBKEY(X509_get0_pubkey(x), &spki);
 		X509_free(x);
@@ -454,7 +455,8 @@ int cm_verify_run(struct cm_vstate *s, const struct cm_vreq *req, const uint8_t 
 	    !memchr(req->pin, '\0', sizeof(req->pin)) ||
 	    !memchr(req->newpin, '\0', sizeof(req->newpin)))
 		return -EBADMSG;
-	if ((r = sha256(part[0], req->len[0], rep->digest)) < 0)
+	r = sha256(part[0], req->len[0], rep->digest);
+	if (r < 0)
 		return r;
 	err_clear();
 	r = run_op(s, req, part, rep, ret_out);
@@ -479,23 +481,6 @@ static void die(const char *what)
 	_exit(1);
 }
 
-/* Waits for one message; the parent gone ends the process. */
-static void recv_wait(int chan, struct chan_hdr *hdr, void *body, size_t cap)
-{
-	for (;;) {
-		struct pollfd p = {.fd = chan, .events = POLLIN};
-		int rc = chan_recv(chan, hdr, body, cap);
-
-		if (rc == 0)
-			return;
-		if (rc == -EPIPE)
-			_exit(0);
-		if (rc != -EAGAIN)
-			die(err_msg());
-		poll(&p, 1, -1);
-	}
-}
-
 static void send_data(int chan, uint64_t id, const uint8_t *data, size_t len)
 {
 	for (size_t off = 0; off < len;) {
@@ -507,42 +492,78 @@ static void send_data(int chan, uint64_t id, const uint8_t *data, size_t len)
 	}
 }
 
-static void serve_one(struct cm_vstate *s, int chan, struct cm_vreq *req)
-{
-	struct chan_hdr hdr;
-	struct cm_vrep rep;
-	uint8_t *in, *out = NULL;
-	size_t total = 0, got = 0;
+/* The request being received: its header, then its parts as data messages. */
+struct vserver {
+	struct cm_vstate *s;
+	struct evloop *loop;
+	int chan;
+	struct cm_vreq *req; /* locked pages: it holds PINs */
+	uint8_t *in;	     /* its parts, while they arrive; NULL before its header */
+	size_t total, got;
 	uint64_t id;
+};
 
-	recv_wait(chan, &hdr, req, sizeof(*req));
-	if (hdr.type != CM_VMSG_REQ || hdr.len != sizeof(*req))
+static void request_begin(struct vserver *v, const struct chan_hdr *hdr)
+{
+	if (hdr->type != CM_VMSG_REQ || hdr->len != sizeof(*v->req))
 		die("a message that is not a request");
-	id = hdr.id;
+	v->id = hdr->id;
+	v->total = v->got = 0;
 	for (int i = 0; i < CM_VPARTS; i++) {
-		if (req->len[i] > CM_VERIFY_PART_MAX)
+		if (v->req->len[i] > CM_VERIFY_PART_MAX)
 			die("a part larger than allowed");
-		total += req->len[i];
+		v->total += v->req->len[i];
 	}
-	if (!(in = malloc(total ? total : 1)))
+	if (!(v->in = malloc(v->total ? v->total : 1)))
 		die("out of memory");
-	while (got < total) {
-		recv_wait(chan, &hdr, in + got, total - got);
-		if (hdr.type != CM_VMSG_DATA || hdr.id != id || !hdr.len)
-			die("request data out of order");
-		got += hdr.len;
-	}
-	if (cm_verify_run(s, req, in, &rep, &out) < 0)
+}
+
+static void request_answer(struct vserver *v)
+{
+	struct cm_vrep rep;
+	uint8_t *out = NULL;
+
+	if (cm_verify_run(v->s, v->req, v->in, &rep, &out) < 0)
 		die("cannot answer");
-	OPENSSL_cleanse(in, total);
-	free(in);
-	OPENSSL_cleanse(req, sizeof(*req));
-	if (chan_send(chan, CM_VMSG_REP, id, &rep, sizeof(rep)) < 0)
+	OPENSSL_cleanse(v->in, v->total);
+	free(v->in);
+	v->in = NULL;
+	OPENSSL_cleanse(v->req, sizeof(*v->req));
+	if (chan_send(v->chan, CM_VMSG_REP, v->id, &rep, sizeof(rep)) < 0)
 		_exit(0);
-	send_data(chan, id, out, rep.out_len);
+	send_data(v->chan, v->id, out, rep.out_len);
 	if (out) {
 		OPENSSL_cleanse(out, rep.out_len);
 		free(out);
+	}
+}
+
+/* One request at a time, answered as soon as its last part is in; the parent gone ends it. */
+static void chan_readable(void *arg, unsigned ready)
+{
+	struct vserver *v = arg;
+
+	(void)ready;
+	for (;;) {
+		struct chan_hdr hdr;
+		int rc = v->in ? chan_recv(v->chan, &hdr, v->in + v->got, v->total - v->got)
+			       : chan_recv(v->chan, &hdr, v->req, sizeof(*v->req));
+
+		if (rc == -EAGAIN)
+			return;
+		if (rc == -EPIPE)
+			_exit(0);
+		if (rc < 0)
+			die(err_msg());
+		if (!v->in) {
+			request_begin(v, &hdr);
+		} else {
+			if (hdr.type != CM_VMSG_DATA || hdr.id != v->id || !hdr.len)
+				die("request data out of order");
+			v->got += hdr.len;
+		}
+		if (v->got == v->total)
+			request_answer(v);
 	}
 }
 
@@ -571,17 +592,11 @@ static void warm_up(void)
 void cm_verify_main(const struct cm_verify_args *a)
 {
 	static struct pem_files anchors, cas;
+	struct vserver v = {.chan = a->chan};
 	struct sandbox_report rep;
-	struct cm_vstate *s;
-	struct cm_vreq *req;
-	sigset_t none;
+	struct ev_io chan_io;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	evloop_signals_reset();
 	sandbox_close_fds_except(&a->chan, 1);
 	prctl(PR_SET_NAME, "cmld-verify", 0, 0, 0);
 	/*
@@ -593,18 +608,27 @@ void cm_verify_main(const struct cm_verify_args *a)
 		read_pem_path(&anchors, a->anchors);
 	if (a->ca_dir)
 		read_pem_path(&cas, a->ca_dir);
-	if (!(req = secret_alloc(sizeof(*req))))
+	if (!(v.req = secret_alloc(sizeof(*v.req))))
 		die("out of memory");
-	warm_up();
-	if ((geteuid() == 0 && sandbox_setuser(a->user) < 0) || sandbox_drop_caps() < 0 ||
-	    sandbox_enter(SANDBOX_CMLD_CONTROL, &rep) < 0)
+	/* the loop before the sandbox: epoll_create1 is not among its calls */
+	if (evloop_new(&v.loop) < 0)
 		die(err_msg());
-	if (!(s = vstate_build(a->anchors, &anchors, &cas)))
+	if (ev_io_add(v.loop, &chan_io, a->chan, EVLOOP_READ, chan_readable, &v) < 0)
+		die(err_msg());
+	warm_up();
+	if (geteuid() == 0 && sandbox_setuser(a->user) < 0)
+		die(err_msg());
+	if (sandbox_drop_caps() < 0)
+		die(err_msg());
+	if (sandbox_enter(SANDBOX_CMLD_CONTROL, &rep) < 0)
+		die(err_msg());
+	if (!(v.s = vstate_build(a->anchors, &anchors, &cas)))
 		die("out of memory");
 	pem_files_free(&anchors);
 	pem_files_free(&cas);
 	log_debug("verify %d: user %s, no capabilities, Landlock ABI %d, seccomp", (int)getpid(),
 		  a->user, rep.landlock_abi);
-	for (;;)
-		serve_one(s, a->chan, req);
+	if (evloop_run(v.loop) < 0)
+		die(err_msg());
+	_exit(0);
 }

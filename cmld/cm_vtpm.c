@@ -51,6 +51,7 @@
 #include "cm_store.h"
 #include "cm_vtpm.h"
 #include "err.h"
+#include "mem.h"
 #include "fileio.h"
 
 #define VTPM_PORT 2321
@@ -65,21 +66,31 @@
 /* a client that says nothing for this long is let go, so it cannot hold the filter */
 #define FILTER_IDLE_MS 5000
 
+/* A port the kernel hands out now on 127.0.0.1, into @a; -errno. */
+static int any_port(struct sockaddr_in *a)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	socklen_t len = sizeof(*a);
+
+	if (s < 0)
+		return err_set(-errno, "no free port: %s", strerror(errno));
+	if (bind(s, (struct sockaddr *)a, sizeof(*a)) < 0)
+		return err_set(-errno, "no free port: %s", strerror(errno));
+	if (getsockname(s, (struct sockaddr *)a, &len) < 0)
+		return err_set(-errno, "no free port: %s", strerror(errno));
+	return 0;
+}
+
 static int free_port_pair(unsigned *ret)
 {
 	for (int attempt = 0; attempt < 32; attempt++) {
 		struct sockaddr_in a = {.sin_family = AF_INET,
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t len = sizeof(a);
-		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), s2;
-		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-		    getsockname(s, (struct sockaddr *)&a, &len) < 0) {
-			if (s >= 0)
-				close(s);
-			return err_set(-errno, "no free port: %s", strerror(errno));
-		}
+		int r = any_port(&a), s2;
+
+		if (r < 0)
+			return r;
 		unsigned port = ntohs(a.sin_port);
-		close(s);
 		if (port >= 65535)
 			continue;
 		/* the control channel takes the next port: check it is free too */
@@ -110,12 +121,18 @@ int cm_vtpm_env(struct cmld *d, struct cm_container *c, char ***env, size_t *n_e
 	if (strcmp(v->version, "2") && strcmp(v->version, "1.2"))
 		return err_set(-EINVAL, "vtpm.version '%s': only \"2\" and \"1.2\"", v->version);
 	c->vtpm_port = VTPM_PORT;
-	if (!c->config->netns && (r = free_port_pair(&c->vtpm_port)) < 0)
-		return r;
+	if (!c->config->netns) {
+		r = free_port_pair(&c->vtpm_port);
+		if (r < 0)
+			return r;
+	}
 	snprintf(tcti, sizeof(tcti), "swtpm:host=127.0.0.1,port=%u", c->vtpm_port);
 	*env = calloc(3, sizeof(char *));
-	if (!*env || asprintf(&(*env)[0], "TPM2TOOLS_TCTI=%s", tcti) < 0 ||
-	    asprintf(&(*env)[1], "TCTI=%s", tcti) < 0)
+	if (!*env)
+		return err_set(-ENOMEM, "out of memory");
+	if (asprintf(&(*env)[0], "TPM2TOOLS_TCTI=%s", tcti) < 0)
+		return err_set(-ENOMEM, "out of memory");
+	if (asprintf(&(*env)[1], "TCTI=%s", tcti) < 0)
 		return err_set(-ENOMEM, "out of memory");
 	*n_env = 2;
 	return 0;
@@ -196,30 +213,29 @@ static int vtpm_user(const struct cm_container *c, char *name, size_t size, uid_
 /* The state folder and the files in it (not following links) to swtpm's user. */
 static int chown_state(const char *dir, uid_t uid, gid_t gid)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_closedir_ DIR *dp = NULL;
 	struct dirent *e;
-	DIR *dp;
+	int r = 0;
 
 	if (fd < 0)
 		return err_set(-errno, "%s: %s", dir, strerror(errno));
-	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0) {
-		r = err_set(-errno, "chown %s: %s", dir, strerror(errno));
-		close(fd);
-		return r;
-	}
-	if (!(dp = fdopendir(fd))) {
-		r = err_set(-errno, "%s: %s", dir, strerror(errno));
-		close(fd);
-		return r;
-	}
+	if (fchown(fd, uid, gid) < 0)
+		return err_set(-errno, "chown %s: %s", dir, strerror(errno));
+	if (fchmod(fd, 0700) < 0)
+		return err_set(-errno, "chown %s: %s", dir, strerror(errno));
+	dp = fdopendir(fd);
+	if (!dp)
+		return err_set(-errno, "%s: %s", dir, strerror(errno));
+	fd = -1; /* the folder's now: closedir closes it */
 	while (r == 0 && (e = readdir(dp))) {
 		struct stat st;
-		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
-		if (fchownat(fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fchownat(dirfd(dp), e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 			r = err_set(-errno, "chown %s/%s: %s", dir, e->d_name, strerror(errno));
 	}
-	closedir(dp);
 	return r;
 }
 
@@ -227,23 +243,26 @@ static int chown_state(const char *dir, uid_t uid, gid_t gid)
 static int ctrl_socket(const char *path, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd, r;
+	_cleanup_close_ int fd = -1;
+	int r;
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return err_set(-ENAMETOOLONG, "%s: too long for a socket path", path);
 	memcpy(a.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return err_set(-errno, "socket: %s", strerror(errno));
 	unlink(path);
 	mode_t old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
 	umask(old);
-	if (r < 0 || chown(path, uid, gid) < 0 || listen(fd, 4) < 0) {
-		r = err_set(-errno, "%s: %s", path, strerror(errno));
-		close(fd);
-		return r;
-	}
-	return fd;
+	if (r < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	if (chown(path, uid, gid) < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	if (listen(fd, 4) < 0)
+		return err_set(-errno, "%s: %s", path, strerror(errno));
+	return TAKE_FD(fd);
 }
 
 static void enter_netns(pid_t pid)
@@ -252,7 +271,10 @@ static void enter_netns(pid_t pid)
 	int fd;
 
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", pid);
-	if ((fd = open(ns, O_RDONLY | O_CLOEXEC)) < 0 || setns(fd, CLONE_NEWNET) < 0)
+	fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(126);
+	if (setns(fd, CLONE_NEWNET) < 0)
 		_exit(126);
 	close(fd);
 }
@@ -421,20 +443,34 @@ filter_main(struct cm_container *c, const char *ctrl_dir, uid_t uid, gid_t gid)
 	dup2(null, 1);
 	dup2(null, 2);
 	close_range(3, ~0U, 0);
-	if ((dirfd = open(ctrl_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	dirfd = open(ctrl_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
 		_exit(120);
 	if (c->config->netns)
 		enter_netns(c->init_pid);
-	if ((listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(listener, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(listener, 8) < 0)
+	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listener < 0)
 		_exit(121);
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+	if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		_exit(121);
+	if (bind(listener, (struct sockaddr *)&a, sizeof(a)) < 0)
+		_exit(121);
+	if (listen(listener, 8) < 0)
+		_exit(121);
+	if (setgroups(0, NULL) < 0)
+		_exit(122);
+	if (setresgid(gid, gid, gid) < 0)
+		_exit(122);
+	if (setresuid(uid, uid, uid) < 0)
 		_exit(122);
 	/* after the change of user, which clears it */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		_exit(123);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || filter_seccomp() < 0)
+	if (getppid() != parent)
+		_exit(123);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(124);
+	if (filter_seccomp() < 0)
 		_exit(124);
 	for (;;) {
 		int cl = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
@@ -470,21 +506,29 @@ int cm_vtpm_start(struct cmld *d, struct cm_container *c)
 	if (!v)
 		return 0;
 	/* inside the container's folder, no symlink on the way (checked again just now) */
-	if ((r = cm_confine_path(d, c->uuid, "vtpm.state_path", v->state_path, dir, sizeof(dir))) <
-	    0)
+	r = cm_confine_path(d, c->uuid, "vtpm.state_path", v->state_path, dir, sizeof(dir));
+	if (r < 0)
 		return r;
-	if ((r = vtpm_user(c, user, sizeof(user), &uid, &gid)) < 0)
+	r = vtpm_user(c, user, sizeof(user), &uid, &gid);
+	if (r < 0)
 		return r;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_set(-errno, "mkdir %s: %s", dir, strerror(errno));
-	if ((r = vtpm_manufacture(v, dir)) < 0 || (r = chown_state(dir, uid, gid)) < 0)
+	r = vtpm_manufacture(v, dir);
+	if (r < 0)
+		return r;
+	r = chown_state(dir, uid, gid);
+	if (r < 0)
 		return r;
 	snprintf(ctrl_dir, sizeof(ctrl_dir), "%s/%s/vtpm", d->run_dir, c->uuid);
 	snprintf(ctrl, sizeof(ctrl), "%s/ctrl.sock", ctrl_dir);
 	snprintf(log, sizeof(log), "%s/%s/vtpm.log", d->run_dir, c->uuid);
-	if ((mkdir(ctrl_dir, 0700) < 0 && errno != EEXIST) || chown(ctrl_dir, uid, gid) < 0)
+	if (mkdir(ctrl_dir, 0700) < 0 && errno != EEXIST)
 		return err_set(-errno, "%s: %s", ctrl_dir, strerror(errno));
-	if ((ctrl_fd = ctrl_socket(ctrl, uid, gid)) < 0)
+	if (chown(ctrl_dir, uid, gid) < 0)
+		return err_set(-errno, "%s: %s", ctrl_dir, strerror(errno));
+	ctrl_fd = ctrl_socket(ctrl, uid, gid);
+	if (ctrl_fd < 0)
 		return ctrl_fd;
 	if ((log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)) <
 	    0) {
@@ -520,7 +564,11 @@ int cm_vtpm_start(struct cmld *d, struct cm_container *c)
 		int null = open("/dev/null", O_RDWR);
 		int a = fcntl(ctrl_fd, F_DUPFD, 10), b = fcntl(log_fd, F_DUPFD, 10);
 		cm_child_reset_signals();
-		if (a < 0 || b < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0)
+		if (a < 0 || b < 0)
+			_exit(126);
+		if (dup2(a, 3) < 0)
+			_exit(126);
+		if (dup2(b, 4) < 0)
 			_exit(126);
 		dup2(null, 0);
 		dup2(null, 1);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cm_settings.h"
@@ -19,6 +18,7 @@
 #include "cm_store.h"
 #include "cm_vclient.h"
 #include "err.h"
+#include "frame.h"
 #include "measure.h"
 
 static void usage(FILE *out)
@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"            [--control-user USER (default " CM_CONTROL_USER_DEFAULT ")]\n"
 		"            [--container-caps LIST|all|none] [--container-seccomp default|none]\n"
 		"            [--container-pids-max N] [--container-memory-max MIB]\n"
+		"            [--container-cpu-max PERCENT]\n"
 		"defaults: --data-dir /data/cml --socket /run/socket/cml-control "
 		"--run-dir /run/cml --stop-timeout-ms 10000\n"
 		"          --trust-anchors %s\n"
@@ -46,9 +47,11 @@ static void usage(FILE *out)
 		"          --cel %s\n"
 		"          --container-caps %s\n"
 		"          --container-seccomp default --container-pids-max %u "
-		"--container-memory-max %u (0: no limit)\n",
+		"--container-memory-max %u\n"
+		"          --container-cpu-max %u (of one CPU: every CPU but one here; 0: no "
+		"limit)\n",
 		CM_TRUST_ANCHORS_DEFAULT, CM_SEAL_DEFAULT_PCRS, MEASURED_CEL_PATH, caps,
-		CM_CONFINE_PIDS_MAX_DEFAULT, CM_CONFINE_MEMORY_MIB_DEFAULT);
+		CM_CONFINE_PIDS_MAX_DEFAULT, CM_CONFINE_MEMORY_MIB_DEFAULT, def.cpu_percent);
 }
 
 static bool any_running(struct cmld *d)
@@ -59,23 +62,79 @@ static bool any_running(struct cmld *d)
 	return false;
 }
 
-static int serve(struct cmld *d)
+/* cmld's turn (d->tick): after anything that may have changed a container, or when due. */
+static void cmld_tick(void *arg)
 {
-	bool stopping = false;
+	struct cmld *d = arg;
+	int next;
 
-	while (!(stopping && !any_running(d))) {
-		if ((d->quit || d->rebooting) && !stopping) {
-			log_info("stopping every container");
-			for (struct cm_container *c = d->containers; c; c = c->next)
-				if (c->init_pid && c->state != CONTAINER_STATE__SHUTTING_DOWN)
-					cm_container_stop(d, c);
-			stopping = true;
-		}
-		int timeout = cm_runtime_tick(d);
-		if (cm_control_poll(d, timeout < 0 ? 1000 : timeout) < 0)
-			return -1;
+	if ((d->quit || d->rebooting) && !d->stopping) {
+		log_info("stopping every container");
+		for (struct cm_container *c = d->containers; c; c = c->next)
+			if (c->init_pid && c->state != CONTAINER_STATE__SHUTTING_DOWN)
+				cm_container_stop(d, c);
+		d->stopping = true;
 	}
+	if (d->stopping && !any_running(d)) {
+		evloop_exit(d->loop);
+		return;
+	}
+	next = cm_runtime_tick(d); /* freezing containers, stop deadlines */
+	ev_timer_at(d->loop, &d->tick, frame_now_ms() + (next < 0 ? 1000 : next));
+}
+
+static void cmld_signal(void *arg, int signo)
+{
+	struct cmld *d = arg;
+
+	if (signo == SIGCHLD)
+		cm_control_reap(d);
+	else
+		d->quit = true;
+	cmld_wake(d);
+}
+
+/* The loop, its signals and cmld's turn, before anything forks. */
+static int loop_open(struct cmld *d)
+{
+	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT};
+	int r = evloop_new(&d->loop);
+
+	if (r < 0)
+		return r;
+	r = evloop_signals(d->loop, signals, 3, cmld_signal, d);
+	if (r < 0)
+		return r;
+	r = ev_timer_add(d->loop, &d->tick, cmld_tick, d);
+	if (r < 0)
+		return r;
+	cmld_wake(d);
 	return 0;
+}
+
+/* Everything a start needs, in order; the first failure ends the start. */
+static int start(struct cmld *d)
+{
+	int r = loop_open(d);
+
+	if (r < 0)
+		return r;
+	r = cm_store_init(d);
+	if (r < 0)
+		return r;
+	r = cm_store_recover(d);
+	if (r < 0)
+		return r;
+	r = cm_verify_start(d);
+	if (r < 0)
+		return r;
+	r = cm_runtime_init(d);
+	if (r < 0)
+		return r;
+	r = cm_store_load_containers(d, false);
+	if (r < 0)
+		return r;
+	return cm_control_listen(d);
 }
 
 /* The long options are the config file's keys: one table, one setter. */
@@ -98,6 +157,7 @@ static const struct option longopts[] = {
 	{"container-seccomp", required_argument, NULL, 0},
 	{"container-pids-max", required_argument, NULL, 0},
 	{"container-memory-max", required_argument, NULL, 0},
+	{"container-cpu-max", required_argument, NULL, 0},
 	{"control-user", required_argument, NULL, 0},
 	{"config", required_argument, NULL, 'f'},
 	{"help", no_argument, NULL, 'h'},
@@ -155,11 +215,9 @@ static int parse_args(int argc, char **argv, struct cmld *d, struct cm_settings 
 
 int main(int argc, char **argv)
 {
-	struct cmld d = {
-		.listen_fd = -1, .signal_fd = -1, .ctl = {.chan = -1}, .verify = {.chan = -1}};
+	struct cmld d = {.listen_fd = -1, .ctl = {.chan = -1}, .verify = {.chan = -1}};
 	struct cm_settings settings;
 	bool test = false;
-	sigset_t mask;
 	int r;
 
 	log_set_prog("cmld");
@@ -174,16 +232,7 @@ int main(int argc, char **argv)
 		cm_settings_free();
 		return r < 0 ? 0 : r;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (d.signal_fd < 0 || (r = cm_store_init(&d)) < 0 || (r = cm_store_recover(&d)) < 0 ||
-	    (r = cm_verify_start(&d)) < 0 || (r = cm_runtime_init(&d)) < 0 ||
-	    (r = cm_store_load_containers(&d, false)) < 0 || (r = cm_control_listen(&d)) < 0) {
+	if (start(&d) < 0) {
 		log_err("%s", err_msg());
 		return 1;
 	}
@@ -197,10 +246,12 @@ int main(int argc, char **argv)
 	char caps[512];
 	cm_confine_caps_format(d.confine.caps, caps, sizeof(caps));
 	log_info("containers: capabilities %s; seccomp %s; pids.max %u; memory %u MiB unless "
-		 "ram_limit (0: none)",
+		 "ram_limit; CPU %u%% (0: none)",
 		 caps, d.confine.seccomp ? "default" : "none", d.confine.pids_max,
-		 d.confine.memory_mib);
-	r = serve(&d);
+		 d.confine.memory_mib, d.confine.cpu_percent);
+	r = evloop_run(d.loop);
+	if (r < 0)
+		log_err("%s", err_msg());
 	cm_control_close(&d);
 	while (d.containers) {
 		struct cm_container *ct = d.containers;
@@ -213,6 +264,7 @@ int main(int argc, char **argv)
 		if (d.allow_reboot)
 			reboot(RB_AUTOBOOT);
 	}
+	evloop_free(d.loop);
 	cm_settings_free();
 	return r < 0 ? 1 : 0;
 }

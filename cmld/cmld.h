@@ -4,9 +4,10 @@
  * cm_container); each module declares its own functions in its own header.
  * Three processes: the root parent
  * (everything below but cm_engine and cm_verify), the unprivileged control
- * process (cm_engine.c, cm_engine.h; one poll loop each) and the unprivileged
+ * process (cm_engine.c, cm_engine.h) and the unprivileged
  * verify process (cm_verify.c, cm_verify.h: parses configs, certificates and
- * tokens, one call at a time); containers are addressed by UUID or name.
+ * tokens, one call at a time), each with one event loop (lib/evloop);
+ * containers are addressed by UUID or name.
  * Modules:
  *   cm_store    data folder layout, container configs on disk, CA registration
  *   cm_guestos  signed GuestOS configs and their images
@@ -33,9 +34,11 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "chan.h"
 #include "cm_confine.h"
 #include "cm_verify.h"
 #include "container.pb-c.h"
+#include "evloop.h"
 #include "pcr.h"
 #include "control.pb-c.h"
 #include "guestos.pb-c.h"
@@ -80,12 +83,19 @@ struct cm_seal_conf {
 };
 
 /* The unprivileged control process (cm_engine.c), as the parent keeps track of it. */
+#define CM_CTL_QUEUE_MAX (32u << 20) /* answers waiting for it, at most */
+#define CM_CTL_STUCK_MS	 5000	     /* and for this long without progress */
 struct cm_ctl {
-	const char *user; /* --control-user */
-	pid_t pid;	  /* 0 while there is none */
-	int chan;	  /* -1 while there is none */
-	void *rx;	  /* CHAN_MSG_MAX locked bytes a request is received into */
-	int64_t started_ms, restart_at_ms;
+	const char *user;	 /* --control-user */
+	pid_t pid;		 /* 0 while there is none */
+	int chan;		 /* -1 while there is none; non-blocking */
+	struct ev_io io;	 /* chan, while there is one */
+	struct chan_queue out;	 /* what chan had no room for yet */
+	struct ev_timer stalled; /* armed while out holds something: when it waited too long */
+	bool stuck;		 /* out is full, or made no progress for CM_CTL_STUCK_MS */
+	void *rx;		 /* CHAN_MSG_MAX locked bytes a request is received into */
+	struct ev_timer restart; /* armed while there is none: when to start one */
+	int64_t started_ms;
 	unsigned restarts; /* in a row, each sooner than 10 s after its start */
 	unsigned deaths;
 };
@@ -115,7 +125,14 @@ struct cmld {
 	bool provisioned;
 	bool quit;
 	bool rebooting; /* reboot asked: quit once every container stopped */
-	int signal_fd;	/* SIGCHLD, SIGTERM, SIGINT */
+	bool stopping;	/* every container was told to stop: the loop ends when they have */
+	struct evloop *loop;
+	/*
+	 * cmld.c's turn: stopping every container when asked, the runtime's
+	 * deadlines (cm_runtime_tick), the end; armed for now (cmld_wake) by
+	 * whatever may have changed a container.
+	 */
+	struct ev_timer tick;
 	struct cm_container *containers;
 	int listen_fd;
 	struct cm_conn *conns;
@@ -124,5 +141,10 @@ struct cmld {
 	struct cm_ctl ctl;
 	struct cm_vproc verify;
 };
+
+static inline void cmld_wake(struct cmld *d)
+{
+	ev_timer_at(d->loop, &d->tick, 0);
+}
 
 #endif

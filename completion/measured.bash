@@ -73,7 +73,7 @@ _attestd() {
 
 _cmld() {
 	_measured_file_arg "${COMP_WORDS[COMP_CWORD - 1]}" && return
-	_measured_words "-n --config --data-dir --socket --run-dir --trust-anchors --stop-timeout-ms --allow-reboot -v --verbose --control-user --container-caps --container-seccomp --container-pids-max --container-memory-max --tpm --seal-profile --seal-reference --policy-signer --signed-policies --cel --luks-pbkdf2-iterations --help --version"
+	_measured_words "-n --config --data-dir --socket --run-dir --trust-anchors --stop-timeout-ms --allow-reboot -v --verbose --control-user --container-caps --container-seccomp --container-pids-max --container-memory-max --container-cpu-max --tpm --seal-profile --seal-reference --policy-signer --signed-policies --cel --luks-pbkdf2-iterations --help --version"
 }
 
 complete -F _attest attest

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,8 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "chan.h"
 #include "err.h"
+#include "frame.h"
 
 int chan_pair(int fds[2])
 {
@@ -60,6 +64,82 @@ int chan_recv(int fd, struct chan_hdr *hdr, void *body, size_t cap)
 		return err_set(-EBADMSG, "channel message of %zd bytes with a header saying %u", n,
 			       (size_t)n < sizeof(*hdr) ? 0 : hdr->len);
 	return 0;
+}
+
+struct chan_qmsg {
+	struct chan_qmsg *next;
+	uint32_t type;
+	uint64_t id;
+	size_t len;
+	uint8_t body[];
+};
+
+static void qmsg_free(struct chan_qmsg *m)
+{
+	OPENSSL_cleanse(m->body, m->len);
+	free(m);
+}
+
+int chan_queue_send(int fd, struct chan_queue *q, uint32_t type, uint64_t id, const void *body,
+		    size_t len)
+{
+	struct chan_qmsg *m;
+	int rc;
+
+	if (!q->head) {
+		rc = chan_send(fd, type, id, body, len);
+		if (rc != -EAGAIN)
+			return rc;
+		q->since_ms = frame_now_ms();
+	}
+	if (q->bytes + len > q->max)
+		return err_set(-ENOBUFS, "%zu bytes waiting on the channel (at most %zu)",
+			       q->bytes + len, q->max);
+	m = malloc(sizeof(*m) + len);
+	if (!m)
+		return err_set(-ENOMEM, "out of memory for a channel message of %zu bytes", len);
+	*m = (struct chan_qmsg){.type = type, .id = id, .len = len};
+	if (len)
+		memcpy(m->body, body, len);
+	if (q->last)
+		q->last->next = m;
+	else
+		q->head = m;
+	q->last = m;
+	q->bytes += len;
+	return 0;
+}
+
+int chan_queue_flush(int fd, struct chan_queue *q)
+{
+	while (q->head) {
+		struct chan_qmsg *m = q->head;
+		int rc = chan_send(fd, m->type, m->id, m->body, m->len);
+
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc < 0)
+			return rc;
+		q->head = m->next;
+		if (!q->head)
+			q->last = NULL;
+		q->bytes -= m->len;
+		q->since_ms = frame_now_ms(); /* progress: waiting starts again */
+		qmsg_free(m);
+	}
+	return 0;
+}
+
+void chan_queue_clear(struct chan_queue *q)
+{
+	while (q->head) {
+		struct chan_qmsg *m = q->head;
+
+		q->head = m->next;
+		qmsg_free(m);
+	}
+	q->last = NULL;
+	q->bytes = 0;
 }
 
 pid_t chan_fork(int *ret_fd)

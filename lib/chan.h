@@ -8,6 +8,7 @@
 #ifndef MEASURED_CHAN_H
 #define MEASURED_CHAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,34 @@ int chan_send(int fd, uint32_t type, uint64_t id, const void *body, size_t len);
  * shorter than a header, longer than @cap or whose header lies about its length.
  */
 int chan_recv(int fd, struct chan_hdr *hdr, void *body, size_t cap);
+
+/*
+ * What a non-blocking channel had no room for, sent in order as it drains,
+ * so that the sender never waits for its peer.  Zeroed, it is empty and
+ * lets nothing wait (max 0).  Messages are wiped once sent or dropped.
+ */
+struct chan_qmsg;
+struct chan_queue {
+	struct chan_qmsg *head, *last;
+	size_t bytes, max; /* waiting, and at most */
+	int64_t since_ms;  /* frame_now_ms() when the oldest waiting one was queued */
+};
+
+/*
+ * Sends one message now, or queues it behind those waiting: 0; -ENOBUFS
+ * when @q would hold more than its max (nothing queued: the peer is not
+ * reading), -EPIPE when the peer is gone.
+ */
+int chan_queue_send(int fd, struct chan_queue *q, uint32_t type, uint64_t id, const void *body,
+		    size_t len);
+/* Sends what waits until the channel is full again: 0, or -EPIPE. */
+int chan_queue_flush(int fd, struct chan_queue *q);
+static inline bool chan_queue_pending(const struct chan_queue *q)
+{
+	return q->head != NULL;
+}
+/* Drops (wipes) what waits; @q is empty again, its max kept. */
+void chan_queue_clear(struct chan_queue *q);
 
 /*
  * Forks a child joined to this process by a new channel.  In the parent:

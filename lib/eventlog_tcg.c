@@ -142,19 +142,43 @@ static void note_locality(struct tcg_log *log, const struct tcg_event *ev)
 		log->startup_locality = 4;
 }
 
+/* PCRIndex and EventType, which both formats' events begin with. */
+static int parse_event_head(struct reader *r, struct tcg_event *ev)
+{
+	int rc;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->offset = r->off;
+	rc = reader_le32(r, "PCRIndex", &ev->pcr);
+	if (rc < 0)
+		return rc;
+	return reader_le32(r, "EventType", &ev->type);
+}
+
+/* EventSize and the event data, which both formats' events end with. */
+static int parse_event_data(struct reader *r, struct tcg_event *ev)
+{
+	int rc = reader_le32(r, "EventSize", &ev->data_len);
+
+	if (rc < 0)
+		return rc;
+	return reader_bytes(r, "event data", ev->data_len, &ev->data);
+}
+
 /* TCG_PCR_EVENT: the SHA-1 format, also used for the crypto-agile header. */
 static int parse_legacy_event(struct reader *r, struct tcg_event *ev)
 {
 	const uint8_t *digest;
 	int rc;
 
-	memset(ev, 0, sizeof(*ev));
-	ev->offset = r->off;
-	if ((rc = reader_le32(r, "PCRIndex", &ev->pcr)) < 0 ||
-	    (rc = reader_le32(r, "EventType", &ev->type)) < 0 ||
-	    (rc = reader_bytes(r, "SHA-1 digest", LEGACY_DIGEST_LEN, &digest)) < 0 ||
-	    (rc = reader_le32(r, "EventSize", &ev->data_len)) < 0 ||
-	    (rc = reader_bytes(r, "event data", ev->data_len, &ev->data)) < 0)
+	rc = parse_event_head(r, ev);
+	if (rc < 0)
+		return rc;
+	rc = reader_bytes(r, "SHA-1 digest", LEGACY_DIGEST_LEN, &digest);
+	if (rc < 0)
+		return rc;
+	rc = parse_event_data(r, ev);
+	if (rc < 0)
 		return rc;
 	ev->n_digests = 1;
 	ev->digest[0].alg = hash_alg_by_id(TPM_ALG_SHA1);
@@ -169,9 +193,14 @@ static int parse_spec_id(struct reader *hdr, struct tcg_log *log, struct spec_al
 	const uint8_t *skip;
 	int rc;
 
-	if ((rc = reader_bytes(hdr, "Spec ID signature", SPEC_ID_SIGNATURE_LEN, &skip)) < 0 ||
-	    (rc = reader_bytes(hdr, "platformClass/version/uintnSize", 8, &skip)) < 0 ||
-	    (rc = reader_le32(hdr, "numberOfAlgorithms", &n_algs)) < 0)
+	rc = reader_bytes(hdr, "Spec ID signature", SPEC_ID_SIGNATURE_LEN, &skip);
+	if (rc < 0)
+		return rc;
+	rc = reader_bytes(hdr, "platformClass/version/uintnSize", 8, &skip);
+	if (rc < 0)
+		return rc;
+	rc = reader_le32(hdr, "numberOfAlgorithms", &n_algs);
+	if (rc < 0)
 		return rc;
 	if (n_algs == 0 || n_algs > TCG_LOG_MAX_ALGS || n_algs > reader_left(hdr) / 4)
 		return reader_fail(hdr, hdr->off - 4, "Spec ID header announces %u algorithms",
@@ -180,8 +209,11 @@ static int parse_spec_id(struct reader *hdr, struct tcg_log *log, struct spec_al
 	for (uint32_t i = 0; i < n_algs; i++) {
 		const struct hash_alg *alg;
 
-		if ((rc = reader_le16(hdr, "algorithmId", &algs->id[i])) < 0 ||
-		    (rc = reader_le16(hdr, "digestSize", &algs->size[i])) < 0)
+		rc = reader_le16(hdr, "algorithmId", &algs->id[i]);
+		if (rc < 0)
+			return rc;
+		rc = reader_le16(hdr, "digestSize", &algs->size[i]);
+		if (rc < 0)
 			return rc;
 		if (algs->size[i] == 0 || algs->size[i] > DIGEST_MAX)
 			return reader_fail(hdr, hdr->off - 2, "digest size %u for algorithm 0x%04x",
@@ -193,10 +225,10 @@ static int parse_spec_id(struct reader *hdr, struct tcg_log *log, struct spec_al
 		if (alg)
 			log->alg[log->n_algs++] = alg;
 	}
-	if ((rc = reader_u8(hdr, "vendorInfoSize", &vendor_len)) < 0 ||
-	    (rc = reader_bytes(hdr, "vendorInfo", vendor_len, &skip)) < 0)
+	rc = reader_u8(hdr, "vendorInfoSize", &vendor_len);
+	if (rc < 0)
 		return rc;
-	return 0;
+	return reader_bytes(hdr, "vendorInfo", vendor_len, &skip);
 }
 
 /* TCG_PCR_EVENT2 of the crypto-agile format. */
@@ -205,11 +237,11 @@ static int parse_event2(struct reader *r, const struct spec_algs *algs, struct t
 	uint32_t count;
 	int rc;
 
-	memset(ev, 0, sizeof(*ev));
-	ev->offset = r->off;
-	if ((rc = reader_le32(r, "PCRIndex", &ev->pcr)) < 0 ||
-	    (rc = reader_le32(r, "EventType", &ev->type)) < 0 ||
-	    (rc = reader_le32(r, "digest count", &count)) < 0)
+	rc = parse_event_head(r, ev);
+	if (rc < 0)
+		return rc;
+	rc = reader_le32(r, "digest count", &count);
+	if (rc < 0)
 		return rc;
 	if (count > algs->n)
 		return reader_fail(r, r->off - 4, "event has %u digests, header announces %u banks",
@@ -220,7 +252,8 @@ static int parse_event2(struct reader *r, const struct spec_algs *algs, struct t
 		uint16_t id;
 		unsigned k;
 
-		if ((rc = reader_le16(r, "digest algorithmId", &id)) < 0)
+		rc = reader_le16(r, "digest algorithmId", &id);
+		if (rc < 0)
 			return rc;
 		for (k = 0; k < algs->n && algs->id[k] != id; k++)
 			;
@@ -228,7 +261,8 @@ static int parse_event2(struct reader *r, const struct spec_algs *algs, struct t
 			return reader_fail(r, r->off - 2,
 					   "digest algorithm 0x%04x is not in the Spec ID header",
 					   id);
-		if ((rc = reader_bytes(r, "digest", algs->size[k], &value)) < 0)
+		rc = reader_bytes(r, "digest", algs->size[k], &value);
+		if (rc < 0)
 			return rc;
 		alg = hash_alg_by_id(id);
 		if (!alg)
@@ -237,10 +271,7 @@ static int parse_event2(struct reader *r, const struct spec_algs *algs, struct t
 		memcpy(ev->digest[ev->n_digests].value, value, alg->size);
 		ev->n_digests++;
 	}
-	if ((rc = reader_le32(r, "EventSize", &ev->data_len)) < 0 ||
-	    (rc = reader_bytes(r, "event data", ev->data_len, &ev->data)) < 0)
-		return rc;
-	return 0;
+	return parse_event_data(r, ev);
 }
 
 int tcg_log_parse(const uint8_t *buf, size_t len, const char *what, struct tcg_log *ret)

@@ -121,7 +121,8 @@ static void grub_sim_unset(struct grub_sim *sim, const char *name)
 
 struct scope {
 	int argc;
-	char **argv; /* owned */
+	char **argv;	/* owned */
+	bool setparams; /* made by setparams, in place of its caller's */
 };
 
 struct menu_entry {
@@ -720,7 +721,8 @@ static int lex_var(struct lexer *lx, struct wbuf *b, enum part_type type)
 		return syntax(lx, lx_line(lx), "$ is not followed by a variable name");
 	if (brace)
 		p++;
-	if ((rc = part_end(lx, b)) < 0)
+	rc = part_end(lx, b);
+	if (rc < 0)
 		return rc;
 	b->open = true;
 	b->type = type;
@@ -1040,21 +1042,25 @@ static int parse_commands(struct parser *ps, struct node **ret, bool *ret_delimi
 	if (!list)
 		return -ENOMEM;
 	tail = &list->a;
-	if ((rc = skip_newlines(ps)) < 0)
+	rc = skip_newlines(ps);
+	if (rc < 0)
 		return rc;
 	for (;;) {
 		struct node *cmd = NULL;
 
-		if ((rc = parse_command(ps, &cmd)) < 0)
+		rc = parse_command(ps, &cmd);
+		if (rc < 0)
 			return rc;
 		*tail = cmd;
 		tail = &cmd->next;
-		if ((rc = delimiters(ps)) < 0)
+		rc = delimiters(ps);
+		if (rc < 0)
 			return rc;
 		*ret_delimited = rc == 1;
 		if (rc == 0)
 			break;
-		if ((rc = peek(&ps->lx, &tk)) < 0)
+		rc = peek(&ps->lx, &tk);
+		if (rc < 0)
 			return rc;
 		if (tk->t == T_RBR || tk->t == T_EOF ||
 		    (tk->t == T_KW && tk->kw != K_IF && tk->kw != K_FOR && tk->kw != K_WHILE &&
@@ -1074,7 +1080,8 @@ static int parse_delimited(struct parser *ps, struct node **ret, const char *bef
 
 	if (rc < 0 || delimited)
 		return rc;
-	if ((rc = peek(&ps->lx, &tk)) < 0)
+	rc = peek(&ps->lx, &tk);
+	if (rc < 0)
 		return rc;
 	snprintf(wanted, sizeof(wanted), "\";\" or a newline before \"%s\"", before);
 	return unexpected(ps, tk, wanted);
@@ -1089,9 +1096,17 @@ static int parse_ifclause(struct parser *ps, unsigned line, struct node **ret)
 
 	if (!n)
 		return -ENOMEM;
-	if ((rc = parse_delimited(ps, &n->a, "then")) < 0 ||
-	    (rc = expect_kw(ps, K_THEN, line)) < 0 || (rc = parse_delimited(ps, &n->b, "fi")) < 0 ||
-	    (rc = peek(&ps->lx, &tk)) < 0)
+	rc = parse_delimited(ps, &n->a, "then");
+	if (rc < 0)
+		return rc;
+	rc = expect_kw(ps, K_THEN, line);
+	if (rc < 0)
+		return rc;
+	rc = parse_delimited(ps, &n->b, "fi");
+	if (rc < 0)
+		return rc;
+	rc = peek(&ps->lx, &tk);
+	if (rc < 0)
 		return rc;
 	if (tk->t == T_KW && tk->kw == K_ELSE) {
 		consume(&ps->lx);
@@ -1134,11 +1149,16 @@ static int parse_grubcmd(struct parser *ps, struct node **ret)
 	if (!n)
 		return -ENOMEM;
 	/* the first word is the command; keywords after it are arguments */
-	if ((rc = ar_grow(ps->st, (void **)&n->words, &n->cap, 0, sizeof(*n->words))) < 0)
+	rc = ar_grow(ps->st, (void **)&n->words, &n->cap, 0, sizeof(*n->words));
+	if (rc < 0)
 		return rc;
 	n->words[n->n_words++] = ps->lx.tk.w;
 	consume(&ps->lx);
-	if ((rc = parse_words(ps, n)) < 0 || (rc = peek(&ps->lx, &tk)) < 0)
+	rc = parse_words(ps, n);
+	if (rc < 0)
+		return rc;
+	rc = peek(&ps->lx, &tk);
+	if (rc < 0)
 		return rc;
 	if (tk->t == T_LBR) {
 		size_t start;
@@ -1151,8 +1171,11 @@ static int parse_grubcmd(struct parser *ps, struct node **ret)
 		if (++ps->nest > MAX_DEPTH)
 			return err_set(-E2BIG, "%s:%u: blocks nest deeper than %d", ps->lx.what,
 				       tk->line, MAX_DEPTH);
-		if ((rc = parse_commands(ps, &body, &delimited)) < 0 ||
-		    (rc = peek(&ps->lx, &tk)) < 0)
+		rc = parse_commands(ps, &body, &delimited);
+		if (rc < 0)
+			return rc;
+		rc = peek(&ps->lx, &tk);
+		if (rc < 0)
 			return rc;
 		ps->nest--;
 		if (tk->t != T_RBR)
@@ -1199,7 +1222,8 @@ static int parse_command(struct parser *ps, struct node **ret)
 		n = new_node(ps, N_FOR, line);
 		if (!n)
 			return -ENOMEM;
-		if ((rc = peek(&ps->lx, &tk)) < 0)
+		rc = peek(&ps->lx, &tk);
+		if (rc < 0)
 			return rc;
 		if (tk->t != T_WORD || !tk->name)
 			return unexpected(ps, tk, "a variable name after \"for\"");
@@ -1207,11 +1231,18 @@ static int parse_command(struct parser *ps, struct node **ret)
 		consume(&ps->lx);
 		if (!n->name)
 			return -ENOMEM;
-		if ((rc = expect_kw(ps, K_IN, line)) < 0 || (rc = parse_words(ps, n)) < 0 ||
-		    (rc = delimiters(ps)) < 0)
+		rc = expect_kw(ps, K_IN, line);
+		if (rc < 0)
+			return rc;
+		rc = parse_words(ps, n);
+		if (rc < 0)
+			return rc;
+		rc = delimiters(ps);
+		if (rc < 0)
 			return rc;
 		if (rc == 0) {
-			if ((rc = peek(&ps->lx, &tk)) < 0)
+			rc = peek(&ps->lx, &tk);
+			if (rc < 0)
 				return rc;
 			return unexpected(ps, tk, "\";\" or a newline before \"do\"");
 		}
@@ -1254,7 +1285,8 @@ static int parse_function(struct parser *ps, struct node **ret)
 	if (!n)
 		return -ENOMEM;
 	consume(&ps->lx);
-	if ((rc = peek(&ps->lx, &tk)) < 0)
+	rc = peek(&ps->lx, &tk);
+	if (rc < 0)
 		return rc;
 	if (tk->t != T_WORD || !tk->name)
 		return unexpected(ps, tk, "a function name");
@@ -1262,12 +1294,20 @@ static int parse_function(struct parser *ps, struct node **ret)
 	consume(&ps->lx);
 	if (!n->name)
 		return -ENOMEM;
-	if ((rc = skip_newlines(ps)) < 0 || (rc = peek(&ps->lx, &tk)) < 0)
+	rc = skip_newlines(ps);
+	if (rc < 0)
+		return rc;
+	rc = peek(&ps->lx, &tk);
+	if (rc < 0)
 		return rc;
 	if (tk->t != T_LBR)
 		return unexpected(ps, tk, "\"{\" after the function's name");
 	consume(&ps->lx);
-	if ((rc = parse_delimited(ps, &n->b, "}")) < 0 || (rc = peek(&ps->lx, &tk)) < 0)
+	rc = parse_delimited(ps, &n->b, "}");
+	if (rc < 0)
+		return rc;
+	rc = peek(&ps->lx, &tk);
+	if (rc < 0)
 		return rc;
 	if (tk->t != T_RBR)
 		return tk->t == T_EOF
@@ -1297,7 +1337,11 @@ static int parse_script(struct grub_state *st, const struct source *src, const c
 	for (;;) {
 		struct node *n = NULL;
 
-		if ((rc = skip_newlines(&ps)) < 0 || (rc = peek(&ps.lx, &tk)) < 0)
+		rc = skip_newlines(&ps);
+		if (rc < 0)
+			return rc;
+		rc = peek(&ps.lx, &tk);
+		if (rc < 0)
 			return rc;
 		if (tk->t == T_EOF)
 			break;
@@ -1309,7 +1353,8 @@ static int parse_script(struct grub_state *st, const struct source *src, const c
 			return rc;
 		*tail = n;
 		tail = &n->next;
-		if ((rc = peek(&ps.lx, &tk)) < 0)
+		rc = peek(&ps.lx, &tk);
+		if (rc < 0)
 			return rc;
 		if (tk->t == T_SEMI || tk->t == T_NL)
 			consume(&ps.lx);
@@ -1587,7 +1632,8 @@ static int call_func(struct ex *x, struct func *f, int argc, char **argv)
 	if (st->depth >= MAX_DEPTH)
 		return err_set(-ELOOP, "%s:%u: calls nest deeper than %d (recursion?)", x->what,
 			       x->line, MAX_DEPTH);
-	if ((ret = scope_new(argc, argv, &sc)) < 0)
+	ret = scope_new(argc, argv, &sc);
+	if (ret < 0)
 		return ret;
 	st->depth++;
 	st->scope = sc;
@@ -1643,7 +1689,8 @@ static int exec_cmdline(struct ex *x, struct node *n)
 	struct func *f = NULL;
 
 	x->line = n->line;
-	if ((rc = expand(x->sim, n->words, n->n_words, n->block, &a)) < 0)
+	rc = expand(x->sim, n->words, n->n_words, n->block, &a);
+	if (rc < 0)
 		return err_wrap(rc, "%s:%u", x->what, n->line);
 	if (a.argc == 0 || !a.arg[0])
 		return 0;
@@ -1759,7 +1806,8 @@ static int exec_node(struct ex *x, struct node *n)
 				st->active_breaks = 0;
 			if (st->active_breaks)
 				continue;
-			if ((ret = grub_sim_set(x->sim, n->name, a.arg[i] ? a.arg[i] : "")) < 0)
+			ret = grub_sim_set(x->sim, n->name, a.arg[i] ? a.arg[i] : "");
+			if (ret < 0)
 				break;
 			ret = exec_cmd(x, n->b);
 			if (st->function_return || st->booted)
@@ -2067,7 +2115,8 @@ static int test_parse(struct ex *x, char **args, int *argn, int argc, unsigned d
 			bool exists, dir, done = true;
 
 			if (!strcmp(a[0], "-d") || !strcmp(a[0], "-e") || !strcmp(a[0], "-f")) {
-				if ((rc = file_info(x->sim, a[1], &exists, &dir)) < 0)
+				rc = file_info(x->sim, a[1], &exists, &dir);
+				if (rc < 0)
 					return rc;
 				update_val(a[0][1] == 'e'   ? exists
 					   : a[0][1] == 'd' ? exists && dir
@@ -2104,7 +2153,8 @@ static int test_parse(struct ex *x, char **args, int *argn, int argc, unsigned d
 			bool v;
 
 			(*argn)++;
-			if ((rc = test_parse(x, args, argn, argc, depth + 1, &v)) < 0)
+			rc = test_parse(x, args, argn, argc, depth + 1, &v);
+			if (rc < 0)
 				return rc;
 			update_val(v, &t);
 			continue;
@@ -2287,9 +2337,13 @@ static int cmd_setparams(struct ex *x, int argc, char **argv)
 
 	if (!st->scope)
 		return 17; /* GRUB_ERR_INVALID_COMMAND */
-	if ((rc = scope_new(argc - 1, argv + 1, &sc)) < 0)
+	rc = scope_new(argc - 1, argv + 1, &sc);
+	if (rc < 0)
 		return rc;
 	/* replace_scope: a scope setparams made before is freed, the caller's is kept */
+	sc->setparams = true;
+	if (st->scope->setparams)
+		scope_free(st->scope);
 	st->scope = sc;
 	return 0;
 }
@@ -2785,7 +2839,8 @@ static int execute_entry(struct ex *x, struct menu_entry *e)
 			free(nm);
 			return err_set(-E2BIG, "submenus nest deeper than %d", MAX_DEPTH);
 		}
-		if ((rc = context_open(sim)) < 0) {
+		rc = context_open(sim);
+		if (rc < 0) {
 			free(nm);
 			return rc;
 		}

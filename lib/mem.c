@@ -1,14 +1,43 @@
 // SPDX-License-Identifier: MIT
-/* Growing arrays; pages for secrets. */
+/* Growing arrays; pages for secrets; the cleanup helpers. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "err.h"
 #include "mem.h"
+
+void erase_and_free(void *p)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
+void closep(const int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+void closedirp(DIR **dir)
+{
+	if (*dir)
+		closedir(*dir);
+}
 
 int array_grow(void **array, size_t *cap, size_t n, size_t elem, size_t first)
 {

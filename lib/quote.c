@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fileio.h"
 #include "hex.h"
+#include "mem.h"
 #include "quote.h"
 #include "reader.h"
 #include "tpm.h"
@@ -32,6 +33,22 @@ static int read_tpm2b(struct reader *r, const char *field, uint8_t *out, size_t 
 	return reader_copy(r, field, n, out);
 }
 
+/* TPMS_CLOCK_INFO: clock, resetCount, restartCount, safe. */
+static int read_clock_info(struct reader *r, struct quote_info *q)
+{
+	int rc = reader_be64(r, "clock", &q->clock);
+
+	if (rc < 0)
+		return rc;
+	rc = reader_be32(r, "resetCount", &q->reset_count);
+	if (rc < 0)
+		return rc;
+	rc = reader_be32(r, "restartCount", &q->restart_count);
+	if (rc < 0)
+		return rc;
+	return reader_u8(r, "safe", &q->safe);
+}
+
 int quote_parse(const uint8_t *attest, size_t len, struct quote_info *ret)
 {
 	struct quote_info q = {0};
@@ -40,22 +57,30 @@ int quote_parse(const uint8_t *attest, size_t len, struct quote_info *ret)
 	int rc;
 
 	reader_init(&r, attest, len, "TPMS_ATTEST");
-	if ((rc = reader_be32(&r, "magic", &q.magic)) < 0 ||
-	    (rc = reader_be16(&r, "type", &q.type)) < 0)
+	rc = reader_be32(&r, "magic", &q.magic);
+	if (rc < 0)
+		return rc;
+	rc = reader_be16(&r, "type", &q.type);
+	if (rc < 0)
 		return rc;
 	if (q.magic != TPM_GENERATED_VALUE)
 		return reader_fail(&r, 0, "magic 0x%08x is not TPM_GENERATED_VALUE", q.magic);
 	if (q.type != TPM_ST_ATTEST_QUOTE)
 		return reader_fail(&r, 4, "type 0x%04x is not a quote", q.type);
-	if ((rc = read_tpm2b(&r, "qualifiedSigner", q.signer, sizeof(q.signer), &q.signer_len)) <
-		    0 ||
-	    (rc = read_tpm2b(&r, "extraData", q.extra, sizeof(q.extra), &q.extra_len)) < 0 ||
-	    (rc = reader_be64(&r, "clock", &q.clock)) < 0 ||
-	    (rc = reader_be32(&r, "resetCount", &q.reset_count)) < 0 ||
-	    (rc = reader_be32(&r, "restartCount", &q.restart_count)) < 0 ||
-	    (rc = reader_u8(&r, "safe", &q.safe)) < 0 ||
-	    (rc = reader_be64(&r, "firmwareVersion", &q.firmware)) < 0 ||
-	    (rc = reader_be32(&r, "pcrSelect count", &count)) < 0)
+	rc = read_tpm2b(&r, "qualifiedSigner", q.signer, sizeof(q.signer), &q.signer_len);
+	if (rc < 0)
+		return rc;
+	rc = read_tpm2b(&r, "extraData", q.extra, sizeof(q.extra), &q.extra_len);
+	if (rc < 0)
+		return rc;
+	rc = read_clock_info(&r, &q);
+	if (rc < 0)
+		return rc;
+	rc = reader_be64(&r, "firmwareVersion", &q.firmware);
+	if (rc < 0)
+		return rc;
+	rc = reader_be32(&r, "pcrSelect count", &count);
+	if (rc < 0)
 		return rc;
 	if (count == 0 || count > PCR_BANKS_MAX)
 		return reader_fail(&r, r.off - 4, "%u PCR banks selected", count);
@@ -63,12 +88,16 @@ int quote_parse(const uint8_t *attest, size_t len, struct quote_info *ret)
 		uint16_t alg;
 		uint8_t size, bits[4] = {0};
 
-		if ((rc = reader_be16(&r, "pcrSelect hash", &alg)) < 0 ||
-		    (rc = reader_u8(&r, "sizeofSelect", &size)) < 0)
+		rc = reader_be16(&r, "pcrSelect hash", &alg);
+		if (rc < 0)
+			return rc;
+		rc = reader_u8(&r, "sizeofSelect", &size);
+		if (rc < 0)
 			return rc;
 		if (size > 4)
 			return reader_fail(&r, r.off - 1, "sizeofSelect %u", size);
-		if ((rc = reader_copy(&r, "pcrSelect", size, bits)) < 0)
+		rc = reader_copy(&r, "pcrSelect", size, bits);
+		if (rc < 0)
 			return rc;
 		q.sel.bank[i].alg = hash_alg_by_id(alg);
 		if (!q.sel.bank[i].alg)
@@ -77,8 +106,8 @@ int quote_parse(const uint8_t *attest, size_t len, struct quote_info *ret)
 				     ((1u << PCR_COUNT) - 1);
 	}
 	q.sel.count = count;
-	if ((rc = read_tpm2b(&r, "pcrDigest", q.pcr_digest, sizeof(q.pcr_digest),
-			     &q.pcr_digest_len)) < 0)
+	rc = read_tpm2b(&r, "pcrDigest", q.pcr_digest, sizeof(q.pcr_digest), &q.pcr_digest_len);
+	if (rc < 0)
 		return rc;
 	if (reader_left(&r))
 		return reader_fail(&r, r.off, "%zu bytes after the quote", reader_left(&r));
@@ -101,7 +130,8 @@ int quote_pcr_digest_matches(const struct quote_info *q, const struct pcr_select
 		    q->sel.bank[b].mask != sel->bank[b].mask)
 			return err_set(-EBADMSG,
 				       "the quote's PCR selection is not the one asked for");
-	if ((rc = pcr_values_digest(sha256, sel, values, digest)) < 0)
+	rc = pcr_values_digest(sha256, sel, values, digest);
+	if (rc < 0)
 		return err_set(-EBADMSG, "%s", err_msg());
 	if (q->pcr_digest_len != sha256->size || memcmp(digest, q->pcr_digest, sha256->size) != 0)
 		return err_set(-EBADMSG, "pcrDigest does not match the PCR values");
@@ -296,6 +326,14 @@ out:
 	return rc;
 }
 
+static int export_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return file_write_atomic(path, data, len, 0644);
+}
+
 int quote_export(const char *dir, const uint8_t *attest, size_t attest_len, const uint8_t *sig,
 		 size_t sig_len, const struct pcr_selection *sel, const struct pcr_banks *values,
 		 const uint8_t *nonce, size_t nonce_len)
@@ -304,8 +342,8 @@ int quote_export(const char *dir, const uint8_t *attest, size_t attest_len, cons
 	TPML_PCR_SELECTION tsel;
 	TPML_DIGEST digests[PCR_BANKS_MAX * PCR_COUNT / 8 + 1];
 	uint32_t count = 0;
-	char path[4200], *hex = NULL;
-	uint8_t *pcrs = NULL;
+	_cleanup_free_ char *hex = NULL;
+	_cleanup_free_ uint8_t *pcrs = NULL;
 	size_t pcrs_len;
 	int rc;
 
@@ -331,25 +369,21 @@ int quote_export(const char *dir, const uint8_t *attest, size_t attest_len, cons
 	pcrs_len = sizeof(tsel) + sizeof(count) + count * sizeof(TPML_DIGEST);
 	pcrs = malloc(pcrs_len);
 	hex = malloc(2 * nonce_len + 2);
-	if (!pcrs || !hex) {
-		rc = err_set(-ENOMEM, "out of memory");
-		goto out;
-	}
+	if (!pcrs || !hex)
+		return err_set(-ENOMEM, "out of memory");
 	memcpy(pcrs, &tsel, sizeof(tsel));
 	memcpy(pcrs + sizeof(tsel), &count, sizeof(count));
 	memcpy(pcrs + sizeof(tsel) + sizeof(count), digests, count * sizeof(TPML_DIGEST));
 	hex_encode(nonce, nonce_len, hex);
 	strcat(hex, "\n");
-#define WRITE(name, data, len) \
-	(snprintf(path, sizeof(path), "%s/" name, dir), file_write_atomic(path, data, len, 0644))
-	if ((rc = WRITE("quote.msg", attest, attest_len)) < 0 ||
-	    (rc = WRITE("quote.sig", sig, sig_len)) < 0 ||
-	    (rc = WRITE("quote.pcrs", pcrs, pcrs_len)) < 0)
-		goto out;
-	rc = WRITE("nonce.hex", hex, strlen(hex));
-#undef WRITE
-out:
-	free(pcrs);
-	free(hex);
-	return rc;
+	rc = export_file(dir, "quote.msg", attest, attest_len);
+	if (rc < 0)
+		return rc;
+	rc = export_file(dir, "quote.sig", sig, sig_len);
+	if (rc < 0)
+		return rc;
+	rc = export_file(dir, "quote.pcrs", pcrs, pcrs_len);
+	if (rc < 0)
+		return rc;
+	return export_file(dir, "nonce.hex", hex, strlen(hex));
 }

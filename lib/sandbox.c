@@ -150,7 +150,7 @@ static int landlock_nothing(int *ret_abi)
 #endif
 #endif
 
-/* What the engine does: poll, accept, read/write/pread, TLS, memory, time, exit. */
+/* What the engine does: its event loop (lib/evloop), accept, read/write/pread, TLS, memory, time, exit. */
 // clang-format off
 static const int engine_syscalls[] = {
 	SYS_read,
@@ -160,6 +160,8 @@ static const int engine_syscalls[] = {
 	SYS_pread64,
 	SYS_close,
 	SYS_ppoll,
+	SYS_epoll_ctl,
+	SYS_epoll_pwait,
 	SYS_accept4,
 	SYS_recvfrom,
 	SYS_sendto,
@@ -198,6 +200,9 @@ static const int engine_syscalls[] = {
 #ifdef SYS_poll
 	SYS_poll,
 #endif
+#ifdef SYS_epoll_wait
+	SYS_epoll_wait,
+#endif
 #ifdef SANDBOX_SANITIZER
 	/* the sanitizers' runtime: reports read /proc/self/maps, threads yield */
 	SYS_openat,
@@ -224,9 +229,12 @@ static const int cmld_control_syscalls[] = {
 	SYS_mremap, /* realloc of large blocks: the queued answers */
 	SYS_clock_gettime, SYS_gettimeofday,  SYS_getpid,	 SYS_gettid,	  SYS_getrandom,
 	SYS_futex,	   SYS_rt_sigreturn,  SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_exit,
-	SYS_restart_syscall, SYS_exit_group,
+	SYS_restart_syscall, SYS_exit_group, SYS_epoll_ctl, SYS_epoll_pwait,
 #ifdef SYS_poll
 	SYS_poll,
+#endif
+#ifdef SYS_epoll_wait
+	SYS_epoll_wait,
 #endif
 #ifdef SANDBOX_SANITIZER
 	SYS_openat,	   SYS_readlink,      SYS_sched_yield,	 SYS_prlimit64,	  SYS_getrlimit,

@@ -30,6 +30,11 @@ const char *tpm_tcti_resolve(const char *cli);
 /* Opens the TPM behind @tcti (tpm2-tss syntax, e.g. "swtpm:host=127.0.0.1,port=2321"). */
 int tpm_open(const char *tcti, unsigned flags, struct tpm **ret);
 void tpm_close(struct tpm *tpm);
+static inline void tpm_closep(struct tpm **tpm)
+{
+	tpm_close(*tpm);
+}
+#define _cleanup_tpm_ __attribute__((cleanup(tpm_closep)))
 ESYS_CONTEXT *tpm_esys(struct tpm *tpm);
 
 /* The TSS2_RC of the last failed call in this thread (0 when none). */

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "fw_predict.h"
 #include "hex.h"
+#include "mem.h"
 #include "ovmf.h"
 #include "pcr.h"
 #include "reader.h"
@@ -62,7 +63,8 @@ static int ev_hash(struct fw_event *e, const struct pp_opts *o, const void *buf,
 		int rc;
 
 		e->d[b].alg = o->banks[b];
-		if ((rc = digest_buf(o->banks[b], buf, len, e->d[b].value)) < 0)
+		rc = digest_buf(o->banks[b], buf, len, e->d[b].value);
+		if (rc < 0)
 			return rc;
 	}
 	return 0;
@@ -144,7 +146,8 @@ static int profile_load(struct fw_inputs *in)
 	const char *fmt;
 	int rc;
 
-	if ((rc = file_read_all(in->profile_path, PROFILE_MAX, &buf, &len)) < 0)
+	rc = file_read_all(in->profile_path, PROFILE_MAX, &buf, &len);
+	if (rc < 0)
 		return err_wrap(rc, "%s", in->profile_path);
 	enum json_tokener_error jerr;
 	in->profile = json_tokener_parse_verbose((const char *)buf, &jerr);
@@ -221,13 +224,15 @@ static int peifv_patched(const struct fw_inputs *in, struct json_object *patch, 
 			       "%s: the PEIFV patch needs \"file\" (a GUID), \"offset\" and "
 			       "\"bytes\"",
 			       in->profile_path);
-	if ((rc = ovmf_fv_file(&in->code.pei, in->code_path, guid, &off, &flen)) < 0)
+	rc = ovmf_fv_file(&in->code.pei, in->code_path, guid, &off, &flen);
+	if (rc < 0)
 		return rc == -ENOENT ? err_set(-EINVAL,
 					       "%s: PEIFV of %s has no file %s (the "
 					       "profile's patch is for another build)",
 					       in->profile_path, in->code_path, file)
 				     : rc;
-	if ((rc = hex_alloc(bytes, in->profile_path, &b, &n)) < 0)
+	rc = hex_alloc(bytes, in->profile_path, &b, &n);
+	if (rc < 0)
 		return rc;
 	if ((uint64_t)at > flen || n > flen - (size_t)at) {
 		free(b);
@@ -269,7 +274,8 @@ static int add_fv_event(struct fw_pred *p, const struct fw_inputs *in, const str
 		uint8_t *copy = NULL;
 		char desc[96];
 
-		if ((rc = peifv_patched(in, patch, &copy, desc, sizeof(desc))) < 0)
+		rc = peifv_patched(in, patch, &copy, desc, sizeof(desc));
+		if (rc < 0)
 			return rc;
 		rc = ev_hash(e, o, copy, fv->len);
 		free(copy);
@@ -304,7 +310,8 @@ static int add_boot_var(struct fw_pred *p, const struct pp_opts *o, const char *
 	struct fw_event *e;
 	int rc;
 
-	if ((rc = uefi_variable_data(EFI_GLOBAL_VARIABLE_GUID, name, data, len, &vd, &vd_len)) < 0)
+	rc = uefi_variable_data(EFI_GLOBAL_VARIABLE_GUID, name, data, len, &vd, &vd_len);
+	if (rc < 0)
 		return rc;
 	e = ev_add(p, 1, EV_EFI_VARIABLE_BOOT, vd, vd_len);
 	free(vd);
@@ -335,7 +342,8 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in, cons
 		if (strlen(var) > 32)
 			return err_set(-EINVAL, "%s: variable name too long", where);
 		if (v) {
-			if ((rc = add_boot_var(p, o, var, v->data, v->len, &e)) < 0)
+			rc = add_boot_var(p, o, var, v->data, v->len, &e);
+			if (rc < 0)
 				return rc;
 			ev_source(e, "from %s: the variable %s", in->vars_path, var);
 		} else if (app) {
@@ -369,7 +377,8 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in, cons
 			uint8_t *data;
 			size_t n;
 
-			if ((rc = hex_alloc(hex, where, &data, &n)) < 0)
+			rc = hex_alloc(hex, where, &data, &n);
+			if (rc < 0)
 				return rc;
 			rc = add_boot_var(p, o, var, data, n, &e);
 			free(data);
@@ -386,7 +395,8 @@ static int add_profile_event(struct fw_pred *p, const struct fw_inputs *in, cons
 		uint8_t *data;
 		size_t n;
 
-		if ((rc = hex_alloc(ev, where, &data, &n)) < 0)
+		rc = hex_alloc(ev, where, &data, &n);
+		if (rc < 0)
 			return rc;
 		e = ev_add(p, pcr, type, data, n);
 		if (!e) {
@@ -413,7 +423,8 @@ static int add_profile_events(struct fw_pred *p, const struct fw_inputs *in,
 
 		if ((unsigned)json_object_get_int(jget(e, "pcr")) != pcr || jget(e, "replaces"))
 			continue;
-		if ((rc = add_profile_event(p, in, o, e, i)) < 0)
+		rc = add_profile_event(p, in, o, e, i);
+		if (rc < 0)
 			return rc;
 	}
 	return 0;
@@ -454,25 +465,27 @@ static int add_rom(struct fw_pred *p, const struct pp_opts *o, const char *path)
 {
 	struct ovmf_option_rom r;
 	struct fw_event *e;
-	uint8_t *rom, data[32] = {0};
+	_cleanup_free_ uint8_t *rom = NULL;
+	uint8_t data[32] = {0};
 	size_t len;
 	int rc;
 
-	if ((rc = file_read_all(path, FW_FILE_MAX, &rom, &len)) < 0)
+	rc = file_read_all(path, FW_FILE_MAX, &rom, &len);
+	if (rc < 0)
 		return err_wrap(rc, "%s", path);
-	if ((rc = ovmf_option_rom_efi(rom, len, path, &r)) < 0 ||
-	    (rc = pe_layout_read(rom + r.pe_off, r.pe_len, path, &(struct pe_layout){0})) < 0) {
-		free(rom);
+	rc = ovmf_option_rom_efi(rom, len, path, &r);
+	if (rc < 0)
 		return rc;
-	}
+	rc = pe_layout_read(rom + r.pe_off, r.pe_len, path, &(struct pe_layout){0});
+	if (rc < 0)
+		return rc;
 	/* EFI_IMAGE_LOAD_EVENT without its device path: location and link address are
 	 * known only at run time and are not hashed */
 	for (int i = 0; i < 8; i++)
 		data[8 + i] = (uint8_t)((uint64_t)r.pe_len >> (8 * i));
-	if (!(e = ev_add(p, 2, EV_EFI_BOOT_SERVICES_DRIVER, data, sizeof(data)))) {
-		free(rom);
+	e = ev_add(p, 2, EV_EFI_BOOT_SERVICES_DRIVER, data, sizeof(data));
+	if (!e)
 		return -ENOMEM;
-	}
 	for (unsigned b = 0; b < o->n_banks && rc == 0; b++) {
 		e->d[b].alg = o->banks[b];
 		rc = authenticode_digest(rom + r.pe_off, r.pe_len, path, o->banks[b],
@@ -482,7 +495,6 @@ static int add_rom(struct fw_pred *p, const struct pp_opts *o, const char *path)
 		  "from %s: the Authenticode digest of its EFI driver (PCI %04x:%04x, ROM image at "
 		  "0x%zx, PE at 0x%zx, 0x%zx bytes), loaded by OVMF's PCI bus driver",
 		  path, r.vendor, r.device, r.image_off, r.pe_off, r.pe_len);
-	free(rom);
 	return rc;
 }
 
@@ -499,20 +511,34 @@ int fw_predict(struct fw_inputs *in, const struct pp_opts *o, struct fw_pred *p)
 		return -ENOMEM;
 	if ((r = profile_replacing(in, "EV_S_CRTM_VERSION"))) {
 		ev_source(e, "from the platform profile: %s", why_of(r));
-		if ((rc = ev_digests_from(e, o, jget(r, "digests"), in->profile_path)) < 0)
+		rc = ev_digests_from(e, o, jget(r, "digests"), in->profile_path);
+		if (rc < 0)
 			return rc;
 	} else {
 		ev_source(e, "EDK2's PcdFirmwareVersionString, which OVMF leaves empty: the UCS-2 "
 			     "string L\"\" (2 zero bytes)");
-		if ((rc = ev_hash(e, o, crtm, sizeof(crtm))) < 0)
+		rc = ev_hash(e, o, crtm, sizeof(crtm));
+		if (rc < 0)
 			return rc;
 	}
-	if ((rc = add_fv_event(p, in, o, &in->code.pei, "PEIFV")) < 0 ||
-	    (rc = add_fv_event(p, in, o, &in->code.dxe, "DXEFV")) < 0 ||
-	    (rc = add_profile_events(p, in, o, 0)) < 0 || (rc = add_separator(p, o, 0)) < 0)
+	rc = add_fv_event(p, in, o, &in->code.pei, "PEIFV");
+	if (rc < 0)
+		return rc;
+	rc = add_fv_event(p, in, o, &in->code.dxe, "DXEFV");
+	if (rc < 0)
+		return rc;
+	rc = add_profile_events(p, in, o, 0);
+	if (rc < 0)
+		return rc;
+	rc = add_separator(p, o, 0);
+	if (rc < 0)
 		return rc;
 	/* PCR 1: the boot variables as BDS left them at ReadyToBoot */
-	if ((rc = add_profile_events(p, in, o, 1)) < 0 || (rc = add_separator(p, o, 1)) < 0)
+	rc = add_profile_events(p, in, o, 1);
+	if (rc < 0)
+		return rc;
+	rc = add_separator(p, o, 1);
+	if (rc < 0)
 		return rc;
 	/* PCR 2: drivers from the option ROMs of QEMU's PCI devices */
 	if (strcmp(in->nic, "none") != 0) {
@@ -521,15 +547,25 @@ int fw_predict(struct fw_inputs *in, const struct pp_opts *o, struct fw_pred *p)
 		if (!path || (rc = add_rom(p, o, path)) < 0)
 			return path ? rc : -ENOENT;
 	}
-	for (unsigned i = 0; i < in->n_roms; i++)
-		if ((rc = add_rom(p, o, in->roms[i])) < 0)
+	for (unsigned i = 0; i < in->n_roms; i++) {
+		rc = add_rom(p, o, in->roms[i]);
+		if (rc < 0)
 			return rc;
-	if ((rc = add_profile_events(p, in, o, 2)) < 0 || (rc = add_separator(p, o, 2)) < 0)
+	}
+	rc = add_profile_events(p, in, o, 2);
+	if (rc < 0)
 		return rc;
-	for (unsigned pcr = 3; pcr <= 6; pcr += 3)
-		if ((rc = add_profile_events(p, in, o, pcr)) < 0 ||
-		    (rc = add_separator(p, o, pcr)) < 0)
+	rc = add_separator(p, o, 2);
+	if (rc < 0)
+		return rc;
+	for (unsigned pcr = 3; pcr <= 6; pcr += 3) {
+		rc = add_profile_events(p, in, o, pcr);
+		if (rc < 0)
 			return rc;
+		rc = add_separator(p, o, pcr);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -548,7 +584,8 @@ int fw_replay(const struct fw_pred *p, const struct pp_opts *o, struct pcr_banks
 
 				if (p->ev[i].pcr != pcr)
 					continue;
-				if ((rc = pcr_bank_extend(bank, pcr, p->ev[i].d[b].value)) < 0)
+				rc = pcr_bank_extend(bank, pcr, p->ev[i].d[b].value);
+				if (rc < 0)
 					return rc;
 				bank->extended |= 1u << pcr;
 			}
@@ -568,16 +605,19 @@ int fw_inputs_load(struct fw_inputs *in)
 			       "the NIC is a QEMU NIC model (e1000e, virtio, none), not "
 			       "\"%.40s\"",
 			       in->nic);
-	if ((rc = file_read_all(in->code_path, FW_FILE_MAX, &code, &code_len)) < 0)
+	rc = file_read_all(in->code_path, FW_FILE_MAX, &code, &code_len);
+	if (rc < 0)
 		return err_wrap(rc, "%s", in->code_path);
 	rc = ovmf_code_read(code, code_len, in->code_path, &in->code);
 	free(code);
 	if (rc < 0)
 		return rc;
 	if (in->vars_path) {
-		if ((rc = file_read_all(in->vars_path, FW_FILE_MAX, &in->vars, &in->vars_len)) < 0)
+		rc = file_read_all(in->vars_path, FW_FILE_MAX, &in->vars, &in->vars_len);
+		if (rc < 0)
 			return err_wrap(rc, "%s", in->vars_path);
-		if ((rc = uefi_varstore_read(in->vars, in->vars_len, in->vars_path, &in->vs)) < 0)
+		rc = uefi_varstore_read(in->vars, in->vars_len, in->vars_path, &in->vs);
+		if (rc < 0)
 			return rc;
 		in->have_vs = true;
 	}

@@ -63,7 +63,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	daemon_state.run_dir = run;
 	daemon_state.socket_path = sock;
 	daemon_state.stop_timeout_ms = 10;
-	daemon_state.listen_fd = daemon_state.signal_fd = -1;
+	daemon_state.listen_fd = -1;
 	daemon_state.ctl.chan = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	log_set_level(LOG_LEVEL_ERR);
 	if (cm_store_init(&daemon_state) < 0)

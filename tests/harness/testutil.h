@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pcr.h"
 
@@ -60,5 +61,7 @@ const char *bin_path(const char *name);
 /* Lists the files in @dir whose names end in @suffix (sorted, malloc'd, NULL-terminated). */
 char **list_files(const char *dir, const char *suffix);
 void free_list(char **list);
+/* The CPU time (user + system) process @pid has used, in ms; -1 when it cannot be read. */
+long proc_cpu_ms(pid_t pid);
 
 #endif

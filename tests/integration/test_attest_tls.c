@@ -3,8 +3,11 @@
  * attestd over TLS with client certificates: a verifier with a certificate
  * from the configured CA gets evidence (that verifies); one without a
  * certificate, a plain-TCP one, and one that does not trust the daemon's CA
- * are refused, and the daemon keeps serving.
+ * are refused, and the daemon keeps serving.  A client that connects and
+ * never starts the handshake costs the engine no CPU while it waits.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,10 +124,44 @@ static void test_mutual_tls(void **state)
 			 0);
 }
 
+/*
+ * A client that connects and sends nothing, not even a ClientHello: the
+ * engine waits for its bytes and is not woken meanwhile.  (It used to wait
+ * for read and write at once during every handshake, and a socket is always
+ * writable: one silent client kept a core busy until the read deadline.)
+ */
+static void test_silent_client_costs_nothing(void **state)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)(sw.port + 9)),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char *out = NULL;
+	pid_t engine = 0;
+	long cpu0, cpu1;
+	int fd;
+
+	(void)state;
+	if (sh(&out, "pgrep -P %d", (int)attestd_pid) == 0)
+		engine = (pid_t)atoi(out);
+	free(out);
+	assert_true(engine > 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	usleep(200000);
+	cpu0 = proc_cpu_ms(engine);
+	usleep(1000000); /* within the read deadline (5 s) */
+	cpu1 = proc_cpu_ms(engine);
+	close(fd);
+	print_message("silent TLS client: engine CPU %ld ms in the next second\n", cpu1 - cpu0);
+	assert_true(cpu0 >= 0);
+	assert_true(cpu1 - cpu0 < 200); /* a spinning loop takes about 1000 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mutual_tls),
+		cmocka_unit_test(test_silent_client_costs_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

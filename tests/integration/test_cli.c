@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -117,15 +118,26 @@ static void test_cmld_config_test_mode(void **state)
 			 0);
 	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf", bin_path("cmld"), dir), 0);
 	assert_non_null(strstr(out, "pids.max 77"));
+	{
+		/* documented: every CPU but one, half of the only one */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		char want[32];
+
+		snprintf(want, sizeof(want), "CPU %ld%%\n", cpus > 1 ? (cpus - 1) * 100 : 50);
+		assert_non_null(strstr(out, want));
+	}
 	assert_non_null(strstr(out, "reboot allowed"));
 	assert_non_null(strstr(out, "(made at the first start)"));
 	assert_non_null(strstr(out, "configuration OK"));
 	free(out);
 	assert_int_not_equal(sh(NULL, "test -e %s/data", dir), 0); /* nothing made */
-	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf --container-pids-max 88",
+	assert_int_equal(sh(&out,
+			    "%s -n --config %s/cmld.conf --container-pids-max 88 "
+			    "--container-cpu-max 250",
 			    bin_path("cmld"), dir),
 			 0);
 	assert_non_null(strstr(out, "pids.max 88"));
+	assert_non_null(strstr(out, "CPU 250%\n"));
 	free(out);
 	assert_int_equal(sh(NULL, "printf 'stop-timeout-ms = soon\\n' > %s/cmld.conf", dir), 0);
 	assert_int_equal(sh(&out, "%s -n --config %s/cmld.conf 2>&1", bin_path("cmld"), dir), 1);

@@ -340,6 +340,75 @@ static void expect_syscalls_refused(const char *c)
 	free(host);
 }
 
+/*
+ * The folder of @c's CPU limit: its v2 cgroup when the cpu controller is on
+ * v2, else the one beside ours in the v1 hierarchy holding cpu ("cpu" or
+ * "cpu,cpuacct"); false when neither is there to write to.
+ */
+static bool cpu_dir(const char *c, char *buf, size_t size, bool *v2)
+{
+	char path[400], *list = NULL, *at = NULL;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cgroup_root());
+	*v2 = sh(NULL, "grep -qw cpu %s", path) == 0;
+	if (*v2) {
+		snprintf(buf, size, "%s/cml/%s", cgroup_root(), c);
+		return true;
+	}
+	sh(&list, "awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $2}' /proc/self/cgroup");
+	sh(&at, "awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' /proc/self/cgroup");
+	if (list)
+		list[strcspn(list, "\n")] = '\0';
+	if (at)
+		at[strcspn(at, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s", list ? list : "",
+		 at && strcmp(at, "/") ? at : "");
+	ok = list && list[0] && access(path, W_OK) == 0;
+	snprintf(buf, size, "%s/cml-%s", path, c);
+	free(list);
+	free(at);
+	return ok;
+}
+
+/*
+ * The CPU limit holds: as many busy loops as the machine has CPUs, run in
+ * @c for 2 s, take no more CPU time than the default limit allows (every
+ * CPU but one, half of the only one), with 10% and a tick per loop to spare.
+ * Without a limit, on an idle machine, they take one CPU more.
+ */
+static void cpu_held(const char *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), tick = sysconf(_SC_CLK_TCK);
+	double allowed = (cpus > 1 ? cpus - 1 : 0.5) * 2000 * 1.1 + cpus * 1000.0 / tick;
+	char cmd[600], dir[512], *out;
+	long long ticks = 0;
+	bool v2;
+
+	if (!cpu_dir(c, dir, sizeof(dir), &v2)) {
+		print_message("CPU limit: no writable cpu controller, not checked\n");
+		return;
+	}
+	/* utime + stime of each loop, from its /proc/PID/stat, before it is killed */
+	snprintf(cmd, sizeof(cmd),
+		 "p=; for i in $(seq %ld); do (while :; do :; done) & p=\"$p $!\"; done; "
+		 "sleep 2; for q in $p; do cut -d\" \" -f14,15 /proc/$q/stat; done; kill $p",
+		 cpus);
+	out = in_container(c, cmd);
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+		long long u = 0, s = 0;
+
+		if (sscanf(l, "%lld %lld", &u, &s) == 2)
+			ticks += u + s;
+	}
+	free(out);
+	print_message("CPU limit: %ld busy loops took %.0f ms of CPU in 2000 ms (at most %.0f "
+		      "allowed)\n",
+		      cpus, ticks * 1000.0 / tick, allowed);
+	assert_true(ticks > 0);
+	assert_true(ticks * 1000.0 / tick <= allowed);
+}
+
 /* Inside: NoNewPrivs, the bounding set, the filter; the calls refused; mounts nosuid,nodev. */
 static void test_confined_processes(void **state)
 {
@@ -391,6 +460,7 @@ static void test_confined_processes(void **state)
 	assert_int_equal(read_number(path), MEMORY_MAX_DEFAULT);
 	limit_file(c, "pids", "pids.max", path, sizeof(path));
 	assert_int_equal(read_number(path), PIDS_MAX_DEFAULT);
+	cpu_held(c);
 	ctl_expect("CONTAINER_STOP_OK", NULL, "stop %s", c);
 	wait_state(c, "state: STOPPED", 10);
 	ctl_expect("CMD_OK", NULL, "remove %s", c);
@@ -554,15 +624,21 @@ static void bomb_diagnosis(const char *c, const char *pids_dir, int init_pid, ch
  * exit, and fork again after each refusal): it fills pids.max and no more,
  * it keeps pressing while the host forks and cmld answers within
  * ANSWER_WITHIN_MS, every refusal is pids.max's (the kernel counts them in
- * pids.events), and stop leaves no cgroup behind.
+ * pids.events), it runs under --container-cpu-max's default (every CPU but
+ * one: cpu.max, or cpu.cfs_quota_us on v1) where a cpu controller is
+ * writable, and stop leaves no cgroup behind (v2, nor v1 pids, memory, cpu).
  */
 static void test_fork_bomb(void **state)
 {
 	char c[UUID_SIZE], pids_dir[512], path[600], why[4096] = "", diag[4096];
-	long long peak = 0, low = -1, events0, events1;
+	char cpu[512], cpu_max[64] = "", cpu_figure[160] = "no writable cpu controller: not set";
+	long long peak = 0, low = -1, events0, events1, throttled0 = -1;
 	double worst = 0, t0, fill_ms;
 	int host_forks = 0, unpressed = 0, init_pid;
-	bool running = true;
+	bool running = true, cpu_v2, cpu_limited;
+	/* documented default: every CPU but one, half of the only one */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long long quota = (cpus > 1 ? (cpus - 1) * 100 : 50) * 1000LL;
 
 	(void)state;
 	container_create(c, "name: \"bomb\"\nguest_os: \"bombos\"\ncolor: 0\n");
@@ -578,6 +654,27 @@ static void test_fork_bomb(void **state)
 		fail_msg("the container's pids cgroup is not new: pids.events max %lld, "
 			 "pids.current %lld",
 			 events0, read_number(path));
+	cpu_limited = cpu_dir(c, cpu, sizeof(cpu), &cpu_v2);
+	if (cpu_limited) {
+		char cpath[600];
+		FILE *f;
+
+		snprintf(cpath, sizeof(cpath), "%s/%s", cpu,
+			 cpu_v2 ? "cpu.max" : "cpu.cfs_quota_us");
+		if ((f = fopen(cpath, "re"))) {
+			if (!fgets(cpu_max, sizeof(cpu_max), f))
+				cpu_max[0] = '\0';
+			fclose(f);
+		}
+		cpu_max[strcspn(cpu_max, "\n")] = '\0';
+		if (!cpu_v2) { /* the period beside it */
+			snprintf(cpath, sizeof(cpath), "%s/cpu.cfs_period_us", cpu);
+			snprintf(cpu_max + strlen(cpu_max), sizeof(cpu_max) - strlen(cpu_max),
+				 " %lld", read_number(cpath));
+		}
+		snprintf(cpath, sizeof(cpath), "%s/cpu.stat", cpu);
+		throttled0 = read_key(cpath, "nr_throttled");
+	}
 	copy_probe_in(c); /* init waits for it, then is the bomb */
 
 	/* until the bomb meets the limit (10 s at most) */
@@ -619,6 +716,19 @@ static void test_fork_bomb(void **state)
 	if (read_number(path) >= 0) /* the kernel's high-water mark, 6.1 on */
 		peak = read_number(path);
 	bomb_diagnosis(c, pids_dir, init_pid, diag, sizeof(diag));
+	char want_cpu[64];
+	long long throttled = -1;
+
+	snprintf(want_cpu, sizeof(want_cpu), "%lld 100000", quota);
+	if (cpu_limited) {
+		snprintf(path, sizeof(path), "%s/cpu.stat", cpu);
+		throttled = read_key(path, "nr_throttled");
+		snprintf(cpu_figure, sizeof(cpu_figure),
+			 "%s \"%s\" (%.2f of %ld CPUs), the bomb held back in %lld periods",
+			 cpu_v2 ? "cpu.max" : "cpu.cfs_quota_us + period", cpu_max,
+			 (double)quota / 100000, cpus, throttled - throttled0);
+	}
+	print_message("fork bomb: %s\n", cpu_figure);
 	snprintf(path, sizeof(path), "%s/pids.events", pids_dir);
 	print_message("fork bomb: %lld tasks at peak, at least %lld while the host forked "
 		      "(pids.max %d) after %.0f ms, %lld forks refused; host forks %d/50; cmld "
@@ -650,6 +760,9 @@ static void test_fork_bomb(void **state)
 	else if (worst >= ANSWER_WITHIN_MS)
 		snprintf(why, sizeof(why), "cmld took %.0f ms to answer (bound %d ms)", worst,
 			 ANSWER_WITHIN_MS);
+	else if (cpu_limited && strcmp(cpu_max, want_cpu))
+		snprintf(why, sizeof(why), "the CPU limit is \"%s\", not \"%s\"", cpu_max,
+			 want_cpu);
 
 	/* stopped, whatever the verdict, so a failure leaves no bomb to the next test */
 	t0 = now_ms();
@@ -665,6 +778,8 @@ static void test_fork_bomb(void **state)
 	limit_file(c, "memory", "memory.max", path, sizeof(path));
 	*strrchr(path, '/') = '\0';
 	assert_int_not_equal(access(path, F_OK), 0);
+	if (cpu_limited)
+		assert_int_not_equal(access(cpu, F_OK), 0);
 	ctl_expect("CMD_OK", NULL, "remove %s", c);
 }
 

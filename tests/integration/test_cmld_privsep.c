@@ -210,7 +210,7 @@ static void test_two_processes(void **state)
 	free(capprm);
 	/* the parent's descriptors (its data folder, the TPM) are not the child's */
 	assert_int_equal(sh(&out, "ls /proc/%d/fd | wc -l", (int)child), 0);
-	assert_true(atoi(out) <= 5); /* stdin, stdout, stderr, listener, channel */
+	assert_true(atoi(out) <= 6); /* stdin, stdout, stderr, listener, channel, epoll */
 	free(out);
 }
 
@@ -309,6 +309,64 @@ static void test_captured_control_process(void **state)
 	request[1] = 0xff;
 	captured_sends(CM_MSG_REQUEST, request, sizeof(struct cm_msg_request),
 		       "request: command 65535");
+}
+
+/* The system call @pid waits in (/proc/PID/syscall), -1 when it runs. */
+static long waiting_in(pid_t pid)
+{
+	char *out = NULL;
+	long nr = -1;
+
+	if (sh(&out, "cat /proc/%d/syscall", (int)pid) == 0 && out[0] >= '0' && out[0] <= '9')
+		nr = atol(out);
+	free(out);
+	return nr;
+}
+
+/*
+ * A control process that stops reading (stopped, while a copy of it floods
+ * the channel with requests): the parent queues the answers instead of
+ * waiting in a send, so its loop goes on, and after 5 s without progress it
+ * replaces the control process.
+ */
+static void test_control_process_stops_reading(void **state)
+{
+	static uint8_t request[sizeof(struct cm_msg_request)];
+	pid_t child = control_pid_new(0), fresh = 0;
+	int chan = steal_channel(child);
+	uint32_t cmd = CONTROLLER_TO_DAEMON__COMMAND__GET_PROVISIONED;
+	int64_t t0;
+	long nr;
+
+	(void)state;
+	memcpy(request, &cmd, sizeof(cmd)); /* struct cm_msg_request begins with the command */
+	assert_int_equal(kill(child, SIGSTOP), 0);
+	/* far more answers than the channel holds (its send buffer: about 200 small ones) */
+	for (int i = 0; i < 2000; i++) {
+		int rc;
+
+		while ((rc = chan_send(chan, CM_MSG_REQUEST, 7, request, sizeof(request))) ==
+		       -EAGAIN)
+			usleep(1000);
+		assert_int_equal(rc, 0);
+	}
+	t0 = now_ms();
+	usleep(500000);
+	nr = waiting_in(cmld_pid);
+	print_message("# parent with 2000 answers unread: in system call %ld\n", nr);
+	assert_true(nr == SYS_epoll_wait || nr == SYS_epoll_pwait); /* not in sendmsg */
+	while (now_ms() - t0 < 10000 && ((fresh = control_pid()) == child || fresh == 0))
+		usleep(20000);
+	print_message("# control process %d replaced by %d after %lld ms\n", (int)child, (int)fresh,
+		      (long long)(now_ms() - t0));
+	assert_true(fresh > 0 && fresh != child);
+	assert_int_equal(sh(NULL,
+			    "grep -q 'control process %d: it took no answer for 5 s; starting a "
+			    "new one' %s",
+			    (int)child, logpath),
+			 0);
+	close(chan);
+	served_within(2000);
 }
 
 /*
@@ -450,9 +508,9 @@ static void test_verify_process(void **state)
 	free(seccomp);
 	free(capeff);
 	free(capprm);
-	/* nothing of the parent's: stdin, stdout, stderr, the channel */
+	/* nothing of the parent's: stdin, stdout, stderr, the channel, its epoll */
 	assert_int_equal(sh(&out, "ls /proc/%d/fd | wc -l", (int)v), 0);
-	assert_true(atoi(out) <= 4);
+	assert_true(atoi(out) <= 5);
 	free(out);
 }
 
@@ -616,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_killed_restarted),
 		cmocka_unit_test(test_client_errors_answered),
 		cmocka_unit_test(test_captured_control_process),
+		cmocka_unit_test(test_control_process_stops_reading),
 		cmocka_unit_test(test_client_never_reads),
 		cmocka_unit_test(test_verify_process),
 		cmocka_unit_test(test_malformed_config),

@@ -128,8 +128,8 @@ static int ctrl(int argc, char **argv)
  * a refused fork), nothing here exits or leaves a zombie: a shell bomb whose
  * live processes are all refused once dies out, and stops pressing the limit,
  * within a second.  The pause after a refusal (some 4000 refusals a second
- * at pids.max 1024) keeps the CPU it burns to about one core: cmld sets no
- * CPU limit, pids.max is what is tested.
+ * at pids.max 1024) keeps the CPU it burns to about one core, within cmld's
+ * default CPU limit on two CPUs: pids.max is what the bomb tests.
  */
 #define BOMB_PAUSE_MS 250
 
